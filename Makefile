@@ -1,0 +1,45 @@
+# stack: `make help` lists the targets.
+SHELL := /bin/bash
+GO    ?= go
+BIN   ?= bin/stack
+PKGS  := ./...
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## show this help
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## build bin/stack
+	$(GO) build -o $(BIN) ./cmd/stack
+
+.PHONY: engine
+engine: ## make sure a Docker engine answers (installs docker.io as root on Debian if absent)
+	scripts/engine.sh
+	scripts/standin-images.sh
+
+.PHONY: test
+test: engine ## every test: unit and end-to-end against the real engine and registries
+	$(GO) test -count=1 -timeout 60m $(PKGS)
+
+.PHONY: unit
+unit: ## unit tests only (no engine)
+	$(GO) test -short -count=1 $(PKGS)
+
+.PHONY: lint
+lint: ## gofmt, go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+.PHONY: fmt
+fmt: ## format the code
+	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: bench
+bench: engine ## benchmarks that print time and memory figures
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
+
+.PHONY: demo
+demo: engine build ## run the kvstore example: stack up, store and read a key
+	examples/kvstore/demo.sh

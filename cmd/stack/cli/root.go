@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stack-deploy/stack/manifest"
+)
+
+// Globals are the flags every verb shares, with Docker Compose's names.
+type Globals struct {
+	Files            []string
+	ProjectName      string
+	ProjectDirectory string
+	EnvFiles         []string
+	Profiles         []string
+	Progress         string
+
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// verbs holds the constructors of every sub-command; each verb's file adds
+// its own in init, so adding a verb touches no other file.
+var verbs []func(*Globals) *cobra.Command
+
+func register(newCommand func(*Globals) *cobra.Command) {
+	verbs = append(verbs, newCommand)
+}
+
+// NewRootCommand builds the `stack` command tree writing to the given streams.
+func NewRootCommand(g *Globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "stack",
+		Short: "Deploy compose-spec projects: plan, converge, release and promote",
+		Long: "stack reads a compose project, injects the addresses of each service's dependencies\n" +
+			"as environment variables, and converges the engine to it in dependency order.",
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			return g.validate()
+		},
+	}
+	root.SetIn(g.Stdin)
+	root.SetOut(g.Stdout)
+	root.SetErr(g.Stderr)
+	f := root.PersistentFlags()
+	f.StringArrayVarP(&g.Files, "file", "f", nil, "compose configuration files, merged in order")
+	f.StringVarP(&g.ProjectName, "project-name", "p", "", "project name (default: COMPOSE_PROJECT_NAME, `name:`, or the directory name)")
+	f.StringVar(&g.ProjectDirectory, "project-directory", "", "alternate working directory (default: the first compose file's directory)")
+	f.StringArrayVar(&g.EnvFiles, "env-file", nil, "alternate environment files (default: .env in the project directory)")
+	f.StringArrayVar(&g.Profiles, "profile", nil, "profiles to enable")
+	f.StringVar(&g.Progress, "progress", "auto", "progress output: auto, tty, plain or json")
+	_ = root.RegisterFlagCompletionFunc("progress", cobra.FixedCompletions(progressModes, cobra.ShellCompDirectiveNoFileComp))
+
+	cmds := make([]*cobra.Command, 0, len(verbs))
+	for _, v := range verbs {
+		cmds = append(cmds, v(g))
+	}
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name() < cmds[j].Name() })
+	root.AddCommand(cmds...)
+	return root
+}
+
+func (g *Globals) validate() error {
+	for _, m := range progressModes {
+		if g.Progress == m {
+			return nil
+		}
+	}
+	return fmt.Errorf("--progress %q: use one of %v", g.Progress, progressModes)
+}
+
+// LoadProject loads the manifest the global flags point at.
+func (g *Globals) LoadProject(ctx context.Context) (*manifest.Project, error) {
+	return manifest.Load(ctx, manifest.Options{
+		Files:            g.Files,
+		ProjectName:      g.ProjectName,
+		ProjectDirectory: g.ProjectDirectory,
+		EnvFiles:         g.EnvFiles,
+		Profiles:         g.Profiles,
+	})
+}
+
+// Execute runs stack with args and returns the process exit status. It is
+// the only place errors are printed.
+func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &Globals{Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	root := NewRootCommand(g)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	code := exitCode(ctx, err)
+	var ee *ExitError
+	if err != nil && !(errors.As(err, &ee) && ee.Err == nil) {
+		fmt.Fprintf(stderr, "stack: %v\n", err)
+	}
+	return code
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && termIsTerminal(int(f.Fd()))
+}
