@@ -8,6 +8,13 @@
 #   redis:7-alpine   Debian's redis-server and redis-cli with their libraries,
 #                    plus busybox, listening on 6379 with EXPOSE 6379 and
 #                    /data as a volume, like the official image.
+#   golang:1.26      busybox plus a Go 1.26 toolchain in /usr/local/go, with
+#                    the official image's PATH, GOPATH and WORKDIR, for the
+#                    build stage of the examples' multi-stage Dockerfiles.
+#                    GOTOOLCHAIN=local and CGO_ENABLED=0: it cannot download
+#                    a toolchain and has no C compiler. The toolchain is this
+#                    machine's Go when that is 1.26.x, else the one the go
+#                    command fetches from the Go module proxy (GOTOOLCHAIN).
 set -euo pipefail
 
 need_pkgs=()
@@ -29,7 +36,12 @@ fi
 have() { docker image inspect "$1" >/dev/null 2>&1; }
 
 build() { # tag dir
-  docker build -q -t "$1" "$2" >/dev/null
+  local out
+  if ! out=$(docker build -q -t "$1" "$2" 2>&1); then
+    echo "standin-images: building $1 failed:" >&2
+    echo "$out" >&2
+    exit 1
+  fi
   echo "standin-images: built $1"
 }
 
@@ -74,4 +86,35 @@ EXPOSE 6379
 CMD ["redis-server", "--protected-mode", "no", "--dir", "/data"]
 DOCKERFILE
   build redis:7-alpine "$d"
+fi
+
+if ! have golang:1.26; then
+  goroot=
+  if command -v go >/dev/null && go env GOVERSION | grep -q '^go1\.26\(\.\|$\)'; then
+    goroot=$(go env GOROOT)
+  elif command -v go >/dev/null; then
+    # the go command downloads golang.org/toolchain from the module proxy.
+    goroot=$(GOTOOLCHAIN=go1.26.0 go env GOROOT)
+  fi
+  if [ -z "$goroot" ] || [ ! -x "$goroot/bin/go" ]; then
+    echo "standin-images: need a Go toolchain (https://go.dev/dl/) to build the golang:1.26 stand-in" >&2
+    exit 1
+  fi
+  d="$work/golang"
+  mkdir -p "$d/root/bin" "$d/root/usr/local/go" "$d/root/go" "$d/root/root" "$d/root/tmp"
+  chmod 1777 "$d/root/tmp"
+  cp /bin/busybox "$d/root/bin/busybox"
+  # the toolchain without its own test suite and docs: what `go build` needs.
+  tar -C "$goroot" --exclude=./test --exclude=./doc --exclude=./api --exclude=testdata -cf - . |
+    tar -C "$d/root/usr/local/go" -xf -
+  cat >"$d/Dockerfile" <<'DOCKERFILE'
+FROM scratch
+COPY root/ /
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+ENV PATH=/go/bin:/usr/local/go/bin:/bin \
+    HOME=/root GOPATH=/go GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
+WORKDIR /go
+CMD ["sh"]
+DOCKERFILE
+  build golang:1.26 "$d"
 fi
