@@ -3,6 +3,8 @@ package manifest
 import (
 	"bytes"
 	"fmt"
+	"regexp"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -25,10 +27,12 @@ type ServiceExtension struct {
 	Inject *Inject `yaml:"inject,omitempty" json:"inject,omitempty"`
 }
 
-func (p *Project) decodeExtensions() error {
+// decodeExtensions decodes the x-stack blocks strictly, adding a problem
+// located at the offending key for each one that does not decode.
+func (p *Project) decodeExtensions(idx index, main string, ps *problems) {
 	if raw, ok := p.Extensions[ExtensionKey]; ok {
 		if err := decodeStrict(raw, &p.Stack); err != nil {
-			return fmt.Errorf("%s: top-level %s: %w", p.fileList(), ExtensionKey, err)
+			ps.add(extensionError(err, idx, main, "", ExtensionKey))
 		}
 	}
 	for name, svc := range p.Project.Services {
@@ -38,11 +42,43 @@ func (p *Project) decodeExtensions() error {
 		}
 		var ext ServiceExtension
 		if err := decodeStrict(raw, &ext); err != nil {
-			return fmt.Errorf("%s: service %q: %s: %w", p.fileList(), name, ExtensionKey, err)
+			ps.add(extensionError(err, idx, main, name, "services."+name+"."+ExtensionKey))
+			continue
 		}
 		p.Services[name] = ext
 	}
-	return nil
+}
+
+var unknownField = regexp.MustCompile(`field (\S+) not found in type`)
+
+// extensionError names the unknown key and finds its line in the files: the
+// decoder's own line numbers refer to compose-go's re-encoded model.
+func extensionError(err error, idx index, main, service, path string) *Error {
+	at, ok := idx[path]
+	if !ok {
+		at = pos{file: main}
+	}
+	e := &Error{File: at.file, Line: at.line, Service: service, Field: ExtensionKey}
+	m := unknownField.FindStringSubmatch(err.Error())
+	if m == nil {
+		e.Problem = err.Error()
+		e.Fix = "see the x-stack section of the README for the expected shape"
+		e.Err = fmt.Errorf("%w: %w", ErrInvalid, err)
+		return e
+	}
+	key := m[1]
+	e.Field = ExtensionKey + "." + key
+	for p, kp := range idx {
+		if strings.HasPrefix(p, path+".") && strings.HasSuffix(p, "."+key) {
+			e.Field = strings.TrimPrefix(p, "services."+service+".")
+			e.File, e.Line = kp.file, kp.line
+			break
+		}
+	}
+	e.Problem = fmt.Sprintf("unknown key %q", key)
+	e.Fix = "check its spelling against the x-stack keys in the README, or remove it"
+	e.Err = ErrUnknownExtensionKey
+	return e
 }
 
 // decodeStrict decodes a generic YAML value into out, refusing unknown keys:

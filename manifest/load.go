@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -28,6 +29,9 @@ type Options struct {
 	Profiles []string
 	// Env is the process environment used for interpolation; nil: os.Environ().
 	Env []string
+	// Environment selects one of x-stack.environments (the CLI's --env);
+	// empty: none, the compose files as they are.
+	Environment string
 }
 
 // Project is the loaded, validated desired state of one stack.
@@ -38,36 +42,124 @@ type Project struct {
 	// Services holds each service's own x-stack extension, by service name;
 	// services without one are absent.
 	Services map[string]ServiceExtension
+	// Env is the environment the project was loaded for; nil when none was
+	// selected.
+	Env *Selected
 }
 
+// ErrNoComposeFile: no -f was given and discovery found no compose file.
+var ErrNoComposeFile = errors.New("no compose file found")
+
 // Load reads the compose files named by opts through compose-go, decodes the
-// x-stack extensions and validates the result. Nothing here touches an engine.
+// x-stack extensions and validates the result, reporting every problem it
+// finds (an *Error each, joined in a multierror when there are several).
+// Nothing here touches an engine.
+//
+// The model is the one `docker compose config` shows: env_file entries are
+// resolved into environment, and networks and volumes no service uses are
+// dropped.
 func Load(ctx context.Context, opts Options) (*Project, error) {
+	if opts.Environment != "" {
+		return loadEnvironment(ctx, opts)
+	}
+	po, err := projectOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(po.ConfigPaths) == 0 {
+		wd, _ := po.GetWorkingDir()
+		return nil, fmt.Errorf("%w in %s or its parents: create compose.yaml there, or name one with -f", ErrNoComposeFile, wd)
+	}
+	main := po.ConfigPaths[0]
+
+	// compose-go stops at the first problem of several kinds; read the files
+	// ourselves first to report all of them, with lines.
+	ps := &problems{}
+	raw := &rawChecker{lookup: po.Environment.Resolve, idx: index{}, ps: ps}
+	for _, f := range po.ConfigPaths {
+		b, ok, err := readFile(f)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			raw.checkFile(f, b)
+		}
+	}
+	if err := ps.err(); err != nil {
+		return nil, err
+	}
+
+	cp, loadErr := po.LoadProject(ctx)
+	if loadErr != nil {
+		// Load again without compose-go's consistency check, which stops at
+		// the first broken reference, to find all of them.
+		po2, err := projectOptions(opts, cli.WithConsistency(false))
+		if err != nil {
+			return nil, err
+		}
+		cp2, err := po2.LoadProject(ctx)
+		if err != nil {
+			return nil, composeError(err, main, raw.idx)
+		}
+		(&checker{p: cp2, idx: raw.idx, main: main, ps: ps}).check()
+		if err := ps.err(); err != nil {
+			return nil, err
+		}
+		return nil, composeError(loadErr, main, raw.idx)
+	}
+	// compose-go leaves container_name unicity to the CLI.
+	(&checker{p: cp, idx: raw.idx, main: main, ps: ps}).check()
+	p := &Project{Project: cp.WithoutUnnecessaryResources(), Services: map[string]ServiceExtension{}}
+	p.decodeExtensions(raw.idx, main, ps)
+	if err := ps.err(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// projectOptions builds compose-go's options in the order Docker Compose
+// applies them (cmd/compose: toProjectOptions), so that the same flags and
+// environment select the same files, .env, profiles and name.
+func projectOptions(opts Options, extra ...cli.ProjectOptionsFn) (*cli.ProjectOptions, error) {
 	env := opts.Env
 	if env == nil {
 		env = os.Environ()
 	}
-	po, err := cli.NewProjectOptions(opts.Files,
+	fns := []cli.ProjectOptionsFn{
 		cli.WithWorkingDirectory(opts.ProjectDirectory),
 		cli.WithEnv(env),
+	}
+	if !hasVar(env, "PWD") {
+		if pwd, err := os.Getwd(); err == nil {
+			fns = append(fns, cli.WithEnv([]string{"PWD=" + pwd}))
+		}
+	}
+	fns = append(fns,
+		cli.WithEnvFiles(opts.EnvFiles...),
+		cli.WithDotEnv,
 		cli.WithConfigFileEnv,
 		cli.WithDefaultConfigPath,
+		// the project directory may only be known now, from the files found:
+		// its .env counts too (Compose applies these two twice as well)
 		cli.WithEnvFiles(opts.EnvFiles...),
 		cli.WithDotEnv,
 		cli.WithDefaultProfiles(opts.Profiles...),
 		cli.WithName(opts.ProjectName),
 		cli.WithResolvedPaths(true),
+		cli.WithDiscardEnvFile,
 	)
+	po, err := cli.NewProjectOptions(opts.Files, append(extra, fns...)...)
 	if err != nil {
 		return nil, fmt.Errorf("reading project options: %w", err)
 	}
-	cp, err := po.LoadProject(ctx)
-	if err != nil {
-		return nil, err
+	return po, nil
+}
+
+func hasVar(env []string, name string) bool {
+	for _, kv := range env {
+		if len(kv) > len(name) && kv[:len(name)+1] == name+"=" {
+			return true
+		}
 	}
-	p := &Project{Project: cp, Services: map[string]ServiceExtension{}}
-	if err := p.decodeExtensions(); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return false
 }

@@ -1,0 +1,226 @@
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/format"
+	"github.com/compose-spec/compose-go/v2/template"
+	"github.com/compose-spec/compose-go/v2/types"
+	"go.yaml.in/yaml/v4"
+)
+
+// pos is where a key or value is written: file and 1-based line.
+type pos struct {
+	file string
+	line int
+}
+
+// index maps a dotted path of the compose model ("services.web.ports[1]")
+// to where it is written. Files are indexed in merge order, so a later file
+// wins as it does when compose-go merges overrides. A scalar item of a list
+// is also indexed as "path=value" ("services.web.depends_on=api"), to locate
+// list entries by content after compose-go has reordered or merged them.
+type index map[string]pos
+
+// rawChecker reads each compose file as written, before compose-go loads it,
+// to find the problems compose-go reports only one at a time (YAML syntax,
+// interpolation, port and volume syntax), and records where every key is so
+// later errors can name file and line.
+type rawChecker struct {
+	lookup template.Mapping
+	idx    index
+	ps     *problems
+}
+
+// checkFile parses one compose file and checks every value in it.
+func (c *rawChecker) checkFile(file string, content []byte) {
+	dec := yaml.NewDecoder(bytes.NewReader(content))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			line, msg := yamlError(err, content)
+			c.ps.add(&Error{
+				File: file, Line: line,
+				Problem: msg,
+				Fix:     "fix the YAML syntax at that line (indentation, a missing ':' or an unclosed quote)",
+				Err:     fmt.Errorf("%w: %w", ErrSyntax, err),
+			})
+			return
+		}
+		if len(doc.Content) == 1 {
+			c.walk(file, doc.Content[0], "")
+		}
+	}
+}
+
+func (c *rawChecker) walk(file string, n *yaml.Node, path string) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			child := k.Value
+			if path != "" {
+				child = path + "." + k.Value
+			}
+			c.idx[child] = pos{file, k.Line}
+			c.walk(file, n.Content[i+1], child)
+		}
+	case yaml.SequenceNode:
+		for i, item := range n.Content {
+			if item.Kind == yaml.ScalarNode {
+				c.idx[path+"="+item.Value] = pos{file, item.Line}
+			}
+			elem := path + "[" + strconv.Itoa(i) + "]"
+			c.idx[elem] = pos{file, item.Line}
+			c.walk(file, item, elem)
+		}
+	case yaml.ScalarNode:
+		c.checkScalar(file, n, path)
+	case yaml.AliasNode, yaml.DocumentNode:
+	}
+}
+
+var listItem = regexp.MustCompile(`^services\.([^.]+)\.(ports|volumes)\[\d+\]$`)
+
+func (c *rawChecker) checkScalar(file string, n *yaml.Node, path string) {
+	service, field := splitServicePath(path)
+	value := n.Value
+	if strings.Contains(value, "$") {
+		v, err := template.Substitute(value, c.lookup)
+		if err != nil {
+			c.ps.add(interpolationError(file, n.Line, service, field, value, err))
+			return
+		}
+		value = v
+	}
+	m := listItem.FindStringSubmatch(path)
+	if m == nil {
+		return
+	}
+	switch m[2] {
+	case "ports":
+		if _, err := types.ParsePortConfig(value); err != nil {
+			c.ps.add(&Error{
+				File: file, Line: n.Line, Service: service, Field: field,
+				Problem: fmt.Sprintf("%q: %v", value, err),
+				Fix:     `write [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL] with ports 1-65535, e.g. "8080:80" or "127.0.0.1:5432:5432/tcp"`,
+				Err:     fmt.Errorf("%w: %w", ErrInvalidPort, err),
+			})
+		}
+	case "volumes":
+		if _, err := format.ParseVolume(value); err != nil {
+			c.ps.add(&Error{
+				File: file, Line: n.Line, Service: service, Field: field,
+				Problem: fmt.Sprintf("%q: %v", value, err),
+				Fix:     `write SOURCE:TARGET[:MODE], e.g. "data:/var/lib/data" or "./conf:/etc/app:ro"`,
+				Err:     fmt.Errorf("%w: %w", ErrInvalidVolume, err),
+			})
+		}
+	}
+}
+
+func interpolationError(file string, line int, service, field, value string, err error) *Error {
+	e := &Error{File: file, Line: line, Service: service, Field: field, Err: fmt.Errorf("%w: %w", ErrRequiredVariable, err)}
+	var missing *template.MissingRequiredError
+	var invalid *template.InvalidTemplateError
+	switch {
+	case errors.As(err, &missing):
+		e.Problem = fmt.Sprintf("required variable %s is not set", missing.Variable)
+		if missing.Reason != "" {
+			e.Problem += " (" + missing.Reason + ")"
+		}
+		e.Fix = fmt.Sprintf("set %s in the environment or in the .env file (or --env-file), or give it a default: ${%s:-value}", missing.Variable, missing.Variable)
+	case errors.As(err, &invalid):
+		e.Problem = fmt.Sprintf("invalid interpolation %q", value)
+		e.Fix = "write ${NAME}, ${NAME:-default} or ${NAME:?message}, and $$ for a literal $"
+	default:
+		e.Problem = fmt.Sprintf("interpolating %q: %v", value, err)
+		e.Fix = "write ${NAME}, ${NAME:-default} or ${NAME:?message}, and $$ for a literal $"
+	}
+	return e
+}
+
+// splitServicePath splits "services.web.ports[1]" into ("web", "ports[1]");
+// paths outside services come back whole as the field.
+func splitServicePath(path string) (service, field string) {
+	rest, ok := strings.CutPrefix(path, "services.")
+	if !ok {
+		return "", path
+	}
+	service, field, _ = strings.Cut(rest, ".")
+	if i := strings.Index(service, "["); i >= 0 {
+		service, field = service[:i], service[i:]
+	}
+	return service, field
+}
+
+// yamlError finds the line and message of a YAML parse error. The parser's
+// own text numbers lines from 0 in some messages and from 1 in others, so the
+// line comes from the byte offset it records, when it records one.
+func yamlError(err error, content []byte) (line int, msg string) {
+	msg = strings.TrimPrefix(err.Error(), "yaml: ")
+	v := reflect.ValueOf(err)
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return 0, msg
+	}
+	mark := v.FieldByName("Mark")
+	if !mark.IsValid() || mark.Kind() != reflect.Struct {
+		return 0, msg
+	}
+	if m := v.FieldByName("Message"); m.IsValid() && m.Kind() == reflect.String {
+		msg = m.String()
+		if c := v.FieldByName("ContextMessage"); c.IsValid() && c.Kind() == reflect.String && c.String() != "" {
+			msg = c.String() + ": " + msg
+		}
+	}
+	if i := mark.FieldByName("Index"); i.IsValid() && i.CanInt() && i.Int() > 0 {
+		off := min(int(i.Int()), len(content))
+		return bytes.Count(content[:off], []byte("\n")) + 1, msg
+	}
+	if l := mark.FieldByName("Line"); l.IsValid() && l.CanInt() {
+		return int(l.Int()), msg
+	}
+	return 0, msg
+}
+
+// readFile reads a compose file for the raw checks; "-" (stdin) is left to
+// compose-go, which reads it once.
+func readFile(file string) ([]byte, bool, error) {
+	if file == "-" {
+		return nil, false, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, false, fmt.Errorf("reading %s: %w", displayPath(file), err)
+	}
+	return b, true, nil
+}
+
+// locate returns where service's field is written, falling back to the
+// service, then to the first compose file.
+func (idx index) locate(fallback, service string, fields ...string) pos {
+	for _, f := range fields {
+		if p, ok := idx["services."+service+"."+f]; ok {
+			return p
+		}
+	}
+	if p, ok := idx["services."+service]; ok {
+		return p
+	}
+	return pos{file: fallback}
+}

@@ -1,0 +1,294 @@
+package manifest
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/go-multierror"
+)
+
+// writeProject writes files (name -> content) into a new directory and
+// returns it.
+func writeProject(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// problem is one error a test expects: its sentinel and where it points.
+type problem struct {
+	err     error
+	file    string
+	line    int
+	service string
+	field   string
+	text    string // a substring of the message, e.g. the cycle
+}
+
+// TestValidationErrors: each kind of broken manifest is refused before
+// anything else happens, with every problem of the file reported, each
+// naming file, line, service and field, and saying how to fix it.
+func TestValidationErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		env   []string
+		args  func(dir string) Options
+		want  []problem
+	}{
+		{
+			name: "yaml syntax, with the line",
+			files: map[string]string{"compose.yaml": `
+services:
+  web:
+    image: nginx
+   ports: ["80:80"]
+`},
+			want: []problem{{err: ErrSyntax, file: "compose.yaml", line: 5, text: "did not find expected key"}},
+		},
+		{
+			name: "depends_on a missing service, list and map forms",
+			files: map[string]string{"compose.yaml": `
+services:
+  web:
+    image: nginx
+    depends_on: [api, db]
+  worker:
+    image: busybox
+    depends_on:
+      queue:
+        condition: service_started
+  db:
+    image: postgres
+`},
+			want: []problem{
+				{err: ErrUnknownDependency, file: "compose.yaml", line: 5, service: "web", field: "depends_on", text: `"api" is not a service`},
+				{err: ErrUnknownDependency, file: "compose.yaml", line: 9, service: "worker", field: "depends_on", text: `"queue" is not a service`},
+			},
+		},
+		{
+			name: "dependency cycles, each printed once",
+			files: map[string]string{"compose.yaml": `
+services:
+  web:
+    image: nginx
+    depends_on: [api]
+  api:
+    image: api
+    depends_on: [web]
+  a:
+    image: x
+    depends_on: [b]
+  b:
+    image: x
+    depends_on: [c]
+  c:
+    image: x
+    depends_on: [a]
+`},
+			want: []problem{
+				{err: ErrDependencyCycle, file: "compose.yaml", line: 5, service: "web", field: "depends_on", text: "web -> api -> web"},
+				{err: ErrDependencyCycle, file: "compose.yaml", line: 11, service: "a", field: "depends_on", text: "a -> b -> c -> a"},
+			},
+		},
+		{
+			name: "neither image nor build",
+			files: map[string]string{"compose.yaml": `
+services:
+  web:
+    environment: {A: b}
+  api:
+    command: run
+`},
+			want: []problem{
+				{err: ErrNoImage, file: "compose.yaml", line: 3, service: "web", field: "image", text: "add image:"},
+				{err: ErrNoImage, file: "compose.yaml", line: 5, service: "api", field: "image"},
+			},
+		},
+		{
+			name: "invalid ports and volumes",
+			files: map[string]string{"compose.yaml": `
+services:
+  web:
+    image: nginx
+    ports:
+      - "80:abc"
+      - "8080:80"
+      - "99999:80"
+    volumes:
+      - "data:/data"
+      - ":/x"
+`},
+			want: []problem{
+				{err: ErrInvalidPort, file: "compose.yaml", line: 6, service: "web", field: "ports[0]", text: `"80:abc"`},
+				{err: ErrInvalidPort, file: "compose.yaml", line: 8, service: "web", field: "ports[2]", text: `"99999:80"`},
+				{err: ErrInvalidVolume, file: "compose.yaml", line: 11, service: "web", field: "volumes[1]", text: `":/x"`},
+			},
+		},
+		{
+			name: "required variables unset, all of them",
+			files: map[string]string{"compose.yaml": `
+services:
+  web:
+    image: ${WEB_IMAGE:?set the web image}
+    environment:
+      DB_PASSWORD: ${DB_PASSWORD:?}
+      MODE: ${MODE:-dev}
+`},
+			want: []problem{
+				{err: ErrRequiredVariable, file: "compose.yaml", line: 4, service: "web", field: "image", text: "WEB_IMAGE is not set (set the web image)"},
+				{err: ErrRequiredVariable, file: "compose.yaml", line: 6, service: "web", field: "environment.DB_PASSWORD", text: "DB_PASSWORD"},
+			},
+		},
+		{
+			name: "required variable set empty with :? is an error too",
+			env:  []string{"WEB_IMAGE="},
+			files: map[string]string{"compose.yaml": `
+services:
+  web:
+    image: ${WEB_IMAGE:?}
+`},
+			want: []problem{{err: ErrRequiredVariable, file: "compose.yaml", line: 4, service: "web", field: "image"}},
+		},
+		{
+			name: "duplicate container_name",
+			files: map[string]string{"compose.yaml": `
+services:
+  web:
+    image: nginx
+    container_name: app
+  api:
+    image: api
+    container_name: app
+`},
+			want: []problem{{err: ErrDuplicateContainerName, file: "compose.yaml", line: 8, service: "api", field: "container_name", text: `service "web"`}},
+		},
+		{
+			name: "dependency disabled by a profile",
+			files: map[string]string{"compose.yaml": `
+services:
+  web:
+    image: nginx
+    depends_on: [debugger]
+  debugger:
+    image: busybox
+    profiles: [debug]
+`},
+			want: []problem{{err: ErrDisabledDependency, file: "compose.yaml", line: 5, service: "web", field: "depends_on", text: "--profile debug"}},
+		},
+		{
+			name: "unknown key in the top-level x-stack",
+			files: map[string]string{"compose.yaml": `
+x-stack:
+  injekt: {mode: all}
+services:
+  web:
+    image: nginx
+`},
+			want: []problem{{err: ErrUnknownExtensionKey, file: "compose.yaml", line: 3, field: "x-stack.injekt", text: `"injekt"`}},
+		},
+		{
+			name: "unknown key in a service's x-stack",
+			files: map[string]string{"compose.yaml": `
+services:
+  web:
+    image: nginx
+    x-stack:
+      inject:
+        mood: all
+`},
+			want: []problem{{err: ErrUnknownExtensionKey, file: "compose.yaml", line: 7, service: "web", field: "x-stack.inject.mood"}},
+		},
+		{
+			name: "the problem is in the override file, and it is named",
+			files: map[string]string{
+				"compose.yaml": `
+services:
+  web:
+    image: nginx
+`,
+				"compose.override.yaml": `
+services:
+  web:
+    depends_on: [cache]
+`,
+			},
+			want: []problem{{err: ErrUnknownDependency, file: "compose.override.yaml", line: 4, service: "web", field: "depends_on"}},
+		},
+		{
+			name: "other compose-go errors still name file and service",
+			files: map[string]string{"compose.yaml": `
+services:
+  web:
+    image: nginx
+    networks: [front]
+`},
+			want: []problem{{err: ErrInvalid, file: "compose.yaml", line: 3, service: "web", text: "undefined network front"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeProject(t, tt.files)
+			env := append([]string{"PWD=" + dir}, tt.env...)
+			_, err := Load(t.Context(), Options{ProjectDirectory: dir, Env: env})
+			if err == nil {
+				t.Fatal("Load succeeded; want an error")
+			}
+			got := allErrors(err)
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d problems, want %d:\n%v", len(got), len(tt.want), err)
+			}
+			for i, w := range tt.want {
+				g := got[i]
+				if !errors.Is(g, w.err) {
+					t.Errorf("problem %d: %v\nis not %v", i, g, w.err)
+				}
+				if filepath.Base(g.File) != w.file || g.Line != w.line || g.Service != w.service || (w.field != "" && g.Field != w.field) {
+					t.Errorf("problem %d at %s:%d service %q field %q; want %s:%d service %q field %q",
+						i, filepath.Base(g.File), g.Line, g.Service, g.Field, w.file, w.line, w.service, w.field)
+				}
+				msg := g.Error()
+				if !strings.Contains(msg, w.text) || g.Fix == "" {
+					t.Errorf("problem %d: %q\nwant it to contain %q and a fix", i, msg, w.text)
+				}
+				if w.service != "" && !strings.Contains(msg, `service "`+w.service+`"`) {
+					t.Errorf("problem %d: %q does not name the service", i, msg)
+				}
+			}
+			if len(got) > 1 && !strings.Contains(err.Error(), "problems in the compose files") {
+				t.Errorf("several problems not listed together: %v", err)
+			}
+		})
+	}
+}
+
+// allErrors unpacks the *Error values Load returned.
+func allErrors(err error) []*Error {
+	var errs []error
+	var m *multierror.Error
+	if errors.As(err, &m) {
+		errs = m.Errors
+	} else {
+		errs = []error{err}
+	}
+	var out []*Error
+	for _, e := range errs {
+		var me *Error
+		if errors.As(e, &me) {
+			out = append(out, me)
+		}
+	}
+	return out
+}
