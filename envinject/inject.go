@@ -34,9 +34,9 @@ func Apply(p *manifest.Project, f Facts) (Report, error) {
 	addrs := make(map[string]address, len(names))
 	var errs []error
 	for _, name := range names {
-		a, err := resolveAddress(p.Project.Services[name], f)
+		a, err := resolveAddress(p, p.Project.Services[name], f)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: service %q: %w", p.FileList(), name, err))
+			errs = append(errs, err)
 		}
 		addrs[name] = a
 	}
@@ -74,10 +74,7 @@ type injection struct {
 // injectService computes the final environment of one service.
 func injectService(p *manifest.Project, name string, addrs map[string]address) (ServiceReport, types.MappingWithEquals, error) {
 	svc := p.Project.Services[name]
-	set, err := p.InjectFor(name)
-	if err != nil {
-		return ServiceReport{}, nil, err
-	}
+	set := p.InjectFor(name)
 	sr := ServiceReport{Service: name, Mode: set.Mode}
 	var errs []error
 
@@ -93,8 +90,11 @@ func injectService(p *manifest.Project, name string, addrs map[string]address) (
 		}
 		for _, v := range variables(prefix, dep, a) {
 			if prev, ok := injected[v.name]; ok && prev.from != dep {
-				errs = append(errs, fmt.Errorf("%s: service %q: %w: services %q and %q both give %s: rename one with x-stack.inject.prefix, e.g. `x-stack: {inject: {prefix: {%s: %s_2}}}`",
-					p.FileList(), name, ErrCollision, prev.from, dep, v.name, dep, prefix))
+				e := p.ErrorAt(name, collisionField(set))
+				e.Problem = fmt.Sprintf("services %q and %q both give %s", prev.from, dep, v.name)
+				e.Fix = fmt.Sprintf("rename one with x-stack.inject.prefix, e.g. `x-stack: {inject: {prefix: {%s: %s_2}}}`", dep, prefix)
+				e.Err = ErrCollision
+				errs = append(errs, e)
 				break
 			}
 			injected[v.name] = v.injection
@@ -104,9 +104,11 @@ func injectService(p *manifest.Project, name string, addrs map[string]address) (
 	env := make(types.MappingWithEquals, len(svc.Environment)+len(injected))
 	declared := make(map[string]*Variable, len(svc.Environment))
 	for _, k := range slices.Sorted(maps.Keys(svc.Environment)) {
-		value, refs, err := resolveTemplates(svc.Environment[k], addrs, p)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: service %q: environment %s: %w", p.FileList(), name, k, err))
+		value, refs, f := resolveTemplates(svc.Environment[k], addrs, p)
+		if f != nil {
+			e := p.ErrorAt(name, "environment."+k)
+			e.Problem, e.Fix, e.Err = f.problem, f.fix, ErrTemplate
+			errs = append(errs, e)
 			continue
 		}
 		env[k] = value
@@ -132,6 +134,14 @@ func injectService(p *manifest.Project, name string, addrs map[string]address) (
 		sr.Variables = append(sr.Variables, Variable{Name: k, Value: env[k], Origin: Injected, From: in.from, Note: in.note})
 	}
 	return sr, env, nil
+}
+
+// collisionField is where the colliding services come from.
+func collisionField(set manifest.Inject) string {
+	if set.Mode == manifest.InjectAll {
+		return manifest.ExtensionKey + ".inject.mode"
+	}
+	return "depends_on"
 }
 
 // targets are the services whose addresses svc receives in mode, in name

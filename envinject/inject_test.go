@@ -482,7 +482,7 @@ services:
   my_db: {image: pg}
 `,
 			is:   envinject.ErrCollision,
-			want: []string{"compose.yaml", `service "web"`, `"my-db" and "my_db" both give MY_DB_HOST`, "x-stack.inject.prefix", "{prefix: {my_db: MY_DB_2}}"},
+			want: []string{"compose.yaml:3:", `service "web": depends_on`, `"my-db" and "my_db" both give MY_DB_HOST`, "x-stack.inject.prefix", "{prefix: {my_db: MY_DB_2}}"},
 		},
 		{
 			name: "a rename onto another dependency's prefix",
@@ -520,7 +520,7 @@ services:
   db: {image: pg}
 `,
 			is:   envinject.ErrTemplate,
-			want: []string{"compose.yaml", `service "web"`, "environment DATABASE_URL", "{{dbx.host}}", `no service "dbx"`, "[db web]"},
+			want: []string{"compose.yaml", `service "web"`, "compose.yaml:5:", "environment.DATABASE_URL", "{{dbx.host}}", `no service "dbx"`, "use one of [db web]"},
 		},
 		{
 			name: "template: unknown field",
@@ -532,7 +532,7 @@ services:
   db: {image: pg}
 `,
 			is:   envinject.ErrTemplate,
-			want: []string{`service "web"`, "environment DATABASE_URL", `unknown field "hostname": use host or port`},
+			want: []string{`service "web"`, "environment.DATABASE_URL", `unknown field "hostname"; use host or port`},
 		},
 		{
 			name: "template: port of a service without one",
@@ -544,7 +544,7 @@ services:
   db: {image: pg}
 `,
 			is:   envinject.ErrTemplate,
-			want: []string{`service "web"`, "environment ADDR", `service "db" has no port`, "expose"},
+			want: []string{`service "web"`, "environment.ADDR", `service "db" has no port`, "expose"},
 		},
 		{
 			name: "every error at once",
@@ -558,43 +558,7 @@ services:
     environment: {C: "{{z.port}}"}
 `,
 			is:   envinject.ErrTemplate,
-			want: []string{"environment A", "environment B", `service "api": environment C`},
-		},
-		{
-			name: "mode misspelt",
-			compose: `
-services:
-  web: {image: web, x-stack: {inject: {mode: al}}}
-`,
-			want: []string{"compose.yaml", `service "web": x-stack.inject.mode "al"`, "[dependencies all none]"},
-		},
-		{
-			name: "top-level mode misspelt",
-			compose: `
-x-stack: {inject: {mode: dependency}}
-services:
-  web: {image: web}
-`,
-			want: []string{"compose.yaml", `top-level x-stack.inject.mode "dependency"`},
-		},
-		{
-			name: "prefix for an unknown service",
-			compose: `
-x-stack: {inject: {prefix: {redsi: CACHE}}}
-services:
-  web: {image: web}
-  redis: {image: redis}
-`,
-			want: []string{"compose.yaml", `top-level x-stack.inject.prefix: no service "redsi"`, "[redis web]"},
-		},
-		{
-			name: "prefix not a variable name",
-			compose: `
-services:
-  web: {image: web, depends_on: [redis], x-stack: {inject: {prefix: {redis: cache-1}}}}
-  redis: {image: redis}
-`,
-			want: []string{`service "web": x-stack.inject.prefix.redis: "cache-1" is not a variable name`},
+			want: []string{"environment.A", "environment.B", `service "api": environment.C`},
 		},
 		{
 			name: "expose not a port",
@@ -604,7 +568,7 @@ services:
   redis: {image: redis, expose: ["70000"]}
 `,
 			is:   envinject.ErrPort,
-			want: []string{"compose.yaml", `service "redis"`, `expose "70000"`, "1-65535"},
+			want: []string{"compose.yaml:4:", `service "redis": expose`, `"70000" is not a port number`},
 		},
 	}
 	for _, tt := range tests {

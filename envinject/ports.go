@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/stack-deploy/stack/manifest"
 )
 
 // port is one container port.
@@ -26,14 +28,18 @@ type address struct {
 
 // resolveAddress finds svc's host and ports: expose, else ports targets, else
 // the image's EXPOSE as facts report it.
-func resolveAddress(svc types.ServiceConfig, f Facts) (address, error) {
+func resolveAddress(p *manifest.Project, svc types.ServiceConfig, f Facts) (address, error) {
 	a := address{host: f.Host(svc.Name)}
 	switch {
 	case len(svc.Expose) > 0:
 		for _, e := range svc.Expose {
 			ps, err := parsePorts(e)
 			if err != nil {
-				return address{}, fmt.Errorf("expose %q: %w", e, err)
+				me := p.ErrorAt(svc.Name, "expose")
+				me.Problem = err.Error()
+				me.Fix = "write a port (1-65535) or a range (8000-8010), optionally followed by /tcp, /udp or /sctp"
+				me.Err = err
+				return address{}, me
 			}
 			a.ports = append(a.ports, ps...)
 		}

@@ -14,9 +14,14 @@ import (
 // field is what follows the last one.
 var template = regexp.MustCompile(`\{\{\s*([A-Za-z0-9][A-Za-z0-9_.-]*)\.([A-Za-z0-9_]+)\s*\}\}`)
 
+// fault is a user mistake found in a value: what is wrong, how to fix it.
+type fault struct {
+	problem, fix string
+}
+
 // resolveTemplates replaces the templates in value and returns the services
 // they referred to, in order of first use.
-func resolveTemplates(value *string, addrs map[string]address, p *manifest.Project) (*string, []string, error) {
+func resolveTemplates(value *string, addrs map[string]address, p *manifest.Project) (*string, []string, *fault) {
 	if value == nil || !strings.Contains(*value, "{{") {
 		return value, nil, nil
 	}
@@ -27,9 +32,10 @@ func resolveTemplates(value *string, addrs map[string]address, p *manifest.Proje
 	)
 	for _, m := range template.FindAllStringSubmatchIndex(*value, -1) {
 		whole, svc, field := (*value)[m[0]:m[1]], (*value)[m[2]:m[3]], (*value)[m[4]:m[5]]
-		s, err := resolveTemplate(svc, field, addrs, p)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%w: %s: %w", ErrTemplate, whole, err)
+		s, f := resolveTemplate(svc, field, addrs, p)
+		if f != nil {
+			f.problem = whole + ": " + f.problem
+			return nil, nil, f
 		}
 		b.WriteString((*value)[last:m[0]])
 		b.WriteString(s)
@@ -43,23 +49,23 @@ func resolveTemplates(value *string, addrs map[string]address, p *manifest.Proje
 	return &out, refs, nil
 }
 
-func resolveTemplate(svc, field string, addrs map[string]address, p *manifest.Project) (string, error) {
+func resolveTemplate(svc, field string, addrs map[string]address, p *manifest.Project) (string, *fault) {
 	a, ok := addrs[svc]
 	if !ok {
-		if _, disabled := p.DisabledServices[svc]; disabled {
-			return "", fmt.Errorf("service %q is not enabled (profiles): enable its profile", svc)
+		if d, disabled := p.DisabledServices[svc]; disabled {
+			return "", &fault{fmt.Sprintf("service %q is not enabled", svc), fmt.Sprintf("enable one of its profiles %v", d.Profiles)}
 		}
-		return "", fmt.Errorf("no service %q in the stack: use one of %v", svc, p.ServiceNames())
+		return "", &fault{fmt.Sprintf("no service %q in the stack", svc), fmt.Sprintf("use one of %v", p.ServiceNames())}
 	}
 	switch field {
 	case "host":
 		return a.host, nil
 	case "port":
 		if len(a.ports) == 0 {
-			return "", fmt.Errorf("service %q has no port: %s", svc, a.source)
+			return "", &fault{fmt.Sprintf("service %q has no port", svc), fmt.Sprintf("declare one: %s", a.source)}
 		}
 		return strconv.Itoa(a.ports[0].num), nil
 	default:
-		return "", fmt.Errorf("unknown field %q: use host or port", field)
+		return "", &fault{fmt.Sprintf("unknown field %q", field), "use host or port"}
 	}
 }

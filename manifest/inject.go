@@ -42,44 +42,63 @@ type Inject struct {
 
 // InjectFor returns the injection settings of one service: the top-level
 // x-stack inject block with the service's own block applied over it, and the
-// mode defaulted to InjectDependencies. A misspelt mode, a prefix for a
-// service the project does not have, or a prefix that is not a variable name
-// is a user error naming the file, the service and the field.
-func (p *Project) InjectFor(service string) (Inject, error) {
+// mode defaulted to InjectDependencies. Load has validated both.
+func (p *Project) InjectFor(service string) Inject {
 	out := Inject{Mode: InjectDependencies, Prefix: map[string]string{}}
-	if err := p.mergeInject(&out, "top-level "+ExtensionKey, p.Stack.Inject); err != nil {
-		return Inject{}, err
-	}
+	layers := []*Inject{p.Stack.Inject}
 	if ext, ok := p.Services[service]; ok {
-		if err := p.mergeInject(&out, fmt.Sprintf("service %q: %s", service, ExtensionKey), ext.Inject); err != nil {
-			return Inject{}, err
-		}
+		layers = append(layers, ext.Inject)
 	}
-	return out, nil
+	for _, in := range layers {
+		if in == nil {
+			continue
+		}
+		if in.Mode != "" {
+			out.Mode = in.Mode
+		}
+		maps.Copy(out.Prefix, in.Prefix)
+	}
+	return out
 }
 
-// mergeInject validates in (found at where) and applies it over out.
-func (p *Project) mergeInject(out *Inject, where string, in *Inject) error {
-	if in == nil {
-		return nil
+// checkInject adds a problem for each invalid inject setting: a misspelt
+// mode, a prefix for a service the project does not have, a prefix that is
+// not a variable name.
+func (p *Project) checkInject(ps *problems) {
+	p.checkInjectBlock(ps, "", p.Stack.Inject)
+	for _, name := range slices.Sorted(maps.Keys(p.Services)) {
+		p.checkInjectBlock(ps, name, p.Services[name].Inject)
 	}
-	if in.Mode != "" {
-		if !slices.Contains(InjectModes, in.Mode) {
-			return fmt.Errorf("%s: %s.inject.mode %q: use one of %v", p.FileList(), where, in.Mode, InjectModes)
-		}
-		out.Mode = in.Mode
+}
+
+func (p *Project) checkInjectBlock(ps *problems, service string, in *Inject) {
+	if in == nil {
+		return
+	}
+	field := ExtensionKey + ".inject"
+	if in.Mode != "" && !slices.Contains(InjectModes, in.Mode) {
+		e := p.ErrorAt(service, field+".mode")
+		e.Problem = fmt.Sprintf("unknown mode %q", in.Mode)
+		e.Fix = fmt.Sprintf("use one of %v", InjectModes)
+		e.Err = ErrInvalid
+		ps.add(e)
 	}
 	for _, dep := range slices.Sorted(maps.Keys(in.Prefix)) {
 		prefix := in.Prefix[dep]
-		if !p.hasService(dep) {
-			return fmt.Errorf("%s: %s.inject.prefix: no service %q in the project: use one of %v", p.FileList(), where, dep, p.ServiceNames())
+		e := p.ErrorAt(service, field+".prefix."+dep)
+		e.Err = ErrInvalid
+		switch {
+		case !p.hasService(dep):
+			e.Problem = fmt.Sprintf("%q is not a service of this project", dep)
+			e.Fix = fmt.Sprintf("use one of %v", p.ServiceNames())
+		case !varName.MatchString(prefix):
+			e.Problem = fmt.Sprintf("prefix %q is not a variable name", prefix)
+			e.Fix = "use letters, digits and _, not starting with a digit (e.g. CACHE)"
+		default:
+			continue
 		}
-		if !varName.MatchString(prefix) {
-			return fmt.Errorf("%s: %s.inject.prefix.%s: %q is not a variable name: use letters, digits and _, not starting with a digit (e.g. CACHE)", p.FileList(), where, dep, prefix)
-		}
-		out.Prefix[dep] = prefix
+		ps.add(e)
 	}
-	return nil
 }
 
 var varName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -94,5 +113,32 @@ func (p *Project) hasService(name string) bool {
 	return ok
 }
 
-// FileList names the project's compose files, for user errors.
-func (p *Project) FileList() string { return p.fileList() }
+// ErrorAt starts a user error about field (a dotted path: below the service,
+// or from the top level when service is empty, e.g. "environment.URL"),
+// located at the line that writes it, else at the closest enclosing key that
+// is written, else at the first compose file. The caller fills in Problem,
+// Fix and Err.
+func (p *Project) ErrorAt(service, field string) *Error {
+	path := field
+	if service != "" {
+		path = "services." + service + "." + field
+	}
+	at := pos{file: p.main}
+	for ; path != ""; path = parent(path) {
+		if found, ok := p.idx[path]; ok {
+			at = found
+			break
+		}
+	}
+	return &Error{File: at.file, Line: at.line, Service: service, Field: field}
+}
+
+// parent drops the last element of a dotted path.
+func parent(path string) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		if path[i] == '.' {
+			return path[:i]
+		}
+	}
+	return ""
+}

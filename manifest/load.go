@@ -45,6 +45,11 @@ type Project struct {
 	// Env is the environment the project was loaded for; nil when none was
 	// selected.
 	Env *Selected
+
+	// main is the first compose file and idx where every key is written,
+	// for user errors found after loading (ErrorAt).
+	main string
+	idx  index
 }
 
 // ErrNoComposeFile: no -f was given and discovery found no compose file.
@@ -109,8 +114,9 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 	}
 	// compose-go leaves container_name unicity to the CLI.
 	(&checker{p: cp, idx: raw.idx, main: main, ps: ps}).check()
-	p := &Project{Project: cp.WithoutUnnecessaryResources(), Services: map[string]ServiceExtension{}}
+	p := &Project{Project: cp.WithoutUnnecessaryResources(), Services: map[string]ServiceExtension{}, main: main, idx: raw.idx}
 	p.decodeExtensions(raw.idx, main, ps)
+	p.checkInject(ps)
 	if err := ps.err(); err != nil {
 		return nil, err
 	}
