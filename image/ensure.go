@@ -1,0 +1,279 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/stack-deploy/stack/manifest"
+	"github.com/stack-deploy/stack/progress"
+)
+
+// BuildPolicy says when Ensure builds a service that has a build section.
+type BuildPolicy int
+
+const (
+	// BuildAuto builds when the image is missing or its inputs changed (the
+	// default of `stack up` and `stack build`).
+	BuildAuto BuildPolicy = iota
+	// BuildAlways builds even when the inputs did not change (`--build`).
+	BuildAlways
+	// BuildNever never builds: the image must be on the engine or pullable
+	// (`--no-build`).
+	BuildNever
+)
+
+// EnsureOptions are the options of one Ensure call.
+type EnsureOptions struct {
+	Build BuildPolicy
+	// NoCache builds without the engine's build cache, and so always builds.
+	NoCache bool
+}
+
+// Ensure makes the image of each named service (all services when none are
+// named) present on the engine and returns service -> image ID.
+//
+// First every service's settings are validated and every service that is
+// not built has its image looked up and, as its pull_policy says, pulled: an
+// image neither present nor pullable fails Ensure before any build starts.
+// Then the builds run, in parallel up to the Builder's bound, each after
+// the builds of the images its FROM lines name. A build whose inputs digest
+// equals the InputsLabel of the existing image is not run. A failed build
+// does not stop independent ones; the error holds every failure.
+func (b *Builder) Ensure(ctx context.Context, p *manifest.Project, services []string, o EnsureOptions) (map[string]string, error) {
+	svcs, err := selectServices(p, services)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		builds  []*buildJob
+		fetches []fetchJob
+		errs    *multierror.Error
+	)
+	for _, s := range svcs {
+		policy, interval, err := s.GetPullPolicy()
+		if err != nil {
+			errs = multierror.Append(errs, fmt.Errorf("%s: service %q: pull_policy: %w; use always, missing, never, build, daily, weekly or every_<duration>", strings.Join(p.ComposeFiles, ", "), s.Name, err))
+			continue
+		}
+		if s.Build != nil && o.Build != BuildNever {
+			force := o.Build == BuildAlways || o.NoCache || policy == types.PullPolicyBuild
+			j, err := prepareBuild(p, s, force)
+			if err != nil {
+				errs = multierror.Append(errs, err)
+				continue
+			}
+			if o.NoCache {
+				j.opts.NoCache = true
+			}
+			builds = append(builds, j)
+			continue
+		}
+		if s.Build == nil && policy == types.PullPolicyBuild {
+			errs = multierror.Append(errs, fmt.Errorf("%s: service %q: pull_policy: build needs a build section; add build: or use pull_policy: missing", strings.Join(p.ComposeFiles, ", "), s.Name))
+			continue
+		}
+		fetches = append(fetches, fetchJob{service: s.Name, image: ImageName(p.Name, s), policy: policy, interval: interval, built: s.Build != nil})
+	}
+	if err := errs.ErrorOrNil(); err != nil {
+		return nil, err
+	}
+	ids := &idMap{m: map[string]string{}}
+	if err := b.fetchAll(ctx, fetches, ids); err != nil {
+		return nil, err
+	}
+	if err := b.buildAll(ctx, builds, ids); err != nil {
+		return ids.m, err
+	}
+	return ids.m, nil
+}
+
+// selectServices returns the named services, or all, sorted by name.
+func selectServices(p *manifest.Project, names []string) ([]types.ServiceConfig, error) {
+	if len(names) == 0 {
+		names = p.ServiceNames()
+	}
+	out := make([]types.ServiceConfig, 0, len(names))
+	for _, n := range names {
+		s, ok := p.Project.Services[n]
+		if !ok {
+			return nil, fmt.Errorf("no service %q in %s; services: %s", n, strings.Join(p.ComposeFiles, ", "), strings.Join(p.ServiceNames(), ", "))
+		}
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+type idMap struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (m *idMap) set(service, id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.m[service] = id
+}
+
+func (m *idMap) get(service string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.m[service]
+}
+
+// buildAll runs the builds, each after the builds its FROM lines name, at
+// most b.parallel at once. Dependents of a failed build are skipped, and
+// only the root failure is reported.
+func (b *Builder) buildAll(ctx context.Context, jobs []*buildJob, ids *idMap) error {
+	if err := linkBuildDeps(jobs); err != nil {
+		return err
+	}
+	done := make(map[*buildJob]chan struct{}, len(jobs))
+	for _, j := range jobs {
+		done[j] = make(chan struct{})
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs *multierror.Error
+		sem  = make(chan struct{}, b.parallel)
+	)
+	fail := func(j *buildJob, err error) {
+		j.failed = true
+		mu.Lock()
+		errs = multierror.Append(errs, err)
+		mu.Unlock()
+		progress.Report(ctx, "image:"+j.service, "build", progress.Failed, "", err)
+	}
+	for _, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[j])
+			for _, d := range j.deps {
+				<-done[d]
+				if d.failed {
+					j.failed = true
+					progress.Report(ctx, "image:"+j.service, "build", progress.Skipped, fmt.Sprintf("the build of its base image (service %s) failed", d.service), nil)
+					return
+				}
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				fail(j, ctx.Err())
+				return
+			}
+			defer func() { <-sem }()
+			id, err := b.ensureBuilt(ctx, j, ids)
+			if err != nil {
+				fail(j, err)
+				return
+			}
+			ids.set(j.service, id)
+		}()
+	}
+	wg.Wait()
+	return errs.ErrorOrNil()
+}
+
+// linkBuildDeps points each job at the jobs that build the images its FROM
+// lines name, and refuses cycles.
+func linkBuildDeps(jobs []*buildJob) error {
+	byImage := map[string]*buildJob{}
+	for _, j := range jobs {
+		for _, t := range j.inputs.tags {
+			byImage[normalizedName(t)] = j
+		}
+	}
+	for _, j := range jobs {
+		j.deps = map[string]*buildJob{}
+		for _, base := range j.bases {
+			if d := byImage[normalizedName(base)]; d != nil && d != j {
+				j.deps[base] = d
+			}
+		}
+	}
+	const (
+		visiting = 1
+		visited  = 2
+	)
+	state := map[*buildJob]int{}
+	var visit func(j *buildJob, path []string) error
+	visit = func(j *buildJob, path []string) error {
+		switch state[j] {
+		case visiting:
+			return fmt.Errorf("services %s build FROM each other's images; break the cycle", strings.Join(append(path, j.service), " -> "))
+		case visited:
+			return nil
+		}
+		state[j] = visiting
+		for _, d := range j.deps {
+			if err := visit(d, append(path, j.service)); err != nil {
+				return err
+			}
+		}
+		state[j] = visited
+		return nil
+	}
+	for _, j := range jobs {
+		if err := visit(j, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureBuilt computes the job's inputs digest and builds unless the image
+// already carries it.
+func (b *Builder) ensureBuilt(ctx context.Context, j *buildJob, ids *idMap) (string, error) {
+	resource := "image:" + j.service
+	in := j.inputs
+	in.bases = map[string]string{}
+	for _, ref := range j.bases {
+		if d := j.deps[ref]; d != nil {
+			in.bases[ref] = ids.get(d.service)
+			continue
+		}
+		id, err := b.localID(ctx, ref)
+		if err != nil {
+			return "", fmt.Errorf("service %q: looking up base image %s: %w", j.service, ref, err)
+		}
+		in.bases[ref] = id
+	}
+	digest, err := in.digest()
+	if err != nil {
+		return "", fmt.Errorf("service %q: %w", j.service, err)
+	}
+	if !j.force {
+		ins, found, err := b.inspect(ctx, j.image)
+		if err != nil {
+			return "", fmt.Errorf("service %q: inspecting image %s: %w", j.service, j.image, err)
+		}
+		if found && ins.Config != nil && ins.Config.Labels[InputsLabel] == digest {
+			progress.Report(ctx, resource, "build", progress.Done, "up to date", nil)
+			return ins.ID, nil
+		}
+	}
+	progress.Report(ctx, resource, "build", progress.Working, "building "+j.image, nil)
+	id, err := b.build(ctx, j, digest)
+	if err != nil {
+		return "", err
+	}
+	progress.Report(ctx, resource, "build", progress.Done, "built "+j.image+" "+shortID(id), nil)
+	return id, nil
+}
+
+func shortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

@@ -1,0 +1,15 @@
+package image
+
+import "errors"
+
+var (
+	// ErrNotFound: an image a service needs is neither on the engine nor
+	// pullable under its pull_policy.
+	ErrNotFound = errors.New("image not found")
+	// ErrBuildFailed: the engine ran a build and a step failed.
+	ErrBuildFailed = errors.New("build failed")
+	// ErrUnauthorized: the registry refused the credentials (or their absence).
+	ErrUnauthorized = errors.New("registry refused the credentials")
+	// ErrNoRegistry: a service's image name carries no registry to push to.
+	ErrNoRegistry = errors.New("image name has no registry")
+)

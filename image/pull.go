@@ -1,0 +1,155 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/image"
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/stack-deploy/stack/progress"
+)
+
+// fetchJob is a service whose image is used as it is: looked up, and pulled
+// when its pull_policy says so.
+type fetchJob struct {
+	service string
+	image   string
+	// policy is the normalized pull_policy; interval is set for daily,
+	// weekly and every_<duration> (policy refresh).
+	policy   string
+	interval time.Duration
+	// built is true for a service with a build section that is not being
+	// built (--no-build).
+	built bool
+}
+
+// fetchAll looks up (and pulls) every job's image in parallel and records
+// the IDs; it returns every failure.
+func (b *Builder) fetchAll(ctx context.Context, jobs []fetchJob, ids *idMap) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs *multierror.Error
+		sem  = make(chan struct{}, b.parallel)
+	)
+	for _, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			id, err := b.fetch(ctx, j)
+			if err != nil {
+				progress.Report(ctx, "image:"+j.service, "pull", progress.Failed, "", err)
+				mu.Lock()
+				errs = multierror.Append(errs, err)
+				mu.Unlock()
+				return
+			}
+			ids.set(j.service, id)
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errs.ErrorOrNil()
+}
+
+// fetch applies the job's pull_policy as Compose does.
+func (b *Builder) fetch(ctx context.Context, j fetchJob) (string, error) {
+	ins, found, err := b.inspect(ctx, j.image)
+	if err != nil {
+		return "", fmt.Errorf("service %q: inspecting image %s: %w", j.service, j.image, err)
+	}
+	pull := !found
+	switch j.policy {
+	case types.PullPolicyAlways:
+		pull = true
+	case types.PullPolicyRefresh:
+		pull = !found || j.interval == 0 || time.Since(ins.Metadata.LastTagTime) > j.interval
+	case types.PullPolicyNever:
+		if !found {
+			return "", fmt.Errorf("service %q: image %s is not on the engine and pull_policy is never: %w; build or pull it, or change pull_policy", j.service, j.image, ErrNotFound)
+		}
+		pull = false
+	case types.PullPolicyBuild:
+		if !found {
+			return "", fmt.Errorf("service %q: image %s is not on the engine, pull_policy is build and --no-build was given: %w; build it first", j.service, j.image, ErrNotFound)
+		}
+		pull = false
+	}
+	if !pull {
+		progress.Report(ctx, "image:"+j.service, "pull", progress.Done, "present "+shortID(ins.ID), nil)
+		return ins.ID, nil
+	}
+	if err := b.pull(ctx, j.service, j.image); err != nil {
+		if found && j.policy == types.PullPolicyRefresh {
+			// A scheduled refresh that fails keeps the image we have.
+			progress.Report(ctx, "image:"+j.service, "pull", progress.Warning, "refresh failed, using the local image: "+err.Error(), nil)
+			return ins.ID, nil
+		}
+		hint := "check the name and the registry credentials (docker login)"
+		if j.built {
+			hint = "build it (drop --no-build)"
+		}
+		return "", fmt.Errorf("service %q: image %s is not on the engine and pulling it failed: %w: %w; %s", j.service, j.image, ErrNotFound, err, hint)
+	}
+	ins, found, err = b.inspect(ctx, j.image)
+	if err != nil || !found {
+		return "", fmt.Errorf("service %q: inspecting image %s after pulling it: %w", j.service, j.image, errors.Join(err, ErrNotFound))
+	}
+	progress.Report(ctx, "image:"+j.service, "pull", progress.Done, "pulled "+shortID(ins.ID), nil)
+	return ins.ID, nil
+}
+
+// pull pulls ref with the Docker config's credentials for its registry.
+func (b *Builder) pull(ctx context.Context, service, ref string) error {
+	creds, err := b.credentialsFor(ctx, ref)
+	if err != nil {
+		return err
+	}
+	progress.Report(ctx, "image:"+service, "pull", progress.Working, "pulling "+ref, nil)
+	rc, err := b.client.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: creds.header})
+	if err != nil {
+		return errors.New(creds.redact(err.Error()))
+	}
+	defer rc.Close()
+	err = readStream(rc, func(m message) {
+		if l := statusLine(m); l != "" {
+			progress.Report(ctx, "image:"+service, "pull", progress.Working, l, nil)
+		}
+	})
+	if err != nil {
+		return errors.New(creds.redact(err.Error()))
+	}
+	return nil
+}
+
+// inspect looks ref up on the engine; found is false when it has none.
+func (b *Builder) inspect(ctx context.Context, ref string) (image.InspectResponse, bool, error) {
+	ins, err := b.client.ImageInspect(ctx, ref)
+	switch {
+	case cerrdefs.IsNotFound(err):
+		return image.InspectResponse{}, false, nil
+	case err != nil:
+		return image.InspectResponse{}, false, err
+	}
+	return ins, true, nil
+}
+
+// localID is ref's image ID on the engine, "" when it has none.
+func (b *Builder) localID(ctx context.Context, ref string) (string, error) {
+	ins, _, err := b.inspect(ctx, ref)
+	return ins.ID, err
+}

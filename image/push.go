@@ -1,0 +1,219 @@
+package image
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/distribution/reference"
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/image"
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/stack-deploy/stack/manifest"
+	"github.com/stack-deploy/stack/progress"
+)
+
+// PushOptions are the options of one Push call.
+type PushOptions struct {
+	// IgnoreMissingRegistry skips, with a warning, images whose names carry no
+	// registry instead of failing. Push sets it itself when no service is
+	// named.
+	IgnoreMissingRegistry bool
+}
+
+// Pushed is one image pushed to its registry.
+type Pushed struct {
+	Service string
+	// Ref is the name pushed, e.g. 127.0.0.1:5000/shop/web:1.2.
+	Ref string
+	// Digest is the manifest digest the registry stored, sha256:...
+	Digest string
+}
+
+// Push pushes the images of the named services (all services with an image
+// name carrying a registry when none are named): the image name and the
+// build tags that carry one. Pushes run in parallel; a transient registry
+// failure is retried with backoff; credentials come from the keychain and
+// never appear in errors.
+func (b *Builder) Push(ctx context.Context, p *manifest.Project, services []string, o PushOptions) ([]Pushed, error) {
+	svcs, err := selectServices(p, services)
+	if err != nil {
+		return nil, err
+	}
+	if len(services) == 0 {
+		o.IgnoreMissingRegistry = true
+	}
+	type job struct{ service, ref string }
+	var (
+		jobs []job
+		errs *multierror.Error
+	)
+	for _, s := range svcs {
+		refs := []string{ImageName(p.Name, s)}
+		if s.Build != nil {
+			refs = append(refs, s.Build.Tags...)
+		}
+		for i, ref := range refs {
+			if hasRegistry(ref) {
+				jobs = append(jobs, job{s.Name, ref})
+				continue
+			}
+			if i > 0 {
+				continue // a local-only build tag
+			}
+			if o.IgnoreMissingRegistry {
+				progress.Report(ctx, "image:"+s.Name, "push", progress.Skipped, "image "+ref+" names no registry", nil)
+				continue
+			}
+			errs = multierror.Append(errs, fmt.Errorf("%s: service %q: image %q: %w to push to; set image: to <registry>/%s", strings.Join(p.ComposeFiles, ", "), s.Name, ref, ErrNoRegistry, ref))
+		}
+	}
+	if err := errs.ErrorOrNil(); err != nil {
+		return nil, err
+	}
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		pushed []Pushed
+		sem    = make(chan struct{}, b.parallel)
+	)
+	for _, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			digest, err := b.pushWithRetry(ctx, j.service, j.ref)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = multierror.Append(errs, err)
+				progress.Report(ctx, "image:"+j.service, "push", progress.Failed, "", err)
+				return
+			}
+			pushed = append(pushed, Pushed{Service: j.service, Ref: j.ref, Digest: digest})
+			progress.Report(ctx, "image:"+j.service, "push", progress.Done, j.ref+"@"+digest, nil)
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return pushed, err
+	}
+	return pushed, errs.ErrorOrNil()
+}
+
+// hasRegistry reports whether an image name starts with a registry host
+// (a first component with a dot or port, or localhost), as docker decides.
+func hasRegistry(ref string) bool {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return false
+	}
+	return strings.HasPrefix(ref, reference.Domain(named)+"/")
+}
+
+// pushWithRetry pushes ref, retrying transient failures with doubling
+// backoff up to b.attempts attempts. Refused credentials are not retried.
+func (b *Builder) pushWithRetry(ctx context.Context, service, ref string) (string, error) {
+	creds, err := b.credentialsFor(ctx, ref)
+	if err != nil {
+		return "", fmt.Errorf("service %q: pushing %s: %w", service, ref, err)
+	}
+	wait := b.backoff
+	for attempt := 1; ; attempt++ {
+		digest, err := b.push(ctx, service, ref, creds)
+		if err == nil {
+			return digest, nil
+		}
+		msg := creds.redact(err.Error())
+		switch {
+		case isAuthError(msg):
+			host := registryHost(ref)
+			return "", fmt.Errorf("service %q: pushing %s: %w: %s; check the credentials for %s in the Docker config (docker login %s)", service, ref, ErrUnauthorized, msg, host, host)
+		case ctx.Err() != nil:
+			return "", ctx.Err()
+		case !isTransient(msg) || attempt >= b.attempts:
+			return "", fmt.Errorf("service %q: pushing %s (attempt %d of %d): %s", service, ref, attempt, b.attempts, msg)
+		}
+		progress.Report(ctx, "image:"+service, "push", progress.Warning, fmt.Sprintf("attempt %d of %d failed, retrying in %v: %s", attempt, b.attempts, wait, msg), nil)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", ctx.Err()
+		case <-t.C:
+		}
+		wait *= 2
+	}
+}
+
+// push pushes ref once and returns the digest the engine reports.
+func (b *Builder) push(ctx context.Context, service, ref string, creds credentials) (string, error) {
+	progress.Report(ctx, "image:"+service, "push", progress.Working, "pushing "+ref, nil)
+	rc, err := b.client.ImagePush(ctx, ref, image.PushOptions{RegistryAuth: creds.header})
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	var digest string
+	err = readStream(rc, func(m message) {
+		if len(m.Aux) > 0 {
+			var r types.PushResult
+			if json.Unmarshal(m.Aux, &r) == nil && r.Digest != "" {
+				digest = r.Digest
+			}
+			return
+		}
+		if l := statusLine(m); l != "" {
+			progress.Report(ctx, "image:"+service, "push", progress.Working, l, nil)
+		}
+	})
+	if err != nil {
+		return "", err
+	}
+	if digest == "" {
+		return "", errors.New("the engine reported no digest for the push")
+	}
+	return digest, nil
+}
+
+// registryHost is the registry part of an image name.
+func registryHost(ref string) string {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ref
+	}
+	return reference.Domain(named)
+}
+
+// isAuthError recognises the registry's refusals as the engine words them.
+func isAuthError(msg string) bool {
+	m := strings.ToLower(msg)
+	for _, s := range []string{"unauthorized", "authentication required", "no basic auth credentials", "denied", "401", "403", "forbidden"} {
+		if strings.Contains(m, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// isTransient recognises failures worth another attempt: the registry or
+// the network failing, not the request being wrong.
+func isTransient(msg string) bool {
+	m := strings.ToLower(msg)
+	for _, s := range []string{"connection refused", "connection reset", "broken pipe", "eof", "timeout", "i/o timeout", "temporarily unavailable", "too many requests", "429", "500", "502", "503", "504", "bad gateway", "service unavailable", "internal server error"} {
+		if strings.Contains(m, s) {
+			return true
+		}
+	}
+	return false
+}
