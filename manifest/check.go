@@ -185,7 +185,7 @@ var mentionedService = regexp.MustCompile(`services\.([A-Za-z0-9._-]+?)(?:\.|\s|
 // composeError turns an error compose-go returned into an *Error located at
 // the service it mentions, when it mentions one.
 func composeError(err error, main string, idx index) *Error {
-	e := &Error{File: main, Problem: err.Error(), Fix: "correct the entry compose reports", Err: fmt.Errorf("%w: %w", ErrInvalid, err)}
+	e := &Error{File: main, Problem: err.Error(), Err: fmt.Errorf("%w: %w", ErrInvalid, err)}
 	if m := mentionedService.FindStringSubmatch(err.Error()); m != nil {
 		e.Service = m[1] + m[2]
 		at := idx.locate(main, e.Service)

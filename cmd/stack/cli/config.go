@@ -19,35 +19,36 @@ func newConfigCommand(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Show the normalized, fully resolved model stack will deploy",
-		Args:  cobra.NoArgs,
+		Long: "config loads and validates the compose files as `docker compose config` does and prints\n" +
+			"the resulting model; nothing is sent to the engine.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Format != "yaml" && o.Format != "json" {
+				return fmt.Errorf("--format %q: use yaml or json", o.Format)
+			}
 			p, err := g.LoadProject(cmd.Context())
 			if err != nil {
 				return err
 			}
 			switch {
 			case o.Services:
-				for _, name := range p.ServiceNames() {
-					fmt.Fprintln(g.Stdout, name)
+				for _, name := range p.ServiceOrder() {
+					if _, err := fmt.Fprintln(g.Stdout, name); err != nil {
+						return err
+					}
 				}
 				return nil
 			case o.Images:
 				for _, name := range p.ServiceNames() {
-					fmt.Fprintln(g.Stdout, p.Project.Services[name].Image)
+					if _, err := fmt.Fprintln(g.Stdout, p.ImageName(name)); err != nil {
+						return err
+					}
 				}
 				return nil
 			}
-			var b []byte
-			switch o.Format {
-			case "yaml":
-				b, err = p.MarshalYAML()
-			case "json":
-				b, err = p.MarshalJSON()
-			default:
-				return fmt.Errorf("--format %q: use yaml or json", o.Format)
-			}
+			b, err := p.Render(o.Format)
 			if err != nil {
-				return fmt.Errorf("rendering the model: %w", err)
+				return err
 			}
 			_, err = g.Stdout.Write(b)
 			return err
@@ -55,7 +56,8 @@ func newConfigCommand(g *Globals) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Format, "format", "yaml", "output format: yaml or json")
-	f.BoolVar(&o.Services, "services", false, "print the service names, one per line")
-	f.BoolVar(&o.Images, "images", false, "print the image names, one per line")
+	f.BoolVar(&o.Services, "services", false, "print the service names, one per line, dependencies first")
+	f.BoolVar(&o.Images, "images", false, "print the image of each service, one per line")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"yaml", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
