@@ -141,7 +141,7 @@ func loadEnvironment(ctx context.Context, opts Options) (*Project, error) {
 // of image (the image the compose files name, "" for a service that only
 // builds), or "latest".
 func EnvironmentImage(registry, service, image string) (string, error) {
-	repo := strings.TrimSuffix(registry, "/") + "/" + service
+	repo := EnvironmentRepository(registry, service)
 	if image == "" {
 		return repo + ":latest", nil
 	}
@@ -156,6 +156,12 @@ func EnvironmentImage(registry, service, image string) (string, error) {
 		return repo + ":" + r.Tag(), nil
 	}
 	return repo + ":latest", nil
+}
+
+// EnvironmentRepository is the repository of service's image in an
+// environment whose registry prefix is registry: <registry>/<service>.
+func EnvironmentRepository(registry, service string) string {
+	return strings.TrimSuffix(registry, "/") + "/" + service
 }
 
 // validate checks the settings that compose-go does not.

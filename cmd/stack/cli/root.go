@@ -21,6 +21,8 @@ type Globals struct {
 	EnvFiles         []string
 	Profiles         []string
 	Progress         string
+	// Env selects an environment of x-stack.environments (--env, STACK_ENV).
+	Env string
 
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -59,6 +61,7 @@ func NewRootCommand(g *Globals) *cobra.Command {
 	f.StringArrayVar(&g.EnvFiles, "env-file", nil, "alternate environment files (default: .env in the project directory)")
 	f.StringArrayVar(&g.Profiles, "profile", nil, "profiles to enable")
 	f.StringVar(&g.Progress, "progress", "auto", "progress output: auto, tty, plain or json")
+	f.StringVar(&g.Env, "env", os.Getenv("STACK_ENV"), "environment of x-stack.environments to use: its registry, files, env file and engine (default: STACK_ENV)")
 	_ = root.RegisterFlagCompletionFunc("progress", cobra.FixedCompletions(progressModes, cobra.ShellCompDirectiveNoFileComp))
 
 	cmds := make([]*cobra.Command, 0, len(verbs))
@@ -79,20 +82,34 @@ func (g *Globals) validate() error {
 	return fmt.Errorf("--progress %q: use one of %v", g.Progress, progressModes)
 }
 
-// LoadProject loads the manifest the global flags point at.
+// LoadProject loads the manifest the global flags point at. When the
+// selected environment names an engine (x-stack.environments.<env>.host), it
+// becomes DOCKER_HOST for the rest of the process: every engine client is
+// made with client.FromEnv, so this reaches them all without threading it.
 func (g *Globals) LoadProject(ctx context.Context) (*manifest.Project, error) {
-	return manifest.Load(ctx, manifest.Options{
+	p, err := manifest.Load(ctx, manifest.Options{
 		Files:            g.Files,
 		ProjectName:      g.ProjectName,
 		ProjectDirectory: g.ProjectDirectory,
 		EnvFiles:         g.EnvFiles,
 		Profiles:         g.Profiles,
+		Environment:      g.Env,
 	})
+	if err != nil {
+		return nil, err
+	}
+	if p.Env != nil && p.Env.Host != "" {
+		if err := os.Setenv("DOCKER_HOST", p.Env.Host); err != nil {
+			return nil, fmt.Errorf("selecting the engine of environment %q: %w", p.Env.Name, err)
+		}
+	}
+	return p, nil
 }
 
 // Execute runs stack with args and returns the process exit status. It is
 // the only place errors are printed.
 func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	routeLibraryLogs(stderr)
 	g := &Globals{Stdin: stdin, Stdout: stdout, Stderr: stderr}
 	root := NewRootCommand(g)
 	root.SetArgs(args)

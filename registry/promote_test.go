@@ -1,0 +1,187 @@
+package registry
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/stack-deploy/stack/internal/e2e"
+	"github.com/stack-deploy/stack/progress"
+)
+
+var testAuth = remote.WithAuth(&authn.Basic{Username: e2e.RegistryUser, Password: e2e.RegistryPassword})
+
+// seedRelease writes a random image per service into reg under
+// <reg>/shop/<service>:<tag> and returns the lock of that release.
+func seedRelease(t testing.TB, reg *e2e.Registry, tag string, services ...string) *Lock {
+	t.Helper()
+	l := &Lock{
+		Version: LockVersion, Project: "shop", Environment: "staging", Tag: tag,
+		Created:  time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC),
+		Manifest: ManifestHash{Hash: "sha256:feed", Files: map[string]string{"compose.yaml": "sha256:feed"}},
+		Services: map[string]ServiceImage{},
+	}
+	for _, svc := range services {
+		img, err := random.Image(4096, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := name.NewTag(reg.Ref("shop/" + svc + ":" + tag))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, img, testAuth); err != nil {
+			t.Fatalf("seeding %s: %v", ref, err)
+		}
+		d, err := img.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Services[svc] = ServiceImage{Image: ref.Context().Digest(d.String()).String(), Source: "build"}
+	}
+	return l
+}
+
+type recorder struct {
+	mu     sync.Mutex
+	events []progress.Event
+}
+
+func (r *recorder) Event(e progress.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+// Promotion copies every image registry to registry under the same digest,
+// then a second promotion of the same release moves no blob at all.
+func TestPromoteCopiesByDigestAndIsIdempotent(t *testing.T) {
+	staging, prod := e2e.StartRegistry(t), e2e.StartRegistry(t)
+	t.Setenv("DOCKER_CONFIG", e2e.DockerConfig(t, staging, prod))
+	l := seedRelease(t, staging, "v1", "web", "worker", "redis")
+	staging.Reset()
+
+	pr, err := NewPromoter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	ctx := progress.WithSink(t.Context(), rec)
+	to := Target{Environment: "prod", Registry: prod.Host + "/shop"}
+	got, err := pr.Promote(ctx, l, to)
+	if err != nil {
+		t.Fatalf("promote: %v", err)
+	}
+	if got.Environment != "prod" || got.Tag != "v1" || got.PromotedFrom == nil || got.PromotedFrom.Environment != "staging" || got.Manifest.Hash != l.Manifest.Hash {
+		t.Fatalf("promoted lock %+v", got)
+	}
+	for _, svc := range l.ServiceNames() {
+		want, _ := l.Services[svc].Digest()
+		img := got.Services[svc].Image
+		if img != prod.Host+"/shop/"+svc+"@"+want {
+			t.Errorf("service %s promoted as %s, want %s/shop/%s@%s", svc, img, prod.Host, svc, want)
+		}
+		ref, err := name.ParseReference(prod.Ref("shop/" + svc + ":v1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := remote.Head(ref, testAuth)
+		if err != nil || d.Digest.String() != want {
+			t.Errorf("prod %s:v1 is %v (%v), want %s", svc, d, err, want)
+		}
+	}
+	first := prod.Stats()
+	if first.BlobUploads == 0 || first.BlobBytesIn < 3*2*4096 || first.ManifestWrites != 3 {
+		t.Fatalf("first promotion: prod stats %+v, want 3 images' blobs uploaded and 3 manifests", first)
+	}
+	if staging.Stats().ManifestWrites != 0 || staging.Stats().BlobUploads != 0 {
+		t.Fatalf("first promotion wrote to staging: %+v", staging.Stats())
+	}
+	var done int
+	for _, e := range rec.events {
+		if e.Status == progress.Done && strings.HasPrefix(e.Message, "copied to ") {
+			done++
+		}
+	}
+	if done != 3 {
+		t.Errorf("progress: %d 'copied' events, want 3: %+v", done, rec.events)
+	}
+	t.Logf("first promotion: prod %+v", first)
+
+	prod.Reset()
+	staging.Reset()
+	again, err := pr.Promote(t.Context(), l, to)
+	if err != nil {
+		t.Fatalf("second promote: %v", err)
+	}
+	for svc, si := range got.Services {
+		if again.Services[svc].Image != si.Image {
+			t.Errorf("second promotion: %s is %s, first was %s", svc, again.Services[svc].Image, si.Image)
+		}
+	}
+	second, src := prod.Stats(), staging.Stats()
+	if second.BlobUploads != 0 || second.BlobBytesIn != 0 || second.ManifestWrites != 0 || src.BlobReads != 0 {
+		t.Fatalf("second promotion moved data: prod %+v, staging %+v; want no blob, no manifest written, no blob read", second, src)
+	}
+	t.Logf("second promotion: prod %+v, staging %+v", second, src)
+}
+
+// A registry that goes away half way fails the promotion with an error that
+// names the image and the registry, and no lock comes back.
+func TestPromoteRegistryDownMidway(t *testing.T) {
+	staging, prod := e2e.StartRegistry(t), e2e.StartRegistry(t)
+	t.Setenv("DOCKER_CONFIG", e2e.DockerConfig(t, staging, prod))
+	l := seedRelease(t, staging, "v1", "web", "worker")
+	pr, err := NewPromoter(WithJobs(1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod.StopAfter(4) // a few requests into the first image
+	got, err := pr.Promote(t.Context(), l, Target{Environment: "prod", Registry: prod.Host + "/shop"})
+	if err == nil {
+		t.Fatalf("promotion to a registry that went down succeeded: %+v", got)
+	}
+	if got != nil {
+		t.Errorf("a failed promotion returned a lock: %+v", got)
+	}
+	msg := err.Error()
+	t.Logf("error: %v", err)
+	if !strings.Contains(msg, prod.Host) || !strings.Contains(msg, "service web") {
+		t.Errorf("error %q does not name the image (service web) and the registry %s", msg, prod.Host)
+	}
+}
+
+// Credentials come from the Docker config; without them the registry's 401
+// is reported for the registry concerned.
+func TestPromoteWithoutCredentials(t *testing.T) {
+	staging, prod := e2e.StartRegistry(t), e2e.StartRegistry(t)
+	t.Setenv("DOCKER_CONFIG", e2e.DockerConfig(t, staging)) // prod's credentials missing
+	l := seedRelease(t, staging, "v1", "web")
+	pr, err := NewPromoter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = pr.Promote(t.Context(), l, Target{Environment: "prod", Registry: prod.Host + "/shop"})
+	if err == nil || !strings.Contains(err.Error(), prod.Host) || !strings.Contains(strings.ToUpper(err.Error()), "UNAUTHORIZED") {
+		t.Fatalf("promotion without prod credentials: %v; want an unauthorized error naming %s", err, prod.Host)
+	}
+}
+
+func TestPromoteNeedsRegistry(t *testing.T) {
+	pr, err := NewPromoter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &Lock{Version: LockVersion, Environment: "staging", Manifest: ManifestHash{Hash: "sha256:1"},
+		Services: map[string]ServiceImage{"web": {Image: "127.0.0.1:1/shop/web@sha256:" + strings.Repeat("a", 64)}}}
+	if _, err := pr.Promote(t.Context(), l, Target{Environment: "prod"}); !errors.Is(err, ErrNoRegistry) {
+		t.Fatalf("promote to an environment without registry: %v, want ErrNoRegistry", err)
+	}
+}
