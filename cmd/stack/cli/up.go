@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/progress"
+)
+
+type upOptions struct {
+	engine.DiffOptions
+	Parallel int
+	Timeout  time.Duration
+}
+
+func init() { register(newUpCommand) }
+
+func newUpCommand(g *Globals) *cobra.Command {
+	var o upOptions
+	cmd := &cobra.Command{
+		Use:   "up [SERVICE...]",
+		Short: "Converge the engine to the manifest, in dependency order",
+		Long: "Create the project's networks and named volumes, then create, replace or start the\n" +
+			"containers that differ from the manifest, dependencies first, independent services in\n" +
+			"parallel; return once every service is running, healthy where it has a healthcheck, and\n" +
+			"one-shot dependencies have completed. Nothing changed: nothing is done.",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Services = args
+			ctx := cmd.Context()
+			plan, d, err := g.makePlan(ctx, o.DiffOptions)
+			if err != nil {
+				return err
+			}
+			r := g.newRenderer()
+			defer r.Close()
+			return engine.Apply(progress.WithSink(ctx, r), d, plan, engine.ApplyOptions{Parallel: o.Parallel, Timeout: o.Timeout})
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.Parallel, "parallel", engine.DefaultParallel, "engine operations under way at once")
+	f.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "how long a service may take to be running, healthy or completed")
+	f.BoolVar(&o.ForceRecreate, "force-recreate", false, "recreate containers even if their configuration is unchanged")
+	f.BoolVar(&o.NoRecreate, "no-recreate", false, "keep existing containers even if their configuration changed")
+	f.BoolVar(&o.NoDeps, "no-deps", false, "do not start the dependencies of the named services")
+	f.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove containers of services no longer in the manifest")
+	cmd.MarkFlagsMutuallyExclusive("force-recreate", "no-recreate")
+	return cmd
+}

@@ -1,0 +1,265 @@
+package engine_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/manifest"
+)
+
+// load loads an inline compose file as project "shop".
+func load(t *testing.T, yaml string) *manifest.Project {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := manifest.Load(t.Context(), manifest.Options{Files: []string{file}, ProjectName: "shop", Env: []string{}})
+	if err != nil {
+		t.Fatalf("loading:\n%s\n%v", yaml, err)
+	}
+	return p
+}
+
+// deployed is what the engine holds after `up` of yaml with images: every
+// replica running with the hash it was created from.
+func deployed(t *testing.T, yaml string, images map[string]string) *engine.Observed {
+	t.Helper()
+	p := load(t, yaml)
+	obs := &engine.Observed{}
+	for _, name := range p.ServiceNames() {
+		s := p.Project.Services[name]
+		h, err := engine.ConfigHash(s, images[name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := 1; n <= s.GetScale(); n++ {
+			obs.Containers = append(obs.Containers, engine.Container{
+				ID: name + "-id", Name: "shop-" + name, Service: name, Number: n,
+				Hash: h.Sum, Parts: h.PartsLabel(), State: "running",
+			})
+		}
+	}
+	for k := range p.Project.Networks {
+		obs.Networks = append(obs.Networks, engine.Resource{Key: k, Name: "shop_" + k})
+	}
+	for k := range p.Project.Volumes {
+		obs.Volumes = append(obs.Volumes, engine.Resource{Key: k, Name: "shop_" + k})
+	}
+	return obs
+}
+
+const seed = `
+volumes:
+  data: {}
+services:
+  app:
+    image: app:1
+    environment:
+      REDIS_HOST: redis
+      REDIS_PORT: "6379"
+    depends_on:
+      redis: {condition: service_healthy}
+    ports: ["8080:80"]
+  redis:
+    image: redis:7-alpine
+    healthcheck: {test: ["CMD", "redis-cli", "ping"]}
+    volumes: ["data:/data"]
+`
+
+var seedImages = map[string]string{"app": "sha256:a1", "redis": "sha256:r1"}
+
+func TestDiff(t *testing.T) {
+	tests := []struct {
+		name         string
+		before       string // deployed manifest; empty: nothing deployed
+		beforeImages map[string]string
+		after        string
+		afterImages  map[string]string
+		opts         engine.DiffOptions
+		want         string
+	}{
+		{
+			name:  "new stack",
+			after: seed, afterImages: seedImages,
+			want: `
+network:default  create  new network
+volume:data      create  new volume
+service:redis    create  new service
+service:app      create  new service
+`,
+		},
+		{
+			name:   "nothing changed",
+			before: seed, beforeImages: seedImages,
+			after: seed, afterImages: seedImages,
+			want: `
+network:default  unchanged
+volume:data      unchanged
+service:redis    unchanged
+service:app      unchanged
+`,
+		},
+		{
+			name:   "environment change recreates only that service",
+			before: seed, beforeImages: seedImages,
+			after: strings.Replace(seed, "REDIS_HOST: redis", "REDIS_HOST: redis\n      LOG: debug", 1), afterImages: seedImages,
+			want: `
+network:default  unchanged
+volume:data      unchanged
+service:redis    unchanged
+service:app      recreate   environment changed
+`,
+		},
+		{
+			name:   "rebuilt image recreates its service",
+			before: seed, beforeImages: seedImages,
+			after: seed, afterImages: map[string]string{"app": "sha256:a2", "redis": "sha256:r1"},
+			want: `
+network:default  unchanged
+volume:data      unchanged
+service:redis    unchanged
+service:app      recreate   image changed
+`,
+		},
+		{
+			name:   "image name change",
+			before: seed, beforeImages: seedImages,
+			after: strings.Replace(seed, "image: app:1", "image: app:2", 1), afterImages: seedImages,
+			want: `
+network:default  unchanged
+volume:data      unchanged
+service:redis    unchanged
+service:app      recreate   image changed
+`,
+		},
+		{
+			name:   "dependency address change recreates the dependant",
+			before: seed, beforeImages: seedImages,
+			after: strings.Replace(seed, `REDIS_PORT: "6379"`, `REDIS_PORT: "6380"`, 1), afterImages: seedImages,
+			want: `
+network:default  unchanged
+volume:data      unchanged
+service:redis    unchanged
+service:app      recreate   environment changed
+`,
+		},
+		{
+			name:   "orphan is kept and warned about",
+			before: seed + "  old:\n    image: busybox:stable\n", beforeImages: seedImages,
+			after: seed, afterImages: seedImages,
+			want: `
+network:default  unchanged
+volume:data      unchanged
+service:redis    unchanged
+service:app      unchanged
+service:old      unchanged  orphan: not in the manifest; --remove-orphans removes it
+`,
+		},
+		{
+			name:   "orphan removed with --remove-orphans",
+			before: seed + "  old:\n    image: busybox:stable\n", beforeImages: seedImages,
+			after: seed, afterImages: seedImages, opts: engine.DiffOptions{RemoveOrphans: true},
+			want: `
+network:default  unchanged
+volume:data      unchanged
+service:redis    unchanged
+service:app      unchanged
+service:old      remove     orphan: not in the manifest
+`,
+		},
+		{
+			name:   "scale up keeps the running replica",
+			before: seed, beforeImages: seedImages,
+			after: strings.Replace(seed, "image: app:1", "image: app:1\n    scale: 3", 1), afterImages: seedImages,
+			want: `
+network:default  unchanged
+volume:data      unchanged
+service:redis    unchanged
+service:app      scale      scale 1 -> 3
+`,
+		},
+		{
+			name:   "scale down",
+			before: strings.Replace(seed, "image: app:1", "image: app:1\n    scale: 3", 1), beforeImages: seedImages,
+			after: seed, afterImages: seedImages,
+			want: `
+network:default  unchanged
+volume:data      unchanged
+service:redis    unchanged
+service:app      scale      scale 3 -> 1
+`,
+		},
+		{
+			name:   "force recreate",
+			before: seed, beforeImages: seedImages,
+			after: seed, afterImages: seedImages, opts: engine.DiffOptions{ForceRecreate: true},
+			want: `
+network:default  unchanged
+volume:data      unchanged
+service:redis    recreate   forced by --force-recreate
+service:app      recreate   forced by --force-recreate
+`,
+		},
+		{
+			name:   "no recreate keeps a changed container",
+			before: seed, beforeImages: seedImages,
+			after: seed, afterImages: map[string]string{"app": "sha256:a2", "redis": "sha256:r1"}, opts: engine.DiffOptions{NoRecreate: true},
+			want: `
+network:default  unchanged
+volume:data      unchanged
+service:redis    unchanged
+service:app      unchanged
+`,
+		},
+		{
+			name:   "restart: true restarts the dependant of a recreated service",
+			before: strings.Replace(seed, "condition: service_healthy", "condition: service_healthy, restart: true", 1), beforeImages: seedImages,
+			after:       strings.Replace(seed, "condition: service_healthy", "condition: service_healthy, restart: true", 1),
+			afterImages: map[string]string{"app": "sha256:a1", "redis": "sha256:r2"},
+			want: `
+network:default  unchanged
+volume:data      unchanged
+service:redis    recreate   image changed
+service:app      restart    dependency redis recreated
+`,
+		},
+		{
+			name:  "selected service brings its dependencies",
+			after: seed + "  worker:\n    image: busybox:stable\n", afterImages: seedImages, opts: engine.DiffOptions{Services: []string{"app"}},
+			want: `
+network:default  create  new network
+volume:data      create  new volume
+service:redis    create  new service
+service:app      create  new service
+`,
+		},
+		{
+			name:  "--no-deps leaves the dependencies out",
+			after: seed, afterImages: seedImages, opts: engine.DiffOptions{Services: []string{"app"}, NoDeps: true},
+			want: `
+network:default  create  new network
+service:app      create  new service
+`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var obs *engine.Observed
+			if tt.before != "" {
+				obs = deployed(t, tt.before, tt.beforeImages)
+			}
+			plan, err := engine.Diff(load(t, tt.after), tt.afterImages, obs, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := plan.Text(), strings.TrimPrefix(tt.want, "\n"); got != want {
+				t.Errorf("plan:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}

@@ -1,0 +1,10 @@
+// Package engine decides and orders the work of converging a stack: the
+// labels stack puts on what it creates, the config hash that says whether a
+// container is current, the pure diff of desired against observed state into
+// a Plan, and the dependency walker that applies a Plan through a Driver.
+//
+// It must not talk to an engine itself: everything engine-specific lives
+// behind the Driver interface (engine/docker today, a Swarm driver later), so
+// the planner and walker are tested with no engine at all. It never prints;
+// it reports progress events (package progress).
+package engine

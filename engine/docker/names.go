@@ -1,0 +1,41 @@
+package docker
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/docker/docker/api/types/filters"
+
+	"github.com/stack-deploy/stack/engine"
+)
+
+// ContainerName is the name of replica number of service, as Compose names
+// it: <project>-<service>-<number>.
+func ContainerName(project, service string, number int) string {
+	return fmt.Sprintf("%s-%s-%d", project, service, number)
+}
+
+// ProjectFilter selects the resources labelled with project.
+func ProjectFilter(project string) filters.Args {
+	return filters.NewArgs(filters.Arg("label", engine.LabelProject+"="+project))
+}
+
+// ServiceFilter selects the containers of one service of project.
+func ServiceFilter(project, service string) filters.Args {
+	return filters.NewArgs(
+		filters.Arg("label", engine.LabelProject+"="+project),
+		filters.Arg("label", engine.LabelService+"="+service),
+	)
+}
+
+// containerLabels are the labels stack puts on a service container.
+func containerLabels(project, service string, number int, a *engine.Action) map[string]string {
+	return map[string]string{
+		engine.LabelProject:         project,
+		engine.LabelService:         service,
+		engine.LabelContainerNumber: strconv.Itoa(number),
+		engine.LabelConfigHash:      a.ConfigHash,
+		engine.LabelConfigParts:     a.ConfigParts,
+		engine.LabelOneoff:          "false",
+	}
+}

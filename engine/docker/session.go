@@ -1,0 +1,174 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
+
+	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/progress"
+)
+
+// session applies one plan; it implements engine.Session.
+type session struct {
+	client     Client
+	plan       *engine.Plan
+	opts       engine.ApplyOptions
+	apiVersion string
+	begun      time.Time
+
+	watchOnce sync.Once
+	watch     *watcher
+}
+
+// Begin opens a session for plan. The project's container events are
+// watched from this moment on (subscribing lazily, at the first wait, with
+// the engine replaying what happened since), so no readiness change is missed
+// and a plan that waits for nothing opens no event stream.
+func (d *Driver) Begin(ctx context.Context, plan *engine.Plan, o engine.ApplyOptions) (engine.Session, error) {
+	s := &session{client: d.client, plan: plan, opts: o, begun: time.Now()}
+	// Creation maps some fields differently before API 1.44; negotiating is
+	// free when an earlier call (Observe) has done it.
+	d.client.NegotiateAPIVersion(ctx)
+	s.apiVersion = d.client.ClientVersion()
+	return s, nil
+}
+
+// Close stops watching events.
+func (s *session) Close() error {
+	s.watchOnce.Do(func() {}) // no watcher starts after Close
+	if s.watch != nil {
+		s.watch.stop()
+	}
+	return nil
+}
+
+// watcher returns the session's event watcher, subscribing on first use;
+// ctx must outlive the session (the walker's context does).
+func (s *session) watcher(ctx context.Context) *watcher {
+	s.watchOnce.Do(func() { s.watch = watch(ctx, s.client, s.plan.Project, s.begun) })
+	return s.watch
+}
+
+// Run carries out one action, reporting its progress.
+func (s *session) Run(ctx context.Context, a *engine.Action) error {
+	verb := string(a.Kind)
+	if a.Kind == engine.Unchanged {
+		if err := s.service(ctx, a); err != nil {
+			progress.Report(ctx, a.Resource, verb, progress.Failed, "", err)
+			return err
+		}
+		reportUnchanged(ctx, a)
+		return nil
+	}
+	progress.Report(ctx, a.Resource, verb, progress.Working, a.Reason, nil)
+	var err error
+	switch a.Type() {
+	case "network":
+		err = s.network(ctx, a)
+	case "volume":
+		err = s.volume(ctx, a)
+	case "image":
+		err = s.image(ctx, a)
+	case "service":
+		err = s.service(ctx, a)
+	default:
+		err = fmt.Errorf("%s: unknown resource type", a.Resource)
+	}
+	if err != nil {
+		progress.Report(ctx, a.Resource, verb, progress.Failed, "", err)
+		return err
+	}
+	progress.Report(ctx, a.Resource, verb, progress.Done, a.Reason, nil)
+	return nil
+}
+
+func reportUnchanged(ctx context.Context, a *engine.Action) {
+	status := progress.Done
+	if a.Orphan {
+		status = progress.Warning
+	}
+	progress.Report(ctx, a.Resource, string(a.Kind), status, a.Reason, nil)
+}
+
+func (s *session) network(ctx context.Context, a *engine.Action) error {
+	key := a.Name()
+	switch a.Kind {
+	case engine.Create:
+		cfg := s.plan.Desired.Project.Networks[key]
+		labels := map[string]string{engine.LabelProject: s.plan.Project, engine.LabelNetwork: key}
+		for k, v := range cfg.Labels {
+			labels[k] = v
+		}
+		opts := network.CreateOptions{
+			Driver:     cfg.Driver,
+			Options:    cfg.DriverOpts,
+			Internal:   cfg.Internal,
+			Attachable: cfg.Attachable,
+			Labels:     labels,
+			EnableIPv4: cfg.EnableIPv4,
+			EnableIPv6: cfg.EnableIPv6,
+		}
+		if cfg.Ipam.Driver != "" || len(cfg.Ipam.Config) > 0 {
+			opts.IPAM = &network.IPAM{Driver: cfg.Ipam.Driver}
+			for _, p := range cfg.Ipam.Config {
+				opts.IPAM.Config = append(opts.IPAM.Config, network.IPAMConfig{Subnet: p.Subnet, IPRange: p.IPRange, Gateway: p.Gateway, AuxAddress: p.AuxiliaryAddresses})
+			}
+		}
+		if _, err := s.client.NetworkCreate(ctx, cfg.Name, opts); err != nil {
+			return fmt.Errorf("creating network %q: %w", cfg.Name, err)
+		}
+	case engine.Remove:
+		for _, n := range s.plan.Observed.Networks {
+			if n.Key != key {
+				continue
+			}
+			if err := s.client.NetworkRemove(ctx, n.ID); err != nil && !cerrdefs.IsNotFound(err) {
+				return fmt.Errorf("removing network %q: %w", n.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *session) volume(ctx context.Context, a *engine.Action) error {
+	key := a.Name()
+	switch a.Kind {
+	case engine.Create:
+		cfg := s.plan.Desired.Project.Volumes[key]
+		labels := map[string]string{engine.LabelProject: s.plan.Project, engine.LabelVolume: key}
+		for k, v := range cfg.Labels {
+			labels[k] = v
+		}
+		if _, err := s.client.VolumeCreate(ctx, volume.CreateOptions{Name: cfg.Name, Driver: cfg.Driver, DriverOpts: cfg.DriverOpts, Labels: labels}); err != nil {
+			return fmt.Errorf("creating volume %q: %w", cfg.Name, err)
+		}
+	case engine.Remove:
+		for _, v := range s.plan.Observed.Volumes {
+			if v.Key != key {
+				continue
+			}
+			if err := s.client.VolumeRemove(ctx, v.Name, false); err != nil && !cerrdefs.IsNotFound(err) {
+				return fmt.Errorf("removing volume %q: %w", v.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *session) image(ctx context.Context, a *engine.Action) error {
+	if a.Kind != engine.Remove {
+		return nil
+	}
+	_, err := s.client.ImageRemove(ctx, a.Name(), image.RemoveOptions{PruneChildren: true})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("removing image %q: %w", a.Name(), err)
+	}
+	return nil
+}

@@ -1,0 +1,199 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+
+	"github.com/stack-deploy/stack/engine"
+)
+
+// watcher fans the project's container events out to the waiters of each
+// container. One subscription serves the whole session.
+type watcher struct {
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	subs   map[string]chan events.Message
+	done   chan struct{} // closed when the stream ends; err says why
+	err    error
+}
+
+// watch subscribes to the container events of project. Since replays the
+// engine's recent events, so nothing between the subscription and the
+// connection being established is lost.
+func watch(ctx context.Context, c Client, project string, since time.Time) *watcher {
+	ctx, cancel := context.WithCancel(ctx)
+	w := &watcher{cancel: cancel, subs: map[string]chan events.Message{}, done: make(chan struct{})}
+	msgs, errs := c.Events(ctx, events.ListOptions{
+		Since: strconv.FormatInt(since.Unix(), 10),
+		Filters: filters.NewArgs(
+			filters.Arg("type", string(events.ContainerEventType)),
+			filters.Arg("label", engine.LabelProject+"="+project),
+		),
+	})
+	go func() {
+		defer close(w.done)
+		for {
+			select {
+			case m := <-msgs:
+				w.mu.Lock()
+				ch := w.subs[m.Actor.ID]
+				w.mu.Unlock()
+				if ch != nil {
+					select {
+					case ch <- m:
+					default: // the waiter has enough to decide on
+					}
+				}
+			case err := <-errs:
+				w.err = err
+				return
+			}
+		}
+	}()
+	return w
+}
+
+func (w *watcher) subscribe(id string) chan events.Message {
+	ch := make(chan events.Message, 64)
+	w.mu.Lock()
+	w.subs[id] = ch
+	w.mu.Unlock()
+	return ch
+}
+
+func (w *watcher) unsubscribe(id string) {
+	w.mu.Lock()
+	delete(w.subs, id)
+	w.mu.Unlock()
+}
+
+func (w *watcher) stop() { w.cancel(); <-w.done }
+
+// waitReady returns once container id of service is ready as cond says,
+// driven by the event stream: its state is read once after subscribing, then
+// only events move it. A container that dies or turns unhealthy is an error
+// carrying its exit code and last log lines.
+func (s *session) waitReady(ctx context.Context, service, id string, cond engine.Condition) error {
+	if s.opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, s.opts.Timeout, engine.ErrTimeout)
+		defer cancel()
+	}
+	w := s.watcher(context.WithoutCancel(ctx))
+	events := w.subscribe(id)
+	defer w.unsubscribe(id)
+	ins, err := s.client.ContainerInspect(ctx, id)
+	if err != nil {
+		return fmt.Errorf("inspecting container of service %q: %w", service, err)
+	}
+	name := strings.TrimPrefix(ins.Name, "/")
+	done, failure := readyFromState(cond, ins.State)
+	for !done && failure == "" {
+		select {
+		case m := <-events:
+			done, failure = readyFromEvent(cond, m)
+		case <-w.done:
+			if ctx.Err() == nil {
+				return fmt.Errorf("waiting for service %q: watching engine events: %w", service, w.err)
+			}
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			if errors.Is(context.Cause(ctx), engine.ErrTimeout) {
+				return fmt.Errorf("service %q: container %s not %s after %s (--timeout): %w%s",
+					service, name, cond, s.opts.Timeout, engine.ErrTimeout, LastLogs(context.WithoutCancel(ctx), s.client, id, 10))
+			}
+			return ctx.Err()
+		}
+	}
+	if failure == "" {
+		return nil
+	}
+	lctx := context.WithoutCancel(ctx)
+	detail := ""
+	if strings.Contains(failure, "unhealthy") {
+		if ins, err := s.client.ContainerInspect(lctx, id); err == nil && ins.State != nil && ins.State.Health != nil {
+			if l := ins.State.Health.Log; len(l) > 0 {
+				detail = fmt.Sprintf(" (last check: exit %d %q)", l[len(l)-1].ExitCode, strings.TrimSpace(l[len(l)-1].Output))
+			}
+		}
+	}
+	logs := LastLogs(lctx, s.client, id, 10)
+	if logs != "" {
+		logs = "; last log lines:" + logs
+	}
+	return fmt.Errorf("service %q: container %s %s%s%s", service, name, failure, detail, logs)
+}
+
+// readyFromState decides from an inspected state: done, or a failure, or
+// neither (keep waiting).
+func readyFromState(cond engine.Condition, st *container.State) (bool, string) {
+	if st == nil {
+		return false, ""
+	}
+	exited := !st.Running && (st.Status == "exited" || st.Status == "dead")
+	switch cond {
+	case engine.Completed:
+		if exited {
+			if st.ExitCode == 0 {
+				return true, ""
+			}
+			return false, fmt.Sprintf("exited with code %d", st.ExitCode)
+		}
+	case engine.Healthy:
+		if exited {
+			return false, fmt.Sprintf("exited with code %d before it was healthy", st.ExitCode)
+		}
+		if st.Health != nil {
+			switch st.Health.Status {
+			case container.Healthy:
+				return true, ""
+			case container.Unhealthy:
+				return false, "is unhealthy"
+			}
+		}
+	default:
+		if st.Running {
+			return true, ""
+		}
+		if exited {
+			return false, fmt.Sprintf("exited with code %d", st.ExitCode)
+		}
+	}
+	return false, ""
+}
+
+// readyFromEvent decides from one container event, as readyFromState.
+func readyFromEvent(cond engine.Condition, m events.Message) (bool, string) {
+	action := string(m.Action)
+	switch {
+	case action == string(events.ActionDie):
+		code := m.Actor.Attributes["exitCode"]
+		if cond == engine.Completed && code == "0" {
+			return true, ""
+		}
+		if cond == engine.Healthy {
+			return false, "exited with code " + code + " before it was healthy"
+		}
+		return false, "exited with code " + code
+	case cond == engine.Healthy && strings.HasPrefix(action, "health_status"):
+		switch strings.TrimSpace(strings.TrimPrefix(action, "health_status:")) {
+		case container.Healthy:
+			return true, ""
+		case container.Unhealthy:
+			return false, "is unhealthy"
+		}
+	case cond == engine.Started && action == string(events.ActionStart):
+		return true, ""
+	}
+	return false, ""
+}

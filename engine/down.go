@@ -1,0 +1,82 @@
+package engine
+
+import (
+	"sort"
+
+	"github.com/stack-deploy/stack/manifest"
+)
+
+// DownOptions steer Down, with the meaning of `stack down`'s flags.
+type DownOptions struct {
+	// Volumes removes the project's named volumes too; they are kept otherwise.
+	Volumes bool
+	// RemoveOrphans removes containers of services gone from the manifest
+	// and one-off containers.
+	RemoveOrphans bool
+	// Images are the image references to remove after the containers.
+	Images []string
+}
+
+// Down plans the removal of what the project has on the engine: containers
+// in reverse dependency order (a service goes after everything that depends
+// on it), then networks, and volumes and images when asked. It is pure.
+func Down(m *manifest.Project, obs *Observed, o DownOptions) *Plan {
+	if obs == nil {
+		obs = &Observed{}
+	}
+	p := m.Project
+	plan := &Plan{Project: p.Name, Desired: m, Observed: obs}
+	byService := map[string][]Container{}
+	for _, c := range obs.Containers {
+		key := c.Service
+		if c.OneOff {
+			key = c.Service + "-run"
+		}
+		byService[key] = append(byService[key], c)
+	}
+	names := make([]string, 0, len(byService))
+	for name := range byService {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var containers []string
+	for _, name := range names {
+		cs := byService[name]
+		sortContainers(cs)
+		_, inManifest := p.Services[name]
+		a := &Action{Resource: "service:" + name, Kind: Remove}
+		if !inManifest {
+			a.Orphan = true
+			a.Reason = "orphan: not in the manifest"
+			if !o.RemoveOrphans {
+				a.Kind, a.Reason = Unchanged, "orphan: not in the manifest; --remove-orphans removes it"
+			}
+		}
+		for i := range cs {
+			a.Replicas = append(a.Replicas, Replica{Number: cs[i].Number, Kind: a.Kind, Container: &cs[i]})
+		}
+		if inManifest {
+			for _, other := range names {
+				if _, dependant := p.Services[other].DependsOn[name]; dependant && other != name {
+					a.WaitsFor = append(a.WaitsFor, "service:"+other)
+				}
+			}
+		}
+		plan.Actions = append(plan.Actions, a)
+		if a.Kind == Remove {
+			containers = append(containers, a.Resource)
+		}
+	}
+	for _, n := range obs.Networks {
+		plan.Actions = append(plan.Actions, &Action{Resource: "network:" + n.Key, Kind: Remove, WaitsFor: containers})
+	}
+	if o.Volumes {
+		for _, v := range obs.Volumes {
+			plan.Actions = append(plan.Actions, &Action{Resource: "volume:" + v.Key, Kind: Remove, WaitsFor: containers})
+		}
+	}
+	for _, img := range o.Images {
+		plan.Actions = append(plan.Actions, &Action{Resource: "image:" + img, Kind: Remove, WaitsFor: containers})
+	}
+	return plan
+}

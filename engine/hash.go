@@ -1,0 +1,141 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// imageIDPart is the name of the hash part that covers the image ID.
+const imageIDPart = "image_id"
+
+// Hash is the config hash of one service: Sum over every part, and Parts,
+// one short hash per top-level field, to name what changed.
+type Hash struct {
+	Sum   string
+	Parts map[string]string
+}
+
+// ConfigHash hashes the service config that determines a container's
+// contents: the resolved config (including the environment after address
+// injection) and the image ID, so a rebuilt image or a changed address changes
+// it. Fields that only steer the orchestration (scale, depends_on, build,
+// pull_policy, profiles) are left out: changing them must not recreate
+// containers. The result is stable: JSON objects are hashed with sorted keys.
+func ConfigHash(s types.ServiceConfig, imageID string) (Hash, error) {
+	name := s.Name
+	s.Name = ""
+	s.Scale = nil
+	if s.Deploy != nil {
+		d := *s.Deploy
+		d.Replicas = nil
+		s.Deploy = &d
+	}
+	s.DependsOn = nil
+	s.Build = nil
+	s.PullPolicy = ""
+	s.PullRefreshAfter = ""
+	s.Profiles = nil
+	s.Develop = nil
+	b, err := json.Marshal(s)
+	if err != nil {
+		return Hash{}, fmt.Errorf("hashing service %q: %w", name, err)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return Hash{}, fmt.Errorf("hashing service %q: %w", name, err)
+	}
+	h := Hash{Parts: map[string]string{}}
+	for k, v := range fields {
+		if string(v) == "null" {
+			continue
+		}
+		h.Parts[k] = shortSum(v)
+	}
+	if imageID != "" {
+		h.Parts[imageIDPart] = shortSum([]byte(imageID))
+	}
+	sum := sha256.Sum256([]byte(h.PartsLabel()))
+	h.Sum = hex.EncodeToString(sum[:])
+	return h, nil
+}
+
+func shortSum(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:6])
+}
+
+// PartsLabel renders Parts as the value of LabelConfigParts:
+// "command=ab12..,environment=cd34..", sorted by field.
+func (h Hash) PartsLabel() string {
+	keys := make([]string, 0, len(h.Parts))
+	for k := range h.Parts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(k + "=" + h.Parts[k])
+	}
+	return b.String()
+}
+
+// ParseParts reads a LabelConfigParts value back; a malformed value gives nil.
+func ParseParts(label string) map[string]string {
+	if label == "" {
+		return nil
+	}
+	parts := map[string]string{}
+	for _, kv := range strings.Split(label, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil
+		}
+		parts[k] = v
+	}
+	return parts
+}
+
+// changedFields names the fields whose hashes differ between an old parts
+// label and a new hash, for the plan's reason ("environment, ports changed").
+// The image and its ID count as one field, "image".
+func changedFields(oldLabel string, h Hash) string {
+	old := ParseParts(oldLabel)
+	if old == nil {
+		return "configuration changed"
+	}
+	seen := map[string]bool{}
+	var names []string
+	add := func(k string) {
+		if k == imageIDPart {
+			k = "image"
+		}
+		if !seen[k] {
+			seen[k] = true
+			names = append(names, k)
+		}
+	}
+	for k, v := range h.Parts {
+		if old[k] != v {
+			add(k)
+		}
+	}
+	for k := range old {
+		if _, ok := h.Parts[k]; !ok {
+			add(k)
+		}
+	}
+	if len(names) == 0 {
+		return "configuration changed"
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ") + " changed"
+}

@@ -1,0 +1,139 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/stack-deploy/stack/manifest"
+)
+
+// Kind is what an action does to its resource.
+type Kind string
+
+// The kinds of action a Plan holds.
+const (
+	Create    Kind = "create"    // the resource does not exist yet
+	Recreate  Kind = "recreate"  // its containers are replaced: the config hash changed
+	Start     Kind = "start"     // its containers exist, current, but stopped
+	Restart   Kind = "restart"   // a dependency with `restart: true` was replaced
+	Scale     Kind = "scale"     // replicas are added or removed, the rest stay
+	Remove    Kind = "remove"    // the resource goes: orphan, down, scale-down
+	Unchanged Kind = "unchanged" // nothing to do
+)
+
+// Condition is what "done" means for a service action, and so what its
+// dependants wait for.
+type Condition string
+
+// The readiness conditions, after compose's depends_on conditions.
+const (
+	Started   Condition = "started"   // containers started
+	Healthy   Condition = "healthy"   // started and their healthcheck passes
+	Completed Condition = "completed" // ran to completion with exit code 0
+)
+
+// Action is one step of a Plan on one resource ("service:web",
+// "network:default", "volume:data", "image:web").
+type Action struct {
+	Resource string `json:"resource"`
+	Kind     Kind   `json:"action"`
+	Reason   string `json:"reason,omitempty"`
+	// WaitsFor lists the resources whose actions must finish first.
+	WaitsFor []string `json:"waits_for,omitempty"`
+	// Optional lists the WaitsFor entries whose failure does not stop this
+	// action (depends_on with required: false).
+	Optional []string `json:"optional,omitempty"`
+	// Ready is what finishing means for a service: its dependants start then.
+	Ready Condition `json:"ready,omitempty"`
+	// ConfigHash is the service's desired config hash.
+	ConfigHash  string `json:"config_hash,omitempty"`
+	ConfigParts string `json:"-"`
+	// Replicas are the per-container steps of a service action.
+	Replicas []Replica `json:"replicas,omitempty"`
+	// Orphan marks a service that is gone from the manifest.
+	Orphan bool `json:"orphan,omitempty"`
+}
+
+// Replica is the step for one container number of a service.
+type Replica struct {
+	Number int  `json:"number"`
+	Kind   Kind `json:"action"`
+	// Container is the observed container acted on; nil for Create.
+	Container *Container `json:"container,omitempty"`
+}
+
+// Type is the resource type: "service", "network", "volume" or "image".
+func (a *Action) Type() string { t, _, _ := strings.Cut(a.Resource, ":"); return t }
+
+// Name is the resource's name within its type.
+func (a *Action) Name() string { _, n, _ := strings.Cut(a.Resource, ":"); return n }
+
+// Plan is the ordered list of actions that converges a project.
+type Plan struct {
+	Project string    `json:"project"`
+	Actions []*Action `json:"actions"`
+	// Desired is the project the plan converges to, with Images the image
+	// ID of each service (empty when unknown); Observed is what the plan was
+	// made from. The driver reads them to carry out the actions.
+	Desired  *manifest.Project `json:"-"`
+	Images   map[string]string `json:"-"`
+	Observed *Observed         `json:"-"`
+}
+
+// Changes counts the actions that change something.
+func (p *Plan) Changes() int {
+	n := 0
+	for _, a := range p.Actions {
+		if a.Kind != Unchanged {
+			n++
+		}
+	}
+	return n
+}
+
+// Action returns the action on resource, or nil.
+func (p *Plan) Action(resource string) *Action {
+	for _, a := range p.Actions {
+		if a.Resource == resource {
+			return a
+		}
+	}
+	return nil
+}
+
+// Text renders the plan as aligned lines, one per resource:
+//
+//	service:web  recreate  environment changed
+func (p *Plan) Text() string {
+	w0, w1 := 0, 0
+	for _, a := range p.Actions {
+		w0 = max(w0, len(a.Resource))
+		w1 = max(w1, len(a.Kind))
+	}
+	var b strings.Builder
+	for _, a := range p.Actions {
+		line := fmt.Sprintf("%-*s  %-*s  %s", w0, a.Resource, w1, a.Kind, a.Reason)
+		b.WriteString(strings.TrimRight(line, " ") + "\n")
+	}
+	return b.String()
+}
+
+// JSON renders the plan as one indented JSON document.
+func (p *Plan) JSON() ([]byte, error) {
+	out := struct {
+		*Plan
+		Changes int `json:"changes"`
+	}{p, p.Changes()}
+	return json.MarshalIndent(out, "", "  ")
+}
+
+func sortContainers(cs []Container) {
+	sort.SliceStable(cs, func(i, j int) bool {
+		if cs[i].Number != cs[j].Number {
+			return cs[i].Number < cs[j].Number
+		}
+		return cs[i].Name < cs[j].Name
+	})
+}
