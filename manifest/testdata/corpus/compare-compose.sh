@@ -17,7 +17,7 @@ while read -r name dir env args; do
   envs=()
   [ "$env" != - ] && IFS=, read -r -a envs <<<"$env"
   read -r -a argv <<<"$args"
-  run() { (cd "$here/$dir" && env -u COMPOSE_PROJECT_NAME -u COMPOSE_PROFILES -u COMPOSE_FILE PWD="$here/$dir" "${envs[@]}" "$@" 2>&1); }
+  run() { (cd "$here/$dir" && env -u COMPOSE_PROJECT_NAME -u COMPOSE_PROFILES -u COMPOSE_FILE PWD="$here/$dir" "${envs[@]}" "$@" 2>/dev/null; echo "exit $?"); }
   want=$(run "$COMPOSE" "${argv[@]}")
   got=$(run "$STACK" "${argv[@]}")
   if [[ " ${argv[*]} " == *" --images "* || " ${argv[*]} " == *" --services "* ]]; then
