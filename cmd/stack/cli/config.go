@@ -10,6 +10,7 @@ type configOptions struct {
 	Format   string
 	Services bool
 	Images   bool
+	NoInject bool
 }
 
 func init() { register(newConfigCommand) }
@@ -20,7 +21,9 @@ func newConfigCommand(g *Globals) *cobra.Command {
 		Use:   "config",
 		Short: "Show the normalized, fully resolved model stack will deploy",
 		Long: "config loads and validates the compose files as `docker compose config` does and prints\n" +
-			"the resulting model; nothing is sent to the engine.",
+			"the resulting model, with the addresses stack injects into each service's environment\n" +
+			"(the engine is only asked which ports images EXPOSE); --no-inject prints the model as\n" +
+			"`docker compose config` would.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Format != "yaml" && o.Format != "json" {
@@ -46,6 +49,11 @@ func newConfigCommand(g *Globals) *cobra.Command {
 				}
 				return nil
 			}
+			if !o.NoInject {
+				if _, err := g.injectAddresses(cmd.Context(), p); err != nil {
+					return err
+				}
+			}
 			b, err := p.Render(o.Format)
 			if err != nil {
 				return err
@@ -58,6 +66,7 @@ func newConfigCommand(g *Globals) *cobra.Command {
 	f.StringVar(&o.Format, "format", "yaml", "output format: yaml or json")
 	f.BoolVar(&o.Services, "services", false, "print the service names, one per line, dependencies first")
 	f.BoolVar(&o.Images, "images", false, "print the image of each service, one per line")
+	f.BoolVar(&o.NoInject, "no-inject", false, "leave out the injected addresses (see `stack env`)")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"yaml", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }

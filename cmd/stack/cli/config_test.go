@@ -69,7 +69,9 @@ func TestConfigGolden(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			var stdout, stderr bytes.Buffer
-			if code := Execute(t.Context(), c.args, strings.NewReader(""), &stdout, &stderr); code != 0 {
+			// --no-inject: the model as docker compose prints it (compare-compose.sh)
+			args := append(c.args[:len(c.args):len(c.args)], "--no-inject")
+			if code := Execute(t.Context(), args, strings.NewReader(""), &stdout, &stderr); code != 0 {
 				t.Fatalf("stack %s: exit %d\n%s", strings.Join(c.args, " "), code, stderr.String())
 			}
 			got := strings.ReplaceAll(stdout.String(), root, "<corpus>")
