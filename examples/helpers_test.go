@@ -22,13 +22,16 @@ import (
 func example(t *testing.T, name string, env ...string) (e2e.Cmd, string) {
 	t.Helper()
 	e2e.Engine(t)
-	project := e2e.ProjectName(t)
+	var project string
+	// registered first so that it runs last, once ProjectName's cleanup has
+	// removed the containers using the images.
 	t.Cleanup(func() {
 		// images stack builds for a project are named <project>-<service>.
 		if ids := e2e.Docker(t, "images", "-q", "--filter", "reference="+project+"-*"); ids != "" {
 			e2e.Docker(t, append([]string{"rmi", "-f"}, strings.Fields(ids)...)...)
 		}
 	})
+	project = e2e.ProjectName(t)
 	return e2e.Cmd{Dir: filepath.Join(e2e.Root(), "examples", name), Env: append(env, "COMPOSE_PROJECT_NAME="+project)}, project
 }
 
