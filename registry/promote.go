@@ -82,11 +82,11 @@ func (p *Promoter) Promote(ctx context.Context, l *Lock, to Target) (*Lock, erro
 	if to.Registry == "" {
 		return nil, fmt.Errorf("promoting to %q: %w: set x-stack.environments.%s.registry", to.Environment, ErrNoRegistry, to.Environment)
 	}
-	puller, err := remote.NewPuller(p.remoteOptions(ctx)...)
+	puller, err := newPuller(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("promoting to %q: %w", to.Environment, err)
 	}
-	pusher, err := remote.NewPusher(p.remoteOptions(ctx)...)
+	pusher, err := newPusher(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("promoting to %q: %w", to.Environment, err)
 	}
@@ -227,6 +227,16 @@ func (p *Promoter) remoteOptions(ctx context.Context) []remote.Option {
 		remote.WithJobs(p.layers),
 		remote.WithUserAgent("stack"),
 	}
+}
+
+// newPuller and newPusher share one authenticated transport per registry
+// and repository for all the images of a call.
+func newPuller(ctx context.Context, p *Promoter) (*remote.Puller, error) {
+	return remote.NewPuller(p.remoteOptions(ctx)...)
+}
+
+func newPusher(ctx context.Context, p *Promoter) (*remote.Pusher, error) {
+	return remote.NewPusher(p.remoteOptions(ctx)...)
 }
 
 func isNotFound(err error) bool {

@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stack-deploy/stack/engine/docker"
+	"github.com/stack-deploy/stack/image"
+	"github.com/stack-deploy/stack/progress"
+	"github.com/stack-deploy/stack/registry"
+)
+
+type releaseOptions struct {
+	Tag   string
+	Force bool
+}
+
+func init() { register(newReleaseCommand) }
+
+func newReleaseCommand(g *Globals) *cobra.Command {
+	var o releaseOptions
+	cmd := &cobra.Command{
+		Use:   "release --env ENV [--tag TAG]",
+		Short: "Build, push and lock a release into an environment's registry",
+		Long: "Build the services that have a build section (unchanged ones are skipped), name every\n" +
+			"service's image into the environment's registry as <registry>/<service>, push them with\n" +
+			"the credentials of the Docker config, tag them with the release tag, and write a lock\n" +
+			"file pinning every service to the digest the registry stored:\n" +
+			"  .stack/releases/<env>/<time>-<tag>.json, and .stack/releases/<env>/current names it.\n" +
+			"Prints the lock file's path. Deploy it with `stack up --env ENV --lock FILE`, move it to\n" +
+			"another environment with `stack promote`.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := g.LoadProject(cmd.Context())
+			if err != nil {
+				return err
+			}
+			c, err := docker.NewClient()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			b, err := image.New(image.WithClient(c))
+			if err != nil {
+				return err
+			}
+			pr, err := registry.NewPromoter()
+			if err != nil {
+				return err
+			}
+			policy := image.BuildAuto
+			if o.Force {
+				policy = image.BuildAlways
+			}
+			r := g.newRenderer()
+			defer r.Close()
+			ctx := progress.WithSink(cmd.Context(), r)
+			l, err := registry.Releaser{Images: b, Engine: c, Registry: pr}.Release(ctx, p, registry.ReleaseOptions{Tag: o.Tag, Build: policy})
+			if err != nil {
+				return err
+			}
+			return g.saveLock(ctx, registry.Store{Dir: registry.DefaultStoreDir(p.WorkingDir)}, l, "release")
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Tag, "tag", "", "release tag (default: <UTC time>-<git commit>, e.g. 20261122-011500-0123abc)")
+	f.BoolVar(&o.Force, "force", false, "build even when the inputs did not change")
+	return cmd
+}
+
+// saveLock saves l in s, reports it, and prints its path on stdout unless
+// stdout carries the JSON events, where the report says it.
+func (g *Globals) saveLock(ctx context.Context, s registry.Store, l *registry.Lock, action string) error {
+	path, err := s.Save(l)
+	if err != nil {
+		return err
+	}
+	progress.Report(ctx, "release:"+l.Environment, action, progress.Done, fmt.Sprintf("%s (%d images) locked in %s", l.Tag, len(l.Services), path), nil)
+	if g.Progress != "json" {
+		_, err = fmt.Fprintln(g.Stdout, path)
+	}
+	return err
+}
