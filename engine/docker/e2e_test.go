@@ -1,0 +1,277 @@
+package docker_test
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stack-deploy/stack/internal/e2e"
+)
+
+// kvImage is the test app of testdata/kv, built once per test process.
+const kvImage = "stack-e2e-kv:latest"
+
+// stack writes compose (with `name: <unique project>` prepended) into a
+// fresh directory and returns a command runner there and the project name.
+func stack(t *testing.T, compose string) (e2e.Cmd, string) {
+	t.Helper()
+	e2e.Engine(t)
+	name := e2e.ProjectName(t)
+	dir := t.TempDir()
+	write(t, dir, "name: "+name+"\n"+compose)
+	return e2e.Cmd{Dir: dir}, name
+}
+
+func write(t *testing.T, dir, compose string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(compose), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ids maps container name -> ID for the project's containers.
+func ids(t *testing.T, project string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, line := range strings.Split(e2e.Docker(t, "ps", "-a", "--no-trunc", "--filter", "label=io.stack.project="+project, "--format", "{{.Names}} {{.ID}}"), "\n") {
+		if name, id, ok := strings.Cut(line, " "); ok {
+			out[name] = id
+		}
+	}
+	return out
+}
+
+// get polls url until it answers 200 or the deadline passes.
+func get(t *testing.T, url string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return string(b)
+			}
+			err = &httpError{resp.Status, string(b)}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		time.Sleep(100 * time.Millisecond) // polling an HTTP endpoint with a deadline
+	}
+}
+
+type httpError struct{ status, body string }
+
+func (e *httpError) Error() string { return e.status + ": " + e.body }
+
+const seedCompose = `
+services:
+  app:
+    image: ` + kvImage + `
+    ports: ["127.0.0.1::8080"]
+    depends_on:
+      redis: {condition: service_healthy}
+  redis:
+    image: redis:7-alpine
+    healthcheck:
+      test: ["CMD", "redis-cli", "ping"]
+      interval: 1s
+      retries: 30
+    volumes: ["data:/data"]
+volumes:
+  data: {}
+`
+
+// The seed scenario. Model: an app that knows Redis only through REDIS_HOST
+// and REDIS_PORT (injected by stack), a Redis with a healthcheck and a named
+// volume. Steps: up -> a value stored through the published port reads back;
+// up again -> nothing changes (same container IDs); the app's environment
+// changes -> only the app is recreated; down, up -> the data is still there;
+// down -v -> the volume is gone.
+func TestSeedScenario(t *testing.T) {
+	c, project := stack(t, seedCompose)
+	e2e.GoImage(t, kvImage, "./engine/docker/testdata/kv", "8080/tcp")
+	app, redis := project+"-app-1", project+"-redis-1"
+
+	c.MustRun(t, "up")
+	base := "http://" + e2e.Docker(t, "port", app, "8080/tcp")
+	if got := get(t, base+"/env"); got != "REDIS_HOST=redis REDIS_PORT=6379\n" {
+		t.Fatalf("app environment: %q, want the injected redis address", got)
+	}
+	if got := get(t, base+"/set?key=k&value=v1"); got != "OK" {
+		t.Fatalf("set: %q", got)
+	}
+	if got := get(t, base+"/get?key=k"); got != "v1" {
+		t.Fatalf("get: %q, want v1", got)
+	}
+
+	first := ids(t, project)
+	if r := c.MustRun(t, "up"); !strings.Contains(r.Stderr, "service:app") {
+		t.Errorf("no-op up reported nothing about app:\n%s", r.Stderr)
+	}
+	if again := ids(t, project); !equal(first, again) {
+		t.Fatalf("up with nothing changed replaced containers: %v -> %v", first, again)
+	}
+	if r := c.Run(t, "plan", "--detailed-exitcode"); r.Code != 0 {
+		t.Fatalf("plan --detailed-exitcode after up: exit %d, want 0 (no changes)\n%s", r.Code, r.Stdout)
+	}
+
+	write(t, c.Dir, "name: "+project+"\n"+strings.Replace(seedCompose, "    ports:", "    environment: {GREETING: hello}\n    ports:", 1))
+	r := c.Run(t, "plan", "--detailed-exitcode")
+	if r.Code != 2 || !containsLine(r.Stdout, "service:app", "recreate", "environment changed") {
+		t.Fatalf("plan after an environment change: exit %d, want 2 and app recreated\n%s", r.Code, r.Stdout)
+	}
+	c.MustRun(t, "up")
+	changed := ids(t, project)
+	if changed[app] == first[app] || changed[redis] != first[redis] {
+		t.Fatalf("environment change of app: app %s -> %s, redis %s -> %s; want only app recreated",
+			first[app], changed[app], first[redis], changed[redis])
+	}
+
+	c.MustRun(t, "down")
+	if left := ids(t, project); len(left) != 0 {
+		t.Fatalf("down left containers: %v", left)
+	}
+	c.MustRun(t, "up")
+	base = "http://" + e2e.Docker(t, "port", app, "8080/tcp")
+	if got := get(t, base+"/get?key=k"); got != "v1" {
+		t.Fatalf("after down and up: get %q, want v1 from the kept volume", got)
+	}
+
+	c.MustRun(t, "down", "-v")
+	if v := e2e.Docker(t, "volume", "ls", "-q", "--filter", "label=io.stack.project="+project); v != "" {
+		t.Fatalf("down -v left volumes: %s", v)
+	}
+}
+
+// A healthcheck that never passes. Model: db (fails its healthcheck, logs a
+// line), web depends on db being healthy, other is independent. Steps: up ->
+// non-zero exit; web is never created and reported skipped; other runs; the
+// error shows db's logs.
+func TestUnhealthyDependency(t *testing.T) {
+	c, project := stack(t, `
+services:
+  db:
+    image: busybox:stable
+    init: true
+    command: ["sh", "-c", "echo db cannot start its engine; sleep 3600"]
+    healthcheck: {test: ["CMD", "false"], interval: 500ms, retries: 2}
+  web:
+    image: busybox:stable
+    init: true
+    command: ["sleep", "3600"]
+    depends_on:
+      db: {condition: service_healthy}
+  other:
+    image: busybox:stable
+    init: true
+    command: ["sleep", "3600"]
+`)
+	r := c.Run(t, "up")
+	if r.Code == 0 {
+		t.Fatal("up succeeded with an unhealthy dependency")
+	}
+	for _, want := range []string{
+		`service "db": container ` + project + `-db-1 is unhealthy`,
+		"db cannot start its engine",
+	} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	if !containsLine(r.Stderr, "service:web", "skipped") {
+		t.Errorf("web not reported skipped")
+	}
+	got := ids(t, project)
+	if _, ok := got[project+"-web-1"]; ok {
+		t.Errorf("web was created despite its unhealthy dependency")
+	}
+	if _, ok := got[project+"-other-1"]; !ok {
+		t.Errorf("the independent service other was not started")
+	}
+}
+
+// service_completed_successfully with a one-shot migration. Model: migrate
+// writes a marker into a shared volume and exits 0; app starts only after it,
+// and checks the marker. Steps: up -> app runs; up again -> nothing changes
+// (the completed migration is not re-run); a failing migration -> up fails
+// with its exit code and app is skipped.
+func TestCompletedSuccessfully(t *testing.T) {
+	const compose = `
+services:
+  migrate:
+    image: busybox:stable
+    command: ["sh", "-c", "echo migrating; echo done > /data/migrated; exit EXIT"]
+    volumes: ["data:/data"]
+  app:
+    image: busybox:stable
+    init: true
+    command: ["sh", "-c", "test -f /data/migrated && exec sleep 3600"]
+    volumes: ["data:/data"]
+    depends_on:
+      migrate: {condition: service_completed_successfully}
+volumes:
+  data: {}
+`
+	c, project := stack(t, strings.Replace(compose, "EXIT", "0", 1))
+	c.MustRun(t, "up")
+	if state := e2e.Docker(t, "inspect", "-f", "{{.State.Status}}", project+"-app-1"); state != "running" {
+		t.Fatalf("app is %s, want running after the migration", state)
+	}
+	first := ids(t, project)
+	if r := c.Run(t, "plan", "--detailed-exitcode"); r.Code != 0 {
+		t.Fatalf("plan after up: exit %d, want 0: a completed migration is not re-run\n%s", r.Code, r.Stdout)
+	}
+	c.MustRun(t, "up")
+	if again := ids(t, project); !equal(first, again) {
+		t.Fatalf("second up replaced containers: %v -> %v", first, again)
+	}
+
+	c.MustRun(t, "down", "-v")
+	write(t, c.Dir, "name: "+project+"\n"+strings.Replace(compose, "EXIT", "3", 1))
+	r := c.Run(t, "up")
+	if r.Code == 0 {
+		t.Fatal("up succeeded with a failing migration")
+	}
+	if want := `service "migrate": container ` + project + `-migrate-1 exited with code 3`; !strings.Contains(r.Stderr, want) {
+		t.Errorf("stderr lacks %q", want)
+	}
+	if !strings.Contains(r.Stderr, "migrating") {
+		t.Errorf("stderr lacks the migration's log line")
+	}
+	if !containsLine(r.Stderr, "service:app", "skipped") {
+		t.Errorf("app not reported skipped")
+	}
+}
+
+func equal(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func containsLine(out string, words ...string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		ok := true
+		for _, w := range words {
+			ok = ok && strings.Contains(line, w)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
