@@ -247,8 +247,10 @@ func TestStore(t *testing.T) {
 			Services: map[string]ServiceImage{"web": {Image: "r.example/shop/web@" + digestA}}}
 	}
 	t0 := time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC)
+	otherV2 := mk("v2", t0.Add(time.Hour))
+	otherV2.Services["web"] = ServiceImage{Image: "r.example/shop/web@" + digestB}
 	var paths []string
-	for i, l := range []*Lock{mk("v1", t0), mk("v2", t0.Add(time.Hour)), mk("v2", t0.Add(time.Hour)), mk("v0/../x", t0.Add(-time.Hour))} {
+	for i, l := range []*Lock{mk("v1", t0), mk("v2", t0.Add(time.Hour)), otherV2, mk("v0/../x", t0.Add(-time.Hour))} {
 		p, err := s.Save(l)
 		if err != nil {
 			t.Fatalf("save %d: %v", i, err)
@@ -264,6 +266,11 @@ func TestStore(t *testing.T) {
 	cur, err := s.Current("prod")
 	if err != nil || cur != paths[3] {
 		t.Fatalf("current is %s (%v), want the last saved %s", cur, err, paths[3])
+	}
+	// The same release again (a second promotion) writes nothing.
+	again, err := s.Save(mk("v0/../x", t0.Add(time.Minute)))
+	if err != nil || again != paths[3] {
+		t.Fatalf("saving the current release again: %s, %v; want the current lock %s", again, err, paths[3])
 	}
 	if err := os.WriteFile(filepath.Join(s.Dir, "prod", "broken.json"), []byte("{"), 0o644); err != nil {
 		t.Fatal(err)

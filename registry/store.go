@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -38,7 +39,9 @@ const timeLayout = "20060102T150405Z"
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 
 // Save writes l as a new lock file of its environment, then points current
-// at it, and returns the file's path.
+// at it, and returns the file's path. When the current lock already says
+// what l says (all but the time it was written), nothing is written and its
+// path is returned: promoting the same release twice changes nothing.
 func (s Store) Save(l *Lock) (string, error) {
 	if err := l.Validate(); err != nil {
 		return "", fmt.Errorf("saving lock: %w", err)
@@ -46,6 +49,11 @@ func (s Store) Save(l *Lock) (string, error) {
 	b, err := l.Marshal()
 	if err != nil {
 		return "", fmt.Errorf("saving lock: %w", err)
+	}
+	if cur, err := s.Current(l.Environment); err == nil {
+		if old, err := ReadLock(cur); err == nil && sameRelease(old, l) {
+			return cur, nil
+		}
 	}
 	dir := filepath.Join(s.Dir, l.Environment)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -145,4 +153,14 @@ func created(e Entry) time.Time {
 		return time.Time{}
 	}
 	return e.Lock.Created
+}
+
+// sameRelease reports whether a and b say the same but for when they were
+// written.
+func sameRelease(a, b *Lock) bool {
+	x, y := *a, *b
+	x.Created, y.Created = time.Time{}, time.Time{}
+	bx, errx := x.Marshal()
+	by, erry := y.Marshal()
+	return errx == nil && erry == nil && bytes.Equal(bx, by)
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -113,6 +114,32 @@ func (r *Registry) Reset() {
 	defer r.mu.Unlock()
 	r.stats = RegistryStats{}
 	r.stopAfter.Store(0)
+}
+
+// RemoveImagesAtCleanup makes the end of the test remove, from the Docker
+// engine, every image name that points into this registry
+// (<host>/...:tag): the names a test's pushes and pulls left behind. Images
+// that keep another name are only untagged.
+func (r *Registry) RemoveImagesAtCleanup(t testing.TB) {
+	t.Helper()
+	t.Cleanup(func() {
+		out := Docker(t, "images", "--format", "{{.Repository}}:{{.Tag}}")
+		var refs []string
+		for _, ref := range strings.Fields(out) {
+			if strings.HasPrefix(ref, r.Host+"/") && !strings.HasSuffix(ref, ":<none>") {
+				refs = append(refs, ref)
+			}
+		}
+		digests := Docker(t, "images", "--digests", "--format", "{{.Repository}}@{{.Digest}}")
+		for _, ref := range strings.Fields(digests) {
+			if strings.HasPrefix(ref, r.Host+"/") && !strings.HasSuffix(ref, "@<none>") {
+				refs = append(refs, ref)
+			}
+		}
+		if len(refs) > 0 {
+			_, _ = exec.Command("docker", append([]string{"rmi"}, refs...)...).CombinedOutput()
+		}
+	})
 }
 
 // Ref returns the image reference "<host>/<repo>" on this registry.
