@@ -65,9 +65,14 @@ func resolveAddress(p *manifest.Project, svc types.ServiceConfig, f Facts) (addr
 		slices.SortStableFunc(a.ports, func(x, y port) int {
 			return cmp.Or(cmp.Compare(x.num, y.num), cmp.Compare(protoRank(x.proto), protoRank(y.proto)))
 		})
-		a.source = "lowest EXPOSE port of the image of " + svc.Name
-		if len(a.ports) == 0 {
+		a.ports = unique(a.ports)
+		switch len(a.ports) {
+		case 0:
 			a.source = fmt.Sprintf("%s declares no expose or ports, and its image declares no EXPOSE: add `expose: [\"<port>\"]` to %s", svc.Name, svc.Name)
+		case 1:
+			a.source = "EXPOSE of the image of " + svc.Name
+		default:
+			a.source = "lowest EXPOSE port of the image of " + svc.Name
 		}
 	}
 	a.ports = unique(a.ports)

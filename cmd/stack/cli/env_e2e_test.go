@@ -45,7 +45,7 @@ services:
 		"REDIS_URL=redis://redis:6379/0 ",
 		"REDIS_HOST=redis ",
 		"REDIS_PORT=6379 ",
-		"# injected from redis (lowest EXPOSE port of the image of redis)",
+		"# injected from redis (EXPOSE of the image of redis)",
 		"WORKER_HOST=worker ",
 		"LATER_HOST=later ",
 		"# no WORKER_PORT: worker declares no expose or ports, and its image declares no EXPOSE",
