@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +13,9 @@ import (
 	"github.com/distribution/reference"
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/image"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/hashicorp/go-multierror"
 
 	"github.com/stack-deploy/stack/manifest"
@@ -128,6 +132,9 @@ func (b *Builder) pushWithRetry(ctx context.Context, service, ref string) (strin
 	if err != nil {
 		return "", fmt.Errorf("service %q: pushing %s: %w", service, ref, err)
 	}
+	if err := b.checkPushPermission(ref); err != nil {
+		return "", fmt.Errorf("service %q: pushing %s: %w", service, ref, err)
+	}
 	wait := b.backoff
 	for attempt := 1; ; attempt++ {
 		digest, err := b.push(ctx, service, ref, creds)
@@ -154,6 +161,27 @@ func (b *Builder) pushWithRetry(ctx context.Context, service, ref string) (strin
 		}
 		wait *= 2
 	}
+}
+
+// checkPushPermission asks the registry, with the keychain's credentials,
+// to start an upload to ref's repository (and cancels it). A refusal is
+// reported at once: the engine would otherwise retry every layer for a
+// minute before giving up. Anything else (the registry unreachable from
+// here but maybe not from the engine) is left for the push to find out.
+func (b *Builder) checkPushPermission(ref string) error {
+	r, err := name.ParseReference(ref, name.WeakValidation)
+	if err != nil {
+		return fmt.Errorf("parsing image reference %q: %w", ref, err)
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = 30 * time.Second
+	err = remote.CheckPushPermission(r, b.keychain, t)
+	var terr *transport.Error
+	if errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden) {
+		host := r.Context().RegistryStr()
+		return fmt.Errorf("%w: %s; check the credentials for %s in the Docker config (docker login %s)", ErrUnauthorized, http.StatusText(terr.StatusCode), host, host)
+	}
+	return nil
 }
 
 // push pushes ref once and returns the digest the engine reports.

@@ -1,0 +1,254 @@
+package cli_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stack-deploy/stack/internal/e2e"
+)
+
+// engineProxy is an HTTP proxy on a unix socket in front of the Docker
+// engine that counts the build requests crossing it: pointing DOCKER_HOST at
+// it proves how many builds the stack binary asked for.
+type engineProxy struct {
+	host   string // DOCKER_HOST value
+	builds atomic.Int32
+}
+
+var buildPath = regexp.MustCompile(`^(/v[0-9.]+)?/build$`)
+
+func startEngineProxy(t *testing.T) *engineProxy {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "engine.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &engineProxy{host: "unix://" + sock}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.Out.URL.Scheme, r.Out.URL.Host = "http", "docker"
+		},
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", "/var/run/docker.sock")
+		}},
+		FlushInterval: -1,
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && buildPath.MatchString(r.URL.Path) {
+			p.builds.Add(1)
+		}
+		rp.ServeHTTP(w, r)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return p
+}
+
+func (p *engineProxy) take() int { return int(p.builds.Swap(0)) }
+
+// removeProjectImages removes the images tagged <project>-... and those
+// given by ID.
+func removeProjectImages(t *testing.T, project string, ids *[]string) {
+	t.Helper()
+	t.Cleanup(func() {
+		for _, ref := range strings.Fields(e2e.Docker(t, "images", "--format", "{{.Repository}}:{{.Tag}}")) {
+			if strings.HasPrefix(ref, project) || strings.Contains(ref, "/"+project) {
+				_, _ = exec.Command("docker", "rmi", ref).CombinedOutput()
+			}
+		}
+		for i := len(*ids) - 1; i >= 0; i-- {
+			_, _ = exec.Command("docker", "rmi", (*ids)[i]).CombinedOutput()
+		}
+	})
+}
+
+func imageID(t *testing.T, ref string) string {
+	t.Helper()
+	return e2e.Docker(t, "image", "inspect", "--format", "{{.Id}}", ref)
+}
+
+// Intent: `stack build` run twice with nothing changed asks the engine for
+// no build the second time (counted at an engine proxy) and keeps the image
+// IDs; changing a context file rebuilds only that service.
+//
+//	services: web (build ./web), worker (build ./worker)
+//	stack build            -> 2 build requests
+//	stack build            -> 0 build requests, same IDs, "up to date"
+//	edit web/index.html; stack build -> 1 build request, web's ID changes, worker's not
+func TestBuildSkipsUnchangedE2E(t *testing.T) {
+	e2e.Engine(t)
+	dir := t.TempDir()
+	project := e2e.ProjectName(t)
+	var ids []string
+	removeProjectImages(t, project, &ids)
+	e2e.WriteFiles(t, dir, map[string]string{
+		"compose.yaml":      "name: " + project + "\nservices:\n  web:\n    build: ./web\n  worker:\n    build: ./worker\n",
+		"web/Dockerfile":    "FROM busybox:stable\nCOPY index.html /www/\n",
+		"web/index.html":    "<h1>v1</h1>",
+		"worker/Dockerfile": "FROM busybox:stable\nCOPY job.sh /job.sh\n",
+		"worker/job.sh":     "echo work",
+	})
+	proxy := startEngineProxy(t)
+	cmd := e2e.Cmd{Dir: dir, Env: []string{"DOCKER_HOST=" + proxy.host}}
+
+	cmd.MustRun(t, "build")
+	web, worker := imageID(t, project+"-web"), imageID(t, project+"-worker")
+	ids = append(ids, web, worker)
+	if n := proxy.take(); n != 2 {
+		t.Fatalf("first build: %d build requests, want 2", n)
+	}
+
+	r := cmd.MustRun(t, "build")
+	if n := proxy.take(); n != 0 {
+		t.Fatalf("second build with nothing changed: %d build requests, want 0", n)
+	}
+	if imageID(t, project+"-web") != web || imageID(t, project+"-worker") != worker {
+		t.Fatal("image IDs changed though nothing did")
+	}
+	if strings.Count(r.Stderr, "up to date") != 2 {
+		t.Errorf("second build should report both services up to date:\n%s", r.Stderr)
+	}
+
+	e2e.WriteFiles(t, dir, map[string]string{"web/index.html": "<h1>v2</h1>"})
+	cmd.MustRun(t, "build")
+	ids = append(ids, imageID(t, project+"-web"))
+	if n := proxy.take(); n != 1 {
+		t.Fatalf("after editing web/index.html: %d build requests, want 1", n)
+	}
+	if imageID(t, project+"-web") == web || imageID(t, project+"-worker") != worker {
+		t.Fatal("after editing web/index.html: want web rebuilt and worker kept")
+	}
+
+	cmd.MustRun(t, "build", "--force", "worker")
+	if n := proxy.take(); n != 1 {
+		t.Fatalf("build --force worker: %d build requests, want 1", n)
+	}
+}
+
+// Intent: a broken Dockerfile fails `stack build` with a non-zero exit that
+// shows the failing step and its output, and the independent service's
+// build still completes.
+//
+//	services: good (builds), bad (RUN fails)
+//	stack build -> exit 1; stderr names bad, the step and its output; good's image exists
+func TestBuildFailureShowsStepE2E(t *testing.T) {
+	e2e.Engine(t)
+	dir := t.TempDir()
+	project := e2e.ProjectName(t)
+	var ids []string
+	removeProjectImages(t, project, &ids)
+	e2e.WriteFiles(t, dir, map[string]string{
+		"compose.yaml":    "name: " + project + "\nservices:\n  good:\n    build: ./good\n  bad:\n    build: ./bad\n",
+		"good/Dockerfile": "FROM busybox:stable\nRUN sleep 1 && echo built > /done\n",
+		"bad/Dockerfile":  "FROM busybox:stable\nRUN echo compiling\nRUN echo 'error: missing semicolon at line 3' && exit 3\nRUN echo never\n",
+	})
+	r := e2e.Cmd{Dir: dir}.Run(t, "build")
+	if r.Code == 0 {
+		t.Fatal("stack build with a broken Dockerfile exited 0")
+	}
+	for _, want := range []string{`building service "bad"`, "exit 3", "returned a non-zero code: 3", "error: missing semicolon at line 3"} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	stackErr := r.Stderr[strings.LastIndex(r.Stderr, "stack: "):]
+	if !strings.Contains(stackErr, "error: missing semicolon") || strings.Contains(stackErr, "compiling") {
+		t.Errorf("the error should show the failing step's output and only it:\n%s", stackErr)
+	}
+	good := imageID(t, project+"-good")
+	if good == "" {
+		t.Fatal("the independent service's image was not built")
+	}
+	ids = append(ids, good)
+}
+
+// Intent: `stack push` pushes with the credentials of a Docker config file,
+// prints NAME@DIGEST, and the digest is the one the registry stores; wrong
+// credentials fail clearly and never print the secret.
+//
+//	registry on 127.0.0.1 with basic auth; service api: image <reg>/shop/api:1.0, build ./api
+//	stack build; stack push (DOCKER_CONFIG=good) -> <reg>/shop/api:1.0@sha256:..., same as the registry's
+//	stack push (DOCKER_CONFIG=wrong password)    -> exit 1, "registry refused the credentials", no password
+func TestPushWithDockerConfigE2E(t *testing.T) {
+	e2e.Engine(t)
+	reg := e2e.StartRegistry(t)
+	good := e2e.DockerConfig(t, reg)
+	dir := t.TempDir()
+	project := e2e.ProjectName(t)
+	var ids []string
+	removeProjectImages(t, project, &ids)
+	ref := reg.Ref("shop/" + project + "-api:1.0")
+	e2e.WriteFiles(t, dir, map[string]string{
+		"compose.yaml":   "name: " + project + "\nservices:\n  api:\n    image: " + ref + "\n    build: ./api\n  db:\n    image: busybox:stable\n",
+		"api/Dockerfile": "FROM busybox:stable\nCOPY version /version\n",
+		"api/version":    project,
+	})
+	t.Cleanup(func() { _, _ = exec.Command("docker", "rmi", ref).CombinedOutput() })
+	e2e.Cmd{Dir: dir}.MustRun(t, "build")
+	ids = append(ids, imageID(t, ref))
+
+	r := e2e.Cmd{Dir: dir, Env: []string{"DOCKER_CONFIG=" + good}}.MustRun(t, "push")
+	printed := strings.TrimSpace(r.Stdout)
+	name, digest, ok := strings.Cut(printed, "@")
+	if !ok || name != ref || !strings.HasPrefix(digest, "sha256:") || strings.Contains(digest, "\n") {
+		t.Fatalf("stack push printed %q, want %s@sha256:...", printed, ref)
+	}
+	if got := registryDigest(t, reg, "shop/"+project+"-api", "1.0"); got != digest {
+		t.Fatalf("printed digest %s, registry has %s", digest, got)
+	}
+
+	wrongPassword := "not-the-password-" + project
+	wrong := t.TempDir()
+	e2e.WriteFiles(t, wrong, map[string]string{"config.json": `{"auths":{"` + reg.Host + `":{"username":"stack","password":"` + wrongPassword + `"}}}`})
+	r = e2e.Cmd{Dir: dir, Env: []string{"DOCKER_CONFIG=" + wrong}}.Run(t, "push", "api")
+	if r.Code == 0 {
+		t.Fatal("push with a wrong password exited 0")
+	}
+	if !strings.Contains(r.Stderr, "registry refused the credentials") || !strings.Contains(r.Stderr, "docker login "+reg.Host) {
+		t.Errorf("push with a wrong password: unclear error:\n%s", r.Stderr)
+	}
+	for _, secret := range []string{wrongPassword, e2e.RegistryPassword} {
+		if strings.Contains(r.Stdout+r.Stderr, secret) {
+			t.Errorf("output shows a password")
+		}
+	}
+
+	r = e2e.Cmd{Dir: dir, Env: []string{"DOCKER_CONFIG=" + good}}.Run(t, "push", "db")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "has no registry") {
+		t.Errorf("push of a service whose image names no registry: want a clear error, got exit %d:\n%s", r.Code, r.Stderr)
+	}
+}
+
+// registryDigest asks the registry for the manifest digest of repo:tag.
+func registryDigest(t *testing.T, reg *e2e.Registry, repo, tag string) string {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodHead, "http://"+reg.Host+"/v2/"+repo+"/manifests/"+tag, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(e2e.RegistryUser, e2e.RegistryPassword)
+	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("HEAD %s:%s: %s", repo, tag, resp.Status)
+	}
+	d := resp.Header.Get("Docker-Content-Digest")
+	if d == "" {
+		t.Fatal(errors.New("registry sent no Docker-Content-Digest"))
+	}
+	return d
+}
