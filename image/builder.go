@@ -18,6 +18,9 @@ type Builder struct {
 	parallel int
 	attempts int
 	backoff  time.Duration
+	// checkPush is the pre-push credentials check; unit tests replace it
+	// to stay off the network.
+	checkPush func(ref string) error
 }
 
 // Option configures a Builder.
@@ -63,6 +66,7 @@ func New(opts ...Option) (*Builder, error) {
 	if b.keychain == nil {
 		return nil, errors.New("image builder: nil keychain")
 	}
+	b.checkPush = b.checkPushPermission
 	if b.client == nil {
 		c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 		if err != nil {

@@ -132,7 +132,7 @@ func (b *Builder) pushWithRetry(ctx context.Context, service, ref string) (strin
 	if err != nil {
 		return "", fmt.Errorf("service %q: pushing %s: %w", service, ref, err)
 	}
-	if err := b.checkPushPermission(ref); err != nil {
+	if err := b.checkPush(ref); err != nil {
 		return "", fmt.Errorf("service %q: pushing %s: %w", service, ref, err)
 	}
 	wait := b.backoff
