@@ -49,7 +49,7 @@ func (c *countingClient) take() (int, []string) {
 
 // fixture is one test's project, builder and the images its builds made.
 type fixture struct {
-	t   *testing.T
+	t   testing.TB
 	p   *manifest.Project
 	dir string
 	b   *image.Builder
@@ -62,7 +62,7 @@ type fixture struct {
 // newFixture writes files (compose.yaml among them) into a new directory,
 // loads it under a unique project name, and at the end removes the tags
 // named after the project and every image its builds produced.
-func newFixture(t *testing.T, files map[string]string) *fixture {
+func newFixture(t testing.TB, files map[string]string) *fixture {
 	t.Helper()
 	f := &fixture{t: t, dir: t.TempDir()}
 	e2e.WriteFiles(t, f.dir, files)
