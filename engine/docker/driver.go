@@ -127,11 +127,18 @@ func observedContainer(c container.Summary) engine.Container {
 }
 
 // ImageIDs returns the ID of the image each named service (all when none)
-// runs, as the engine has it. A missing image is a user error naming the
-// service and the fix.
+// runs, as the engine has it, inspecting each distinct image once. A missing
+// image is a user error naming the service and the fix.
 func (d *Driver) ImageIDs(ctx context.Context, p *manifest.Project, services []string) (map[string]string, error) {
 	if len(services) == 0 {
 		services = p.ServiceNames()
+	}
+	byRef := map[string][]string{} // image -> services running it
+	for _, name := range services {
+		if _, ok := p.Project.Services[name]; ok {
+			ref := p.ImageName(name)
+			byRef[ref] = append(byRef[ref], name)
+		}
 	}
 	ids := make(map[string]string, len(services))
 	var (
@@ -139,12 +146,7 @@ func (d *Driver) ImageIDs(ctx context.Context, p *manifest.Project, services []s
 		wg   sync.WaitGroup
 		errs []error
 	)
-	for _, name := range services {
-		s, ok := p.Project.Services[name]
-		if !ok {
-			continue
-		}
-		ref := p.ImageName(s.Name)
+	for ref, names := range byRef {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -153,11 +155,13 @@ func (d *Driver) ImageIDs(ctx context.Context, p *manifest.Project, services []s
 			defer mu.Unlock()
 			switch {
 			case cerrdefs.IsNotFound(err):
-				errs = append(errs, fmt.Errorf("service %q: image %q is not on the engine: build or pull it first", name, ref))
+				errs = append(errs, fmt.Errorf("service %q: image %q is not on the engine: build or pull it first", names[0], ref))
 			case err != nil:
-				errs = append(errs, fmt.Errorf("inspecting image %q of service %q: %w", ref, name, err))
+				errs = append(errs, fmt.Errorf("inspecting image %q of service %q: %w", ref, names[0], err))
 			default:
-				ids[name] = ins.ID
+				for _, name := range names {
+					ids[name] = ins.ID
+				}
 			}
 		}()
 	}

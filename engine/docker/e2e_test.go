@@ -26,7 +26,7 @@ func stack(t *testing.T, compose string) (e2e.Cmd, string) {
 	return e2e.Cmd{Dir: dir}, name
 }
 
-func write(t *testing.T, dir, compose string) {
+func write(t testing.TB, dir, compose string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(compose), 0o644); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,201 @@
+package docker_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+
+	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/engine/docker"
+	"github.com/stack-deploy/stack/envinject"
+	"github.com/stack-deploy/stack/internal/e2e"
+	"github.com/stack-deploy/stack/manifest"
+)
+
+const benchWide, benchDeep = 6, 5
+
+// layeredDAG is a compose file of benchDeep layers of benchWide busybox
+// services; each service depends on every service of the layer above.
+func layeredDAG() string {
+	var b strings.Builder
+	b.WriteString("services:\n")
+	for l := 0; l < benchDeep; l++ {
+		for i := 0; i < benchWide; i++ {
+			fmt.Fprintf(&b, "  s%d%d:\n    image: busybox:stable\n    init: true\n    command: [\"sleep\", \"3600\"]\n", l, i)
+			if l > 0 {
+				b.WriteString("    depends_on:\n")
+				for j := 0; j < benchWide; j++ {
+					fmt.Fprintf(&b, "      s%d%d: {condition: service_started}\n", l-1, j)
+				}
+			}
+		}
+	}
+	return b.String()
+}
+
+// BenchmarkLayeredDAG measures `stack up` (cold), `stack up` (nothing
+// changed) and `stack down` on a 6 wide x 5 deep DAG of 30 busybox services,
+// and in the same run the engine floor: the same containers created and
+// started straight through the API, layer by layer, each layer in parallel,
+// then stopped and removed the same way. It reports seconds and the ratios
+// stack/floor. Run it with `make bench` or
+// go test ./engine/docker -run '^$' -bench LayeredDAG -benchtime 3x
+func BenchmarkLayeredDAG(b *testing.B) {
+	e2e.Engine(b)
+	c, err := docker.NewClient()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	var up, noop, noopLoad, noopEngine, down, floorUp, floorDown time.Duration
+	for i := 0; i < b.N; i++ {
+		name := e2e.ProjectName(b)
+		dir := b.TempDir()
+		write(b, dir, "name: "+name+"\n"+layeredDAG())
+		cmd := e2e.Cmd{Dir: dir}
+
+		up += timed(func() { cmd.MustRun(b, "up") })
+		noop += timed(func() { cmd.MustRun(b, "up") })
+		l, e := noopInProcess(ctx, b, c, dir)
+		noopLoad += l
+		noopEngine += e
+		down += timed(func() { cmd.MustRun(b, "down") })
+
+		fu, fd := floor(ctx, b, c, name+"floor")
+		floorUp += fu
+		floorDown += fd
+	}
+	n := float64(b.N)
+	b.ReportMetric(up.Seconds()/n, "up-s")
+	b.ReportMetric(noop.Seconds()/n, "noop-up-s")
+	b.ReportMetric(noopLoad.Seconds()/n, "noop-load-s")
+	b.ReportMetric(noopEngine.Seconds()/n, "noop-engine-s")
+	b.ReportMetric(down.Seconds()/n, "down-s")
+	b.ReportMetric(floorUp.Seconds()/n, "floor-up-s")
+	b.ReportMetric(floorDown.Seconds()/n, "floor-down-s")
+	b.ReportMetric(up.Seconds()/floorUp.Seconds(), "up/floor")
+	b.ReportMetric(down.Seconds()/floorDown.Seconds(), "down/floor")
+}
+
+// noopInProcess repeats the no-op `up` in process to split its time: loading
+// the manifest (compose-go), and the rest (images, address injection,
+// observe, diff, apply), which must make no engine changes.
+func noopInProcess(ctx context.Context, b *testing.B, c docker.Client, dir string) (load, rest time.Duration) {
+	var p *manifest.Project
+	load = timed(func() {
+		var err error
+		if p, err = manifest.Load(ctx, manifest.Options{Files: []string{filepath.Join(dir, "compose.yaml")}}); err != nil {
+			b.Fatal(err)
+		}
+	})
+	rest = timed(func() {
+		d, err := docker.New(docker.WithClient(c))
+		if err != nil {
+			b.Fatal(err)
+		}
+		images, err := d.ImageIDs(ctx, p, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		facts, err := docker.Facts(ctx, c, p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := envinject.Apply(p, facts); err != nil {
+			b.Fatal(err)
+		}
+		obs, err := d.Observe(ctx, p.Name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		plan, err := engine.Diff(p, images, obs, engine.DiffOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if plan.Changes() != 0 {
+			b.Fatalf("no-op up would change:\n%s", plan.Text())
+		}
+		if err := engine.Apply(ctx, d, plan, engine.ApplyOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	})
+	return load, rest
+}
+
+func timed(f func()) time.Duration {
+	start := time.Now()
+	f()
+	return time.Since(start)
+}
+
+// floor creates, starts, stops and removes the DAG's containers directly
+// through the API with the same settings stack uses (labels, init, one
+// network), layer by layer in parallel, and returns how long up and down took.
+func floor(ctx context.Context, b *testing.B, c docker.Client, project string) (up, down time.Duration) {
+	b.Cleanup(func() { e2e.RemoveProject(b, project) })
+	labels := map[string]string{e2e.Label: project}
+	init := true
+	layers := make([][]string, benchDeep)
+	var net string
+	up = timed(func() {
+		resp, err := c.NetworkCreate(ctx, project+"_default", network.CreateOptions{Labels: labels})
+		if err != nil {
+			b.Fatal(err)
+		}
+		net = resp.ID
+		for l := range layers {
+			layers[l] = make([]string, benchWide)
+			parallel(b, benchWide, func(i int) error {
+				name := fmt.Sprintf("%s-s%d%d-1", project, l, i)
+				created, err := c.ContainerCreate(ctx,
+					&container.Config{Image: "busybox:stable", Cmd: []string{"sleep", "3600"}, Labels: labels},
+					&container.HostConfig{Init: &init, NetworkMode: container.NetworkMode(project + "_default")},
+					&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+						project + "_default": {Aliases: []string{fmt.Sprintf("s%d%d", l, i)}},
+					}}, nil, name)
+				if err != nil {
+					return err
+				}
+				layers[l][i] = created.ID
+				return c.ContainerStart(ctx, created.ID, container.StartOptions{})
+			})
+		}
+	})
+	down = timed(func() {
+		for l := len(layers) - 1; l >= 0; l-- {
+			parallel(b, benchWide, func(i int) error {
+				if err := c.ContainerStop(ctx, layers[l][i], container.StopOptions{}); err != nil {
+					return err
+				}
+				return c.ContainerRemove(ctx, layers[l][i], container.RemoveOptions{Force: true})
+			})
+		}
+		if err := c.NetworkRemove(ctx, net); err != nil {
+			b.Fatal(err)
+		}
+	})
+	return up, down
+}
+
+func parallel(b *testing.B, n int, f func(int) error) {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = f(i) }()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
