@@ -75,7 +75,7 @@ type injection struct {
 func injectService(p *manifest.Project, name string, addrs map[string]address) (ServiceReport, types.MappingWithEquals, error) {
 	svc := p.Project.Services[name]
 	set := p.InjectFor(name)
-	sr := ServiceReport{Service: name, Mode: set.Mode}
+	sr := ServiceReport{Service: name, Mode: set.Mode, Variables: []Variable{}}
 	var errs []error
 
 	injected := map[string]injection{}

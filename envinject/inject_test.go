@@ -430,6 +430,40 @@ MY_DB_HOST=my-db  injected from my-db
 MY_DB_PORT=5432  injected from my-db
 `,
 		},
+		{
+			name: "an optional dependency left out by profiles: noted, nothing injected",
+			compose: `
+services:
+  web:
+    image: web
+    depends_on:
+      redis: {condition: service_started}
+      debug: {condition: service_started, required: false}
+  redis: {image: redis}
+  debug: {image: dbg, expose: ["9229"], profiles: [debug]}
+`,
+			facts:   redisImage,
+			service: "web",
+			want: `REDIS_HOST=redis  injected from redis
+REDIS_PORT=6379  injected from redis
+# nothing for debug: it is not enabled (profiles)
+`,
+		},
+		{
+			name: "mode all leaves out the services profiles disable",
+			compose: `
+x-stack: {inject: {mode: all}}
+services:
+  web: {image: web}
+  redis: {image: redis}
+  debug: {image: dbg, expose: ["9229"], profiles: [debug]}
+`,
+			facts:   redisImage,
+			service: "web",
+			want: `REDIS_HOST=redis  injected from redis
+REDIS_PORT=6379  injected from redis
+`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -545,6 +579,18 @@ services:
 `,
 			is:   envinject.ErrTemplate,
 			want: []string{`service "web"`, "environment.ADDR", `service "db" has no port`, "expose"},
+		},
+		{
+			name: "template: a service profiles disable",
+			compose: `
+services:
+  web:
+    image: web
+    environment: {DEBUG_ADDR: "{{debug.host}}:9229"}
+  debug: {image: dbg, profiles: [debug]}
+`,
+			is:   envinject.ErrTemplate,
+			want: []string{"environment.DEBUG_ADDR", `{{debug.host}}: service "debug" is not enabled; enable one of its profiles [debug]`},
 		},
 		{
 			name: "every error at once",

@@ -71,12 +71,7 @@ func TestInjectionE2E(t *testing.T) {
 	if got := get(t, base+"/env"); got != "REDIS_HOST=cache REDIS_PORT=6379\n" {
 		t.Fatalf("app environment: %q, want the injected, renamed cache address", got)
 	}
-	if got := get(t, base+"/set?key=k&value=v1"); got != "OK" {
-		t.Fatalf("set: %q", got)
-	}
-	if got := get(t, base+"/get?key=k"); got != "v1" {
-		t.Fatalf("get: %q, want v1", got)
-	}
+	storeAndRead(t, base, "v1")
 	first := ids(t, project)
 
 	write(t, c.Dir, "name: "+project+"\n"+cacheOn6380.Replace(injectCompose))
@@ -106,10 +101,17 @@ func TestInjectionE2E(t *testing.T) {
 	if got := get(t, base+"/env"); got != "REDIS_HOST=cache REDIS_PORT=6380\n" {
 		t.Fatalf("app environment after the move: %q", got)
 	}
-	if got := get(t, base+"/set?key=k&value=v2"); got != "OK" {
-		t.Fatalf("set on the moved cache: %q", got)
+	storeAndRead(t, base, "v2")
+}
+
+// storeAndRead stores value through the app at base and reads it back: the
+// app reaches the cache.
+func storeAndRead(t *testing.T, base, value string) {
+	t.Helper()
+	if got := get(t, base+"/set?key=k&value="+value); got != "OK" {
+		t.Fatalf("set: %q", got)
 	}
-	if got := get(t, base+"/get?key=k"); got != "v2" {
-		t.Fatalf("get on the moved cache: %q, want v2", got)
+	if got := get(t, base+"/get?key=k"); got != value {
+		t.Fatalf("get: %q, want %s", got, value)
 	}
 }

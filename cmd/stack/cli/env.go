@@ -45,6 +45,9 @@ func newEnvCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			sr, ok := report[args[0]]
+			if d, disabled := p.DisabledServices[args[0]]; disabled {
+				return fmt.Errorf("service %q is not enabled: enable one of its profiles %v with --profile", args[0], d.Profiles)
+			}
 			if !ok {
 				return fmt.Errorf("no service %q in the project: use one of %v", args[0], p.ServiceNames())
 			}

@@ -20,9 +20,7 @@ import (
 //	stack env web --format json   -> the same, marked injected from redis
 //	stack env redis               -> no variables
 func TestEnvE2E(t *testing.T) {
-	e2e.Engine(t)
-	dir := t.TempDir()
-	e2e.WriteFiles(t, dir, map[string]string{"compose.yaml": `
+	stack := project(t, `
 services:
   web:
     image: busybox:stable
@@ -36,8 +34,7 @@ services:
     image: busybox:stable
   later:
     image: stack-e2e-never-built:none
-`})
-	stack := e2e.Cmd{Dir: dir, Env: []string{"COMPOSE_PROJECT_NAME=" + e2e.ProjectName(t)}}
+`)
 
 	out := stack.MustRun(t, "env", "web").Stdout
 	for _, want := range []string{
@@ -97,14 +94,11 @@ services:
 //	stack config --format json       -> the same
 //	stack config --no-inject         -> neither
 func TestConfigInjectE2E(t *testing.T) {
-	e2e.Engine(t)
-	dir := t.TempDir()
-	e2e.WriteFiles(t, dir, map[string]string{"compose.yaml": `
+	stack := project(t, `
 services:
   web: {image: busybox:stable, depends_on: [redis]}
   redis: {image: redis:7-alpine}
-`})
-	stack := e2e.Cmd{Dir: dir, Env: []string{"COMPOSE_PROJECT_NAME=" + e2e.ProjectName(t)}}
+`)
 
 	yaml := stack.MustRun(t, "config").Stdout
 	for _, want := range []string{"REDIS_HOST: redis", `REDIS_PORT: "6379"`} {
@@ -130,17 +124,14 @@ services:
 // exit 1 and a message naming the file and line, the service and the
 // variable, and listing the services.
 func TestEnvTemplateErrorE2E(t *testing.T) {
-	e2e.Engine(t)
-	dir := t.TempDir()
-	e2e.WriteFiles(t, dir, map[string]string{"compose.yaml": `
+	stack := project(t, `
 services:
   web:
     image: busybox:stable
     environment:
       DATABASE_URL: "postgres://app@{{dbx.host}}:{{db.port}}/shop"
   db: {image: busybox:stable, expose: ["5432"]}
-`})
-	stack := e2e.Cmd{Dir: dir, Env: []string{"COMPOSE_PROJECT_NAME=" + e2e.ProjectName(t)}}
+`)
 	for _, args := range [][]string{{"env", "web"}, {"config"}} {
 		r := stack.Run(t, args...)
 		want := `compose.yaml:6: service "web": environment.DATABASE_URL: {{dbx.host}}: no service "dbx" in the stack; use one of [db web]`
@@ -148,4 +139,14 @@ services:
 			t.Errorf("stack %s: exit %d, stderr %q; want 1 and %q", strings.Join(args, " "), r.Code, r.Stderr, want)
 		}
 	}
+}
+
+// project writes compose.yaml into a new directory and returns a runner there
+// with a unique project name.
+func project(t *testing.T, compose string) e2e.Cmd {
+	t.Helper()
+	e2e.Engine(t)
+	dir := t.TempDir()
+	e2e.WriteFiles(t, dir, map[string]string{"compose.yaml": compose})
+	return e2e.Cmd{Dir: dir, Env: []string{"COMPOSE_PROJECT_NAME=" + e2e.ProjectName(t)}}
 }
