@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/hashicorp/go-multierror"
@@ -73,8 +74,10 @@ type Target struct {
 // the release in to. It changes nothing on disk: the caller saves the lock,
 // and only when Promote succeeded, so a failed promotion leaves the target's
 // locks as they were. An image already in the target is not copied again:
-// promoting twice moves no blob. Every failed image is named in the error,
-// with its registry.
+// promoting twice moves no blob. A layer several images share crosses once:
+// it is uploaded to the first image's repository and mounted from there into
+// the others (cross-repository mount; a registry that refuses mounts gets an
+// upload). Every failed image is named in the error, with its registry.
 func (p *Promoter) Promote(ctx context.Context, l *Lock, to Target) (*Lock, error) {
 	if err := l.Validate(); err != nil {
 		return nil, err
@@ -91,31 +94,19 @@ func (p *Promoter) Promote(ctx context.Context, l *Lock, to Target) (*Lock, erro
 		return nil, fmt.Errorf("promoting to %q: %w", to.Environment, err)
 	}
 
-	services := l.ServiceNames()
-	out := make([]ServiceImage, len(services))
-	errs := make([]error, len(services))
-	sem := make(chan struct{}, p.images)
-	var wg sync.WaitGroup
-	for i, svc := range services {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-				defer func() { <-sem }()
-			case <-ctx.Done():
-				errs[i] = ctx.Err()
-				return
-			}
-			out[i], errs[i] = p.copyService(ctx, puller, pusher, l, svc, to)
-		}()
+	jobs := make([]*copyJob, 0, len(l.Services))
+	for _, svc := range l.ServiceNames() {
+		jobs = append(jobs, &copyJob{svc: svc, si: l.Services[svc]})
 	}
-	wg.Wait()
+	p.each(ctx, jobs, func(j *copyJob) { p.prepare(ctx, puller, pusher, j, l.Tag, to) })
+	shared := sharedLayers(jobs)
+	p.each(ctx, shared, func(j *copyJob) { p.uploadShared(ctx, pusher, j) })
+	p.each(ctx, jobs, func(j *copyJob) { p.copy(ctx, puller, pusher, j, shared) })
 
 	var merr *multierror.Error
-	for _, err := range errs {
-		if err != nil {
-			merr = multierror.Append(merr, err)
+	for _, j := range jobs {
+		if j.err != nil {
+			merr = multierror.Append(merr, j.err)
 		}
 	}
 	if err := merr.ErrorOrNil(); err != nil {
@@ -137,70 +128,228 @@ func (p *Promoter) Promote(ctx context.Context, l *Lock, to Target) (*Lock, erro
 	promoted.Created = p.now().UTC().Truncate(time.Second)
 	promoted.PromotedFrom = &Origin{Environment: l.Environment, Created: l.Created}
 	promoted.Services = map[string]ServiceImage{}
-	for i, svc := range services {
-		promoted.Services[svc] = out[i]
+	for _, j := range jobs {
+		promoted.Services[j.svc] = ServiceImage{Image: j.dst.String(), Source: j.si.Source}
 	}
 	return &promoted, nil
 }
 
-// copyService copies one service's image and verifies it in the target.
-func (p *Promoter) copyService(ctx context.Context, puller *remote.Puller, pusher *remote.Pusher, l *Lock, svc string, to Target) (ServiceImage, error) {
-	resource := "image:" + svc
-	si := l.Services[svc]
-	fail := func(what string, err error) (ServiceImage, error) {
-		err = fmt.Errorf("service %s: %s: %w", svc, what, err)
-		progress.Report(ctx, resource, "promote", progress.Failed, "", err)
-		return ServiceImage{}, err
-	}
-	src, err := name.NewDigest(si.Image, name.StrictValidation)
-	if err != nil {
-		return fail(fmt.Sprintf("reading the lock's image %q", si.Image), err)
-	}
-	repo, err := name.NewRepository(manifest.EnvironmentRepository(to.Registry, svc), name.StrictValidation)
-	if err != nil {
-		return fail(fmt.Sprintf("naming its repository in registry %q", to.Registry), err)
-	}
-	dst := repo.Digest(src.DigestStr())
-	var dstRef name.Reference = dst
-	if l.Tag != "" {
-		tag, err := name.NewTag(repo.Name()+":"+l.Tag, name.StrictValidation)
-		if err != nil {
-			return fail(fmt.Sprintf("tagging with the release tag %q", l.Tag), err)
+// copyJob is one service's image on its way to the target registry.
+type copyJob struct {
+	svc  string
+	si   ServiceImage
+	src  name.Digest     // in the source registry
+	repo name.Repository // in the target registry
+	dst  name.Digest     // repo@digest
+	ref  name.Reference  // what is written: repo:tag, or dst without a tag
+	done bool            // already in the target, or copied
+	desc *remote.Descriptor
+	img  v1.Image // desc as an image; nil for an index
+	// layers of shared: the layer each job uploads once for all (see sharedLayers)
+	layers []v1.Layer
+	err    error
+}
+
+func (j *copyJob) fail(ctx context.Context, what string, err error) {
+	j.err = fmt.Errorf("service %s: %s: %w", j.svc, what, err)
+	progress.Report(ctx, "image:"+j.svc, "promote", progress.Failed, "", j.err)
+}
+
+// each runs fn for every job that has not failed nor finished, p.images at
+// a time.
+func (p *Promoter) each(ctx context.Context, jobs []*copyJob, fn func(*copyJob)) {
+	sem := make(chan struct{}, p.images)
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		if j.err != nil || j.done {
+			continue
 		}
-		dstRef = tag
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+				j.err = fmt.Errorf("service %s: %w", j.svc, ctx.Err())
+				return
+			}
+			fn(j)
+		}()
 	}
-	progress.Report(ctx, resource, "promote", progress.Working, fmt.Sprintf("%s -> %s", src, dstRef), nil)
+	wg.Wait()
+}
+
+// prepare names the job's source and target and finishes it at once when
+// the target already has the image; otherwise it reads the source manifest.
+func (p *Promoter) prepare(ctx context.Context, puller *remote.Puller, pusher *remote.Pusher, j *copyJob, tag string, to Target) {
+	var err error
+	if j.src, err = name.NewDigest(j.si.Image, name.StrictValidation); err != nil {
+		j.fail(ctx, fmt.Sprintf("reading the lock's image %q", j.si.Image), err)
+		return
+	}
+	if j.repo, err = name.NewRepository(manifest.EnvironmentRepository(to.Registry, j.svc), name.StrictValidation); err != nil {
+		j.fail(ctx, fmt.Sprintf("naming its repository in registry %q", to.Registry), err)
+		return
+	}
+	j.dst = j.repo.Digest(j.src.DigestStr())
+	j.ref = j.dst
+	if tag != "" {
+		if j.ref, err = name.NewTag(j.repo.Name()+":"+tag, name.StrictValidation); err != nil {
+			j.fail(ctx, fmt.Sprintf("tagging with the release tag %q", tag), err)
+			return
+		}
+	}
+	progress.Report(ctx, "image:"+j.svc, "promote", progress.Working, fmt.Sprintf("%s -> %s", j.src, j.ref), nil)
 
 	// Already there under this digest (a second promotion, or a rollback):
 	// move no blob, at most re-point the tag.
-	if d, err := puller.Head(ctx, dst); err == nil && d.Digest.String() == src.DigestStr() {
-		if err := p.ensureTag(ctx, puller, pusher, dst, dstRef); err != nil {
-			return fail(fmt.Sprintf("tagging %s in registry %s", dstRef, repo.RegistryStr()), err)
+	d, err := puller.Head(ctx, j.dst)
+	switch {
+	case err == nil && d.Digest.String() == j.src.DigestStr():
+		if err := p.ensureTag(ctx, puller, pusher, j.dst, j.ref); err != nil {
+			j.fail(ctx, fmt.Sprintf("tagging %s in registry %s", j.ref, j.repo.RegistryStr()), err)
+			return
 		}
-		progress.Report(ctx, resource, "promote", progress.Done, "already in "+repo.RegistryStr()+": "+src.DigestStr(), nil)
-		return ServiceImage{Image: dst.String(), Source: si.Source}, nil
-	} else if err != nil && !isNotFound(err) {
-		return fail(fmt.Sprintf("checking %s in registry %s", dst, repo.RegistryStr()), err)
+		j.done = true
+		progress.Report(ctx, "image:"+j.svc, "promote", progress.Done, "already in "+j.repo.RegistryStr()+": "+j.src.DigestStr(), nil)
+		return
+	case err != nil && !isNotFound(err):
+		j.fail(ctx, fmt.Sprintf("checking %s in registry %s", j.dst, j.repo.RegistryStr()), err)
+		return
 	}
-
-	desc, err := puller.Get(ctx, src)
-	if err != nil {
-		return fail(fmt.Sprintf("reading %s from registry %s", src, src.RegistryStr()), err)
+	if j.desc, err = puller.Get(ctx, j.src); err != nil {
+		j.fail(ctx, fmt.Sprintf("reading %s from registry %s", j.src, j.src.RegistryStr()), err)
+		return
 	}
-	if err := pusher.Push(ctx, dstRef, desc); err != nil {
-		return fail(fmt.Sprintf("copying %s to registry %s", src, repo.RegistryStr()), err)
+	if j.desc.MediaType.IsImage() {
+		if j.img, err = j.desc.Image(); err != nil {
+			j.fail(ctx, fmt.Sprintf("reading %s from registry %s", j.src, j.src.RegistryStr()), err)
+		}
 	}
-	got, err := puller.Head(ctx, dstRef)
-	if err != nil {
-		return fail(fmt.Sprintf("verifying %s in registry %s", dstRef, repo.RegistryStr()), err)
-	}
-	if got.Digest.String() != src.DigestStr() {
-		return fail(fmt.Sprintf("verifying %s in registry %s", dstRef, repo.RegistryStr()),
-			fmt.Errorf("%w: it arrived as %s, it left as %s", ErrDigestMismatch, got.Digest, src.DigestStr()))
-	}
-	progress.Report(ctx, resource, "promote", progress.Done, "copied to "+repo.RegistryStr()+": "+src.DigestStr(), nil)
-	return ServiceImage{Image: dst.String(), Source: si.Source}, nil
 }
+
+// sharedLayers finds the layers that more than one image still to copy
+// holds, gives each to the first such image (in service order) to upload,
+// and returns the images that have some to upload.
+func sharedLayers(jobs []*copyJob) []*copyJob {
+	holders := map[v1.Hash][]*copyJob{}
+	layers := map[v1.Hash]v1.Layer{}
+	for _, j := range jobs {
+		if j.err != nil || j.done || j.img == nil {
+			continue
+		}
+		ls, err := j.img.Layers()
+		if err != nil {
+			continue // copy reports it
+		}
+		for _, l := range ls {
+			d, err := l.Digest()
+			if err != nil {
+				continue
+			}
+			if n := len(holders[d]); n == 0 || holders[d][n-1] != j {
+				holders[d] = append(holders[d], j)
+			}
+			layers[d] = l
+		}
+	}
+	var owners []*copyJob
+	for d, hs := range holders {
+		if len(hs) < 2 {
+			continue
+		}
+		if len(hs[0].layers) == 0 {
+			owners = append(owners, hs[0])
+		}
+		hs[0].layers = append(hs[0].layers, layers[d])
+	}
+	return owners
+}
+
+// uploadShared uploads the shared layers the job owns to its repository.
+func (p *Promoter) uploadShared(ctx context.Context, pusher *remote.Pusher, j *copyJob) {
+	for _, l := range j.layers {
+		if err := pusher.Upload(ctx, j.repo, l); err != nil {
+			j.fail(ctx, fmt.Sprintf("copying a layer of %s to registry %s", j.src, j.repo.RegistryStr()), err)
+			return
+		}
+	}
+}
+
+// copy writes the image to the target, mounting the shared layers other
+// jobs uploaded, and checks the digest it arrived under.
+func (p *Promoter) copy(ctx context.Context, puller *remote.Puller, pusher *remote.Pusher, j *copyJob, owners []*copyJob) {
+	var t remote.Taggable = j.desc
+	if j.img != nil {
+		img, err := mountShared(j, owners)
+		if err != nil {
+			j.fail(ctx, fmt.Sprintf("reading %s from registry %s", j.src, j.src.RegistryStr()), err)
+			return
+		}
+		t = img
+	}
+	if err := pusher.Push(ctx, j.ref, t); err != nil {
+		j.fail(ctx, fmt.Sprintf("copying %s to registry %s", j.src, j.repo.RegistryStr()), err)
+		return
+	}
+	got, err := puller.Head(ctx, j.ref)
+	if err != nil {
+		j.fail(ctx, fmt.Sprintf("verifying %s in registry %s", j.ref, j.repo.RegistryStr()), err)
+		return
+	}
+	if got.Digest.String() != j.src.DigestStr() {
+		j.fail(ctx, fmt.Sprintf("verifying %s in registry %s", j.ref, j.repo.RegistryStr()),
+			fmt.Errorf("%w: it arrived as %s, it left as %s", ErrDigestMismatch, got.Digest, j.src.DigestStr()))
+		return
+	}
+	j.done = true
+	progress.Report(ctx, "image:"+j.svc, "promote", progress.Done, "copied to "+j.repo.RegistryStr()+": "+j.src.DigestStr(), nil)
+}
+
+// mountShared returns j's image with each layer another job uploaded marked
+// mountable from that job's repository.
+func mountShared(j *copyJob, owners []*copyJob) (v1.Image, error) {
+	from := map[v1.Hash]name.Repository{}
+	for _, o := range owners {
+		if o == j || o.err != nil {
+			continue
+		}
+		for _, l := range o.layers {
+			if d, err := l.Digest(); err == nil {
+				from[d] = o.repo
+			}
+		}
+	}
+	ls, err := j.img.Layers()
+	if err != nil {
+		return nil, err
+	}
+	if len(from) == 0 {
+		return j.img, nil
+	}
+	out := make([]v1.Layer, len(ls))
+	for i, l := range ls {
+		out[i] = l
+		d, err := l.Digest()
+		if err != nil {
+			return nil, err
+		}
+		if repo, ok := from[d]; ok {
+			out[i] = &remote.MountableLayer{Layer: l, Reference: repo.Digest(d.String())}
+		}
+	}
+	return mountingImage{Image: j.img, layers: out}, nil
+}
+
+// mountingImage is an image whose layers are offered for mounting; the
+// manifest, and so the digest, are the image's own.
+type mountingImage struct {
+	v1.Image
+	layers []v1.Layer
+}
+
+func (m mountingImage) Layers() ([]v1.Layer, error) { return m.layers, nil }
 
 // ensureTag points ref at the manifest dst when ref is a tag that does not
 // already point there.

@@ -9,8 +9,11 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/stack-deploy/stack/internal/e2e"
 	"github.com/stack-deploy/stack/progress"
@@ -183,5 +186,47 @@ func TestPromoteNeedsRegistry(t *testing.T) {
 		Services: map[string]ServiceImage{"web": {Image: "127.0.0.1:1/shop/web@sha256:" + strings.Repeat("a", 64)}}}
 	if _, err := pr.Promote(t.Context(), l, Target{Environment: "prod"}); !errors.Is(err, ErrNoRegistry) {
 		t.Fatalf("promote to an environment without registry: %v, want ErrNoRegistry", err)
+	}
+}
+
+// A layer several images share crosses to the target once.
+func TestPromoteUploadsSharedLayersOnce(t *testing.T) {
+	staging, prod := e2e.StartRegistry(t), e2e.StartRegistry(t)
+	t.Setenv("DOCKER_CONFIG", e2e.DockerConfig(t, staging, prod))
+	base, err := random.Layer(64<<10, types.DockerLayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &Lock{Version: LockVersion, Project: "shop", Environment: "staging", Tag: "v1",
+		Manifest: ManifestHash{Hash: "sha256:feed"}, Services: map[string]ServiceImage{}}
+	for _, svc := range []string{"a", "b", "c"} {
+		own, err := random.Layer(1024, types.DockerLayer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := mutate.AppendLayers(empty.Image, base, own)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := name.NewTag(staging.Ref("shop/" + svc + ":v1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, img, testAuth); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := img.Digest()
+		l.Services[svc] = ServiceImage{Image: ref.Context().Digest(d.String()).String()}
+	}
+	pr, err := NewPromoter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pr.Promote(t.Context(), l, Target{Environment: "prod", Registry: prod.Host + "/shop"}); err != nil {
+		t.Fatal(err)
+	}
+	// 1 base + 3 own layers + 3 configs
+	if s := prod.Stats(); s.BlobUploads != 7 || s.BlobBytesIn > 2*(64<<10) {
+		t.Fatalf("prod %+v: want 7 blob uploads and the 64 KiB base layer sent once", s)
 	}
 }
