@@ -26,6 +26,14 @@ type fakeClient struct {
 	build   func(o build.ImageBuildOptions) (string, error) // the image ID, or the error the stream ends with
 	push    func(ref string) (string, error)                // the digest, or the error the stream ends with
 	inspect func(ref string) (image.InspectResponse, error)
+	pull    func(ref string) error // the error the stream ends with
+}
+
+func (f *fakeClient) ImagePull(_ context.Context, ref string, _ image.PullOptions) (io.ReadCloser, error) {
+	if f.pull == nil {
+		return nil, errors.New("unexpected pull")
+	}
+	return stream(f.pull(ref), map[string]string{}), nil
 }
 
 func (f *fakeClient) ImageBuild(_ context.Context, r io.Reader, o build.ImageBuildOptions) (build.ImageBuildResponse, error) {

@@ -208,8 +208,8 @@ func TestBuildHonoursDockerignoreE2E(t *testing.T) {
 }
 
 // Intent: the classic builder of engine 20.10 honours multi-stage builds with
-// target, args (meta ARG in FROM too), labels, extra_hosts, tags and
-// dockerfile_inline.
+// target, args (meta ARG in FROM too), labels, extra_hosts, tags, network,
+// shm_size and dockerfile_inline.
 func TestBuildSettingsOnClassicBuilderE2E(t *testing.T) {
 	e2e.Engine(t)
 	f := newFixture(t, map[string]string{
@@ -227,6 +227,11 @@ func TestBuildSettingsOnClassicBuilderE2E(t *testing.T) {
         - "db.internal:10.1.2.3"
       tags:
         - ${COMPOSE_PROJECT_NAME}-extra:v1
+  isolated:
+    build:
+      context: ./isolated
+      network: none
+      shm_size: 128m
   inline:
     build:
       context: ./inline
@@ -243,7 +248,8 @@ COPY --from=builder /greeting /hosts-line /
 FROM busybox:stable AS debug
 RUN echo debug > /debug
 `,
-		"inline/msg": "inline ok",
+		"inline/msg":          "inline ok",
+		"isolated/Dockerfile": "FROM busybox:stable\nRUN cat /proc/net/dev > /netdev && df -k /dev/shm > /shm\n",
 	})
 	if _, err := f.ensure(t.Context(), image.EnsureOptions{}); err != nil {
 		t.Fatal(err)
@@ -260,6 +266,13 @@ RUN echo debug > /debug
 	}
 	if got := e2e.Docker(t, "image", "inspect", "--format", `{{index .Config.Labels "com.example.team"}}`, f.p.Name+"-extra:v1"); got != "images" {
 		t.Errorf("tag %s-extra:v1 with label com.example.team: got %q", f.p.Name, got)
+	}
+	isolated := exportFiles(t, f.p.Name+"-isolated")
+	if nd := isolated["/netdev"]; !strings.Contains(nd, "lo:") || strings.Contains(nd, "eth0") {
+		t.Errorf("network: none: the build saw interfaces\n%s", nd)
+	}
+	if !strings.Contains(isolated["/shm"], "131072") {
+		t.Errorf("shm_size: 128m: /dev/shm is\n%s", isolated["/shm"])
 	}
 	if got := exportFiles(t, f.p.Name+"-inline"); got["/msg"] != "inline ok" {
 		t.Errorf("dockerfile_inline image /msg = %q", got["/msg"])

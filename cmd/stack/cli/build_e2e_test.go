@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -251,4 +252,35 @@ func registryDigest(t *testing.T, reg *e2e.Registry, repo, tag string) string {
 		t.Fatal(errors.New("registry sent no Docker-Content-Digest"))
 	}
 	return d
+}
+
+// Intent: credentials kept by a Docker credential helper (credHelpers in the
+// config, a docker-credential-<name> program on PATH) are used for the push.
+//
+//	credHelpers: {<reg>: stacke2e}; docker-credential-stacke2e prints the registry's user and password
+//	stack push -> exit 0, NAME@DIGEST as the registry has it
+func TestPushWithCredentialHelperE2E(t *testing.T) {
+	e2e.Engine(t)
+	reg := e2e.StartRegistry(t)
+	project := e2e.ProjectName(t)
+	ref := reg.Ref("helper/" + project + ":1")
+	if out, err := exec.Command("docker", "tag", "busybox:stable", ref).CombinedOutput(); err != nil {
+		t.Fatalf("docker tag: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _, _ = exec.Command("docker", "rmi", ref).CombinedOutput() })
+	bin, cfg, dir := t.TempDir(), t.TempDir(), t.TempDir()
+	helper := "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\n" +
+		`printf '{"ServerURL":"%s","Username":"` + e2e.RegistryUser + `","Secret":"` + e2e.RegistryPassword + `"}' "$server"` + "\n"
+	e2e.WriteFiles(t, bin, map[string]string{"docker-credential-stacke2e": helper})
+	if err := os.Chmod(filepath.Join(bin, "docker-credential-stacke2e"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e2e.WriteFiles(t, cfg, map[string]string{"config.json": `{"credHelpers":{"` + reg.Host + `":"stacke2e"}}`})
+	e2e.WriteFiles(t, dir, map[string]string{"compose.yaml": "name: " + project + "\nservices:\n  box:\n    image: " + ref + "\n"})
+
+	r := e2e.Cmd{Dir: dir, Env: []string{"DOCKER_CONFIG=" + cfg, "PATH=" + bin + ":" + os.Getenv("PATH")}}.MustRun(t, "push")
+	want := ref + "@" + registryDigest(t, reg, "helper/"+project, "1")
+	if got := strings.TrimSpace(r.Stdout); got != want {
+		t.Fatalf("stack push printed %q, want %q", got, want)
+	}
 }
