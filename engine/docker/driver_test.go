@@ -1,0 +1,164 @@
+package docker
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/stack-deploy/stack/engine"
+)
+
+// fakeClient answers reads from fixed state and records every call; it
+// embeds Client, so a call it does not implement panics.
+type fakeClient struct {
+	Client
+	mu         sync.Mutex
+	calls      []string
+	containers []container.Summary
+	networks   []network.Summary
+	volumes    []*volume.Volume
+}
+
+func (f *fakeClient) record(call string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call)
+}
+
+func (f *fakeClient) ClientVersion() string                 { return "1.41" }
+func (f *fakeClient) NegotiateAPIVersion(_ context.Context) {}
+
+func (f *fakeClient) ContainerList(context.Context, container.ListOptions) ([]container.Summary, error) {
+	f.record("ContainerList")
+	return f.containers, nil
+}
+
+func (f *fakeClient) NetworkList(context.Context, network.ListOptions) ([]network.Summary, error) {
+	f.record("NetworkList")
+	return f.networks, nil
+}
+
+func (f *fakeClient) VolumeList(context.Context, volume.ListOptions) (volume.ListResponse, error) {
+	f.record("VolumeList")
+	return volume.ListResponse{Volumes: f.volumes}, nil
+}
+
+func (f *fakeClient) ImageInspect(_ context.Context, ref string, _ ...client.ImageInspectOption) (image.InspectResponse, error) {
+	f.record("ImageInspect")
+	return image.InspectResponse{ID: "sha256:" + ref}, nil
+}
+
+func (f *fakeClient) ContainerStop(_ context.Context, id string, _ container.StopOptions) error {
+	f.record("ContainerStop " + id)
+	return nil
+}
+
+func (f *fakeClient) ContainerRemove(_ context.Context, id string, _ container.RemoveOptions) error {
+	f.record("ContainerRemove " + id)
+	return nil
+}
+
+func (f *fakeClient) ContainerCreate(_ context.Context, _ *container.Config, _ *container.HostConfig, _ *network.NetworkingConfig, _ *ocispec.Platform, name string) (container.CreateResponse, error) {
+	f.record("ContainerCreate " + name)
+	return container.CreateResponse{ID: "new-" + name}, nil
+}
+
+func (f *fakeClient) ContainerStart(_ context.Context, id string, _ container.StartOptions) error {
+	f.record("ContainerStart " + id)
+	return nil
+}
+
+const twoServices = `
+services:
+  web:
+    image: web:1
+    environment: {MODE: ENV}
+    depends_on: [db]
+  db:
+    image: db:1
+    volumes: ["data:/data"]
+volumes:
+  data: {}
+`
+
+// deployedClient is a fake engine running twoServices as `up` left it.
+func deployedClient(t *testing.T) *fakeClient {
+	t.Helper()
+	p := loadService(t, strings.Replace(twoServices, "ENV", "a", 1), "web")
+	f := &fakeClient{
+		networks: []network.Summary{{Name: "shop_default", ID: "n1", Labels: map[string]string{engine.LabelNetwork: "default"}}},
+		volumes:  []*volume.Volume{{Name: "shop_data", Labels: map[string]string{engine.LabelVolume: "data"}}},
+	}
+	for _, name := range p.ServiceNames() {
+		h, err := engine.ConfigHash(p.Project.Services[name], "sha256:"+p.ImageName(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.containers = append(f.containers, container.Summary{
+			ID: name + "-id", Names: []string{"/shop-" + name + "-1"}, State: "running", Status: "Up 2 minutes",
+			Labels: map[string]string{
+				engine.LabelProject: "shop", engine.LabelService: name, engine.LabelContainerNumber: "1",
+				engine.LabelConfigHash: h.Sum, engine.LabelConfigParts: h.PartsLabel(),
+			},
+		})
+	}
+	return f
+}
+
+func up(t *testing.T, f *fakeClient, env string) {
+	t.Helper()
+	p := loadService(t, strings.Replace(twoServices, "ENV", env, 1), "web")
+	d, err := New(WithClient(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	images, err := d.ImageIDs(t.Context(), p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := d.Observe(t.Context(), p.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := engine.Diff(p, images, obs, engine.DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := engine.Apply(t.Context(), d, plan, engine.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUpNothingChangedOnlyReads(t *testing.T) {
+	f := deployedClient(t)
+	up(t, f, "a")
+	slices.Sort(f.calls)
+	want := []string{"ContainerList", "ImageInspect", "ImageInspect", "NetworkList", "VolumeList"}
+	if !slices.Equal(f.calls, want) {
+		t.Errorf("calls %v, want only the reads %v", f.calls, want)
+	}
+}
+
+func TestUpEnvironmentChangeReplacesOnlyThatContainer(t *testing.T) {
+	f := deployedClient(t)
+	up(t, f, "b")
+	var writes []string
+	for _, c := range f.calls {
+		if strings.Contains(c, " ") {
+			writes = append(writes, c)
+		}
+	}
+	want := []string{"ContainerStop web-id", "ContainerRemove web-id", "ContainerCreate shop-web-1", "ContainerStart new-shop-web-1"}
+	if !slices.Equal(writes, want) {
+		t.Errorf("engine changes %v, want %v", writes, want)
+	}
+}
