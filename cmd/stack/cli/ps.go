@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stack-deploy/stack/engine/docker"
+)
+
+type psOptions struct {
+	All    bool
+	Format string
+}
+
+func init() { register(newPsCommand) }
+
+func newPsCommand(g *Globals) *cobra.Command {
+	var o psOptions
+	cmd := &cobra.Command{
+		Use:   "ps [SERVICE...]",
+		Short: "List the project's containers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Format != "table" && o.Format != "json" {
+				return fmt.Errorf("--format %q: use table or json", o.Format)
+			}
+			ctx := cmd.Context()
+			p, err := g.LoadProject(ctx)
+			if err != nil {
+				return err
+			}
+			d, err := docker.New()
+			if err != nil {
+				return err
+			}
+			all, err := d.Ps(ctx, p.Name, o.All)
+			if err != nil {
+				return err
+			}
+			want := map[string]bool{}
+			for _, a := range args {
+				want[a] = true
+			}
+			rows := all[:0]
+			for _, st := range all {
+				if len(want) == 0 || want[st.Service] {
+					rows = append(rows, st)
+				}
+			}
+			if o.Format == "json" {
+				b, err := json.MarshalIndent(rows, "", "  ")
+				if err != nil {
+					return fmt.Errorf("rendering containers: %w", err)
+				}
+				_, err = fmt.Fprintf(g.Stdout, "%s\n", b)
+				return err
+			}
+			return psTable(g, rows, time.Now())
+		},
+	}
+	cmd.Flags().BoolVarP(&o.All, "all", "a", false, "show stopped containers too, and one-off containers")
+	cmd.Flags().StringVar(&o.Format, "format", "table", "output format: table or json")
+	return cmd
+}
+
+func psTable(g *Globals, rows []docker.Status, now time.Time) error {
+	tw := tabwriter.NewWriter(g.Stdout, 0, 0, 3, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSERVICE\tSTATE\tHEALTH\tUPTIME\tPORTS")
+	for _, st := range rows {
+		state := st.State
+		if st.State == "exited" {
+			state = fmt.Sprintf("exited (%d)", st.ExitCode)
+		}
+		uptime := ""
+		if !st.Started.IsZero() {
+			uptime = now.Sub(st.Started).Round(time.Second).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, st.Service, state, st.Health, uptime, strings.Join(st.Ports, ", "))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,85 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/stack-deploy/stack/engine"
+)
+
+// Status is one container of a project as `stack ps` shows it.
+type Status struct {
+	engine.Container
+	Image string `json:"image"`
+	// Ports are the published ports, "127.0.0.1:8080->80/tcp", and the
+	// exposed ones that are not published, "6379/tcp".
+	Ports []string `json:"ports"`
+	// Started is when the running container started; zero when it does
+	// not run.
+	Started time.Time `json:"started,omitzero"`
+}
+
+// Ps lists the project's containers (stopped ones too with all), one-offs
+// included, sorted by service and number, with their published ports and
+// the time each running one started.
+func (d *Driver) Ps(ctx context.Context, project string, all bool) ([]Status, error) {
+	cs, err := d.client.ContainerList(ctx, container.ListOptions{All: all, Filters: ProjectFilter(project)})
+	if err != nil {
+		return nil, fmt.Errorf("listing containers of project %q: %w", project, err)
+	}
+	out := make([]Status, 0, len(cs))
+	for _, c := range cs {
+		st := Status{Container: observedContainer(c), Image: c.Image, Ports: portList(c.Ports)}
+		if st.Running() {
+			ins, err := d.client.ContainerInspect(ctx, c.ID)
+			if err != nil {
+				return nil, fmt.Errorf("inspecting container %q: %w", st.Name, err)
+			}
+			if ins.State != nil {
+				st.Started, _ = time.Parse(time.RFC3339Nano, ins.State.StartedAt)
+			}
+		}
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Service != out[j].Service {
+			return out[i].Service < out[j].Service
+		}
+		if out[i].OneOff != out[j].OneOff {
+			return !out[i].OneOff
+		}
+		return out[i].Number < out[j].Number
+	})
+	return out, nil
+}
+
+// portList renders a container's ports as docker ps does, without the
+// duplicate IPv6 bindings, sorted.
+func portList(ps []container.Port) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range ps {
+		s := fmt.Sprintf("%d/%s", p.PrivatePort, p.Type)
+		if p.PublicPort != 0 {
+			ip := p.IP
+			if ip == "" || ip == "::" {
+				ip = "0.0.0.0"
+			}
+			if strings.Contains(ip, ":") {
+				ip = "[" + ip + "]"
+			}
+			s = fmt.Sprintf("%s:%d->%s", ip, p.PublicPort, s)
+		}
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

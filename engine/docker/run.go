@@ -1,0 +1,155 @@
+package docker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/strslice"
+	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/manifest"
+)
+
+// RunOptions describe a one-off container, with `stack run`'s meaning.
+type RunOptions struct {
+	Service string
+	// Command replaces the service's command when not empty.
+	Command []string
+	// Entrypoint replaces the service's entrypoint when not nil.
+	Entrypoint []string
+	// Env adds or replaces KEY=VALUE variables (after injection).
+	Env []string
+	// Remove deletes the container once it exits.
+	Remove bool
+	// Interactive attaches Stdin to the container's standard input.
+	Interactive bool
+	// ServicePorts publishes the service's ports; by default a one-off
+	// container publishes none, so it cannot clash with the service.
+	ServicePorts bool
+
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Run creates and starts a one-off container of a service of p (whose
+// addresses are already injected), streams its output, and returns its exit
+// code once it exits. The container carries the project's labels with
+// io.stack.oneoff=true, so `down --remove-orphans` and `ps -a` see it.
+// Cancelling ctx stops the container.
+func (d *Driver) Run(ctx context.Context, p *manifest.Project, o RunOptions) (int, error) {
+	svc, ok := p.Project.Services[o.Service]
+	if !ok {
+		return 0, fmt.Errorf("no such service: %q", o.Service)
+	}
+	d.client.NegotiateAPIVersion(ctx)
+	labels := map[string]string{
+		engine.LabelProject: p.Name,
+		engine.LabelService: svc.Name,
+		engine.LabelOneoff:  "true",
+	}
+	sp, _, err := containerSpec(p.Project, svc, labels, d.client.ClientVersion())
+	if err != nil {
+		return 0, err
+	}
+	cfg := sp.config
+	cfg.Image = p.ImageName(svc.Name)
+	if len(o.Command) > 0 {
+		cfg.Cmd = strslice.StrSlice(o.Command)
+	}
+	if o.Entrypoint != nil {
+		cfg.Entrypoint = strslice.StrSlice(o.Entrypoint)
+	}
+	cfg.Env = append(cfg.Env, o.Env...)
+	cfg.AttachStdout, cfg.AttachStderr = true, true
+	cfg.Tty = false
+	if o.Interactive {
+		cfg.AttachStdin, cfg.OpenStdin, cfg.StdinOnce = true, true, true
+	}
+	sp.host.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyDisabled}
+	if !o.ServicePorts {
+		sp.host.PortBindings = nil
+	}
+	name := oneOffName(p.Name, svc.Name)
+	created, err := d.client.ContainerCreate(ctx, cfg, sp.host, sp.network, nil, name)
+	if err != nil {
+		return 0, fmt.Errorf("creating container %q: %w", name, err)
+	}
+	// Cleanup must run even when ctx is cancelled.
+	cleanup := context.WithoutCancel(ctx)
+	if o.Remove {
+		defer func() { _ = d.client.ContainerRemove(cleanup, created.ID, container.RemoveOptions{Force: true}) }()
+	}
+	for net, ep := range sp.connect {
+		if err := d.client.NetworkConnect(ctx, net, created.ID, ep); err != nil {
+			return 0, fmt.Errorf("connecting container %q to network %q: %w", name, net, err)
+		}
+	}
+	return d.attachStartWait(ctx, cleanup, name, created.ID, o)
+}
+
+// attachStartWait attaches to the container before starting it, so no
+// output is lost, and returns its exit code.
+func (d *Driver) attachStartWait(ctx, cleanup context.Context, name, id string, o RunOptions) (int, error) {
+	hijack, err := d.client.ContainerAttach(ctx, id, container.AttachOptions{
+		Stream: true, Stdin: o.Interactive, Stdout: true, Stderr: true,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("attaching to container %q: %w", name, err)
+	}
+	defer hijack.Close()
+	// Wait on a context that outlives ctx: after a cancel the container is
+	// stopped and its exit still has to be read.
+	waitC, waitErr := d.client.ContainerWait(cleanup, id, container.WaitConditionNextExit)
+	if err := d.client.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return 0, fmt.Errorf("starting container %q: %w", name, err)
+	}
+	if o.Interactive && o.Stdin != nil {
+		go func() {
+			_, _ = io.Copy(hijack.Conn, o.Stdin)
+			_ = hijack.CloseWrite()
+		}()
+	}
+	output := make(chan error, 1)
+	go func() {
+		_, err := stdcopy.StdCopy(o.Stdout, o.Stderr, hijack.Reader)
+		output <- err
+	}()
+	select {
+	case <-ctx.Done():
+		timeout := 5
+		_ = d.client.ContainerStop(cleanup, id, container.StopOptions{Timeout: &timeout})
+		<-waitC
+		return 0, ctx.Err()
+	case err := <-waitErr:
+		return 0, fmt.Errorf("waiting for container %q: %w", name, err)
+	case res := <-waitC:
+		// The output stream ends when the container exits; read it to the
+		// end so nothing printed last is lost, but do not hang on it.
+		select {
+		case err := <-output:
+			if err != nil && !errors.Is(err, io.EOF) {
+				return 0, fmt.Errorf("reading the output of container %q: %w", name, err)
+			}
+		case <-time.After(5 * time.Second):
+		}
+		if res.Error != nil && res.Error.Message != "" {
+			return 0, fmt.Errorf("waiting for container %q: %s", name, res.Error.Message)
+		}
+		return int(res.StatusCode), nil
+	}
+}
+
+// oneOffName names a one-off container as Compose does:
+// <project>-<service>-run-<random>.
+func oneOffName(project, service string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%s-run-%s", project, service, hex.EncodeToString(b))
+}
