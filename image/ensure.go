@@ -110,6 +110,40 @@ func selectServices(p *manifest.Project, names []string) ([]types.ServiceConfig,
 	return out, nil
 }
 
+// forEach calls fn for each of n items, at most limit at once, and returns
+// every error fn returned. Items not started when ctx ends are left out and
+// ctx's error is returned instead.
+func forEach(ctx context.Context, limit, n int, fn func(i int) error) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs *multierror.Error
+		sem  = make(chan struct{}, limit)
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			if err := fn(i); err != nil {
+				mu.Lock()
+				errs = multierror.Append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errs.ErrorOrNil()
+}
+
 type idMap struct {
 	mu sync.Mutex
 	m  map[string]string

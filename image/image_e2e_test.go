@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -309,7 +310,7 @@ func TestEnsureSkipsUnchangedBuildsE2E(t *testing.T) {
 	if n, _ := f.cc.take(); n != 0 {
 		t.Fatalf("second run with nothing changed: %d build calls, want 0", n)
 	}
-	if !equalMaps(first, second) {
+	if !maps.Equal(first, second) {
 		t.Fatalf("image IDs changed without a change: %v -> %v", first, second)
 	}
 	if !ev.has("image:a", progress.Done, "up to date") || !ev.has("image:b", progress.Done, "up to date") {
@@ -432,16 +433,4 @@ func TestEnsurePullsWithDockerConfigAuthE2E(t *testing.T) {
 	if s := reg.Stats(); s.Requests == 0 || !ev.has("image:box", progress.Done, "pulled") {
 		t.Errorf("no authenticated pull: stats %+v", s)
 	}
-}
-
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/image"
-	"github.com/hashicorp/go-multierror"
 
 	"github.com/stack-deploy/stack/progress"
 )
@@ -32,38 +30,15 @@ type fetchJob struct {
 // fetchAll looks up (and pulls) every job's image in parallel and records
 // the IDs; it returns every failure.
 func (b *Builder) fetchAll(ctx context.Context, jobs []fetchJob, ids *idMap) error {
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs *multierror.Error
-		sem  = make(chan struct{}, b.parallel)
-	)
-	for _, j := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			defer func() { <-sem }()
-			id, err := b.fetch(ctx, j)
-			if err != nil {
-				progress.Report(ctx, "image:"+j.service, "pull", progress.Failed, "", err)
-				mu.Lock()
-				errs = multierror.Append(errs, err)
-				mu.Unlock()
-				return
-			}
-			ids.set(j.service, id)
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return errs.ErrorOrNil()
+	return forEach(ctx, b.parallel, len(jobs), func(i int) error {
+		id, err := b.fetch(ctx, jobs[i])
+		if err != nil {
+			progress.Report(ctx, "image:"+jobs[i].service, "pull", progress.Failed, "", err)
+			return err
+		}
+		ids.set(jobs[i].service, id)
+		return nil
+	})
 }
 
 // fetch applies the job's pull_policy as Compose does.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -81,38 +82,24 @@ func (b *Builder) Push(ctx context.Context, p *manifest.Project, services []stri
 		return nil, err
 	}
 	var (
-		wg     sync.WaitGroup
 		mu     sync.Mutex
 		pushed []Pushed
-		sem    = make(chan struct{}, b.parallel)
 	)
-	for _, j := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			defer func() { <-sem }()
-			digest, err := b.pushWithRetry(ctx, j.service, j.ref)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = multierror.Append(errs, err)
-				progress.Report(ctx, "image:"+j.service, "push", progress.Failed, "", err)
-				return
-			}
-			pushed = append(pushed, Pushed{Service: j.service, Ref: j.ref, Digest: digest})
-			progress.Report(ctx, "image:"+j.service, "push", progress.Done, j.ref+"@"+digest, nil)
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return pushed, err
-	}
-	return pushed, errs.ErrorOrNil()
+	err = forEach(ctx, b.parallel, len(jobs), func(i int) error {
+		j := jobs[i]
+		digest, err := b.pushWithRetry(ctx, j.service, j.ref)
+		if err != nil {
+			progress.Report(ctx, "image:"+j.service, "push", progress.Failed, "", err)
+			return err
+		}
+		mu.Lock()
+		pushed = append(pushed, Pushed{Service: j.service, Ref: j.ref, Digest: digest})
+		mu.Unlock()
+		progress.Report(ctx, "image:"+j.service, "push", progress.Done, j.ref+"@"+digest, nil)
+		return nil
+	})
+	sort.Slice(pushed, func(a, b int) bool { return pushed[a].Ref < pushed[b].Ref })
+	return pushed, err
 }
 
 // hasRegistry reports whether an image name starts with a registry host

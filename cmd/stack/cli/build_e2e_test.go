@@ -57,10 +57,12 @@ func startEngineProxy(t *testing.T) *engineProxy {
 
 func (p *engineProxy) take() int { return int(p.builds.Swap(0)) }
 
-// removeProjectImages removes the images tagged <project>-... and those
-// given by ID.
-func removeProjectImages(t *testing.T, project string, ids *[]string) {
+// newProject returns a directory for a compose project and a unique project
+// name; when the test ends the images tagged <project>-... (or .../<project>-...)
+// and those whose IDs the test added to ids are removed.
+func newProject(t *testing.T) (dir, project string, ids *[]string) {
 	t.Helper()
+	dir, project, ids = t.TempDir(), e2e.ProjectName(t), new([]string)
 	t.Cleanup(func() {
 		for _, ref := range strings.Fields(e2e.Docker(t, "images", "--format", "{{.Repository}}:{{.Tag}}")) {
 			if strings.HasPrefix(ref, project) || strings.Contains(ref, "/"+project) {
@@ -71,6 +73,7 @@ func removeProjectImages(t *testing.T, project string, ids *[]string) {
 			_, _ = exec.Command("docker", "rmi", (*ids)[i]).CombinedOutput()
 		}
 	})
+	return dir, project, ids
 }
 
 func imageID(t *testing.T, ref string) string {
@@ -88,10 +91,7 @@ func imageID(t *testing.T, ref string) string {
 //	edit web/index.html; stack build -> 1 build request, web's ID changes, worker's not
 func TestBuildSkipsUnchangedE2E(t *testing.T) {
 	e2e.Engine(t)
-	dir := t.TempDir()
-	project := e2e.ProjectName(t)
-	var ids []string
-	removeProjectImages(t, project, &ids)
+	dir, project, ids := newProject(t)
 	e2e.WriteFiles(t, dir, map[string]string{
 		"compose.yaml":      "name: " + project + "\nservices:\n  web:\n    build: ./web\n  worker:\n    build: ./worker\n",
 		"web/Dockerfile":    "FROM busybox:stable\nCOPY index.html /www/\n",
@@ -104,7 +104,7 @@ func TestBuildSkipsUnchangedE2E(t *testing.T) {
 
 	cmd.MustRun(t, "build")
 	web, worker := imageID(t, project+"-web"), imageID(t, project+"-worker")
-	ids = append(ids, web, worker)
+	*ids = append(*ids, web, worker)
 	if n := proxy.take(); n != 2 {
 		t.Fatalf("first build: %d build requests, want 2", n)
 	}
@@ -122,7 +122,7 @@ func TestBuildSkipsUnchangedE2E(t *testing.T) {
 
 	e2e.WriteFiles(t, dir, map[string]string{"web/index.html": "<h1>v2</h1>"})
 	cmd.MustRun(t, "build")
-	ids = append(ids, imageID(t, project+"-web"))
+	*ids = append(*ids, imageID(t, project+"-web"))
 	if n := proxy.take(); n != 1 {
 		t.Fatalf("after editing web/index.html: %d build requests, want 1", n)
 	}
@@ -144,10 +144,7 @@ func TestBuildSkipsUnchangedE2E(t *testing.T) {
 //	stack build -> exit 1; stderr names bad, the step and its output; good's image exists
 func TestBuildFailureShowsStepE2E(t *testing.T) {
 	e2e.Engine(t)
-	dir := t.TempDir()
-	project := e2e.ProjectName(t)
-	var ids []string
-	removeProjectImages(t, project, &ids)
+	dir, project, ids := newProject(t)
 	e2e.WriteFiles(t, dir, map[string]string{
 		"compose.yaml":    "name: " + project + "\nservices:\n  good:\n    build: ./good\n  bad:\n    build: ./bad\n",
 		"good/Dockerfile": "FROM busybox:stable\nRUN sleep 1 && echo built > /done\n",
@@ -170,7 +167,7 @@ func TestBuildFailureShowsStepE2E(t *testing.T) {
 	if good == "" {
 		t.Fatal("the independent service's image was not built")
 	}
-	ids = append(ids, good)
+	*ids = append(*ids, good)
 }
 
 // Intent: `stack push` pushes with the credentials of a Docker config file,
@@ -184,10 +181,7 @@ func TestPushWithDockerConfigE2E(t *testing.T) {
 	e2e.Engine(t)
 	reg := e2e.StartRegistry(t)
 	good := e2e.DockerConfig(t, reg)
-	dir := t.TempDir()
-	project := e2e.ProjectName(t)
-	var ids []string
-	removeProjectImages(t, project, &ids)
+	dir, project, ids := newProject(t)
 	ref := reg.Ref("shop/" + project + "-api:1.0")
 	e2e.WriteFiles(t, dir, map[string]string{
 		"compose.yaml":   "name: " + project + "\nservices:\n  api:\n    image: " + ref + "\n    build: ./api\n  db:\n    image: busybox:stable\n",
@@ -196,7 +190,7 @@ func TestPushWithDockerConfigE2E(t *testing.T) {
 	})
 	t.Cleanup(func() { _, _ = exec.Command("docker", "rmi", ref).CombinedOutput() })
 	e2e.Cmd{Dir: dir}.MustRun(t, "build")
-	ids = append(ids, imageID(t, ref))
+	*ids = append(*ids, imageID(t, ref))
 
 	r := e2e.Cmd{Dir: dir, Env: []string{"DOCKER_CONFIG=" + good}}.MustRun(t, "push")
 	printed := strings.TrimSpace(r.Stdout)
