@@ -295,3 +295,28 @@ func TestStore(t *testing.T) {
 		t.Fatalf("List:\n %s\nwant\n %s", strings.Join(got, " "), want)
 	}
 }
+
+func TestLockFor(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"compose.yaml": checkCompose, "compose.prod.yaml": "services: {}\n"})
+	p := loadFor(t, dir, "prod")
+	if _, err := LockFor(p, CurrentLock); !errors.Is(err, ErrNoRelease) {
+		t.Fatalf("LockFor current without releases: %v, want ErrNoRelease", err)
+	}
+	saved, err := Store{Dir: DefaultStoreDir(dir)}.Save(&Lock{Version: LockVersion, Environment: "prod", Tag: "v1",
+		Manifest: ManifestHash{Hash: digestA}, Services: map[string]ServiceImage{"web": {Image: "r.example/shop/web@" + digestA}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, arg := range []string{"", CurrentLock} {
+		if got, err := LockFor(p, arg); err != nil || got != saved {
+			t.Errorf("LockFor(%q) = %s, %v; want %s", arg, got, err, saved)
+		}
+	}
+	if got, _ := LockFor(p, "old.json"); got != "old.json" {
+		t.Errorf("LockFor(old.json) = %s", got)
+	}
+	if _, err := LockFor(loadFor(t, dir, ""), CurrentLock); err == nil {
+		t.Error("LockFor current without an environment succeeded")
+	}
+}

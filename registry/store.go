@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/stack-deploy/stack/manifest"
 )
 
 // Store keeps the release locks of a project, one directory per environment:
@@ -163,4 +165,20 @@ func sameRelease(a, b *Lock) bool {
 	bx, errx := x.Marshal()
 	by, erry := y.Marshal()
 	return errx == nil && erry == nil && bytes.Equal(bx, by)
+}
+
+// CurrentLock is the --lock value that means the environment's current lock.
+const CurrentLock = "current"
+
+// LockFor resolves a --lock argument for p's environment: CurrentLock (or
+// "") names the environment's current lock in the project's store, anything
+// else is a path.
+func LockFor(p *manifest.Project, arg string) (string, error) {
+	if arg != "" && arg != CurrentLock {
+		return arg, nil
+	}
+	if p.Env == nil {
+		return "", fmt.Errorf("--lock %s: choose the environment with --env (or STACK_ENV)", CurrentLock)
+	}
+	return Store{Dir: DefaultStoreDir(p.WorkingDir)}.Current(p.Env.Name)
 }

@@ -35,19 +35,17 @@ func newPromoteCommand(g *Globals) *cobra.Command {
 				return fmt.Errorf("promote %s %s: FROM and TO are the same environment", from, to)
 			}
 			ctx := cmd.Context()
-			if _, err := g.loadFor(ctx, from); err != nil {
+			fromP, err := g.loadFor(ctx, from)
+			if err != nil {
 				return err
 			}
 			p, err := g.loadFor(ctx, to)
 			if err != nil {
 				return err
 			}
-			store := registry.Store{Dir: registry.DefaultStoreDir(p.WorkingDir)}
-			path := o.Lock
-			if path == "" {
-				if path, err = store.Current(from); err != nil {
-					return err
-				}
+			path, err := registry.LockFor(fromP, o.Lock)
+			if err != nil {
+				return err
 			}
 			l, err := registry.ReadLock(path)
 			if err != nil {
@@ -67,10 +65,10 @@ func newPromoteCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.saveLock(ctx, store, promoted, "promote")
+			return g.saveLock(ctx, registry.Store{Dir: registry.DefaultStoreDir(p.WorkingDir)}, promoted, "promote")
 		},
 	}
-	cmd.Flags().StringVar(&o.Lock, "lock", "", "lock file of the release to promote (default: FROM's current lock)")
+	cmd.Flags().StringVar(&o.Lock, "lock", registry.CurrentLock, "lock file of the release to promote; current: FROM's current lock")
 	return cmd
 }
 
