@@ -1,9 +1,11 @@
 package docker_test
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -274,4 +276,55 @@ func containsLine(out string, words ...string) bool {
 		}
 	}
 	return false
+}
+
+// Ctrl-C during up. Model: db becomes healthy only after a few seconds; web
+// waits for it. Steps: up, interrupted (SIGINT) while it waits for db ->
+// exit 130, web not created; up again -> converges, web runs.
+func TestInterruptedUp(t *testing.T) {
+	c, project := stack(t, `
+services:
+  db:
+    image: busybox:stable
+    init: true
+    command: ["sh", "-c", "sleep 4; touch /ready; exec sleep 3600"]
+    healthcheck: {test: ["CMD", "test", "-f", "/ready"], interval: 500ms, retries: 60}
+  web:
+    image: busybox:stable
+    init: true
+    command: ["sleep", "3600"]
+    depends_on:
+      db: {condition: service_healthy}
+`)
+	cmd := exec.Command(e2e.Binary(t), "up")
+	cmd.Dir = c.Dir
+	cmd.Env = append(os.Environ(), "CI=true")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for e2e.Docker(t, "ps", "-q", "--filter", "name=^"+project+"-db-1$", "--filter", "status=running") == "" {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("db never started:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond) // polling the engine with a deadline
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Fatalf("interrupted up: %v, want exit 130\n%s", err, stderr.String())
+	}
+	if _, ok := ids(t, project)[project+"-web-1"]; ok {
+		t.Errorf("web was created although up was interrupted before db was healthy")
+	}
+	c.MustRun(t, "up")
+	if state := e2e.Docker(t, "inspect", "-f", "{{.State.Status}}", project+"-web-1"); state != "running" {
+		t.Fatalf("web is %q after the second up, want running", state)
+	}
 }
