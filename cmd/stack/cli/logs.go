@@ -39,6 +39,9 @@ func newLogsCommand(g *Globals) *cobra.Command {
 			pw := newPrefixWriters(g.Stdout, isTerminal(g.Stdout) && !ciEnv())
 			err = d.Logs(ctx, p.Name, o, pw.writers)
 			pw.flush()
+			if o.Follow && ctx.Err() != nil {
+				return nil // Ctrl-C is how following ends
+			}
 			return err
 		},
 	}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/engine/docker"
+	"github.com/stack-deploy/stack/image"
+	"github.com/stack-deploy/stack/manifest"
 )
 
 type planOptions struct {
@@ -29,10 +31,11 @@ func newPlanCommand(g *Globals) *cobra.Command {
 			if o.Format != "text" && o.Format != "json" {
 				return fmt.Errorf("--format %q: use text or json", o.Format)
 			}
-			plan, _, err := g.makePlan(cmd.Context(), engine.DiffOptions{Services: args})
+			dep, err := g.makePlan(cmd.Context(), engine.DiffOptions{Services: args}, imageStep{})
 			if err != nil {
 				return err
 			}
+			plan := dep.plan
 			if o.Format == "json" {
 				b, err := plan.JSON()
 				if err != nil {
@@ -54,38 +57,67 @@ func newPlanCommand(g *Globals) *cobra.Command {
 	return cmd
 }
 
+// deployment is the outcome of the decide half of every verb that
+// converges: the project with its addresses injected, the plan, and the
+// driver that will carry it out.
+type deployment struct {
+	project *manifest.Project
+	plan    *engine.Plan
+	driver  *docker.Driver
+}
+
+// imageStep says how makePlan gets each service's image: resolve (plan:
+// look up what the engine has, build or pull nothing) or ensure (up: build
+// and pull as the policy says).
+type imageStep struct {
+	ensure bool
+	build  image.BuildPolicy
+}
+
 // makePlan loads the manifest, resolves the images, injects the service
-// addresses, observes the engine once and diffs: the decide half of every
-// verb that converges (plan, up).
-func (g *Globals) makePlan(ctx context.Context, o engine.DiffOptions) (*engine.Plan, *docker.Driver, error) {
+// addresses, observes the engine once and diffs.
+func (g *Globals) makePlan(ctx context.Context, o engine.DiffOptions, step imageStep) (*deployment, error) {
 	p, err := g.LoadProject(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	return g.planProject(ctx, p, o, step)
+}
+
+// planProject is makePlan for a project already loaded (and perhaps pinned
+// to a release lock).
+func (g *Globals) planProject(ctx context.Context, p *manifest.Project, o engine.DiffOptions, step imageStep) (*deployment, error) {
 	services, err := engine.SelectServices(p, o.Services, o.NoDeps)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	d, err := docker.New()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	// Image step. The lead wires image.Builder.Ensure here (build/pull as
-	// needed), which returns the same service -> image ID map.
-	images, err := d.ImageIDs(ctx, p, services)
-	if err != nil {
-		return nil, nil, err
+	var images map[string]string
+	if step.ensure {
+		b, err := image.New()
+		if err != nil {
+			return nil, err
+		}
+		images, err = b.Ensure(ctx, p, services, image.EnsureOptions{Build: step.build})
+		if err != nil {
+			return nil, err
+		}
+	} else if images, err = d.ImageIDs(ctx, p, services); err != nil {
+		return nil, err
 	}
 	if _, err := g.injectAddresses(ctx, p); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	obs, err := d.Observe(ctx, p.Name)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	plan, err := engine.Diff(p, images, obs, o)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return plan, d, nil
+	return &deployment{project: p, plan: plan, driver: d}, nil
 }

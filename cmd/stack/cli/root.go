@@ -44,24 +44,37 @@ func NewRootCommand(g *Globals) *cobra.Command {
 		Short: "Deploy compose-spec projects: plan, converge, release and promote",
 		Long: "stack reads a compose project, injects the addresses of each service's dependencies\n" +
 			"as environment variables, and converges the engine to it in dependency order.",
-		SilenceUsage:      true,
-		SilenceErrors:     true,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// The project flags go before the verb, as with `docker compose`:
+		// they are the root's own flags, parsed on the way to the verb, so a
+		// verb's short flags (`logs -f` follow) do not clash with them.
+		TraverseChildren:  true,
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
 		PersistentPreRunE: func(*cobra.Command, []string) error {
 			return g.validate()
 		},
+		// With TraverseChildren an unknown verb lands here: say so.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown command %q for %q; see `stack --help`", args[0], cmd.CommandPath())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.SetIn(g.Stdin)
 	root.SetOut(g.Stdout)
 	root.SetErr(g.Stderr)
-	f := root.PersistentFlags()
+	f := root.Flags()
 	f.StringArrayVarP(&g.Files, "file", "f", nil, "compose configuration files, merged in order")
-	f.StringVarP(&g.ProjectName, "project-name", "p", "", "project name (default: COMPOSE_PROJECT_NAME, `name:`, or the directory name)")
+	f.StringVarP(&g.ProjectName, "project-name", "p", "", "project name (default: COMPOSE_PROJECT_NAME, the top-level name, or the directory name)")
 	f.StringVar(&g.ProjectDirectory, "project-directory", "", "alternate working directory (default: the first compose file's directory)")
 	f.StringArrayVar(&g.EnvFiles, "env-file", nil, "alternate environment files (default: .env in the project directory)")
 	f.StringArrayVar(&g.Profiles, "profile", nil, "profiles to enable")
 	f.StringVar(&g.Progress, "progress", "auto", "progress output: auto, tty, plain or json")
-	f.StringVar(&g.Env, "env", os.Getenv("STACK_ENV"), "environment of x-stack.environments to use: its registry, files, env file and engine (default: STACK_ENV)")
+	// --env is for every verb and goes anywhere (`stack up --env prod`).
+	root.PersistentFlags().StringVar(&g.Env, "env", os.Getenv("STACK_ENV"), "environment of x-stack.environments to use: its registry, files, env file and engine (default: STACK_ENV)")
 	_ = root.RegisterFlagCompletionFunc("progress", cobra.FixedCompletions(progressModes, cobra.ShellCompDirectiveNoFileComp))
 
 	cmds := make([]*cobra.Command, 0, len(verbs))
@@ -116,7 +129,10 @@ func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	err := root.ExecuteContext(ctx)
 	code := exitCode(ctx, err)
 	var ee *ExitError
-	if err != nil && !(errors.As(err, &ee) && ee.Err == nil) {
+	switch {
+	case code == exitInterrupted:
+		fmt.Fprintln(stderr, "stack: interrupted")
+	case err != nil && !(errors.As(err, &ee) && ee.Err == nil):
 		fmt.Fprintf(stderr, "stack: %v\n", err)
 	}
 	return code

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/progress"
 )
 
@@ -13,6 +14,8 @@ type upOptions struct {
 	engine.DiffOptions
 	Parallel int
 	Timeout  time.Duration
+	Build    bool
+	NoBuild  bool
 }
 
 func init() { register(newUpCommand) }
@@ -28,14 +31,21 @@ func newUpCommand(g *Globals) *cobra.Command {
 			"one-shot dependencies have completed. Nothing changed: nothing is done.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Services = args
-			ctx := cmd.Context()
-			plan, d, err := g.makePlan(ctx, o.DiffOptions)
+			r := g.newRenderer()
+			defer r.Close()
+			ctx := progress.WithSink(cmd.Context(), r)
+			step := imageStep{ensure: true, build: image.BuildAuto}
+			switch {
+			case o.Build:
+				step.build = image.BuildAlways
+			case o.NoBuild:
+				step.build = image.BuildNever
+			}
+			dep, err := g.makePlan(ctx, o.DiffOptions, step)
 			if err != nil {
 				return err
 			}
-			r := g.newRenderer()
-			defer r.Close()
-			return engine.Apply(progress.WithSink(ctx, r), d, plan, engine.ApplyOptions{Parallel: o.Parallel, Timeout: o.Timeout})
+			return engine.Apply(ctx, dep.driver, dep.plan, engine.ApplyOptions{Parallel: o.Parallel, Timeout: o.Timeout})
 		},
 	}
 	f := cmd.Flags()
@@ -45,6 +55,9 @@ func newUpCommand(g *Globals) *cobra.Command {
 	f.BoolVar(&o.NoRecreate, "no-recreate", false, "keep existing containers even if their configuration changed")
 	f.BoolVar(&o.NoDeps, "no-deps", false, "do not start the dependencies of the named services")
 	f.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove containers of services no longer in the manifest")
+	f.BoolVar(&o.Build, "build", false, "build images even when their inputs did not change")
+	f.BoolVar(&o.NoBuild, "no-build", false, "never build: use the images the engine has")
 	cmd.MarkFlagsMutuallyExclusive("force-recreate", "no-recreate")
+	cmd.MarkFlagsMutuallyExclusive("build", "no-build")
 	return cmd
 }
