@@ -134,3 +134,17 @@ func TestEnsureRefusesBaseImageCycles(t *testing.T) {
 		t.Fatalf("Ensure: %v, want a cycle error", err)
 	}
 }
+
+// --no-build with a built image missing: an image named <project>-<service>
+// exists only through a build, so no registry is asked.
+func TestEnsureNoBuildDoesNotPullBuildOnlyNames(t *testing.T) {
+	p := load(t, map[string]string{"compose.yaml": "services:\n  web:\n    build: ./web\n", "web/Dockerfile": "FROM scratch\n"})
+	f := &fakeClient{pull: func(ref string) error {
+		t.Errorf("pulled %s", ref)
+		return nil
+	}}
+	_, err := newFakeBuilder(t, f).Ensure(t.Context(), p, nil, EnsureOptions{Build: BuildNever})
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "p-web") || !strings.Contains(err.Error(), "--no-build") {
+		t.Fatalf("Ensure: %v, want ErrNotFound naming p-web and --no-build", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"maps"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -205,6 +206,37 @@ func TestBuildHonoursDockerignoreE2E(t *testing.T) {
 	}
 	if label := e2e.Docker(t, "image", "inspect", "--format", `{{index .Config.Labels "`+image.InputsLabel+`"}}`, ref); !strings.HasPrefix(label, "sha256:") {
 		t.Errorf("label %s = %q, want the inputs digest", image.InputsLabel, label)
+	}
+}
+
+// Intent: the context stack sends is the one `docker build` sends: for the
+// same tree and a .dockerignore with globs, exceptions, excluded
+// directories and an excluded Dockerfile, the images hold the same files.
+func TestBuildContextMatchesDockerCLIE2E(t *testing.T) {
+	e2e.Engine(t)
+	f := newFixture(t, map[string]string{
+		"compose.yaml":      "services:\n  app:\n    build: ./app\n",
+		"app/Dockerfile":    "FROM scratch\nCOPY . /ctx/\n",
+		"app/.dockerignore": "# comment\n**/*.tmp\n!important.tmp\ndir\n!dir/keep\n*/nested\nDockerfile\n.dockerignore\n/abs.txt\n",
+		"app/a.txt":         "a", "app/abs.txt": "x", "app/x.tmp": "t", "app/important.tmp": "i",
+		"app/dir/keep": "k", "app/dir/drop": "d", "app/dir/sub/keep": "k2",
+		"app/lib/nested": "n", "app/lib/deep/nested": "n2", "app/lib/ok.go": "go", "app/lib/y.tmp": "t",
+	})
+	if _, err := f.ensure(t.Context(), image.EnsureOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ref := f.p.Name + "-docker-cli"
+	cmd := exec.Command("docker", "build", "-q", "-t", ref, filepath.Join(f.dir, "app"))
+	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+	ours, theirs := exportFiles(t, f.p.Name+"-app"), exportFiles(t, ref)
+	if !maps.Equal(ours, theirs) {
+		t.Errorf("stack's context differs from docker's:\n stack  %v\n docker %v", slices.Sorted(maps.Keys(ours)), slices.Sorted(maps.Keys(theirs)))
+	}
+	if _, ok := ours["/ctx/dir/keep"]; !ok || len(ours) < 5 {
+		t.Errorf("unexpected context: %v", slices.Sorted(maps.Keys(ours)))
 	}
 }
 

@@ -25,6 +25,9 @@ type fetchJob struct {
 	// built is true for a service with a build section that is not being
 	// built (--no-build).
 	built bool
+	// local is true for an image name that only a build makes
+	// (<project>-<service>): no registry has it, so it is never pulled.
+	local bool
 }
 
 // fetchAll looks up (and pulls) every job's image in parallel and records
@@ -63,6 +66,9 @@ func (b *Builder) fetch(ctx context.Context, j fetchJob) (string, error) {
 			return "", fmt.Errorf("service %q: image %s is not on the engine, pull_policy is build and --no-build was given: %w; build it first", j.service, j.image, ErrNotFound)
 		}
 		pull = false
+	}
+	if pull && j.local {
+		return "", fmt.Errorf("service %q: image %s is not on the engine and --no-build was given: %w; build it first (stack build %s)", j.service, j.image, ErrNotFound, j.service)
 	}
 	if !pull {
 		progress.Report(ctx, "image:"+j.service, "pull", progress.Done, "present "+shortID(ins.ID), nil)
