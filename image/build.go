@@ -71,6 +71,8 @@ func ImageName(project string, s types.ServiceConfig) string {
 // build something other than what the file says.
 func unsupportedBuild(bc *types.BuildConfig) string {
 	switch {
+	case strings.Contains(bc.Context, "://") || strings.HasPrefix(bc.Context, "git@"):
+		return "context (a remote context)"
 	case len(bc.Secrets) > 0:
 		return "secrets"
 	case len(bc.SSH) > 0:

@@ -23,6 +23,8 @@ func TestEnsureValidatesBeforeTouchingTheEngine(t *testing.T) {
 			[]string{`service "db"`, "pull_policy: build needs a build section"}},
 		{"secrets on the classic builder", "services:\n  web:\n    build:\n      context: ./web\n      secrets: [tok]\nsecrets:\n  tok:\n    file: ./web/Dockerfile\n", nil,
 			[]string{`service "web"`, "build.secrets", "classic builder"}},
+		{"remote context", "services:\n  web:\n    build: https://github.com/example/web.git\n", nil,
+			[]string{`service "web"`, "build.context (a remote context)"}},
 		{"missing Dockerfile", "services:\n  web:\n    build:\n      context: ./web\n      dockerfile: Nope.Dockerfile\n", nil,
 			[]string{`service "web"`, "Nope.Dockerfile", "build.dockerfile"}},
 		{"unknown service", "services:\n  web:\n    build: ./web\n", []string{"wbe"},
