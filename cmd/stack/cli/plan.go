@@ -91,26 +91,42 @@ func (g *Globals) planProject(ctx context.Context, p *manifest.Project, o engine
 	if err != nil {
 		return nil, err
 	}
-	d, err := docker.New()
+	d, images, err := g.prepare(ctx, p, services, step)
 	if err != nil {
 		return nil, err
+	}
+	return diff(ctx, d, p, images, o)
+}
+
+// prepare gets the images of services (resolving or ensuring them as step
+// says) and injects the addresses into p: what a plan and a one-off
+// container both need.
+func (g *Globals) prepare(ctx context.Context, p *manifest.Project, services []string, step imageStep) (*docker.Driver, map[string]string, error) {
+	d, err := docker.New()
+	if err != nil {
+		return nil, nil, err
 	}
 	var images map[string]string
 	if step.ensure {
 		b, err := image.New()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		images, err = b.Ensure(ctx, p, services, image.EnsureOptions{Build: step.build})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	} else if images, err = d.ImageIDs(ctx, p, services); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := g.injectAddresses(ctx, p); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	return d, images, nil
+}
+
+// diff observes the engine once and plans.
+func diff(ctx context.Context, d *docker.Driver, p *manifest.Project, images map[string]string, o engine.DiffOptions) (*deployment, error) {
 	obs, err := d.Observe(ctx, p.Name)
 	if err != nil {
 		return nil, err
