@@ -49,10 +49,3 @@ type Client interface {
 }
 
 var _ Client = (*client.Client)(nil)
-
-// NewClient connects to the engine the environment names (DOCKER_HOST,
-// DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION) and negotiates the
-// API version with it.
-func NewClient() (*client.Client, error) {
-	return client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-}
