@@ -15,6 +15,8 @@
 #                    a toolchain and has no C compiler. The toolchain is this
 #                    machine's Go when that is 1.26.x, else the one the go
 #                    command fetches from the Go module proxy (GOTOOLCHAIN).
+#                    Its build cache is warm for the standard library
+#                    packages the examples use.
 set -euo pipefail
 
 need_pkgs=()
@@ -113,6 +115,11 @@ COPY root/ /
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
 ENV PATH=/go/bin:/usr/local/go/bin:/bin \
     HOME=/root GOPATH=/go GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
+# Warm the build cache for the standard library packages the examples use,
+# with the settings their Dockerfiles build with (CGO_ENABLED=0 -trimpath),
+# so building an example compiles only its own code: 6 s instead of 30 to
+#120 s on 2 busy cores. The official image starts with an empty cache.
+RUN ["go", "build", "-trimpath", "net/http", "net/http/httputil", "encoding/json", "embed", "flag", "os/signal", "math/rand/v2", "bufio", "slices"]
 WORKDIR /go
 CMD ["sh"]
 DOCKERFILE
