@@ -8,14 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/stack-deploy/stack/internal/e2e"
 	"github.com/stack-deploy/stack/registry"
@@ -35,66 +28,16 @@ const (
 // their lock.
 func seedBenchRelease(b *testing.B, staging *e2e.Registry) *registry.Lock {
 	b.Helper()
-	base, err := random.Layer(benchBaseSize, types.DockerLayer)
-	if err != nil {
-		b.Fatal(err)
-	}
-	auth := remote.WithAuth(&authn.Basic{Username: e2e.RegistryUser, Password: e2e.RegistryPassword})
-	l := &registry.Lock{
-		Version: registry.LockVersion, Project: "bench", Environment: "staging", Tag: "v1",
-		Created:  time.Now().UTC().Truncate(time.Second),
-		Manifest: registry.ManifestHash{Hash: "sha256:bench"},
-		Services: map[string]registry.ServiceImage{},
-	}
+	base := randomLayer(b, benchBaseSize)
+	l := newLock("staging", "v1")
 	for i := range benchImages {
 		layers := []v1.Layer{base}
 		for range benchOwnLayers {
-			ly, err := random.Layer(benchLayerSize, types.DockerLayer)
-			if err != nil {
-				b.Fatal(err)
-			}
-			layers = append(layers, ly)
+			layers = append(layers, randomLayer(b, benchLayerSize))
 		}
-		img, err := mutate.AppendLayers(empty.Image, layers...)
-		if err != nil {
-			b.Fatal(err)
-		}
-		img, err = mutate.ConfigFile(img, &v1.ConfigFile{
-			OS: "linux", Architecture: "amd64",
-			RootFS: v1.RootFS{Type: "layers", DiffIDs: diffIDs(b, layers)},
-			Config: v1.Config{Cmd: []string{"/app"}},
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		svc := fmt.Sprintf("svc%d", i)
-		ref, err := name.NewTag(staging.Ref("shop/" + svc + ":v1"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := remote.Write(ref, img, auth); err != nil {
-			b.Fatal(err)
-		}
-		d, err := img.Digest()
-		if err != nil {
-			b.Fatal(err)
-		}
-		l.Services[svc] = registry.ServiceImage{Image: ref.Context().Digest(d.String()).String(), Source: "build"}
+		pushImage(b, staging, l, fmt.Sprintf("svc%d", i), layers...)
 	}
 	return l
-}
-
-func diffIDs(b *testing.B, layers []v1.Layer) []v1.Hash {
-	b.Helper()
-	out := make([]v1.Hash, 0, len(layers))
-	for _, l := range layers {
-		d, err := l.DiffID()
-		if err != nil {
-			b.Fatal(err)
-		}
-		out = append(out, d)
-	}
-	return out
 }
 
 // BenchmarkPromote moves one release of five images from staging to an
@@ -167,7 +110,6 @@ func BenchmarkPromote(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
 			prod := e2e.StartRegistry(b)
-			prod.RemoveImagesAtCleanup(b)
 			cfg := e2e.DockerConfig(b, staging, prod)
 			b.StartTimer()
 			var wg sync.WaitGroup
@@ -195,7 +137,9 @@ func BenchmarkPromote(b *testing.B) {
 				}
 			}
 			bytesIn += prod.Stats().BlobBytesIn
-			removeDaemonImages(b, staging, prod)
+			// the next iteration pulls again
+			staging.RemoveImages(b)
+			prod.RemoveImages(b)
 			prod.Stop()
 			b.StartTimer()
 		}
@@ -210,35 +154,5 @@ func BenchmarkPromote(b *testing.B) {
 		// Printed, not logged: go test shows a parent benchmark's log only with -v.
 		fmt.Printf("BenchmarkPromote: promote 5 images (%d MiB each): registry to registry %v, through the engine %v: %.1fx faster; again into a prod that has them: %v\n",
 			(benchBaseSize+benchOwnLayers*benchLayerSize)>>20, reg.Round(time.Millisecond), dmn.Round(time.Millisecond), float64(dmn)/float64(reg), perOp["registry-again"].Round(time.Microsecond))
-	}
-}
-
-// removeDaemonImages removes what the daemon route pulled and tagged, so
-// that the next iteration pulls again.
-func removeDaemonImages(b *testing.B, regs ...*e2e.Registry) {
-	b.Helper()
-	out := e2e.Docker(b, "images", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}")
-	var refs []string
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) != 3 {
-			continue
-		}
-		for _, r := range regs {
-			if !strings.HasPrefix(f[0], r.Host+"/") {
-				continue
-			}
-			if f[1] != "<none>" {
-				refs = append(refs, f[0]+":"+f[1])
-			}
-			if f[2] != "<none>" {
-				refs = append(refs, f[0]+"@"+f[2])
-			}
-		}
-	}
-	if len(refs) > 0 {
-		if out, err := exec.Command("docker", append([]string{"rmi", "-f"}, refs...)...).CombinedOutput(); err != nil {
-			b.Logf("removing %v: %v\n%s", refs, err, out)
-		}
 	}
 }

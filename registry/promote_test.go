@@ -1,53 +1,26 @@
-package registry
+package registry_test
 
 import (
 	"errors"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/stack-deploy/stack/internal/e2e"
 	"github.com/stack-deploy/stack/progress"
+	"github.com/stack-deploy/stack/registry"
 )
 
-var testAuth = remote.WithAuth(&authn.Basic{Username: e2e.RegistryUser, Password: e2e.RegistryPassword})
-
-// seedRelease writes a random image per service into reg under
-// <reg>/shop/<service>:<tag> and returns the lock of that release.
-func seedRelease(t testing.TB, reg *e2e.Registry, tag string, services ...string) *Lock {
+// seedRelease writes a random image of two 4 KiB layers per service into
+// reg as <reg>/shop/<service>:<tag> and returns the lock of that release.
+func seedRelease(t testing.TB, reg *e2e.Registry, tag string, services ...string) *registry.Lock {
 	t.Helper()
-	l := &Lock{
-		Version: LockVersion, Project: "shop", Environment: "staging", Tag: tag,
-		Created:  time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC),
-		Manifest: ManifestHash{Hash: "sha256:feed", Files: map[string]string{"compose.yaml": "sha256:feed"}},
-		Services: map[string]ServiceImage{},
-	}
+	l := newLock("staging", tag)
 	for _, svc := range services {
-		img, err := random.Image(4096, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref, err := name.NewTag(reg.Ref("shop/" + svc + ":" + tag))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(ref, img, testAuth); err != nil {
-			t.Fatalf("seeding %s: %v", ref, err)
-		}
-		d, err := img.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		l.Services[svc] = ServiceImage{Image: ref.Context().Digest(d.String()).String(), Source: "build"}
+		pushImage(t, reg, l, svc, randomLayer(t, 4096), randomLayer(t, 4096))
 	}
 	return l
 }
@@ -71,13 +44,13 @@ func TestPromoteCopiesByDigestAndIsIdempotent(t *testing.T) {
 	l := seedRelease(t, staging, "v1", "web", "worker", "redis")
 	staging.Reset()
 
-	pr, err := NewPromoter()
+	pr, err := registry.NewPromoter()
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
 	ctx := progress.WithSink(t.Context(), rec)
-	to := Target{Environment: "prod", Registry: prod.Host + "/shop"}
+	to := registry.Target{Environment: "prod", Registry: prod.Host + "/shop"}
 	got, err := pr.Promote(ctx, l, to)
 	if err != nil {
 		t.Fatalf("promote: %v", err)
@@ -142,12 +115,12 @@ func TestPromoteRegistryDownMidway(t *testing.T) {
 	staging, prod := e2e.StartRegistry(t), e2e.StartRegistry(t)
 	t.Setenv("DOCKER_CONFIG", e2e.DockerConfig(t, staging, prod))
 	l := seedRelease(t, staging, "v1", "web", "worker")
-	pr, err := NewPromoter(WithJobs(1, 1))
+	pr, err := registry.NewPromoter(registry.WithJobs(1, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	prod.StopAfter(4) // a few requests into the first image
-	got, err := pr.Promote(t.Context(), l, Target{Environment: "prod", Registry: prod.Host + "/shop"})
+	got, err := pr.Promote(t.Context(), l, registry.Target{Environment: "prod", Registry: prod.Host + "/shop"})
 	if err == nil {
 		t.Fatalf("promotion to a registry that went down succeeded: %+v", got)
 	}
@@ -167,25 +140,25 @@ func TestPromoteWithoutCredentials(t *testing.T) {
 	staging, prod := e2e.StartRegistry(t), e2e.StartRegistry(t)
 	t.Setenv("DOCKER_CONFIG", e2e.DockerConfig(t, staging)) // prod's credentials missing
 	l := seedRelease(t, staging, "v1", "web")
-	pr, err := NewPromoter()
+	pr, err := registry.NewPromoter()
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = pr.Promote(t.Context(), l, Target{Environment: "prod", Registry: prod.Host + "/shop"})
+	_, err = pr.Promote(t.Context(), l, registry.Target{Environment: "prod", Registry: prod.Host + "/shop"})
 	if err == nil || !strings.Contains(err.Error(), prod.Host) || !strings.Contains(strings.ToUpper(err.Error()), "UNAUTHORIZED") {
 		t.Fatalf("promotion without prod credentials: %v; want an unauthorized error naming %s", err, prod.Host)
 	}
 }
 
 func TestPromoteNeedsRegistry(t *testing.T) {
-	pr, err := NewPromoter()
+	pr, err := registry.NewPromoter()
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &Lock{Version: LockVersion, Environment: "staging", Manifest: ManifestHash{Hash: "sha256:1"},
-		Services: map[string]ServiceImage{"web": {Image: "127.0.0.1:1/shop/web@sha256:" + strings.Repeat("a", 64)}}}
-	if _, err := pr.Promote(t.Context(), l, Target{Environment: "prod"}); !errors.Is(err, ErrNoRegistry) {
-		t.Fatalf("promote to an environment without registry: %v, want ErrNoRegistry", err)
+	l := &registry.Lock{Version: registry.LockVersion, Environment: "staging", Manifest: registry.ManifestHash{Hash: "sha256:1"},
+		Services: map[string]registry.ServiceImage{"web": {Image: "127.0.0.1:1/shop/web@sha256:" + strings.Repeat("a", 64)}}}
+	if _, err := pr.Promote(t.Context(), l, registry.Target{Environment: "prod"}); !errors.Is(err, registry.ErrNoRegistry) {
+		t.Fatalf("promote to an environment without registry: %v, want registry.ErrNoRegistry", err)
 	}
 }
 
@@ -193,36 +166,16 @@ func TestPromoteNeedsRegistry(t *testing.T) {
 func TestPromoteUploadsSharedLayersOnce(t *testing.T) {
 	staging, prod := e2e.StartRegistry(t), e2e.StartRegistry(t)
 	t.Setenv("DOCKER_CONFIG", e2e.DockerConfig(t, staging, prod))
-	base, err := random.Layer(64<<10, types.DockerLayer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &Lock{Version: LockVersion, Project: "shop", Environment: "staging", Tag: "v1",
-		Manifest: ManifestHash{Hash: "sha256:feed"}, Services: map[string]ServiceImage{}}
+	base := randomLayer(t, 64<<10)
+	l := newLock("staging", "v1")
 	for _, svc := range []string{"a", "b", "c"} {
-		own, err := random.Layer(1024, types.DockerLayer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := mutate.AppendLayers(empty.Image, base, own)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref, err := name.NewTag(staging.Ref("shop/" + svc + ":v1"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(ref, img, testAuth); err != nil {
-			t.Fatal(err)
-		}
-		d, _ := img.Digest()
-		l.Services[svc] = ServiceImage{Image: ref.Context().Digest(d.String()).String()}
+		pushImage(t, staging, l, svc, base, randomLayer(t, 1024))
 	}
-	pr, err := NewPromoter()
+	pr, err := registry.NewPromoter()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pr.Promote(t.Context(), l, Target{Environment: "prod", Registry: prod.Host + "/shop"}); err != nil {
+	if _, err := pr.Promote(t.Context(), l, registry.Target{Environment: "prod", Registry: prod.Host + "/shop"}); err != nil {
 		t.Fatal(err)
 	}
 	// 1 base + 3 own layers + 3 configs

@@ -116,30 +116,39 @@ func (r *Registry) Reset() {
 	r.stopAfter.Store(0)
 }
 
-// RemoveImagesAtCleanup makes the end of the test remove, from the Docker
-// engine, every image name that points into this registry
-// (<host>/...:tag): the names a test's pushes and pulls left behind. Images
-// that keep another name are only untagged.
+// RemoveImagesAtCleanup makes the end of the test remove the engine's
+// images of this registry (see RemoveImages).
 func (r *Registry) RemoveImagesAtCleanup(t testing.TB) {
 	t.Helper()
-	t.Cleanup(func() {
-		out := Docker(t, "images", "--format", "{{.Repository}}:{{.Tag}}")
-		var refs []string
-		for _, ref := range strings.Fields(out) {
-			if strings.HasPrefix(ref, r.Host+"/") && !strings.HasSuffix(ref, ":<none>") {
-				refs = append(refs, ref)
-			}
+	t.Cleanup(func() { r.RemoveImages(t) })
+}
+
+// RemoveImages removes, from the Docker engine, every image name that
+// points into this registry (<host>/...:tag and <host>/...@digest): the
+// names a test's pushes and pulls left behind. Images that keep another name
+// are only untagged.
+func (r *Registry) RemoveImages(t testing.TB) {
+	t.Helper()
+	out := Docker(t, "images", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}")
+	var refs []string
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 || !strings.HasPrefix(f[0], r.Host+"/") {
+			continue
 		}
-		digests := Docker(t, "images", "--digests", "--format", "{{.Repository}}@{{.Digest}}")
-		for _, ref := range strings.Fields(digests) {
-			if strings.HasPrefix(ref, r.Host+"/") && !strings.HasSuffix(ref, "@<none>") {
-				refs = append(refs, ref)
-			}
+		if f[1] != "<none>" {
+			refs = append(refs, f[0]+":"+f[1])
 		}
-		if len(refs) > 0 {
-			_, _ = exec.Command("docker", append([]string{"rmi"}, refs...)...).CombinedOutput()
+		if f[2] != "<none>" {
+			refs = append(refs, f[0]+"@"+f[2])
 		}
-	})
+	}
+	for _, ref := range refs {
+		// Removing a tag can remove the image, and with it the digest name.
+		if out, err := exec.Command("docker", "rmi", ref).CombinedOutput(); err != nil && !strings.Contains(string(out), "No such image") {
+			t.Logf("removing %s: %v\n%s", ref, err, out)
+		}
+	}
 }
 
 // Ref returns the image reference "<host>/<repo>" on this registry.
