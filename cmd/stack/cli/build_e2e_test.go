@@ -62,7 +62,9 @@ func (p *engineProxy) take() int { return int(p.builds.Swap(0)) }
 // and those whose IDs the test added to ids are removed.
 func newProject(t *testing.T) (dir, project string, ids *[]string) {
 	t.Helper()
-	dir, project, ids = t.TempDir(), e2e.ProjectName(t), new([]string)
+	dir, ids = t.TempDir(), new([]string)
+	// Registered before e2e.ProjectName's cleanup, so it runs after the
+	// project's containers are gone and the images are no longer in use.
 	t.Cleanup(func() {
 		for _, ref := range strings.Fields(e2e.Docker(t, "images", "--format", "{{.Repository}}:{{.Tag}}")) {
 			if strings.HasPrefix(ref, project) || strings.Contains(ref, "/"+project) {
@@ -73,6 +75,7 @@ func newProject(t *testing.T) (dir, project string, ids *[]string) {
 			_, _ = exec.Command("docker", "rmi", (*ids)[i]).CombinedOutput()
 		}
 	})
+	project = e2e.ProjectName(t)
 	return dir, project, ids
 }
 
@@ -277,4 +280,66 @@ func TestPushWithCredentialHelperE2E(t *testing.T) {
 	if got := strings.TrimSpace(r.Stdout); got != want {
 		t.Fatalf("stack push printed %q, want %q", got, want)
 	}
+}
+
+// containerImage is the image ID of the project's container of service.
+func containerImage(t *testing.T, project, service string) string {
+	t.Helper()
+	id := e2e.Docker(t, "ps", "-q", "--filter", "label=io.stack.project="+project, "--filter", "label=io.stack.service="+service)
+	if id == "" {
+		t.Fatalf("no running container for service %s", service)
+	}
+	return e2e.Docker(t, "inspect", "--format", "{{.Image}}", id)
+}
+
+// Intent: `stack up` builds through the same skip-unchanged step: a second up
+// with nothing changed asks the engine for no build (counted at an engine
+// proxy) and leaves the containers on the same images; editing one
+// service's context rebuilds that service only; --no-build never builds;
+// --build always does.
+//
+//	services: web, worker (build, FROM busybox:stable, sleep)
+//	stack up                          -> 2 build requests, both running
+//	stack up                          -> 0 build requests, same images
+//	edit web/page; stack up --no-build -> 0 build requests
+//	stack up                          -> 1 build request, web on a new image, worker's unchanged
+//	stack up --build                  -> 2 build requests
+func TestUpSkipsUnchangedBuildsE2E(t *testing.T) {
+	e2e.Engine(t)
+	dir, project, ids := newProject(t)
+	dockerfile := "FROM busybox:stable\nCOPY . /srv/\nCMD [\"sleep\", \"3600\"]\n"
+	e2e.WriteFiles(t, dir, map[string]string{
+		"compose.yaml":      "name: " + project + "\nservices:\n  web:\n    build: ./web\n    init: true\n  worker:\n    build: ./worker\n    init: true\n",
+		"web/Dockerfile":    dockerfile,
+		"web/page":          "v1",
+		"worker/Dockerfile": dockerfile,
+		"worker/job":        "j1",
+	})
+	proxy := startEngineProxy(t)
+	cmd := e2e.Cmd{Dir: dir, Env: []string{"DOCKER_HOST=" + proxy.host}}
+	up := func(want int, args ...string) {
+		t.Helper()
+		cmd.MustRun(t, append([]string{"up"}, args...)...)
+		if n := proxy.take(); n != want {
+			t.Fatalf("stack up %v: %d build requests, want %d", args, n, want)
+		}
+	}
+
+	up(2)
+	web, worker := containerImage(t, project, "web"), containerImage(t, project, "worker")
+	*ids = append(*ids, web, worker)
+	up(0)
+	if containerImage(t, project, "web") != web || containerImage(t, project, "worker") != worker {
+		t.Fatal("a second up with nothing changed moved a container to another image")
+	}
+
+	e2e.WriteFiles(t, dir, map[string]string{"web/page": "v2"})
+	up(0, "--no-build")
+	up(1)
+	web2 := containerImage(t, project, "web")
+	*ids = append(*ids, web2)
+	if web2 == web || containerImage(t, project, "worker") != worker {
+		t.Fatalf("after editing web/page: web %s -> %s, worker %s -> %s; want only web on a new image", web, web2, worker, containerImage(t, project, "worker"))
+	}
+	up(2, "--build")
 }
