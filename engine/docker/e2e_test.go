@@ -328,3 +328,21 @@ services:
 		t.Fatalf("web is %q after the second up, want running", state)
 	}
 }
+
+// --timeout bounds the wait. Model: db's healthcheck never passes and, in a
+// long start period, never turns unhealthy either. Steps: up --timeout 2s ->
+// exit 1 with an error naming db, the condition and the timeout.
+func TestUpTimeout(t *testing.T) {
+	c, project := stack(t, `
+services:
+  db:
+    image: busybox:stable
+    init: true
+    command: ["sleep", "3600"]
+    healthcheck: {test: ["CMD", "false"], interval: 1s, start_period: 5m}
+`)
+	r := c.Run(t, "up", "--timeout", "2s")
+	if want := `service "db": container ` + project + `-db-1 not healthy after 2s (--timeout)`; r.Code != 1 || !strings.Contains(r.Stderr, want) {
+		t.Fatalf("up --timeout 2s: exit %d, want 1 and %q", r.Code, want)
+	}
+}

@@ -97,15 +97,24 @@ func reportUnchanged(ctx context.Context, a *engine.Action) {
 	progress.Report(ctx, a.Resource, string(a.Kind), status, a.Reason, nil)
 }
 
+// labels are the user's labels on a network or volume plus stack's: the
+// project, and the resource's key in the compose file under label.
+func (s *session) labels(label, key string, user map[string]string) map[string]string {
+	labels := map[string]string{engine.LabelProject: s.plan.Project, label: key}
+	for k, v := range user {
+		if _, ours := labels[k]; !ours {
+			labels[k] = v
+		}
+	}
+	return labels
+}
+
 func (s *session) network(ctx context.Context, a *engine.Action) error {
 	key := a.Name()
 	switch a.Kind {
 	case engine.Create:
 		cfg := s.plan.Desired.Project.Networks[key]
-		labels := map[string]string{engine.LabelProject: s.plan.Project, engine.LabelNetwork: key}
-		for k, v := range cfg.Labels {
-			labels[k] = v
-		}
+		labels := s.labels(engine.LabelNetwork, key, cfg.Labels)
 		opts := network.CreateOptions{
 			Driver:     cfg.Driver,
 			Options:    cfg.DriverOpts,
@@ -142,10 +151,7 @@ func (s *session) volume(ctx context.Context, a *engine.Action) error {
 	switch a.Kind {
 	case engine.Create:
 		cfg := s.plan.Desired.Project.Volumes[key]
-		labels := map[string]string{engine.LabelProject: s.plan.Project, engine.LabelVolume: key}
-		for k, v := range cfg.Labels {
-			labels[k] = v
-		}
+		labels := s.labels(engine.LabelVolume, key, cfg.Labels)
 		if _, err := s.client.VolumeCreate(ctx, volume.CreateOptions{Name: cfg.Name, Driver: cfg.Driver, DriverOpts: cfg.DriverOpts, Labels: labels}); err != nil {
 			return fmt.Errorf("creating volume %q: %w", cfg.Name, err)
 		}
