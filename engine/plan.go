@@ -17,7 +17,8 @@ const (
 	Create    Kind = "create"    // the resource does not exist yet
 	Recreate  Kind = "recreate"  // its containers are replaced: the config hash changed
 	Start     Kind = "start"     // its containers exist, current, but stopped
-	Restart   Kind = "restart"   // a dependency with `restart: true` was replaced
+	Restart   Kind = "restart"   // a dependency with `restart: true` was replaced, or `stack restart`
+	Stop      Kind = "stop"      // its containers are stopped and kept (`stack stop`)
 	Scale     Kind = "scale"     // replicas are added or removed, the rest stay
 	Remove    Kind = "remove"    // the resource goes: orphan, down, scale-down
 	Unchanged Kind = "unchanged" // nothing to do

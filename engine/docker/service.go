@@ -93,6 +93,11 @@ func (s *session) replica(ctx context.Context, a *engine.Action, r engine.Replic
 			return "", fmt.Errorf("restarting container %q: %w", r.Container.Name, err)
 		}
 		return r.Container.ID, nil
+	case engine.Stop:
+		if err := s.client.ContainerStop(ctx, r.Container.ID, container.StopOptions{}); err != nil {
+			return "", fmt.Errorf("stopping container %q: %w", r.Container.Name, err)
+		}
+		return "", nil
 	case engine.Remove:
 		return "", s.removeContainer(ctx, r.Container)
 	default: // unchanged: wait only if it is not ready yet

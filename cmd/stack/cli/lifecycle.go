@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/engine/docker"
+	"github.com/stack-deploy/stack/manifest"
+	"github.com/stack-deploy/stack/progress"
+)
+
+// stop, start and restart act on the containers the project already has,
+// in dependency order, creating and removing nothing.
+
+func init() {
+	register(func(g *Globals) *cobra.Command {
+		return lifecycleCommand(g, "stop", "Stop the services' running containers, dependants first, keeping them", engine.StopServices)
+	})
+	register(func(g *Globals) *cobra.Command {
+		return lifecycleCommand(g, "start", "Start the services' stopped containers, dependencies first", engine.StartServices)
+	})
+	register(func(g *Globals) *cobra.Command {
+		return lifecycleCommand(g, "restart", "Restart the services' containers, dependencies first", engine.RestartServices)
+	})
+}
+
+type lifecyclePlanner func(*manifest.Project, *engine.Observed, []string) (*engine.Plan, error)
+
+func lifecycleCommand(g *Globals, verb, short string, planner lifecyclePlanner) *cobra.Command {
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   verb + " [SERVICE...]",
+		Short: short,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r := g.newRenderer()
+			defer r.Close()
+			ctx := progress.WithSink(cmd.Context(), r)
+			p, err := g.LoadProject(ctx)
+			if err != nil {
+				return err
+			}
+			d, err := docker.New()
+			if err != nil {
+				return err
+			}
+			obs, err := d.Observe(ctx, p.Name)
+			if err != nil {
+				return err
+			}
+			plan, err := planner(p, obs, args)
+			if err != nil {
+				return err
+			}
+			return engine.Apply(ctx, d, plan, engine.ApplyOptions{Timeout: timeout})
+		},
+	}
+	if verb != "stop" {
+		cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "how long a service may take to be running, healthy or completed")
+	}
+	return cmd
+}
