@@ -3,6 +3,7 @@ package image
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -83,14 +84,34 @@ func (b *Builder) Ensure(ctx context.Context, p *manifest.Project, services []st
 	if err := errs.ErrorOrNil(); err != nil {
 		return nil, err
 	}
+	// A service that runs the image another service builds (image: x with
+	// no build, next to build: + image: x) takes the build's result and is
+	// never pulled.
+	builtBy := map[string]string{}
+	for _, j := range builds {
+		for _, t := range j.inputs.tags {
+			builtBy[normalizedName(t)] = j.service
+		}
+	}
+	sharing := map[string]string{}
+	fetches = slices.DeleteFunc(fetches, func(f fetchJob) bool {
+		if svc, ok := builtBy[normalizedName(f.image)]; ok {
+			sharing[f.service] = svc
+			return true
+		}
+		return false
+	})
 	ids := &idMap{m: map[string]string{}}
 	if err := b.fetchAll(ctx, fetches, ids); err != nil {
 		return nil, err
 	}
-	if err := b.buildAll(ctx, builds, ids); err != nil {
-		return ids.m, err
+	err = b.buildAll(ctx, builds, ids)
+	for svc, builder := range sharing {
+		if id := ids.get(builder); id != "" {
+			ids.set(svc, id)
+		}
 	}
-	return ids.m, nil
+	return ids.m, err
 }
 
 // selectServices returns the named services, or all, sorted by name.

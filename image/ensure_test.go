@@ -150,3 +150,23 @@ func TestEnsureNoBuildDoesNotPullBuildOnlyNames(t *testing.T) {
 		t.Fatalf("Ensure: %v, want ErrNotFound naming p-web and --no-build", err)
 	}
 }
+
+// A service running the image another service builds waits for that build
+// and is never pulled.
+func TestEnsureSharesBuiltImages(t *testing.T) {
+	p := load(t, map[string]string{
+		"compose.yaml":   "services:\n  web:\n    image: shop/web:dev\n    build: ./web\n  worker:\n    image: shop/web:dev\n    command: work\n",
+		"web/Dockerfile": "FROM scratch\n",
+	})
+	f := &fakeClient{
+		build: func(build.ImageBuildOptions) (string, error) { return "sha256:built", nil },
+		pull: func(ref string) error {
+			t.Errorf("pulled %s", ref)
+			return nil
+		},
+	}
+	ids, err := newFakeBuilder(t, f).Ensure(t.Context(), p, nil, EnsureOptions{})
+	if err != nil || ids["web"] != "sha256:built" || ids["worker"] != "sha256:built" {
+		t.Fatalf("Ensure = %v, %v; want both services on the built image", ids, err)
+	}
+}
