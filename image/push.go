@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -210,25 +211,16 @@ func registryHost(ref string) string {
 	return reference.Domain(named)
 }
 
+// The engine relays registry failures as text. Status codes are matched as
+// whole words so that a digest's hex digits never look like one.
+var (
+	authFailure      = regexp.MustCompile(`(?i)unauthorized|authentication required|no basic auth credentials|denied|forbidden|\b40[13]\b`)
+	transientFailure = regexp.MustCompile(`(?i)connection refused|connection reset|broken pipe|\bEOF\b|timeout|temporarily unavailable|too many requests|bad gateway|service unavailable|internal server error|\b(429|500|502|503|504)\b`)
+)
+
 // isAuthError recognises the registry's refusals as the engine words them.
-func isAuthError(msg string) bool {
-	m := strings.ToLower(msg)
-	for _, s := range []string{"unauthorized", "authentication required", "no basic auth credentials", "denied", "401", "403", "forbidden"} {
-		if strings.Contains(m, s) {
-			return true
-		}
-	}
-	return false
-}
+func isAuthError(msg string) bool { return authFailure.MatchString(msg) }
 
 // isTransient recognises failures worth another attempt: the registry or
 // the network failing, not the request being wrong.
-func isTransient(msg string) bool {
-	m := strings.ToLower(msg)
-	for _, s := range []string{"connection refused", "connection reset", "broken pipe", "eof", "timeout", "i/o timeout", "temporarily unavailable", "too many requests", "429", "500", "502", "503", "504", "bad gateway", "service unavailable", "internal server error"} {
-		if strings.Contains(m, s) {
-			return true
-		}
-	}
-	return false
-}
+func isTransient(msg string) bool { return transientFailure.MatchString(msg) }

@@ -45,6 +45,7 @@ func TestPushRetries(t *testing.T) {
 		{"transient beyond the bound", []string{"502 Bad Gateway", "502 Bad Gateway", "502 Bad Gateway"}, 3, "attempt 3 of 3", 3},
 		{"refused credentials are not retried", []string{"unauthorized: authentication required for stack:" + secret}, 3, "registry refused the credentials", 1},
 		{"a permanent error is not retried", []string{"manifest invalid"}, 3, "manifest invalid", 1},
+		{"digits in a digest are no status code", []string{"blob unknown: sha256:ab401c5003e0"}, 3, "blob unknown", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
