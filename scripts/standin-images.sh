@@ -17,6 +17,8 @@
 #                    command fetches from the Go module proxy (GOTOOLCHAIN).
 #                    Its build cache is warm for the standard library
 #                    packages the examples use.
+#   registry:2       go-containerregistry's registry (scripts/standin/registry)
+#                    on :5000, blobs in /var/lib/registry, plus busybox.
 set -euo pipefail
 
 need_pkgs=()
@@ -124,4 +126,21 @@ WORKDIR /go
 CMD ["sh"]
 DOCKERFILE
   build golang:1.26 "$d"
+fi
+
+if ! have registry:2; then
+  d="$work/registry"
+  mkdir -p "$d/root/bin" "$d/root/var/lib/registry"
+  cp /bin/busybox "$d/root/bin/busybox"
+  (cd "$(dirname "$0")/.." && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$d/root/bin/registry" ./scripts/standin/registry)
+  cat >"$d/Dockerfile" <<'DOCKERFILE'
+FROM scratch
+COPY root/ /
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+ENV PATH=/bin
+VOLUME /var/lib/registry
+EXPOSE 5000
+ENTRYPOINT ["registry"]
+DOCKERFILE
+  build registry:2 "$d"
 fi
