@@ -112,8 +112,8 @@ func TestReleaseAndPromote(t *testing.T) {
 		}
 	}
 	r = cmd.MustRun(t, "releases", "--env", "staging")
-	if lines := strings.Split(strings.TrimSpace(r.Stdout), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], "*") || !strings.Contains(lines[1], "v1") {
-		t.Fatalf("releases --env staging:\n%s\nwant a header and v1 marked current", r.Stdout)
+	if lines := strings.Split(strings.TrimSpace(r.Stdout), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], "v1 ") || !strings.Contains(lines[1], " current ") {
+		t.Fatalf("releases --env staging:\n%s\nwant a header and v1, current (nothing runs)", r.Stdout)
 	}
 
 	// promote

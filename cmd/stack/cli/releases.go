@@ -1,13 +1,15 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/stack-deploy/stack/engine/docker"
 	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/registry"
 )
@@ -23,8 +25,10 @@ func newReleasesCommand(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "releases --env ENV",
 		Short: "List an environment's release locks, newest first",
-		Long: "List the lock files of an environment (.stack/releases/ENV), newest first; * marks the\n" +
-			"current one. Roll back by deploying an older one: stack up --env ENV --lock FILE.",
+		Long: "List the lock files of an environment (.stack/releases/ENV), newest first. STATE says\n" +
+			"current for the one `current` names (the last released or promoted) and running for the\n" +
+			"one whose images every running container of the project runs on the environment's engine.\n" +
+			"Roll back by deploying an older one: stack up --env ENV --lock FILE.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Format != "table" && o.Format != "json" {
@@ -41,26 +45,51 @@ func newReleasesCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			running := g.running(cmd.Context(), p.Name)
 			if o.Format == "json" {
-				return writeReleasesJSON(g, entries)
+				return writeReleasesJSON(g, entries, running)
 			}
-			return writeReleasesTable(g, entries)
+			return writeReleasesTable(g, entries, running)
 		},
 	}
 	cmd.Flags().StringVar(&o.Format, "format", "table", "output format: table or json")
 	return cmd
 }
 
-func writeReleasesTable(g *Globals, entries []registry.Entry) error {
-	w := tabwriter.NewWriter(g.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "\tTAG\tCREATED\tCOMMIT\tFROM\tFILE")
-	for _, e := range entries {
-		mark := ""
-		if e.Current {
-			mark = "*"
+// running reads what the project runs on the environment's engine; when no
+// engine answers it warns and returns nil: the list of locks stands alone.
+func (g *Globals) running(ctx context.Context, project string) registry.Running {
+	c, err := docker.NewClient()
+	if err == nil {
+		defer c.Close()
+		var r registry.Running
+		if r, err = registry.Deployed(ctx, c, project); err == nil {
+			return r
 		}
+	}
+	fmt.Fprintf(g.Stderr, "stack: warning: not showing which release runs: %v\n", err)
+	return nil
+}
+
+// releaseState says "current" for the environment's current lock and
+// "running" for the one whose images the engine runs.
+func releaseState(e registry.Entry, running registry.Running) string {
+	var states []string
+	if e.Current {
+		states = append(states, "current")
+	}
+	if e.Lock != nil && running.RunsLock(e.Lock) {
+		states = append(states, "running")
+	}
+	return strings.Join(states, ",")
+}
+
+func writeReleasesTable(g *Globals, entries []registry.Entry, running registry.Running) error {
+	w := tabwriter.NewWriter(g.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "TAG\tCREATED\tCOMMIT\tFROM\tSTATE\tFILE")
+	for _, e := range entries {
 		if e.Err != nil {
-			fmt.Fprintf(w, "%s\t?\t\t\t\t%s: %v\n", mark, filepath.Base(e.Path), e.Err)
+			fmt.Fprintf(w, "?\t\t\t\t%s\t%s: %v\n", releaseState(e, running), e.Path, e.Err)
 			continue
 		}
 		l := e.Lock
@@ -75,21 +104,22 @@ func writeReleasesTable(g *Globals, entries []registry.Entry) error {
 		if l.PromotedFrom != nil {
 			from = l.PromotedFrom.Environment
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, l.Tag, l.Created.Format("2006-01-02 15:04:05Z"), commit, from, e.Path)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", l.Tag, l.Created.Format("2006-01-02 15:04:05Z"), commit, from, releaseState(e, running), e.Path)
 	}
 	return w.Flush()
 }
 
-func writeReleasesJSON(g *Globals, entries []registry.Entry) error {
+func writeReleasesJSON(g *Globals, entries []registry.Entry, running registry.Running) error {
 	type item struct {
 		Path    string         `json:"path"`
 		Current bool           `json:"current"`
+		Running bool           `json:"running"`
 		Lock    *registry.Lock `json:"lock,omitempty"`
 		Error   string         `json:"error,omitempty"`
 	}
 	items := make([]item, 0, len(entries))
 	for _, e := range entries {
-		it := item{Path: e.Path, Current: e.Current, Lock: e.Lock}
+		it := item{Path: e.Path, Current: e.Current, Running: e.Lock != nil && running.RunsLock(e.Lock), Lock: e.Lock}
 		if e.Err != nil {
 			it.Error = e.Err.Error()
 		}
