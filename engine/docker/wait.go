@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,7 +32,9 @@ func watch(ctx context.Context, c Client, project string, since time.Time) *watc
 	ctx, cancel := context.WithCancel(ctx)
 	w := &watcher{cancel: cancel, subs: map[string]chan events.Message{}, done: make(chan struct{})}
 	msgs, errs := c.Events(ctx, events.ListOptions{
-		Since: strconv.FormatInt(since.Unix(), 10),
+		// To the nanosecond: whole seconds would replay the die event of a
+		// `stack stop` made in the same second as this session's start.
+		Since: fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond()),
 		Filters: filters.NewArgs(
 			filters.Arg("type", string(events.ContainerEventType)),
 			filters.Arg("label", engine.LabelProject+"="+project),
@@ -44,6 +45,9 @@ func watch(ctx context.Context, c Client, project string, since time.Time) *watc
 		for {
 			select {
 			case m := <-msgs:
+				if m.TimeNano < since.UnixNano() {
+					continue // older engines round since down to the second
+				}
 				w.mu.Lock()
 				ch := w.subs[m.Actor.ID]
 				w.mu.Unlock()

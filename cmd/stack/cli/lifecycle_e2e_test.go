@@ -1,0 +1,109 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stack-deploy/stack/internal/e2e"
+)
+
+// TestDayTwoVerbsE2E drives ps, logs, run, stop, start and restart against
+// the real engine.
+//
+// Model: api (busybox, prints a line then sleeps, depends on cache) and
+// cache (redis stand-in with a healthcheck).
+//
+//	up                         -> both running
+//	ps / ps --format json      -> both listed, cache healthy, api's published port shown
+//	logs api                   -> "api-1  | api ready", nothing from cache
+//	run --rm api sh -c ...     -> sees CACHE_HOST/CACHE_PORT; its exit code (7) is stack's; no container left
+//	run --rm -i api cat        -> stdin reaches the container
+//	stop                       -> both exited, still listed by ps -a, not by ps
+//	start                      -> both running again, the same containers
+//	restart api                -> api's container restarted (new start time), cache untouched
+func TestDayTwoVerbsE2E(t *testing.T) {
+	stack := project(t, `
+services:
+  api:
+    image: busybox:stable
+    command: ["sh", "-c", "echo api ready; exec sleep 3600"]
+    stop_signal: SIGKILL
+    ports: ["127.0.0.1::8080"]
+    depends_on:
+      cache: {condition: service_healthy}
+  cache:
+    image: redis:7-alpine
+    healthcheck: {test: ["CMD", "redis-cli", "ping"], interval: 500ms, retries: 40}
+`)
+	stack.MustRun(t, "up")
+
+	ps := stack.MustRun(t, "ps").Stdout
+	if !strings.Contains(ps, "-api-1") || !strings.Contains(ps, "-cache-1") || !strings.Contains(ps, "healthy") || !strings.Contains(ps, "->8080/tcp") {
+		t.Errorf("ps: want api and a healthy cache with api's published port:\n%s", ps)
+	}
+	var rows []struct {
+		Service string   `json:"service"`
+		State   string   `json:"state"`
+		Health  string   `json:"health"`
+		Ports   []string `json:"ports"`
+		ID      string   `json:"id"`
+		Started string   `json:"started"`
+	}
+	if err := json.Unmarshal([]byte(stack.MustRun(t, "ps", "--format", "json").Stdout), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Service != "api" || rows[1].Health != "healthy" || rows[0].State != "running" {
+		t.Fatalf("ps --format json: %+v", rows)
+	}
+
+	logs := stack.MustRun(t, "logs", "api").Stdout
+	if !strings.Contains(logs, "api-1  | api ready\n") || strings.Contains(logs, "cache-1") {
+		t.Errorf("logs api:\n%s", logs)
+	}
+
+	r := stack.Run(t, "run", "--rm", "api", "sh", "-c", "echo $CACHE_HOST:$CACHE_PORT; exit 7")
+	if r.Code != 7 || !strings.Contains(r.Stdout, "cache:6379") {
+		t.Errorf("run: exit %d, stdout %q; want 7 and cache:6379", r.Code, r.Stdout)
+	}
+	in := e2e.Cmd{Dir: stack.Dir, Env: stack.Env, Stdin: "from stdin\n"}
+	if out := in.MustRun(t, "run", "--rm", "-i", "api", "cat").Stdout; out != "from stdin\n" {
+		t.Errorf("run -i cat: stdout %q", out)
+	}
+	if all := stack.MustRun(t, "ps", "-a").Stdout; strings.Contains(all, "-run-") {
+		t.Errorf("run --rm left a container:\n%s", all)
+	}
+
+	stack.MustRun(t, "stop")
+	if ps := stack.MustRun(t, "ps").Stdout; strings.Contains(ps, "running") {
+		t.Errorf("ps after stop lists running containers:\n%s", ps)
+	}
+	if all := stack.MustRun(t, "ps", "-a").Stdout; strings.Count(all, "exited") != 2 {
+		t.Errorf("ps -a after stop: want both exited:\n%s", all)
+	}
+
+	stack.MustRun(t, "start")
+	var again []struct {
+		ID      string `json:"id"`
+		State   string `json:"state"`
+		Started string `json:"started"`
+	}
+	if err := json.Unmarshal([]byte(stack.MustRun(t, "ps", "--format", "json").Stdout), &again); err != nil {
+		t.Fatal(err)
+	}
+	if len(again) != 2 || again[0].ID != rows[0].ID || again[1].ID != rows[1].ID || again[0].State != "running" {
+		t.Fatalf("after start: want the same two containers running, got %+v (before %+v)", again, rows)
+	}
+
+	stack.MustRun(t, "restart", "api")
+	var restarted []struct {
+		Started string `json:"started"`
+	}
+	if err := json.Unmarshal([]byte(stack.MustRun(t, "ps", "--format", "json").Stdout), &restarted); err != nil {
+		t.Fatal(err)
+	}
+	if restarted[0].Started == again[0].Started || restarted[1].Started != again[1].Started {
+		t.Errorf("restart api: api start %s -> %s (want changed), cache %s -> %s (want same)",
+			again[0].Started, restarted[0].Started, again[1].Started, restarted[1].Started)
+	}
+}
