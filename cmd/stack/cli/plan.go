@@ -10,11 +10,13 @@ import (
 	"github.com/stack-deploy/stack/engine/docker"
 	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/manifest"
+	"github.com/stack-deploy/stack/registry"
 )
 
 type planOptions struct {
 	Format           string
 	DetailedExitcode bool
+	Lock             string
 }
 
 func init() { register(newPlanCommand) }
@@ -31,7 +33,7 @@ func newPlanCommand(g *Globals) *cobra.Command {
 			if o.Format != "text" && o.Format != "json" {
 				return fmt.Errorf("--format %q: use text or json", o.Format)
 			}
-			dep, err := g.makePlan(cmd.Context(), engine.DiffOptions{Services: args}, imageStep{})
+			dep, err := g.makePlan(cmd.Context(), engine.DiffOptions{Services: args}, imageStep{}, o.Lock)
 			if err != nil {
 				return err
 			}
@@ -53,6 +55,7 @@ func newPlanCommand(g *Globals) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Format, "format", "text", "output format: text or json")
+	f.StringVar(&o.Lock, "lock", "", "plan the deploy of a release lock's exact images (a path, or current for the --env's current lock)")
 	f.BoolVar(&o.DetailedExitcode, "detailed-exitcode", false, "exit 0 when nothing would change, 2 when something would, 1 on error")
 	return cmd
 }
@@ -74,14 +77,35 @@ type imageStep struct {
 	build  image.BuildPolicy
 }
 
-// makePlan loads the manifest, resolves the images, injects the service
-// addresses, observes the engine once and diffs.
-func (g *Globals) makePlan(ctx context.Context, o engine.DiffOptions, step imageStep) (*deployment, error) {
+// makePlan loads the manifest (pinned to a release lock when lock is not
+// empty), resolves the images, injects the service addresses, observes the
+// engine once and diffs.
+func (g *Globals) makePlan(ctx context.Context, o engine.DiffOptions, step imageStep, lock string) (*deployment, error) {
 	p, err := g.LoadProject(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if lock != "" {
+		if err := pin(p, lock); err != nil {
+			return nil, err
+		}
+	}
 	return g.planProject(ctx, p, o, step)
+}
+
+// pin makes p deploy exactly the images of a release lock (a path, or
+// "current" for the selected environment's current lock), refusing a lock
+// that does not match the manifest before anything changes.
+func pin(p *manifest.Project, lock string) error {
+	path, err := registry.LockFor(p, lock)
+	if err != nil {
+		return err
+	}
+	l, err := registry.ReadLock(path)
+	if err != nil {
+		return err
+	}
+	return registry.Pin(p, l, path)
 }
 
 // planProject is makePlan for a project already loaded (and perhaps pinned

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +17,7 @@ type upOptions struct {
 	Timeout  time.Duration
 	Build    bool
 	NoBuild  bool
+	Lock     string
 }
 
 func init() { register(newUpCommand) }
@@ -41,7 +43,10 @@ func newUpCommand(g *Globals) *cobra.Command {
 			case o.NoBuild:
 				step.build = image.BuildNever
 			}
-			dep, err := g.makePlan(ctx, o.DiffOptions, step)
+			if o.Lock != "" && o.Build {
+				return fmt.Errorf("--lock deploys a release's images as they are: it cannot be used with --build")
+			}
+			dep, err := g.makePlan(ctx, o.DiffOptions, step, o.Lock)
 			if err != nil {
 				return err
 			}
@@ -55,6 +60,7 @@ func newUpCommand(g *Globals) *cobra.Command {
 	f.BoolVar(&o.NoRecreate, "no-recreate", false, "keep existing containers even if their configuration changed")
 	f.BoolVar(&o.NoDeps, "no-deps", false, "do not start the dependencies of the named services")
 	f.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove containers of services no longer in the manifest")
+	f.StringVar(&o.Lock, "lock", "", "deploy exactly the images of a release lock (a path, or current for the --env's current lock): nothing is built")
 	f.BoolVar(&o.Build, "build", false, "build images even when their inputs did not change")
 	f.BoolVar(&o.NoBuild, "no-build", false, "never build: use the images the engine has")
 	cmd.MarkFlagsMutuallyExclusive("force-recreate", "no-recreate")
