@@ -9,7 +9,6 @@ import (
 // Model: one service, cli, built from a Dockerfile with ENTRYPOINT ["/npa"]
 // and CMD ["--help"].
 //
-//	stack build
 //	stack run --rm cli -- --help                  -> usage, exit 0
 //	stack run --rm cli -- -u K -p S lookup 212    -> "212 NY", exit 0
 //	stack run --rm cli -- -u K -p S lookup 999    -> exit 1
@@ -18,7 +17,6 @@ import (
 func TestCLI(t *testing.T) {
 	t.Parallel()
 	stack, project := example(t, "cli")
-	stack.MustRun(t, "build")
 
 	steps := []struct {
 		args       []string

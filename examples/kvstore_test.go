@@ -11,7 +11,7 @@ import (
 // reads only REDIS_HOST/REDIS_PORT; redis: image redis:7-alpine, no ports,
 // a healthcheck and a named volume for /data.
 //
-//	stack build; stack up        -> web answers; REDIS_HOST/PORT injected
+//	stack up                     -> web built and answers; REDIS_HOST/PORT injected
 //	POST /k, GET /k              -> the same number
 //	stack up                     -> nothing recreated
 //	stack down; stack up         -> GET /k still answers the number (the volume)
@@ -20,7 +20,6 @@ func TestKVStore(t *testing.T) {
 	port := freePort(t)
 	stack, project := example(t, "kvstore", "KVSTORE_PORT="+port)
 
-	stack.MustRun(t, "build")
 	stack.MustRun(t, "up")
 	env := stack.MustRun(t, "env", "web").Stdout
 	mustContain(t, "stack env web", env, "REDIS_HOST=redis", "REDIS_PORT=6379")

@@ -13,7 +13,7 @@ import (
 // -healthcheck) and a 32M memory limit; orders keeps its file on a named
 // volume.
 //
-//	stack build; stack up         -> / is the page, the APIs answer through the gateway;
+//	stack up                      -> the images built; / is the page, the APIs answer through the gateway;
 //	                                 the gateway started after the APIs were healthy;
 //	                                 every container limited to 32M
 //	POST /api/messages "order .." -> the bot placed the order via the orders API
@@ -23,7 +23,6 @@ func TestPizza(t *testing.T) {
 	port := freePort(t)
 	stack, project := example(t, "pizza", "PIZZA_PORT="+port)
 
-	stack.MustRun(t, "build")
 	stack.MustRun(t, "up")
 	mustContain(t, "stack env gateway", stack.MustRun(t, "env", "gateway").Stdout,
 		"MESSAGES_HOST=messages", "MESSAGES_PORT=8080", "ORDERS_HOST=orders", "ORDERS_PORT=8080", "WEB_HOST=web", "WEB_PORT=8080")

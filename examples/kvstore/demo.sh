@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # demo.sh: the kvstore example end to end. `make demo` runs it once the engine
-# answers and bin/stack is built: stack build and up, store a key, read it back, then
+# answers and bin/stack is built: stack up (which builds web), store a key, read it back, then
 # the commands to look around. KVSTORE_PORT picks the published port (8080).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,9 +21,7 @@ fi
 show() { printf '\n$ %s\n' "$*"; }
 
 cd "$here"
-show "cd examples/kvstore && stack build"
-"$stack" build
-show "stack up"
+show "cd examples/kvstore && stack up"
 "$stack" up
 show "curl -X POST localhost:$port/pizza"
 curl -sS --fail-with-body -X POST "localhost:$port/pizza"
