@@ -27,7 +27,7 @@ type engineProxy struct {
 
 var buildPath = regexp.MustCompile(`^(/v[0-9.]+)?/build$`)
 
-func startEngineProxy(t *testing.T) *engineProxy {
+func startEngineProxy(t testing.TB) *engineProxy {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "engine.sock")
 	ln, err := net.Listen("unix", sock)
