@@ -320,3 +320,15 @@ func TestLockFor(t *testing.T) {
 		t.Error("LockFor current without an environment succeeded")
 	}
 }
+
+func TestDefaultTag(t *testing.T) {
+	at := time.Date(2026, 11, 22, 1, 15, 0, 0, time.FixedZone("CET", 3600))
+	for commit, want := range map[string]string{
+		"":                                         "20261122-001500",
+		"0123abcdef0123abcdef0123abcdef0123abcdef": "20261122-001500-0123abc",
+	} {
+		if got := defaultTag(at, commit); got != want || !tagPattern.MatchString(got) {
+			t.Errorf("defaultTag(%q) = %q, want %q", commit, got, want)
+		}
+	}
+}

@@ -22,11 +22,9 @@ import (
 // Promoter copies released images between registries by digest, talking to
 // the registries only.
 type Promoter struct {
-	keychain  authn.Keychain
-	transport http.RoundTripper
-	images    int
-	layers    int
-	now       func() time.Time
+	keychain authn.Keychain
+	images   int
+	layers   int
 }
 
 // Option configures a Promoter.
@@ -36,9 +34,6 @@ type Option func(*Promoter)
 // authn.DefaultKeychain (the Docker config, DOCKER_CONFIG, credential helpers).
 func WithKeychain(k authn.Keychain) Option { return func(p *Promoter) { p.keychain = k } }
 
-// WithTransport sets the HTTP transport; default: remote.DefaultTransport.
-func WithTransport(t http.RoundTripper) Option { return func(p *Promoter) { p.transport = t } }
-
 // WithJobs sets how many images are copied at once (default 3) and how many
 // blobs of each image at once (default 4).
 func WithJobs(images, layers int) Option {
@@ -47,15 +42,15 @@ func WithJobs(images, layers int) Option {
 
 // NewPromoter returns a Promoter with the options applied over the defaults.
 func NewPromoter(opts ...Option) (*Promoter, error) {
-	p := &Promoter{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport, images: 3, layers: 4, now: time.Now}
+	p := &Promoter{keychain: authn.DefaultKeychain, images: 3, layers: 4}
 	for _, o := range opts {
 		o(p)
 	}
 	if p.images < 1 || p.layers < 1 {
 		return nil, fmt.Errorf("promoter jobs must be at least 1, got %d images and %d layers", p.images, p.layers)
 	}
-	if p.keychain == nil || p.transport == nil {
-		return nil, errors.New("promoter needs a keychain and a transport")
+	if p.keychain == nil {
+		return nil, errors.New("promoter needs a keychain")
 	}
 	return p, nil
 }
@@ -125,7 +120,7 @@ func (p *Promoter) Promote(ctx context.Context, l *Lock, to Target) (*Lock, erro
 
 	promoted := *l
 	promoted.Environment = to.Environment
-	promoted.Created = p.now().UTC().Truncate(time.Second)
+	promoted.Created = time.Now().UTC().Truncate(time.Second)
 	promoted.PromotedFrom = &Origin{Environment: l.Environment, Created: l.Created}
 	promoted.Services = map[string]ServiceImage{}
 	for _, j := range jobs {
@@ -372,7 +367,6 @@ func (p *Promoter) remoteOptions(ctx context.Context) []remote.Option {
 	return []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(p.keychain),
-		remote.WithTransport(p.transport),
 		remote.WithJobs(p.layers),
 		remote.WithUserAgent("stack"),
 	}

@@ -38,7 +38,7 @@ type Releaser struct {
 
 // ReleaseOptions are the options of one Release.
 type ReleaseOptions struct {
-	// Tag names the release; empty: DefaultTag.
+	// Tag names the release; empty: <UTC time>-<commit> (see defaultTag).
 	Tag string
 	// Build says when to build; default image.BuildAuto, which skips builds
 	// whose inputs did not change.
@@ -47,10 +47,10 @@ type ReleaseOptions struct {
 
 var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 
-// DefaultTag names a release made at t from commit (may be empty):
+// defaultTag names a release made at t from commit (may be empty):
 // 20261122-011500 or 20261122-011500-0123abc, sortable and unique enough
 // for one project.
-func DefaultTag(t time.Time, commit string) string {
+func defaultTag(t time.Time, commit string) string {
 	tag := t.UTC().Format("20060102-150405")
 	if len(commit) >= 7 {
 		tag += "-" + commit[:7]
@@ -78,10 +78,10 @@ func (r Releaser) Release(ctx context.Context, p *manifest.Project, o ReleaseOpt
 		return nil, err
 	}
 	commit, dirty := gitCommit(ctx, p.WorkingDir)
-	now := r.Registry.now().UTC().Truncate(time.Second)
+	now := time.Now().UTC().Truncate(time.Second)
 	tag := o.Tag
 	if tag == "" {
-		tag = DefaultTag(now, commit)
+		tag = defaultTag(now, commit)
 	}
 	if !tagPattern.MatchString(tag) {
 		return nil, fmt.Errorf("releasing: tag %q: use letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'", tag)
