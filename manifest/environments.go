@@ -29,7 +29,7 @@ var ErrInvalidEnvironment = errors.New("invalid environment")
 //	      env_file: staging.env
 //	    prod:
 //	      registry: 127.0.0.1:5001/shop
-//	      host: ssh://deploy@prod-1
+//	      host: tcp://prod-1.example.com:2376
 //
 // Selecting one (Options.Environment, the CLI's --env or STACK_ENV) loads the
 // base compose files, then its Files on top; interpolates with its EnvFile
@@ -51,8 +51,9 @@ type Environment struct {
 	// (and winning over) the .env or --env-file files; relative to the project
 	// directory. The process environment still wins over both, as in Compose.
 	EnvFile string `yaml:"env_file,omitempty" json:"env_file,omitempty"`
-	// Host is the engine endpoint (as DOCKER_HOST); empty: DOCKER_HOST or the
-	// current docker context.
+	// Host is the engine endpoint, as DOCKER_HOST: unix:// or tcp:// (with
+	// DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for TLS); ssh:// is not
+	// supported. Empty: DOCKER_HOST, else the default socket.
 	Host string `yaml:"host,omitempty" json:"host,omitempty"`
 }
 
