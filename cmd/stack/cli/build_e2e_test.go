@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -177,8 +178,8 @@ func TestBuildFailureShowsStepE2E(t *testing.T) {
 // prints NAME@DIGEST, and the digest is the one the registry stores; wrong
 // credentials fail clearly and never print the secret.
 //
-//	registry on 127.0.0.1 with basic auth; service api: image <reg>/shop/api:1.0, build ./api
-//	stack build; stack push (DOCKER_CONFIG=good) -> <reg>/shop/api:1.0@sha256:..., same as the registry's
+//	registry on 127.0.0.1 with basic auth; services api, web: image <reg>/shop/...:1.0, build; db: busybox:stable
+//	stack build; stack push (DOCKER_CONFIG=good) -> one NAME@DIGEST line each for api and web, as the registry has them
 //	stack push (DOCKER_CONFIG=wrong password)    -> exit 1, "registry refused the credentials", no password
 func TestPushWithDockerConfigE2E(t *testing.T) {
 	e2e.Engine(t)
@@ -186,23 +187,25 @@ func TestPushWithDockerConfigE2E(t *testing.T) {
 	good := e2e.DockerConfig(t, reg)
 	dir, project, ids := newProject(t)
 	ref := reg.Ref("shop/" + project + "-api:1.0")
+	webRef := reg.Ref("shop/" + project + "-web:1.0")
 	e2e.WriteFiles(t, dir, map[string]string{
-		"compose.yaml":   "name: " + project + "\nservices:\n  api:\n    image: " + ref + "\n    build: ./api\n  db:\n    image: busybox:stable\n",
+		"compose.yaml": "name: " + project + "\nservices:\n  api:\n    image: " + ref + "\n    build: ./api\n" +
+			"  web:\n    image: " + webRef + "\n    build: ./web\n  db:\n    image: busybox:stable\n",
 		"api/Dockerfile": "FROM busybox:stable\nCOPY version /version\n",
 		"api/version":    project,
+		"web/Dockerfile": "FROM busybox:stable\nCOPY page /www/page\n",
+		"web/page":       project,
 	})
-	t.Cleanup(func() { _, _ = exec.Command("docker", "rmi", ref).CombinedOutput() })
 	e2e.Cmd{Dir: dir}.MustRun(t, "build")
-	*ids = append(*ids, imageID(t, ref))
+	*ids = append(*ids, imageID(t, ref), imageID(t, webRef))
 
+	// Both pushed (in parallel), printed in name order, each with the
+	// digest the registry stores.
 	r := e2e.Cmd{Dir: dir, Env: []string{"DOCKER_CONFIG=" + good}}.MustRun(t, "push")
-	printed := strings.TrimSpace(r.Stdout)
-	name, digest, ok := strings.Cut(printed, "@")
-	if !ok || name != ref || !strings.HasPrefix(digest, "sha256:") || strings.Contains(digest, "\n") {
-		t.Fatalf("stack push printed %q, want %s@sha256:...", printed, ref)
-	}
-	if got := registryDigest(t, reg, "shop/"+project+"-api", "1.0"); got != digest {
-		t.Fatalf("printed digest %s, registry has %s", digest, got)
+	want := ref + "@" + registryDigest(t, reg, "shop/"+project+"-api", "1.0") + "\n" +
+		webRef + "@" + registryDigest(t, reg, "shop/"+project+"-web", "1.0") + "\n"
+	if r.Stdout != want {
+		t.Fatalf("stack push printed\n%s\nwant\n%s", r.Stdout, want)
 	}
 
 	wrongPassword := "not-the-password-" + project
@@ -342,4 +345,50 @@ func TestUpSkipsUnchangedBuildsE2E(t *testing.T) {
 		t.Fatalf("after editing web/page: web %s -> %s, worker %s -> %s; want only web on a new image", web, web2, worker, containerImage(t, project, "worker"))
 	}
 	up(2, "--build")
+}
+
+// Intent: a transient registry failure (503 on the manifest upload, which
+// the engine does not retry itself) is retried by stack push with backoff,
+// and the push then succeeds with the registry's digest.
+//
+//	registry behind a proxy that answers the first manifest PUT with 503
+//	stack push -> exit 0, "attempt 1 of 3 failed, retrying", NAME@DIGEST as the registry has it
+func TestPushRetriesTransientFailureE2E(t *testing.T) {
+	e2e.Engine(t)
+	reg := e2e.StartRegistry(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed atomic.Bool
+	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: reg.Host})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") && r.Header.Get("Authorization") != "" && failed.CompareAndSwap(false, true) {
+			http.Error(w, `{"errors":[{"code":"UNAVAILABLE","message":"service unavailable"}]}`, http.StatusServiceUnavailable)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	host := ln.Addr().String()
+
+	_, project, _ := newProject(t)
+	ref := host + "/flaky/" + project + ":1"
+	if out, err := exec.Command("docker", "tag", "busybox:stable", ref).CombinedOutput(); err != nil {
+		t.Fatalf("docker tag: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _, _ = exec.Command("docker", "rmi", ref).CombinedOutput() })
+	cfg, dir := t.TempDir(), t.TempDir()
+	e2e.WriteFiles(t, cfg, map[string]string{"config.json": `{"auths":{"` + host + `":{"username":"` + e2e.RegistryUser + `","password":"` + e2e.RegistryPassword + `"}}}`})
+	e2e.WriteFiles(t, dir, map[string]string{"compose.yaml": "name: " + project + "\nservices:\n  box:\n    image: " + ref + "\n"})
+
+	r := e2e.Cmd{Dir: dir, Env: []string{"DOCKER_CONFIG=" + cfg}}.MustRun(t, "push")
+	if !failed.Load() || !strings.Contains(r.Stderr, "attempt 1 of 3 failed, retrying") {
+		t.Fatalf("no retry after the injected 503 (injected: %v):\n%s", failed.Load(), r.Stderr)
+	}
+	want := ref + "@" + registryDigest(t, reg, "flaky/"+project, "1")
+	if got := strings.TrimSpace(r.Stdout); got != want {
+		t.Fatalf("stack push printed %q, want %q", got, want)
+	}
 }
