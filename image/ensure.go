@@ -45,7 +45,11 @@ type EnsureOptions struct {
 // Then the builds run, in parallel up to the Builder's bound, each after
 // the builds of the images its FROM lines name. A build whose inputs digest
 // equals the InputsLabel of the existing image is not run. A failed build
-// does not stop independent ones; the error holds every failure.
+// does not stop independent ones; the error holds every failure, and the
+// map returned with it holds the services that did get an image.
+//
+// A service with a build section is built, not pulled, unless o.Build is
+// BuildNever; pull_policy: build forces its build as --build does.
 func (b *Builder) Ensure(ctx context.Context, p *manifest.Project, services []string, o EnsureOptions) (map[string]string, error) {
 	svcs, err := selectServices(p, services)
 	if err != nil {
