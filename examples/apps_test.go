@@ -12,7 +12,7 @@ import (
 // TestAppUnitTests runs `go vet` and `go test` inside each example's module.
 // Pure tests (httptest, fakes): they run under -short too.
 func TestAppUnitTests(t *testing.T) {
-	for _, name := range []string{"kvstore", "pizza", "cli"} {
+	for _, name := range []string{"kvstore", "pizza", "cli", "release"} {
 		t.Run(name, func(t *testing.T) {
 			for _, args := range [][]string{{"vet", "./..."}, {"test", "-count=1", "./..."}} {
 				cmd := exec.Command("go", args...)

@@ -89,6 +89,7 @@ func callJSON(t *testing.T, method, url, body string, want int, out any) {
 type container struct {
 	ID     string
 	Name   string
+	Image  string
 	Config struct{ Labels map[string]string }
 	State  struct {
 		StartedAt time.Time
