@@ -230,6 +230,9 @@ func diffService(p *types.Project, s types.ServiceConfig, imageID string, obs *O
 		if !s.DependsOn[dep].Required {
 			a.Optional = append(a.Optional, "service:"+dep)
 		}
+		if c := s.DependsOn[dep].Condition; c == "" || c == types.ServiceConditionStarted {
+			a.AfterStart = append(a.AfterStart, "service:"+dep)
+		}
 	}
 
 	have := obs.ServiceContainers(s.Name)

@@ -46,6 +46,9 @@ type Action struct {
 	// Optional lists the WaitsFor entries whose failure does not stop this
 	// action (depends_on with required: false).
 	Optional []string `json:"optional,omitempty"`
+	// AfterStart lists the WaitsFor entries this action needs started only,
+	// not ready (depends_on with condition service_started).
+	AfterStart []string `json:"after_start,omitempty"`
 	// Ready is what finishing means for a service: its dependants start then.
 	Ready Condition `json:"ready,omitempty"`
 	// ConfigHash is the service's desired config hash.

@@ -26,8 +26,11 @@ type Driver interface {
 // Session applies the actions of one plan.
 type Session interface {
 	// Run carries out one action and returns once its resource is ready as
-	// the action's Ready says. It reports its own progress events.
-	Run(ctx context.Context, a *Action) error
+	// the action's Ready says. It calls started once the resource is started
+	// (before waiting for it to be ready), letting the dependants that only
+	// need it started go on; it may not call it at all. It reports its own
+	// progress events.
+	Run(ctx context.Context, a *Action, started func()) error
 	// Close releases the session.
 	Close() error
 }
@@ -61,12 +64,12 @@ func Apply(ctx context.Context, d Driver, plan *Plan, o ApplyOptions) error {
 	if err != nil {
 		return err
 	}
-	err = Walk(ctx, plan, o.Parallel, func(ctx context.Context, a *Action) error {
+	err = Walk(ctx, plan, o.Parallel, func(ctx context.Context, a *Action, started func()) error {
 		if a.Kind == Unchanged && a.Type() != "service" {
 			reportUnchanged(ctx, a)
 			return nil
 		}
-		return s.Run(ctx, a)
+		return s.Run(ctx, a, started)
 	})
 	if cerr := s.Close(); cerr != nil && err == nil {
 		err = cerr
@@ -84,10 +87,12 @@ func reportUnchanged(ctx context.Context, a *Action) {
 
 // Walk calls run for every action of plan in dependency order, at most
 // parallel at once (0: DefaultParallel), and makes no decisions of its own
-// beyond skipping the dependants of a failure. WaitsFor entries that name no
-// action of the plan are ignored. Cancelling ctx lets calls under way finish
-// (they get the cancelled ctx) and skips the rest.
-func Walk(ctx context.Context, plan *Plan, parallel int, run func(context.Context, *Action) error) error {
+// beyond skipping the dependants of a failure. An action waits for each of
+// its WaitsFor to finish, or only to be started (run calls started) for those
+// also in AfterStart. WaitsFor entries that name no action of the plan are
+// ignored. Cancelling ctx lets calls under way finish (they get the cancelled
+// ctx) and skips the rest.
+func Walk(ctx context.Context, plan *Plan, parallel int, run func(ctx context.Context, a *Action, started func()) error) error {
 	if parallel <= 0 {
 		parallel = DefaultParallel
 	}
@@ -95,12 +100,15 @@ func Walk(ctx context.Context, plan *Plan, parallel int, run func(context.Contex
 		return err
 	}
 	type node struct {
-		done chan struct{}
-		err  error // nil, ErrSkipped, or the failure
+		started     chan struct{} // closed once started, or done
+		startedOnce sync.Once
+		done        chan struct{}
+		err         error // nil, ErrSkipped, or the failure; final once done is closed
+		failedEarly bool  // failed or skipped before it was started; final once started is closed
 	}
 	nodes := make(map[string]*node, len(plan.Actions))
 	for _, a := range plan.Actions {
-		nodes[a.Resource] = &node{done: make(chan struct{})}
+		nodes[a.Resource] = &node{started: make(chan struct{}), done: make(chan struct{})}
 	}
 	sem := make(chan struct{}, parallel)
 	var (
@@ -114,14 +122,25 @@ func Walk(ctx context.Context, plan *Plan, parallel int, run func(context.Contex
 		go func() {
 			defer wg.Done()
 			defer close(n.done)
+			markStarted := func(failed bool) {
+				n.startedOnce.Do(func() { n.failedEarly = failed; close(n.started) })
+			}
+			defer func() { markStarted(n.err != nil) }()
 			var failed []string
 			for _, dep := range a.WaitsFor {
 				dn, ok := nodes[dep]
 				if !ok {
 					continue
 				}
-				<-dn.done
-				if dn.err != nil && !slices.Contains(a.Optional, dep) {
+				var depFailed bool
+				if slices.Contains(a.AfterStart, dep) {
+					<-dn.started
+					depFailed = dn.failedEarly
+				} else {
+					<-dn.done
+					depFailed = dn.err != nil
+				}
+				if depFailed && !slices.Contains(a.Optional, dep) {
 					failed = append(failed, dep)
 				}
 			}
@@ -144,7 +163,7 @@ func Walk(ctx context.Context, plan *Plan, parallel int, run func(context.Contex
 				mu.Unlock()
 				return
 			}
-			err := run(ctx, a)
+			err := run(ctx, a, func() { markStarted(false) })
 			<-sem
 			if err != nil {
 				n.err = err

@@ -58,7 +58,7 @@ func TestWalkOrderAndFailure(t *testing.T) {
 	)
 	rec := &recorder{}
 	ctx := progress.WithSink(t.Context(), rec)
-	err := engine.Walk(ctx, plan, 4, func(_ context.Context, a *engine.Action) error {
+	err := engine.Walk(ctx, plan, 4, func(_ context.Context, a *engine.Action, _ func()) error {
 		mu.Lock()
 		ran = append(ran, a.Resource)
 		mu.Unlock()
@@ -84,7 +84,7 @@ func TestWalkOptionalDependency(t *testing.T) {
 	a.Optional = []string{"service:metrics"}
 	plan := &engine.Plan{Actions: []*engine.Action{action("service:metrics"), a}}
 	var ran atomic.Int32
-	err := engine.Walk(t.Context(), plan, 0, func(_ context.Context, a *engine.Action) error {
+	err := engine.Walk(t.Context(), plan, 0, func(_ context.Context, a *engine.Action, _ func()) error {
 		ran.Add(1)
 		if a.Resource == "service:metrics" {
 			return errors.New("metrics broke")
@@ -114,7 +114,7 @@ func TestWalkRespectsDependenciesAndParallelLimit(t *testing.T) {
 		done           = map[string]bool{}
 		inflight, peak int
 	)
-	err := engine.Walk(t.Context(), &plan, 2, func(_ context.Context, a *engine.Action) error {
+	err := engine.Walk(t.Context(), &plan, 2, func(_ context.Context, a *engine.Action, _ func()) error {
 		mu.Lock()
 		for _, d := range a.WaitsFor {
 			if !done[d] {
@@ -142,7 +142,7 @@ func TestWalkCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	plan := &engine.Plan{Actions: []*engine.Action{action("service:a"), action("service:b", "service:a")}}
 	rec := &recorder{}
-	err := engine.Walk(progress.WithSink(ctx, rec), plan, 1, func(context.Context, *engine.Action) error {
+	err := engine.Walk(progress.WithSink(ctx, rec), plan, 1, func(context.Context, *engine.Action, func()) error {
 		cancel() // interrupted while a runs: a finishes, b is never started
 		return nil
 	})
@@ -154,9 +154,54 @@ func TestWalkCancelled(t *testing.T) {
 	}
 }
 
+func TestWalkAfterStart(t *testing.T) {
+	// worker needs db started only, api needs it ready: worker runs while db
+	// still waits for its healthcheck, api only after db is done.
+	worker := action("service:worker", "service:db")
+	worker.AfterStart = []string{"service:db"}
+	plan := &engine.Plan{Actions: []*engine.Action{action("service:db"), worker, action("service:api", "service:db")}}
+	workerRan := make(chan struct{})
+	var dbDone atomic.Bool
+	err := engine.Walk(t.Context(), plan, 0, func(_ context.Context, a *engine.Action, started func()) error {
+		switch a.Resource {
+		case "service:db":
+			started()
+			<-workerRan // still "waiting for healthy" until worker has run
+			dbDone.Store(true)
+		case "service:worker":
+			close(workerRan)
+		case "service:api":
+			if !dbDone.Load() {
+				t.Error("api ran before db was ready")
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWalkAfterStartFailureBeforeStart(t *testing.T) {
+	worker := action("service:worker", "service:db")
+	worker.AfterStart = []string{"service:db"}
+	plan := &engine.Plan{Actions: []*engine.Action{action("service:db"), worker}}
+	var ran atomic.Int32
+	err := engine.Walk(t.Context(), plan, 0, func(_ context.Context, a *engine.Action, _ func()) error {
+		ran.Add(1)
+		if a.Resource == "service:db" {
+			return errors.New("creating db failed")
+		}
+		return nil
+	})
+	if err == nil || ran.Load() != 1 {
+		t.Fatalf("error %v, %d ran: want db's failure and worker skipped", err, ran.Load())
+	}
+}
+
 func TestWalkCycle(t *testing.T) {
 	plan := &engine.Plan{Actions: []*engine.Action{action("service:a", "service:b"), action("service:b", "service:a")}}
-	err := engine.Walk(t.Context(), plan, 0, func(context.Context, *engine.Action) error { return nil })
+	err := engine.Walk(t.Context(), plan, 0, func(context.Context, *engine.Action, func()) error { return nil })
 	if !errors.Is(err, engine.ErrCycle) {
 		t.Fatalf("error = %v, want ErrCycle", err)
 	}

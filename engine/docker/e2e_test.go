@@ -1,6 +1,7 @@
 package docker_test
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/docker/docker/api/types/container"
 
 	"github.com/stack-deploy/stack/internal/e2e"
 )
@@ -345,4 +348,50 @@ services:
 	if want := `service "db": container ` + project + `-db-1 not healthy after 2s (--timeout)`; r.Code != 1 || !strings.Contains(r.Stderr, want) {
 		t.Fatalf("up --timeout 2s: exit %d, want 1 and %q", r.Code, want)
 	}
+}
+
+// A dependant that needs its dependency started only does not wait for its
+// healthcheck. Model: db turns healthy after about 3 s; web depends on db
+// with service_started. Steps: up -> returns once db is healthy, and web
+// started before db's first passing healthcheck.
+func TestServiceStartedDoesNotWaitForHealth(t *testing.T) {
+	c, project := stack(t, `
+services:
+  db:
+    image: busybox:stable
+    init: true
+    command: ["sh", "-c", "sleep 3; touch /ready; exec sleep 3600"]
+    healthcheck: {test: ["CMD", "test", "-f", "/ready"], interval: 500ms, retries: 60}
+  web:
+    image: busybox:stable
+    init: true
+    command: ["sleep", "3600"]
+    depends_on:
+      db: {condition: service_started}
+`)
+	c.MustRun(t, "up")
+	if h := e2e.Docker(t, "inspect", "-f", "{{.State.Health.Status}}", project+"-db-1"); h != "healthy" {
+		t.Fatalf("up returned with db %s, want healthy", h)
+	}
+	var web, db container.State
+	for name, st := range map[string]*container.State{project + "-web-1": &web, project + "-db-1": &db} {
+		if err := json.Unmarshal([]byte(e2e.Docker(t, "inspect", "-f", "{{json .State}}", name)), st); err != nil {
+			t.Fatalf("inspecting %s: %v", name, err)
+		}
+	}
+	webStarted, err := time.Parse(time.RFC3339Nano, web.StartedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var firstPass time.Time
+	for _, r := range db.Health.Log {
+		if r.ExitCode == 0 {
+			firstPass = r.Start
+			break
+		}
+	}
+	if firstPass.IsZero() || !webStarted.Before(firstPass) {
+		t.Fatalf("web started at %s, db first healthy at %s: web waited for db's health", webStarted, firstPass)
+	}
+	t.Logf("web started %s before db was first healthy", firstPass.Sub(webStarted))
 }

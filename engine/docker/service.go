@@ -16,8 +16,9 @@ import (
 )
 
 // service carries out a service action: every replica step in parallel,
-// then waits until the service is ready as the action's Ready says.
-func (s *session) service(ctx context.Context, a *engine.Action) error {
+// then, having said so through started, waits until the service is ready as
+// the action's Ready says.
+func (s *session) service(ctx context.Context, a *engine.Action, started func()) error {
 	name := a.Name()
 	_, inManifest := s.plan.Desired.Project.Services[name]
 	var (
@@ -57,6 +58,7 @@ func (s *session) service(ctx context.Context, a *engine.Action) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	started()
 	for _, id := range ready {
 		wg.Add(1)
 		go func() {

@@ -57,10 +57,10 @@ func (s *session) watcher(ctx context.Context) *watcher {
 }
 
 // Run carries out one action, reporting its progress.
-func (s *session) Run(ctx context.Context, a *engine.Action) error {
+func (s *session) Run(ctx context.Context, a *engine.Action, started func()) error {
 	verb := string(a.Kind)
 	if a.Kind == engine.Unchanged {
-		if err := s.service(ctx, a); err != nil {
+		if err := s.service(ctx, a, started); err != nil {
 			progress.Report(ctx, a.Resource, verb, progress.Failed, "", err)
 			return err
 		}
@@ -77,7 +77,7 @@ func (s *session) Run(ctx context.Context, a *engine.Action) error {
 	case "image":
 		err = s.image(ctx, a)
 	case "service":
-		err = s.service(ctx, a)
+		err = s.service(ctx, a, started)
 	default:
 		err = fmt.Errorf("%s: unknown resource type", a.Resource)
 	}
