@@ -289,6 +289,23 @@ func linkBuildDeps(jobs []*buildJob) error {
 	return nil
 }
 
+// baseImage returns the ID of a FROM image, pulling it first when the engine
+// does not have it: with the Docker config's credentials, which the classic
+// builder would not have, and so that the inputs digest records the base the
+// build really used.
+func (b *Builder) baseImage(ctx context.Context, service, ref string) (string, error) {
+	id, err := b.localID(ctx, ref)
+	if err == nil && id == "" {
+		if err = b.pull(ctx, service, ref); err == nil {
+			id, err = b.localID(ctx, ref)
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("service %q: getting base image %s: %w", service, ref, err)
+	}
+	return id, nil
+}
+
 // ensureBuilt computes the job's inputs digest and builds unless the image
 // already carries it.
 func (b *Builder) ensureBuilt(ctx context.Context, j *buildJob, ids *idMap) (string, error) {
@@ -300,9 +317,9 @@ func (b *Builder) ensureBuilt(ctx context.Context, j *buildJob, ids *idMap) (str
 			in.bases[ref] = ids.get(d.service)
 			continue
 		}
-		id, err := b.localID(ctx, ref)
+		id, err := b.baseImage(ctx, j.service, ref)
 		if err != nil {
-			return "", fmt.Errorf("service %q: looking up base image %s: %w", j.service, ref, err)
+			return "", err
 		}
 		in.bases[ref] = id
 	}

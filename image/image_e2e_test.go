@@ -51,11 +51,12 @@ func (c *countingClient) take() (int, []string) {
 
 // fixture is one test's project, builder and the images its builds made.
 type fixture struct {
-	t   testing.TB
-	p   *manifest.Project
-	dir string
-	b   *image.Builder
-	cc  *countingClient
+	t    testing.TB
+	name string
+	p    *manifest.Project
+	dir  string
+	b    *image.Builder
+	cc   *countingClient
 
 	mu    sync.Mutex
 	built []string
@@ -69,11 +70,10 @@ func newFixture(t testing.TB, files map[string]string) *fixture {
 	f := &fixture{t: t, dir: t.TempDir()}
 	e2e.WriteFiles(t, f.dir, files)
 	name := e2e.ProjectName(t)
-	p, err := manifest.Load(t.Context(), manifest.Options{Files: []string{filepath.Join(f.dir, "compose.yaml")}, ProjectName: name, Env: []string{}})
-	if err != nil {
-		t.Fatal(err)
+	f.name = name
+	if _, ok := files["compose.yaml"]; ok {
+		f.reload(t)
 	}
-	f.p = p
 	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +96,16 @@ func newFixture(t testing.TB, files map[string]string) *fixture {
 		_ = c.Close()
 	})
 	return f
+}
+
+// reload loads the project (again, after a test changed its files).
+func (f *fixture) reload(t testing.TB) {
+	t.Helper()
+	p, err := manifest.Load(t.Context(), manifest.Options{Files: []string{filepath.Join(f.dir, "compose.yaml")}, ProjectName: f.name, Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.p = p
 }
 
 // ensure runs Ensure and remembers the images built, for removal.
@@ -434,35 +444,44 @@ func TestEnsureMissingImageFailsFirstE2E(t *testing.T) {
 	}
 }
 
-// Intent: an image: service missing locally is pulled from a registry that
-// requires the credentials in the Docker config.
+// Intent: images missing locally are pulled from a registry that requires
+// the credentials in the Docker config: an image: service's image, and a
+// build's FROM image (which the classic builder could not pull by itself:
+// it gets no credentials).
 func TestEnsurePullsWithDockerConfigAuthE2E(t *testing.T) {
 	e2e.Engine(t)
 	reg := e2e.StartRegistry(t)
 	cfg := e2e.DockerConfig(t, reg)
 	t.Setenv("DOCKER_CONFIG", cfg)
-	ref := reg.Ref("mirror/busybox:" + strings.ToLower(e2e.ProjectName(t)))
-	if out, err := exec.Command("docker", "tag", "busybox:stable", ref).CombinedOutput(); err != nil {
-		t.Fatalf("docker tag: %v\n%s", err, out)
+	f := newFixture(t, map[string]string{})
+	run, base := reg.Ref("mirror/busybox:"+f.name), reg.Ref("mirror/base:"+f.name)
+	for _, ref := range []string{run, base} {
+		for _, args := range [][]string{{"tag", "busybox:stable", ref}, {"--config", cfg, "push", ref}, {"rmi", ref}} {
+			if out, err := exec.Command("docker", args...).CombinedOutput(); err != nil {
+				t.Fatalf("docker %v: %v\n%s", args, err, out)
+			}
+		}
+		t.Cleanup(func() { _, _ = exec.Command("docker", "rmi", ref).CombinedOutput() })
 	}
-	if out, err := exec.Command("docker", "--config", cfg, "push", ref).CombinedOutput(); err != nil {
-		t.Fatalf("docker push: %v\n%s", err, out)
-	}
-	if out, err := exec.Command("docker", "rmi", ref).CombinedOutput(); err != nil {
-		t.Fatalf("docker rmi: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { _, _ = exec.Command("docker", "rmi", ref).CombinedOutput() })
-	f := newFixture(t, map[string]string{"compose.yaml": "services:\n  box:\n    image: " + ref + "\n"})
+	e2e.WriteFiles(t, f.dir, map[string]string{
+		"compose.yaml":   "services:\n  box:\n    image: " + run + "\n  app:\n    build: ./app\n",
+		"app/Dockerfile": "FROM " + base + "\nRUN echo built > /built\n",
+	})
+	f.reload(t)
 	reg.Reset()
 	ev := &events{}
 	ids, err := f.ensure(progress.WithSink(t.Context(), ev), image.EnsureOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := e2e.Docker(t, "image", "inspect", "--format", "{{.Id}}", "busybox:stable"); ids["box"] != want {
-		t.Errorf("pulled ID %s, want busybox:stable's %s", ids["box"], want)
+	busybox := e2e.Docker(t, "image", "inspect", "--format", "{{.Id}}", "busybox:stable")
+	if ids["box"] != busybox || e2e.Docker(t, "image", "inspect", "--format", "{{.Id}}", base) != busybox {
+		t.Errorf("pulled %s for box and %q for the base, want busybox:stable's %s", ids["box"], e2e.Docker(t, "image", "inspect", "--format", "{{.Id}}", base), busybox)
 	}
-	if s := reg.Stats(); s.Requests == 0 || !ev.has("image:box", progress.Done, "pulled") {
+	if exportFiles(t, f.p.Name+"-app")["/built"] != "built\n" {
+		t.Error("app was not built on the pulled base")
+	}
+	if s := reg.Stats(); s.Requests < 2 || !ev.has("image:box", progress.Done, "pulled") {
 		t.Errorf("no authenticated pull: stats %+v", s)
 	}
 }
