@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/distribution/reference"
 	"github.com/hashicorp/go-multierror"
 
 	"github.com/stack-deploy/stack/manifest"
@@ -294,6 +295,11 @@ func linkBuildDeps(jobs []*buildJob) error {
 // builder would not have, and so that the inputs digest records the base the
 // build really used.
 func (b *Builder) baseImage(ctx context.Context, service, ref string) (string, error) {
+	if _, err := reference.ParseNormalizedNamed(ref); err != nil {
+		// Not a name this package can resolve (an ARG it could not
+		// substitute, say): the engine's own parser will judge it.
+		return "", nil
+	}
 	id, err := b.localID(ctx, ref)
 	if err == nil && id == "" {
 		if err = b.pull(ctx, service, ref); err == nil {
