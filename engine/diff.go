@@ -306,15 +306,22 @@ func joinReasons(a, b string) string {
 }
 
 // readiness says what finishing means for s: completed when a selected
-// dependant waits for it with service_completed_successfully, healthy when it
-// has a healthcheck, else started.
+// dependant waits for it with service_completed_successfully; healthy when it
+// has a healthcheck or a dependant waits with service_healthy (the image may
+// declare the healthcheck); else started.
 func readiness(p *types.Project, s types.ServiceConfig, selected map[string]bool) Condition {
+	healthy := s.HealthCheck != nil && !s.HealthCheck.Disable
 	for name := range selected {
-		if d, ok := p.Services[name].DependsOn[s.Name]; ok && d.Condition == types.ServiceConditionCompletedSuccessfully {
+		d, ok := p.Services[name].DependsOn[s.Name]
+		switch {
+		case !ok:
+		case d.Condition == types.ServiceConditionCompletedSuccessfully:
 			return Completed
+		case d.Condition == types.ServiceConditionHealthy:
+			healthy = true
 		}
 	}
-	if s.HealthCheck != nil && !s.HealthCheck.Disable {
+	if healthy {
 		return Healthy
 	}
 	return Started

@@ -395,3 +395,46 @@ services:
 	}
 	t.Logf("web started %s before db was first healthy", firstPass.Sub(webStarted))
 }
+
+// service_healthy with the healthcheck in the image, and with none at all.
+// Model: api's image declares HEALTHCHECK (the compose file does not); web
+// waits for api healthy. Steps: up -> web runs after api is healthy. Then
+// the dependency is a plain busybox without a healthcheck -> up fails saying
+// so and how to fix it.
+func TestServiceHealthyImageHealthcheck(t *testing.T) {
+	e2e.Engine(t)
+	tag := "stack-e2e-healthy:" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:stable\nHEALTHCHECK --interval=500ms CMD true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("docker", "build", "-q", "-t", tag, dir).CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { e2e.Docker(t, "rmi", tag) })
+	const compose = `
+services:
+  api:
+    image: IMAGE
+    init: true
+    command: ["sleep", "3600"]
+  web:
+    image: busybox:stable
+    init: true
+    command: ["sleep", "3600"]
+    depends_on:
+      api: {condition: service_healthy}
+`
+	c, project := stack(t, strings.Replace(compose, "IMAGE", tag, 1))
+	c.MustRun(t, "up")
+	if h := e2e.Docker(t, "inspect", "-f", "{{.State.Health.Status}}", project+"-api-1"); h != "healthy" {
+		t.Fatalf("api is %q after up, want healthy", h)
+	}
+	c.MustRun(t, "down")
+
+	write(t, c.Dir, "name: "+project+"\n"+strings.Replace(compose, "IMAGE", "busybox:stable", 1))
+	r := c.Run(t, "up")
+	if want := `service "api": a dependant waits for it with condition service_healthy but it has no healthcheck`; r.Code != 1 || !strings.Contains(r.Stderr, want) {
+		t.Fatalf("up: exit %d, want 1 and %q", r.Code, want)
+	}
+}

@@ -100,6 +100,9 @@ func (s *session) waitReady(ctx context.Context, service, id string, cond engine
 		return fmt.Errorf("inspecting container of service %q: %w", service, err)
 	}
 	name := strings.TrimPrefix(ins.Name, "/")
+	if cond == engine.Healthy && (ins.Config == nil || ins.Config.Healthcheck == nil || len(ins.Config.Healthcheck.Test) == 0 || ins.Config.Healthcheck.Test[0] == "NONE") {
+		return fmt.Errorf("service %q: a dependant waits for it with condition service_healthy but it has no healthcheck: add a healthcheck to the service (or its image), or use condition service_started", service)
+	}
 	done, failure := readyFromState(cond, ins.State)
 	for !done && failure == "" {
 		select {
