@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // Registry credentials: every test registry accepts exactly these over HTTP
@@ -29,6 +31,9 @@ const (
 
 // Registry is go-containerregistry's in-memory registry served on
 // 127.0.0.1:<free port> behind HTTP basic auth, counting what crosses it.
+// Blobs belong to repositories as in Docker Distribution (and most real
+// registries): a blob pushed to one repository is unknown in another until
+// it is uploaded there too or mounted from a repository that has it.
 // The Docker engine treats 127.0.0.0/8 as insecure (plain HTTP) by default,
 // so the daemon can push to and pull from it as well.
 type Registry struct {
@@ -36,6 +41,7 @@ type Registry struct {
 	Host string
 
 	srv       *http.Server
+	blobs     *repoBlobs
 	stopOnce  sync.Once
 	stopAfter atomic.Int64 // > 0: stop when the request count reaches it
 	stopped   atomic.Bool
@@ -52,9 +58,11 @@ type RegistryStats struct {
 	Unauthorized int64 // requests answered 401
 	BytesIn      int64 // request body bytes received
 	BytesOut     int64 // response body bytes sent
-	// BlobUploads counts upload sessions started (POST .../blobs/uploads/);
-	// a cross-repository mount that succeeds counts too, but moves no bytes.
+	// BlobUploads counts upload sessions started (POST .../blobs/uploads/).
 	BlobUploads int64
+	// Mounts counts cross-repository blob mounts the registry made
+	// (POST .../blobs/uploads/?mount=<digest>&from=<repo> answered 201).
+	Mounts int64
 	// BlobBytesIn is request body bytes of blob uploads (PATCH/PUT on
 	// .../blobs/uploads/...): layer and config data actually transferred in.
 	BlobBytesIn int64
@@ -74,7 +82,8 @@ func StartRegistry(t testing.TB) *Registry {
 		t.Fatalf("listening for a test registry: %v", err)
 	}
 	r := &Registry{Host: ln.Addr().String()}
-	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	r.blobs = &repoBlobs{store: registry.NewInMemoryBlobHandler(), links: map[string]map[string]bool{}}
+	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithBlobHandler(r.blobs))
 	r.srv = &http.Server{Handler: r.handler(inner), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = r.srv.Serve(ln) }()
 	t.Cleanup(r.Stop)
@@ -174,6 +183,9 @@ func (r *Registry) handler(inner http.Handler) http.Handler {
 			w.Header().Set("WWW-Authenticate", `Basic realm="stack-test-registry"`)
 			w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
 			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+			return
+		}
+		if r.mount(w, req) {
 			return
 		}
 		body := &countingReader{r: req.Body}
@@ -291,4 +303,86 @@ func DockerConfig(t testing.TB, regs ...*Registry) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// mount answers a cross-repository mount request itself when the source
+// repository has the blob (the in-memory registry does not implement
+// mounts), and reports whether it did.
+func (r *Registry) mount(w http.ResponseWriter, req *http.Request) bool {
+	q := req.URL.Query()
+	digest, from := q.Get("mount"), q.Get("from")
+	p := strings.TrimSuffix(req.URL.Path, "/")
+	if req.Method != http.MethodPost || digest == "" || from == "" || !strings.HasPrefix(p, "/v2/") || !strings.HasSuffix(p, "/blobs/uploads") {
+		return false
+	}
+	repo := strings.TrimSuffix(strings.TrimPrefix(p, "/v2/"), "/blobs/uploads")
+	if !r.blobs.mount(repo, from, digest) {
+		return false
+	}
+	w.Header().Set("Location", "/v2/"+repo+"/blobs/"+digest)
+	w.Header().Set("Docker-Content-Digest", digest)
+	w.WriteHeader(http.StatusCreated)
+	r.mu.Lock()
+	r.stats.Requests++
+	r.stats.Mounts++
+	r.mu.Unlock()
+	return true
+}
+
+// repoBlobs stores blobs once and records which repositories hold each.
+type repoBlobs struct {
+	store registry.BlobHandler // in memory: also a Stat and Put handler
+	mu    sync.Mutex
+	links map[string]map[string]bool // repository -> digest -> linked
+}
+
+// repoName undoes a quirk of the in-memory registry, which names the
+// repository of an upload's last PUT "<repo>/blobs".
+func repoName(repo string) string { return strings.TrimSuffix(repo, "/blobs") }
+
+func (b *repoBlobs) linked(repo, digest string) bool {
+	repo = repoName(repo)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.links[repo][digest]
+}
+
+func (b *repoBlobs) link(repo, digest string) {
+	repo = repoName(repo)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.links[repo] == nil {
+		b.links[repo] = map[string]bool{}
+	}
+	b.links[repo][digest] = true
+}
+
+func (b *repoBlobs) mount(repo, from, digest string) bool {
+	if !b.linked(from, digest) {
+		return false
+	}
+	b.link(repo, digest)
+	return true
+}
+
+func (b *repoBlobs) Stat(ctx context.Context, repo string, h v1.Hash) (int64, error) {
+	if !b.linked(repo, h.String()) {
+		return 0, registry.ErrNotFound
+	}
+	return b.store.(registry.BlobStatHandler).Stat(ctx, repo, h)
+}
+
+func (b *repoBlobs) Get(ctx context.Context, repo string, h v1.Hash) (io.ReadCloser, error) {
+	if !b.linked(repo, h.String()) {
+		return nil, registry.ErrNotFound
+	}
+	return b.store.Get(ctx, repo, h)
+}
+
+func (b *repoBlobs) Put(ctx context.Context, repo string, h v1.Hash, rc io.ReadCloser) error {
+	if err := b.store.(registry.BlobPutHandler).Put(ctx, repo, h, rc); err != nil {
+		return err
+	}
+	b.link(repo, h.String())
+	return nil
 }

@@ -94,3 +94,58 @@ func TestRegistryStopAfterAndCounters(t *testing.T) {
 		t.Fatal("the registry still answers after StopAfter ran out")
 	}
 }
+
+// Blobs belong to repositories: unknown in another until mounted there.
+func TestRegistryMount(t *testing.T) {
+	reg := StartRegistry(t)
+	auth := remote.WithAuth(&authn.Basic{Username: RegistryUser, Password: RegistryPassword})
+	img, err := random.Image(1024, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(reg.Ref("harness/a:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img, auth); err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := layers[0].Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := func(method, path string) int {
+		t.Helper()
+		req, err := http.NewRequest(method, "http://"+reg.Host+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth(RegistryUser, RegistryPassword)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status(http.MethodHead, "/v2/harness/b/blobs/"+d.String()); got != http.StatusNotFound {
+		t.Fatalf("HEAD of a's blob in repository b: %d, want 404", got)
+	}
+	reg.Reset()
+	if got := status(http.MethodPost, "/v2/harness/b/blobs/uploads/?mount="+d.String()+"&from=harness/a"); got != http.StatusCreated {
+		t.Fatalf("mounting a's blob into b: %d, want 201", got)
+	}
+	if got := status(http.MethodHead, "/v2/harness/b/blobs/"+d.String()); got != http.StatusOK {
+		t.Fatalf("HEAD of the mounted blob in b: %d, want 200", got)
+	}
+	if got := status(http.MethodPost, "/v2/harness/c/blobs/uploads/?mount="+d.String()+"&from=harness/nothing"); got != http.StatusAccepted {
+		t.Fatalf("mounting from a repository without the blob: %d, want 202 (an upload starts)", got)
+	}
+	if s := reg.Stats(); s.Mounts != 1 || s.BlobUploads != 1 || s.BlobBytesIn != 0 {
+		t.Fatalf("stats %+v, want 1 mount and 1 upload session, no bytes", s)
+	}
+}
