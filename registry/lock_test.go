@@ -324,7 +324,7 @@ func TestLockFor(t *testing.T) {
 func TestDefaultTag(t *testing.T) {
 	at := time.Date(2026, 11, 22, 1, 15, 0, 0, time.FixedZone("CET", 3600))
 	for commit, want := range map[string]string{
-		"":                                         "20261122-001500",
+		"": "20261122-001500",
 		"0123abcdef0123abcdef0123abcdef0123abcdef": "20261122-001500-0123abc",
 	} {
 		if got := defaultTag(at, commit); got != want || !tagPattern.MatchString(got) {
