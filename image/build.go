@@ -16,7 +16,7 @@ import (
 	"github.com/stack-deploy/stack/progress"
 )
 
-// maxStepLines bounds the output of a failing step kept for its error.
+// maxStepLines bounds the lines of a failing step kept for its error.
 const maxStepLines = 60
 
 // BuildError is a build the engine ran and that failed: the message of the
@@ -25,7 +25,8 @@ type BuildError struct {
 	Service string
 	Image   string
 	Message string
-	// Output is the failing step's output, from its "Step N/M" line on.
+	// Output is the failing step's "Step N/M" line and the last lines of
+	// its output.
 	Output []string
 }
 
@@ -195,9 +196,12 @@ func (b *Builder) build(ctx context.Context, j *buildJob, digest string) (string
 		if strings.HasPrefix(l, "Step ") {
 			step = step[:0]
 		}
-		if len(step) < maxStepLines {
-			step = append(step, l)
+		if len(step) == maxStepLines {
+			// Keep the step's own line and its last output, where the
+			// failure is.
+			step = append(step[:1], step[2:]...)
 		}
+		step = append(step, l)
 		progress.Report(ctx, resource, "build", progress.Working, l, nil)
 	}}
 	err = readStream(resp.Body, func(m message) {

@@ -2,6 +2,7 @@ package image
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -168,5 +169,26 @@ func TestEnsureSharesBuiltImages(t *testing.T) {
 	ids, err := newFakeBuilder(t, f).Ensure(t.Context(), p, nil, EnsureOptions{})
 	if err != nil || ids["web"] != "sha256:built" || ids["worker"] != "sha256:built" {
 		t.Fatalf("Ensure = %v, %v; want both services on the built image", ids, err)
+	}
+}
+
+// A failing step's error keeps the step line and the end of its output.
+func TestBuildErrorKeepsTheEndOfTheStep(t *testing.T) {
+	p := load(t, map[string]string{"compose.yaml": "services:\n  web:\n    build: ./web\n", "web/Dockerfile": "FROM scratch\n"})
+	f := &fakeClient{build: func(build.ImageBuildOptions) (string, error) { return "", errors.New("returned a non-zero code: 1") }}
+	f.stream = func() []string {
+		lines := []string{"Step 1/2 : FROM scratch", "Step 2/2 : RUN make"}
+		for i := range 200 {
+			lines = append(lines, fmt.Sprintf("output %d", i))
+		}
+		return lines
+	}
+	_, err := newFakeBuilder(t, f).Ensure(t.Context(), p, nil, EnsureOptions{})
+	var be *BuildError
+	if !errors.As(err, &be) {
+		t.Fatalf("Ensure: %v, want a BuildError", err)
+	}
+	if len(be.Output) != maxStepLines || be.Output[0] != "Step 2/2 : RUN make" || be.Output[len(be.Output)-1] != "output 199" {
+		t.Fatalf("kept %d lines from %q to %q", len(be.Output), be.Output[0], be.Output[len(be.Output)-1])
 	}
 }

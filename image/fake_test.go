@@ -27,13 +27,15 @@ type fakeClient struct {
 	push    func(ref string) (string, error)                // the digest, or the error the stream ends with
 	inspect func(ref string) (image.InspectResponse, error)
 	pull    func(ref string) error // the error the stream ends with
+	// stream gives the output lines of a build; default: one Step line.
+	stream func() []string
 }
 
 func (f *fakeClient) ImagePull(_ context.Context, ref string, _ image.PullOptions) (io.ReadCloser, error) {
 	if f.pull == nil {
 		return nil, errors.New("unexpected pull")
 	}
-	return stream(f.pull(ref), map[string]string{}), nil
+	return stream(nil, f.pull(ref), map[string]string{}), nil
 }
 
 func (f *fakeClient) ImageBuild(_ context.Context, r io.Reader, o build.ImageBuildOptions) (build.ImageBuildResponse, error) {
@@ -44,7 +46,11 @@ func (f *fakeClient) ImageBuild(_ context.Context, r io.Reader, o build.ImageBui
 		return build.ImageBuildResponse{}, errors.New("unexpected build")
 	}
 	id, msg := f.build(o)
-	return build.ImageBuildResponse{Body: stream(msg, map[string]string{"ID": id})}, nil
+	lines := []string{"Step 1/1 : FROM scratch"}
+	if f.stream != nil {
+		lines = f.stream()
+	}
+	return build.ImageBuildResponse{Body: stream(lines, msg, map[string]string{"ID": id})}, nil
 }
 
 func (f *fakeClient) ImagePush(_ context.Context, ref string, _ image.PushOptions) (io.ReadCloser, error) {
@@ -52,7 +58,7 @@ func (f *fakeClient) ImagePush(_ context.Context, ref string, _ image.PushOption
 		return nil, errors.New("unexpected push")
 	}
 	digest, msg := f.push(ref)
-	return stream(msg, map[string]string{"Tag": "1", "Digest": digest}), nil
+	return stream(nil, msg, map[string]string{"Tag": "1", "Digest": digest}), nil
 }
 
 func (f *fakeClient) ImageInspect(_ context.Context, ref string, _ ...client.ImageInspectOption) (image.InspectResponse, error) {
@@ -62,12 +68,14 @@ func (f *fakeClient) ImageInspect(_ context.Context, ref string, _ ...client.Ima
 	return f.inspect(ref)
 }
 
-// stream encodes an engine message stream that ends with errMsg when it is
-// not empty, else with aux.
-func stream(errMsg error, aux map[string]string) io.ReadCloser {
+// stream encodes an engine message stream of output lines that ends with
+// errMsg when it is not nil, else with aux.
+func stream(lines []string, errMsg error, aux map[string]string) io.ReadCloser {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
-	_ = enc.Encode(map[string]string{"stream": "Step 1/1 : FROM scratch\n"})
+	for _, l := range lines {
+		_ = enc.Encode(map[string]string{"stream": l + "\n"})
+	}
 	if errMsg != nil {
 		_ = enc.Encode(map[string]any{"errorDetail": map[string]string{"message": errMsg.Error()}})
 	} else {
