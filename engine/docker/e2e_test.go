@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -436,5 +437,55 @@ services:
 	r := c.Run(t, "up")
 	if want := `service "api": a dependant waits for it with condition service_healthy but it has no healthcheck`; r.Code != 1 || !strings.Contains(r.Stderr, want) {
 		t.Fatalf("up: exit %d, want 1 and %q", r.Code, want)
+	}
+}
+
+// Scale, orphans and down --rmi. Model: web (scale 2) and old, on a test tag
+// of busybox. Steps: up -> web-1, web-2, old-1; scale web to 1 and drop old
+// -> up removes web-2, warns about old and keeps it; up --remove-orphans ->
+// old goes; down --rmi all -> containers, network and the image tag go.
+func TestScaleOrphansAndRmi(t *testing.T) {
+	e2e.Engine(t)
+	tag := "stack-e2e-rmi:" + strings.ToLower(t.Name())
+	if out, err := exec.Command("docker", "tag", "busybox:stable", tag).CombinedOutput(); err != nil {
+		t.Fatalf("docker tag: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", tag).Run() })
+	service := func(name, extra string) string {
+		return "  " + name + ":\n    image: " + tag + "\n    init: true\n    command: [\"sleep\", \"3600\"]\n" + extra
+	}
+	c, project := stack(t, "services:\n"+service("web", "    scale: 2\n")+service("old", ""))
+	c.MustRun(t, "up")
+	names := func() []string {
+		var out []string
+		for name := range ids(t, project) {
+			out = append(out, strings.TrimPrefix(name, project+"-"))
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := names(); !slices.Equal(got, []string{"old-1", "web-1", "web-2"}) {
+		t.Fatalf("containers %v after up with web scale 2", got)
+	}
+
+	write(t, c.Dir, "name: "+project+"\nservices:\n"+service("web", ""))
+	r := c.MustRun(t, "up")
+	if !containsLine(r.Stderr, "service:old", "warning", "--remove-orphans") {
+		t.Errorf("no warning about the orphan old")
+	}
+	if got := names(); !slices.Equal(got, []string{"old-1", "web-1"}) {
+		t.Fatalf("containers %v after scaling web to 1, want web-2 removed and the orphan kept", got)
+	}
+	c.MustRun(t, "up", "--remove-orphans")
+	if got := names(); !slices.Equal(got, []string{"web-1"}) {
+		t.Fatalf("containers %v after up --remove-orphans", got)
+	}
+
+	c.MustRun(t, "down", "--rmi", "all")
+	if got := names(); len(got) != 0 {
+		t.Fatalf("containers %v after down", got)
+	}
+	if out, err := exec.Command("docker", "image", "inspect", tag).CombinedOutput(); err == nil {
+		t.Fatalf("image %s still there after down --rmi all:\n%s", tag, out)
 	}
 }
