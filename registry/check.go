@@ -114,11 +114,11 @@ func (l *Lock) Check(p *manifest.Project, name string) error {
 		return nil
 	}
 	if e.Fix == "" {
-		commit := "the commit the lock names"
+		from := "the compose files the release was made from"
 		if l.GitCommit != "" {
-			commit = l.GitCommit
+			from += " (git checkout " + l.GitCommit + ")"
 		}
-		e.Fix = "deploy from the compose files the release was made from (git checkout " + commit + "), or make a new release (stack release)"
+		e.Fix = "deploy from " + from + ", or make a new release of these (stack release, then stack promote)"
 	}
 	return e
 }
