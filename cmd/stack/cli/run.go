@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -41,6 +42,9 @@ func newRunCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			o.Service, o.Command = args[0], args[1:]
+			if len(o.Command) > 0 && o.Command[0] == "--" {
+				o.Command = o.Command[1:] // stack run cli -- --help
+			}
 			if _, ok := p.Project.Services[o.Service]; !ok {
 				r.Close()
 				return fmt.Errorf("no such service: %q (services: %s)", o.Service, strings.Join(p.ServiceNames(), ", "))
@@ -62,10 +66,13 @@ func newRunCommand(g *Globals) *cobra.Command {
 				}
 			}
 			d, images, err := g.prepare(ctx, p, services, imageStep{ensure: true})
-			if err == nil && len(services) > 1 {
-				// The dependencies converge as `stack up DEP...` would.
+			if err == nil {
+				// The dependencies, and the networks and volumes the one-off
+				// uses, converge as `stack up SERVICE` would; the service's own
+				// containers are left as they are.
 				var dep *deployment
-				if dep, err = diff(ctx, d, p, images, engine.DiffOptions{Services: dependencies(services, o.Service)}); err == nil {
+				if dep, err = diff(ctx, d, p, images, engine.DiffOptions{Services: []string{o.Service}, NoDeps: o.NoDeps}); err == nil {
+					dep.plan.Actions = slices.DeleteFunc(dep.plan.Actions, func(a *engine.Action) bool { return a.Resource == "service:"+o.Service })
 					err = engine.Apply(ctx, d, dep.plan, engine.ApplyOptions{})
 				}
 			}
@@ -96,15 +103,4 @@ func newRunCommand(g *Globals) *cobra.Command {
 	f.BoolVar(&o.ServicePorts, "service-ports", false, "publish the service's ports")
 	f.StringVar(&entrypoint, "entrypoint", "", "replace the image's entrypoint")
 	return cmd
-}
-
-// dependencies is services without the one-off's own service.
-func dependencies(services []string, self string) []string {
-	out := make([]string, 0, len(services))
-	for _, s := range services {
-		if s != self {
-			out = append(out, s)
-		}
-	}
-	return out
 }
