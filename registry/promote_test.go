@@ -183,3 +183,27 @@ func TestPromoteUploadsSharedLayersOnce(t *testing.T) {
 		t.Fatalf("prod %+v: want 7 blob uploads, 2 mounts and the 64 KiB base layer sent once", s)
 	}
 }
+
+// Environments on one registry (two repository prefixes): promotion mounts
+// every blob from the source repositories and uploads none.
+func TestPromoteWithinOneRegistryMounts(t *testing.T) {
+	reg := e2e.StartRegistry(t)
+	t.Setenv("DOCKER_CONFIG", e2e.DockerConfig(t, reg))
+	l := seedRelease(t, reg, "v1", "web", "worker")
+	reg.Reset()
+	pr, err := registry.NewPromoter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pr.Promote(t.Context(), l, registry.Target{Environment: "prod", Registry: reg.Host + "/prod/shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := got.Services["web"].Image; !strings.HasPrefix(img, reg.Host+"/prod/shop/web@sha256:") {
+		t.Fatalf("web promoted as %s", img)
+	}
+	// 2 layers + 1 config per image
+	if s := reg.Stats(); s.Mounts != 6 || s.BlobUploads != 0 || s.BlobBytesIn != 0 || s.ManifestWrites != 2 {
+		t.Fatalf("stats %+v: want 6 mounts, no upload, 2 manifests", s)
+	}
+}
