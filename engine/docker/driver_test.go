@@ -162,3 +162,28 @@ func TestUpEnvironmentChangeReplacesOnlyThatContainer(t *testing.T) {
 		t.Errorf("engine changes %v, want %v", writes, want)
 	}
 }
+
+func TestUpInvalidFieldChangesNothing(t *testing.T) {
+	f := &fakeClient{}
+	p := loadService(t, `
+services:
+  web:
+    image: web:1
+    restart: on-failure:often
+`, "web")
+	d, err := New(WithClient(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := engine.Diff(p, nil, &engine.Observed{}, engine.DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = engine.Apply(t.Context(), d, plan, engine.ApplyOptions{})
+	if err == nil || !strings.Contains(err.Error(), `compose.yaml: service "web": restart "on-failure:often"`) {
+		t.Fatalf("error %v, want one naming the file, the service and the field", err)
+	}
+	if len(f.calls) != 0 {
+		t.Errorf("engine calls before validation failed: %v", f.calls)
+	}
+}

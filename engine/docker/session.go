@@ -2,7 +2,9 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,7 +39,29 @@ func (d *Driver) Begin(ctx context.Context, plan *engine.Plan, o engine.ApplyOpt
 	// free when an earlier call (Observe) has done it.
 	d.client.NegotiateAPIVersion(ctx)
 	s.apiVersion = d.client.ClientVersion()
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// validate maps every service the plan creates containers for, so that a
+// field the engine would refuse stops the run before anything is changed.
+func (s *session) validate() error {
+	var errs []error
+	for _, a := range s.plan.Actions {
+		if a.Type() != "service" || (a.Kind != engine.Create && a.Kind != engine.Recreate && a.Kind != engine.Scale) {
+			continue
+		}
+		svc, ok := s.plan.Desired.Project.Services[a.Name()]
+		if !ok {
+			continue
+		}
+		if _, _, err := containerSpec(s.plan.Desired.Project, svc, map[string]string{}, s.apiVersion); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", strings.Join(s.plan.Desired.ComposeFiles, ", "), err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Close stops watching events.
