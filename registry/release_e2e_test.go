@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,6 +115,17 @@ func TestReleaseAndPromote(t *testing.T) {
 	r = cmd.MustRun(t, "releases", "--env", "staging")
 	if lines := strings.Split(strings.TrimSpace(r.Stdout), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], "v1 ") || !strings.Contains(lines[1], " current ") {
 		t.Fatalf("releases --env staging:\n%s\nwant a header and v1, current (nothing runs)", r.Stdout)
+	}
+	r = cmd.MustRun(t, "releases", "--env", "staging", "--format", "json")
+	var listed []struct {
+		Path    string         `json:"path"`
+		Current bool           `json:"current"`
+		Running bool           `json:"running"`
+		Lock    *registry.Lock `json:"lock"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &listed); err != nil || len(listed) != 1 || listed[0].Path != stagingLockPath ||
+		!listed[0].Current || listed[0].Running || listed[0].Lock == nil || listed[0].Lock.Tag != "v1" {
+		t.Fatalf("releases --format json: %v\n%s", err, r.Stdout)
 	}
 
 	// promote
