@@ -40,19 +40,17 @@ func main() {
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("npa", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // errors and help are printed below, each once
 	key := fs.String("u", "", "API `KEY`")
 	secret := fs.String("p", "", "API `SECRET`")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
 			fs.SetOutput(stdout)
-			fs.Usage()
+			fs.PrintDefaults()
 			return exitOK
 		}
+		fmt.Fprintf(stderr, "npa: %v (npa --help for usage)\n", err)
 		return exitUsage
 	}
 	if *key == "" || *secret == "" {

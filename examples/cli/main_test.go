@@ -44,8 +44,11 @@ func TestRun(t *testing.T) {
 			if !strings.HasPrefix(stdout.String(), tt.wantStdout) {
 				t.Errorf("stdout = %q, want it to start with %q", stdout.String(), tt.wantStdout)
 			}
-			if !strings.Contains(stderr.String(), tt.wantStderr) {
+			if !strings.Contains(stderr.String(), tt.wantStderr) || tt.wantStderr == "" && stderr.Len() > 0 {
 				t.Errorf("stderr = %q, want it to contain %q", stderr.String(), tt.wantStderr)
+			}
+			if n := strings.Count(stdout.String()+stderr.String(), "Usage:"); n > 1 {
+				t.Errorf("usage printed %d times", n)
 			}
 		})
 	}
