@@ -56,6 +56,8 @@ type buildJob struct {
 	deps  map[string]*buildJob
 	// failed is set before the job's done channel closes.
 	failed bool
+	// dryRun builds nothing: see EnsureOptions.DryRun.
+	dryRun bool
 }
 
 // ImageName is the image a service runs: `image:`, or as Compose names

@@ -35,6 +35,10 @@ type EnsureOptions struct {
 	Build BuildPolicy
 	// NoCache builds without the engine's build cache, and so always builds.
 	NoCache bool
+	// DryRun builds and pulls nothing (`stack plan`): a service whose image
+	// would be built or pulled gets an empty ID, meaning "not known yet",
+	// and a progress event saying what would happen.
+	DryRun bool
 }
 
 // Ensure makes the image of each named service (all services when none are
@@ -77,6 +81,7 @@ func (b *Builder) Ensure(ctx context.Context, p *manifest.Project, services []st
 			if o.NoCache {
 				j.opts.NoCache = true
 			}
+			j.dryRun = o.DryRun
 			builds = append(builds, j)
 			continue
 		}
@@ -323,7 +328,13 @@ func (b *Builder) ensureBuilt(ctx context.Context, j *buildJob, ids *idMap) (str
 			in.bases[ref] = ids.get(d.service)
 			continue
 		}
-		id, err := b.baseImage(ctx, j.service, ref)
+		var id string
+		var err error
+		if j.dryRun {
+			id, err = b.localID(ctx, ref) // "" when it would be pulled: the build would run
+		} else {
+			id, err = b.baseImage(ctx, j.service, ref)
+		}
 		if err != nil {
 			return "", err
 		}
@@ -342,6 +353,10 @@ func (b *Builder) ensureBuilt(ctx context.Context, j *buildJob, ids *idMap) (str
 			progress.Report(ctx, resource, "build", progress.Done, "up to date", nil)
 			return ins.ID, nil
 		}
+	}
+	if j.dryRun {
+		progress.Report(ctx, resource, "build", progress.Info, "would build "+j.image+": its inputs changed", nil)
+		return "", nil
 	}
 	progress.Report(ctx, resource, "build", progress.Working, "building "+j.image, nil)
 	id, err := b.build(ctx, j, digest)

@@ -28,6 +28,8 @@ type fetchJob struct {
 	// local is true for an image name that only a build makes
 	// (<project>-<service>): no registry has it, so it is never pulled.
 	local bool
+	// dryRun pulls nothing: see EnsureOptions.DryRun.
+	dryRun bool
 }
 
 // fetchAll looks up (and pulls) every job's image in parallel and records
@@ -73,6 +75,10 @@ func (b *Builder) fetch(ctx context.Context, j fetchJob) (string, error) {
 	if !pull {
 		progress.Report(ctx, "image:"+j.service, "pull", progress.Done, "present "+shortID(ins.ID), nil)
 		return ins.ID, nil
+	}
+	if j.dryRun {
+		progress.Report(ctx, "image:"+j.service, "pull", progress.Info, "would pull "+j.image, nil)
+		return "", nil
 	}
 	if err := b.pull(ctx, j.service, j.image); err != nil {
 		if found && j.policy == types.PullPolicyRefresh {

@@ -33,7 +33,7 @@ func newPlanCommand(g *Globals) *cobra.Command {
 			if o.Format != "text" && o.Format != "json" {
 				return fmt.Errorf("--format %q: use text or json", o.Format)
 			}
-			dep, err := g.makePlan(cmd.Context(), engine.DiffOptions{Services: args}, imageStep{}, o.Lock)
+			dep, err := g.makePlan(cmd.Context(), engine.DiffOptions{Services: args}, image.EnsureOptions{DryRun: true}, o.Lock)
 			if err != nil {
 				return err
 			}
@@ -69,18 +69,10 @@ type deployment struct {
 	driver  *docker.Driver
 }
 
-// imageStep says how makePlan gets each service's image: resolve (plan:
-// look up what the engine has, build or pull nothing) or ensure (up: build
-// and pull as the policy says).
-type imageStep struct {
-	ensure bool
-	build  image.BuildPolicy
-}
-
 // makePlan loads the manifest (pinned to a release lock when lock is not
 // empty), resolves the images, injects the service addresses, observes the
 // engine once and diffs.
-func (g *Globals) makePlan(ctx context.Context, o engine.DiffOptions, step imageStep, lock string) (*deployment, error) {
+func (g *Globals) makePlan(ctx context.Context, o engine.DiffOptions, img image.EnsureOptions, lock string) (*deployment, error) {
 	p, err := g.LoadProject(ctx)
 	if err != nil {
 		return nil, err
@@ -90,7 +82,7 @@ func (g *Globals) makePlan(ctx context.Context, o engine.DiffOptions, step image
 			return nil, err
 		}
 	}
-	return g.planProject(ctx, p, o, step)
+	return g.planProject(ctx, p, o, img)
 }
 
 // pin makes p deploy exactly the images of a release lock (a path, or
@@ -110,37 +102,32 @@ func pin(p *manifest.Project, lock string) error {
 
 // planProject is makePlan for a project already loaded (and perhaps pinned
 // to a release lock).
-func (g *Globals) planProject(ctx context.Context, p *manifest.Project, o engine.DiffOptions, step imageStep) (*deployment, error) {
+func (g *Globals) planProject(ctx context.Context, p *manifest.Project, o engine.DiffOptions, img image.EnsureOptions) (*deployment, error) {
 	services, err := engine.SelectServices(p, o.Services, o.NoDeps)
 	if err != nil {
 		return nil, err
 	}
-	d, images, err := g.prepare(ctx, p, services, step)
+	d, images, err := g.prepare(ctx, p, services, img)
 	if err != nil {
 		return nil, err
 	}
 	return diff(ctx, d, p, images, o)
 }
 
-// prepare gets the images of services (resolving or ensuring them as step
+// prepare gets the images of services (ensuring them as img
 // says) and injects the addresses into p: what a plan and a one-off
 // container both need.
-func (g *Globals) prepare(ctx context.Context, p *manifest.Project, services []string, step imageStep) (*docker.Driver, map[string]string, error) {
+func (g *Globals) prepare(ctx context.Context, p *manifest.Project, services []string, img image.EnsureOptions) (*docker.Driver, map[string]string, error) {
 	d, err := docker.New()
 	if err != nil {
 		return nil, nil, err
 	}
-	var images map[string]string
-	if step.ensure {
-		b, err := image.New()
-		if err != nil {
-			return nil, nil, err
-		}
-		images, err = b.Ensure(ctx, p, services, image.EnsureOptions{Build: step.build})
-		if err != nil {
-			return nil, nil, err
-		}
-	} else if images, err = d.ImageIDs(ctx, p, services); err != nil {
+	b, err := image.New()
+	if err != nil {
+		return nil, nil, err
+	}
+	images, err := b.Ensure(ctx, p, services, img)
+	if err != nil {
 		return nil, nil, err
 	}
 	if _, err := g.injectAddresses(ctx, p); err != nil {

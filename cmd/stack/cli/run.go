@@ -10,6 +10,7 @@ import (
 
 	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/engine/docker"
+	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/progress"
 )
 
@@ -65,7 +66,7 @@ func newRunCommand(g *Globals) *cobra.Command {
 					return err
 				}
 			}
-			d, images, err := g.prepare(ctx, p, services, imageStep{ensure: true})
+			d, images, err := g.prepare(ctx, p, services, image.EnsureOptions{})
 			if err == nil {
 				// The dependencies, and the networks and volumes the one-off
 				// uses, converge as `stack up SERVICE` would; the service's own

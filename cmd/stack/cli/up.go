@@ -36,17 +36,17 @@ func newUpCommand(g *Globals) *cobra.Command {
 			r := g.newRenderer()
 			defer r.Close()
 			ctx := progress.WithSink(cmd.Context(), r)
-			step := imageStep{ensure: true, build: image.BuildAuto}
+			var img image.EnsureOptions
 			switch {
 			case o.Build:
-				step.build = image.BuildAlways
+				img.Build = image.BuildAlways
 			case o.NoBuild:
-				step.build = image.BuildNever
+				img.Build = image.BuildNever
 			}
 			if o.Lock != "" && o.Build {
 				return fmt.Errorf("--lock deploys a release's images as they are: it cannot be used with --build")
 			}
-			dep, err := g.makePlan(ctx, o.DiffOptions, step, o.Lock)
+			dep, err := g.makePlan(ctx, o.DiffOptions, img, o.Lock)
 			if err != nil {
 				return err
 			}
