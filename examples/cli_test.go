@@ -1,6 +1,7 @@
 package examples_test
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -43,6 +44,9 @@ func TestCLI(t *testing.T) {
 			t.Errorf("stack %v: exit %d, want %d", s.args, r.Code, s.wantCode)
 		}
 		mustContain(t, "stdout", r.Stdout, s.wantStdout...)
+		if strings.Contains(r.Stdout, "image:cli") {
+			t.Errorf("stack %v: progress lines on stdout, mixed with the program's output:\n%s", s.args, r.Stdout)
+		}
 		mustContain(t, "stderr", r.Stderr, s.wantStderr...)
 	}
 	if left := containers(t, project); len(left) != 0 {
