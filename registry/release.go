@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/stack-deploy/stack/image"
@@ -91,21 +92,34 @@ func (r Releaser) Release(ctx context.Context, p *manifest.Project, o ReleaseOpt
 	// Build under the environment's image names (stable from one release to
 	// the next, so unchanged builds are skipped); take the other images from
 	// where the compose files say.
-	src := sourceProject(p)
+	src := withImages(p, func(svc string, s types.ServiceConfig) string {
+		if s.Build != nil {
+			return s.Image
+		}
+		return env.SourceImages[svc]
+	})
 	ids, err := r.Images.Ensure(ctx, src, services, image.EnsureOptions{Build: o.Build})
 	if err != nil {
 		return nil, fmt.Errorf("releasing to %q: %w", env.Name, err)
 	}
+	// Push under the environment's names; one pinned by digest (a digest
+	// cannot name a local image) under the release tag.
+	dst := withImages(p, func(_ string, s types.ServiceConfig) string {
+		if ref, err := name.NewDigest(s.Image); err == nil {
+			return ref.Context().Tag(tag).String()
+		}
+		return s.Image
+	})
 	for _, svc := range services {
 		if p.Project.Services[svc].Build != nil {
 			continue
 		}
-		target := p.Project.Services[svc].Image
+		target := dst.Project.Services[svc].Image
 		if err := r.Engine.ImageTag(ctx, ids[svc], target); err != nil {
 			return nil, fmt.Errorf("releasing to %q: service %s: naming %s as %s: %w", env.Name, svc, env.SourceImages[svc], target, err)
 		}
 	}
-	pushed, err := r.Images.Push(ctx, p, services, image.PushOptions{})
+	pushed, err := r.Images.Push(ctx, dst, services, image.PushOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("releasing to %q: %w", env.Name, err)
 	}
@@ -115,7 +129,7 @@ func (r Releaser) Release(ctx context.Context, p *manifest.Project, o ReleaseOpt
 		GitCommit: commit, GitDirty: dirty, Manifest: mh, Services: map[string]ServiceImage{},
 	}
 	for _, x := range pushed {
-		want := p.Project.Services[x.Service].Image
+		want := dst.Project.Services[x.Service].Image
 		if x.Ref != want {
 			continue // a build tag of the service, not its image
 		}
@@ -131,7 +145,7 @@ func (r Releaser) Release(ctx context.Context, p *manifest.Project, o ReleaseOpt
 	}
 	for _, svc := range services {
 		if _, ok := l.Services[svc]; !ok {
-			return nil, fmt.Errorf("releasing to %q: service %s: its image %s was not pushed", env.Name, svc, p.Project.Services[svc].Image)
+			return nil, fmt.Errorf("releasing to %q: service %s: its image %s was not pushed", env.Name, svc, dst.Project.Services[svc].Image)
 		}
 	}
 	if err := l.Validate(); err != nil {
@@ -143,16 +157,14 @@ func (r Releaser) Release(ctx context.Context, p *manifest.Project, o ReleaseOpt
 	return l, nil
 }
 
-// sourceProject is p with each service that does not build named by the
-// image its compose files give, so that Ensure finds or pulls it there.
-func sourceProject(p *manifest.Project) *manifest.Project {
+// withImages returns a copy of p whose services are named image(service,
+// config); p is left as it is.
+func withImages(p *manifest.Project, image func(string, types.ServiceConfig) string) *manifest.Project {
 	cp := *p.Project
 	cp.Services = maps.Clone(p.Project.Services)
 	for svc, s := range cp.Services {
-		if s.Build == nil {
-			s.Image = p.Env.SourceImages[svc]
-			cp.Services[svc] = s
-		}
+		s.Image = image(svc, s)
+		cp.Services[svc] = s
 	}
 	out := *p
 	out.Project = &cp
