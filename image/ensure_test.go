@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/image"
 )
 
 // Settings errors are found before any engine call (the fake fails every
@@ -190,5 +192,33 @@ func TestBuildErrorKeepsTheEndOfTheStep(t *testing.T) {
 	}
 	if len(be.Output) != maxStepLines || be.Output[0] != "Step 2/2 : RUN make" || be.Output[len(be.Output)-1] != "output 199" {
 		t.Fatalf("kept %d lines from %q to %q", len(be.Output), be.Output[0], be.Output[len(be.Output)-1])
+	}
+}
+
+// A dry run (stack plan) builds and pulls nothing: a missing built image and
+// a missing pulled one both come back unknown (""), a present one with its ID.
+func TestEnsureDryRunBuildsAndPullsNothing(t *testing.T) {
+	p := load(t, map[string]string{
+		"compose.yaml":   "services:\n  web:\n    build: ./web\n  cache:\n    image: redis:7\n  db:\n    image: postgres:16\n",
+		"web/Dockerfile": "FROM scratch\n",
+	})
+	f := &fakeClient{
+		inspect: func(ref string) (image.InspectResponse, error) {
+			if ref == "postgres:16" {
+				return image.InspectResponse{ID: "sha256:pg"}, nil
+			}
+			return image.InspectResponse{}, cerrdefs.ErrNotFound
+		},
+		// build and pull are nil: any call fails the Ensure.
+	}
+	ids, err := newFakeBuilder(t, f).Ensure(t.Context(), p, nil, EnsureOptions{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"web": "", "cache": "", "db": "sha256:pg"}
+	for svc, id := range want {
+		if got, ok := ids[svc]; !ok || got != id {
+			t.Errorf("ids[%s] = %q (present %v), want %q", svc, got, ok, id)
+		}
 	}
 }
