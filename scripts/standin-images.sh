@@ -2,7 +2,8 @@
 # standin-images.sh: nothing can be pulled on this machine, so build local
 # stand-ins, from Debian's binaries, for the public images our examples and
 # tests name. An image that already exists (pulled or built before) is left as
-# it is, so on a machine with internet access the real image wins.
+# it is, and a missing one is pulled first, so on a machine with internet
+# access the real image wins; a stand-in is built only when the pull fails.
 #
 #   busybox:stable   busybox-static on scratch (sh, wget, nc, sleep, ...)
 #   redis:7-alpine   Debian's redis-server and redis-cli with their libraries,
@@ -39,6 +40,16 @@ fi
 
 have() { docker image inspect "$1" >/dev/null 2>&1; }
 
+# missing TAG: true when TAG is neither here nor pullable (pull bounded in time).
+missing() {
+  have "$1" && return 1
+  if timeout "${STANDIN_PULL_TIMEOUT:-300}" docker pull -q "$1" >/dev/null 2>&1; then
+    echo "standin-images: pulled $1"
+    return 1
+  fi
+  return 0
+}
+
 build() { # tag dir
   local out
   if ! out=$(docker build -q -t "$1" "$2" 2>&1); then
@@ -52,7 +63,7 @@ build() { # tag dir
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-if ! have busybox:stable; then
+if missing busybox:stable; then
   mkdir -p "$work/busybox"
   cp /bin/busybox "$work/busybox/busybox"
   cat >"$work/busybox/Dockerfile" <<'DOCKERFILE'
@@ -64,9 +75,9 @@ CMD ["sh"]
 DOCKERFILE
   build busybox:stable "$work/busybox"
 fi
-have busybox:latest || docker tag busybox:stable busybox:latest
+if missing busybox:latest; then docker tag busybox:stable busybox:latest; fi
 
-if ! have redis:7-alpine; then
+if missing redis:7-alpine; then
   d="$work/redis"
   mkdir -p "$d/root/bin" "$d/root/data" "$d/root/etc"
   cp /bin/busybox "$d/root/bin/busybox"
@@ -92,7 +103,7 @@ DOCKERFILE
   build redis:7-alpine "$d"
 fi
 
-if ! have golang:1.26; then
+if missing golang:1.26; then
   goroot=
   if command -v go >/dev/null && go env GOVERSION | grep -q '^go1\.26\(\.\|$\)'; then
     goroot=$(go env GOROOT)
@@ -128,7 +139,7 @@ DOCKERFILE
   build golang:1.26 "$d"
 fi
 
-if ! have registry:2; then
+if missing registry:2; then
   d="$work/registry"
   mkdir -p "$d/root/bin" "$d/root/var/lib/registry"
   cp /bin/busybox "$d/root/bin/busybox"
