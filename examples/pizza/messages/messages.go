@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,8 +36,11 @@ type RejectedError struct{ Reason string }
 
 func (e *RejectedError) Error() string { return "order rejected: " + e.Reason }
 
-// Bot answers messages and remembers the conversation (in memory: it is
-// only chat, the orders are kept by the orders service).
+// maxLog is how many messages the bot remembers: the container has 32M.
+const maxLog = 200
+
+// Bot answers messages and remembers the last maxLog of the conversation (in
+// memory: it is only chat, the orders are kept by the orders service).
 type Bot struct {
 	orders Orders
 	now    func() time.Time
@@ -104,6 +108,9 @@ func NewHandler(b *Bot) http.Handler {
 		reply := Message{From: "bot", Text: b.Reply(r.Context(), in.Text), At: b.now().UTC()}
 		b.mu.Lock()
 		b.log = append(b.log, Message{From: "you", Text: in.Text, At: b.now().UTC()}, reply)
+		if len(b.log) > maxLog {
+			b.log = slices.Delete(b.log, 0, len(b.log)-maxLog)
+		}
 		b.mu.Unlock()
 		serve.JSON(w, http.StatusOK, reply)
 	})

@@ -104,3 +104,18 @@ func TestBotThroughOrdersAPI(t *testing.T) {
 		t.Errorf("conversation has %d messages, want 6: %s", got, rec.Body)
 	}
 }
+
+func TestConversationIsBounded(t *testing.T) {
+	h := NewHandler(NewBot(&fakeOrders{}, time.Now))
+	for i := 0; i < maxLog; i++ {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/api/messages", strings.NewReader(`{"text":"menu"}`)))
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/messages", nil))
+	if got := strings.Count(rec.Body.String(), `"from":`); got != maxLog {
+		t.Errorf("conversation holds %d messages after %d exchanges, want the last %d", got, maxLog, maxLog)
+	}
+	if !strings.HasPrefix(rec.Body.String(), `[{"from":"you"`) {
+		t.Errorf("conversation does not start with a question: %.60s", rec.Body)
+	}
+}
