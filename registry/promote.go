@@ -96,7 +96,8 @@ func (p *Promoter) Promote(ctx context.Context, l *Lock, to Target) (*Lock, erro
 	p.each(ctx, jobs, func(j *copyJob) { p.prepare(ctx, puller, pusher, j, l.Tag, to) })
 	shared := sharedLayers(jobs)
 	p.each(ctx, shared, func(j *copyJob) { p.uploadShared(ctx, pusher, j) })
-	p.each(ctx, jobs, func(j *copyJob) { p.copy(ctx, puller, pusher, j, shared) })
+	mounts := mountSources(shared)
+	p.each(ctx, jobs, func(j *copyJob) { p.copy(ctx, puller, pusher, j, mounts) })
 
 	var merr *multierror.Error
 	for _, j := range jobs {
@@ -274,10 +275,10 @@ func (p *Promoter) uploadShared(ctx context.Context, pusher *remote.Pusher, j *c
 
 // copy writes the image to the target, mounting the shared layers other
 // jobs uploaded, and checks the digest it arrived under.
-func (p *Promoter) copy(ctx context.Context, puller *remote.Puller, pusher *remote.Pusher, j *copyJob, owners []*copyJob) {
+func (p *Promoter) copy(ctx context.Context, puller *remote.Puller, pusher *remote.Pusher, j *copyJob, mounts map[v1.Hash]name.Repository) {
 	var t remote.Taggable = j.desc
 	if j.img != nil {
-		img, err := mountShared(j, owners)
+		img, err := mountShared(j, mounts)
 		if err != nil {
 			j.fail(ctx, fmt.Sprintf("reading %s from registry %s", j.src, j.src.RegistryStr()), err)
 			return
@@ -302,12 +303,13 @@ func (p *Promoter) copy(ctx context.Context, puller *remote.Puller, pusher *remo
 	progress.Report(ctx, "image:"+j.svc, "promote", progress.Done, "copied to "+j.repo.RegistryStr()+": "+j.src.DigestStr(), nil)
 }
 
-// mountShared returns j's image with each layer another job uploaded marked
-// mountable from that job's repository.
-func mountShared(j *copyJob, owners []*copyJob) (v1.Image, error) {
+// mountSources says, for each shared layer its owner uploaded, the
+// repository of the target that has it. Computed once between the upload
+// and the copy phases, it is read-only while the copies run.
+func mountSources(owners []*copyJob) map[v1.Hash]name.Repository {
 	from := map[v1.Hash]name.Repository{}
 	for _, o := range owners {
-		if o == j || o.err != nil {
+		if o.err != nil {
 			continue
 		}
 		for _, l := range o.layers {
@@ -316,6 +318,12 @@ func mountShared(j *copyJob, owners []*copyJob) (v1.Image, error) {
 			}
 		}
 	}
+	return from
+}
+
+// mountShared returns j's image with each shared layer that another job's
+// repository has marked mountable from there.
+func mountShared(j *copyJob, from map[v1.Hash]name.Repository) (v1.Image, error) {
 	ls, err := j.img.Layers()
 	if err != nil {
 		return nil, err
@@ -330,7 +338,7 @@ func mountShared(j *copyJob, owners []*copyJob) (v1.Image, error) {
 		if err != nil {
 			return nil, err
 		}
-		if repo, ok := from[d]; ok {
+		if repo, ok := from[d]; ok && repo != j.repo {
 			out[i] = &remote.MountableLayer{Layer: l, Reference: repo.Digest(d.String())}
 		}
 	}
