@@ -67,7 +67,10 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 	if opts.Environment != "" {
 		return loadEnvironment(ctx, opts)
 	}
-	po, err := projectOptions(opts)
+	// compose-go's consistency check stops at the first broken reference and
+	// is exponential on dependency graphs: checker.check and
+	// composeConsistency do its work instead.
+	po, err := projectOptions(opts, cli.WithConsistency(false))
 	if err != nil {
 		return nil, err
 	}
@@ -94,26 +97,17 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 		return nil, err
 	}
 
-	cp, loadErr := po.LoadProject(ctx)
-	if loadErr != nil {
-		// Load again without compose-go's consistency check, which stops at
-		// the first broken reference, to find all of them.
-		po2, err := projectOptions(opts, cli.WithConsistency(false))
-		if err != nil {
-			return nil, err
-		}
-		cp2, err := po2.LoadProject(ctx)
-		if err != nil {
-			return nil, composeError(err, main, raw.idx)
-		}
-		(&checker{p: cp2, idx: raw.idx, main: main, ps: ps}).check()
-		if err := ps.err(); err != nil {
-			return nil, err
-		}
-		return nil, composeError(loadErr, main, raw.idx)
+	cp, err := po.LoadProject(ctx)
+	if err != nil {
+		return nil, composeError(err, main, raw.idx)
 	}
-	// compose-go leaves container_name unicity to the CLI.
 	(&checker{p: cp, idx: raw.idx, main: main, ps: ps}).check()
+	if err := ps.err(); err != nil {
+		return nil, err
+	}
+	if err := composeConsistency(cp); err != nil {
+		return nil, composeError(err, main, raw.idx)
+	}
 	p := &Project{Project: cp.WithoutUnnecessaryResources(), Services: map[string]ServiceExtension{}, main: main, idx: raw.idx}
 	p.decodeExtensions(raw.idx, main, ps)
 	p.checkInject(ps)

@@ -68,12 +68,24 @@ func (c *rawChecker) checkFile(file string, content []byte) {
 func (c *rawChecker) walk(file string, n *yaml.Node, path string) {
 	switch n.Kind {
 	case yaml.MappingNode:
+		seen := make(map[string]int, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
 			child := k.Value
 			if path != "" {
 				child = path + "." + k.Value
 			}
+			if first, dup := seen[k.Value]; dup && k.Value != "<<" {
+				service, field := splitServicePath(child)
+				c.ps.add(&Error{
+					File: file, Line: k.Line, Service: service, Field: field,
+					Problem: fmt.Sprintf("key %q is already defined at line %d", k.Value, first),
+					Fix:     "merge the two entries into one, or remove one of them",
+					Err:     ErrSyntax,
+				})
+				continue
+			}
+			seen[k.Value] = k.Line
 			c.idx[child] = pos{file, k.Line}
 			c.walk(file, n.Content[i+1], child)
 		}

@@ -59,6 +59,23 @@ services:
 			want: []problem{{err: ErrSyntax, file: "compose.yaml", line: 5, text: "did not find expected key"}},
 		},
 		{
+			name: "duplicate keys, each with the line of the first",
+			files: map[string]string{"compose.yaml": `
+services:
+  web:
+    image: nginx
+    image: httpd
+  api:
+    image: api
+  web:
+    image: nginx
+`},
+			want: []problem{
+				{err: ErrSyntax, file: "compose.yaml", line: 5, service: "web", field: "image", text: "already defined at line 4"},
+				{err: ErrSyntax, file: "compose.yaml", line: 8, service: "web", text: `key "web" is already defined at line 3`},
+			},
+		},
+		{
 			name: "depends_on a missing service, list and map forms",
 			files: map[string]string{"compose.yaml": `
 services:
