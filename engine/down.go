@@ -56,9 +56,13 @@ func Down(m *manifest.Project, obs *Observed, o DownOptions) *Plan {
 			a.Replicas = append(a.Replicas, Replica{Number: cs[i].Number, Kind: a.Kind, Container: &cs[i]})
 		}
 		if inManifest {
+			// A service stops after its dependants have stopped; removing
+			// their stopped containers need not hold it up (AfterStart: for
+			// a removal, the containers are stopped).
 			for _, other := range names {
 				if _, dependant := p.Services[other].DependsOn[name]; dependant && other != name {
 					a.WaitsFor = append(a.WaitsFor, "service:"+other)
+					a.AfterStart = append(a.AfterStart, "service:"+other)
 				}
 			}
 		}

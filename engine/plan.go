@@ -47,7 +47,9 @@ type Action struct {
 	// action (depends_on with required: false).
 	Optional []string `json:"optional,omitempty"`
 	// AfterStart lists the WaitsFor entries this action needs started only,
-	// not ready (depends_on with condition service_started).
+	// not ready (depends_on with condition service_started), or for removals
+	// stopped only, not removed (down stops a dependency once its dependants
+	// have stopped).
 	AfterStart []string `json:"after_start,omitempty"`
 	// Ready is what finishing means for a service: its dependants start then.
 	Ready Condition `json:"ready,omitempty"`

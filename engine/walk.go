@@ -27,9 +27,9 @@ type Driver interface {
 type Session interface {
 	// Run carries out one action and returns once its resource is ready as
 	// the action's Ready says. It calls started once the resource is started
-	// (before waiting for it to be ready), letting the dependants that only
-	// need it started go on; it may not call it at all. It reports its own
-	// progress events.
+	// (before waiting for it to be ready) or, for a removal, stopped (before
+	// removing it), letting the actions that list it in AfterStart go on; it
+	// may not call it at all. It reports its own progress events.
 	Run(ctx context.Context, a *Action, started func()) error
 	// Close releases the session.
 	Close() error

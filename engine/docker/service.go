@@ -12,21 +12,22 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/stack-deploy/stack/engine"
-	"github.com/stack-deploy/stack/progress"
 )
 
 // service carries out a service action: every replica step in parallel,
 // then, having said so through started, waits until the service is ready as
 // the action's Ready says.
 func (s *session) service(ctx context.Context, a *engine.Action, started func()) error {
+	if a.Kind == engine.Remove {
+		return s.removeService(ctx, a, started)
+	}
 	name := a.Name()
 	_, inManifest := s.plan.Desired.Project.Services[name]
 	var (
-		mu       sync.Mutex
-		errs     []error
-		ready    []string // container IDs to wait for
-		wg       sync.WaitGroup
-		warnOnce sync.Once
+		mu    sync.Mutex
+		errs  []error
+		ready []string // container IDs to wait for
+		wg    sync.WaitGroup
 	)
 	for _, r := range a.Replicas {
 		if r.Kind != engine.Remove && !inManifest {
@@ -35,13 +36,7 @@ func (s *session) service(ctx context.Context, a *engine.Action, started func())
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			id, err := s.replica(ctx, a, r, func(warnings []string) {
-				warnOnce.Do(func() {
-					for _, w := range warnings {
-						progress.Report(ctx, a.Resource, string(a.Kind), progress.Warning, w, nil)
-					}
-				})
-			})
+			id, err := s.replica(ctx, a, r)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -76,15 +71,28 @@ func (s *session) service(ctx context.Context, a *engine.Action, started func())
 
 // replica carries out one replica step and returns the ID of the container
 // to wait for, empty when there is none or it is ready already.
-func (s *session) replica(ctx context.Context, a *engine.Action, r engine.Replica, warn func([]string)) (string, error) {
+func (s *session) replica(ctx context.Context, a *engine.Action, r engine.Replica) (string, error) {
 	switch r.Kind {
 	case engine.Create:
-		return s.createStart(ctx, a, r.Number, warn)
+		id, ok, err := s.precreated(ctx, a, r.Number)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			if id, err = s.create(ctx, a, r.Number); err != nil {
+				return "", err
+			}
+		}
+		return id, s.start(ctx, a, r.Number, id)
 	case engine.Recreate:
 		if err := s.removeContainer(ctx, r.Container); err != nil {
 			return "", err
 		}
-		return s.createStart(ctx, a, r.Number, warn)
+		id, err := s.create(ctx, a, r.Number)
+		if err != nil {
+			return "", err
+		}
+		return id, s.start(ctx, a, r.Number, id)
 	case engine.Start:
 		if err := s.client.ContainerStart(ctx, r.Container.ID, container.StartOptions{}); err != nil {
 			return "", fmt.Errorf("starting container %q: %w", r.Container.Name, err)
@@ -114,18 +122,16 @@ func (s *session) replica(ctx context.Context, a *engine.Action, r engine.Replic
 	}
 }
 
-func (s *session) createStart(ctx context.Context, a *engine.Action, number int, warn func([]string)) (string, error) {
+// create creates replica number of a's service, connected to all its
+// networks, and returns its ID; it does not start it.
+func (s *session) create(ctx context.Context, a *engine.Action, number int) (string, error) {
 	p := s.plan.Desired
 	svc := p.Project.Services[a.Name()]
-	name := ContainerName(p.Name, svc.Name, number)
-	if svc.ContainerName != "" {
-		name = svc.ContainerName
-	}
-	sp, warnings, err := containerSpec(p.Project, svc, containerLabels(p.Name, svc.Name, number, a), s.apiVersion)
+	name := s.containerName(a, number)
+	sp, _, err := containerSpec(p.Project, svc, containerLabels(p.Name, svc.Name, number, a), s.apiVersion)
 	if err != nil {
 		return "", err
 	}
-	warn(warnings)
 	sp.config.Image = p.ImageName(svc.Name)
 	created, err := s.client.ContainerCreate(ctx, sp.config, sp.host, sp.network, nil, name)
 	if err != nil {
@@ -136,19 +142,76 @@ func (s *session) createStart(ctx context.Context, a *engine.Action, number int,
 			return "", fmt.Errorf("connecting container %q to network %q: %w", name, net, err)
 		}
 	}
-	if err := s.client.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
-		return "", fmt.Errorf("starting container %q: %w", name, err)
-	}
 	return created.ID, nil
+}
+
+// containerName is the name of replica number of a's service: its
+// container_name, or <project>-<service>-<number>.
+func (s *session) containerName(a *engine.Action, number int) string {
+	if n := s.plan.Desired.Project.Services[a.Name()].ContainerName; n != "" {
+		return n
+	}
+	return ContainerName(s.plan.Project, a.Name(), number)
+}
+
+func (s *session) start(ctx context.Context, a *engine.Action, number int, id string) error {
+	if err := s.client.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return fmt.Errorf("starting container %q: %w", s.containerName(a, number), err)
+	}
+	return nil
+}
+
+// removeService stops every container of a removal (down, orphans), says
+// so through stopped, then removes them: what waits for this service to stop
+// need not wait for the removals.
+func (s *session) removeService(ctx context.Context, a *engine.Action, stopped func()) error {
+	each := func(f func(c *engine.Container) error) error {
+		var (
+			mu   sync.Mutex
+			wg   sync.WaitGroup
+			errs []error
+		)
+		for _, r := range a.Replicas {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := f(r.Container); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
+	if err := each(func(c *engine.Container) error { return s.stopContainer(ctx, c) }); err != nil {
+		return err
+	}
+	stopped()
+	return each(func(c *engine.Container) error {
+		if err := s.client.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil {
+			return fmt.Errorf("removing container %q: %w", c.Name, err)
+		}
+		return nil
+	})
+}
+
+func (s *session) stopContainer(ctx context.Context, c *engine.Container) error {
+	if !c.Running() {
+		return nil
+	}
+	if err := s.client.ContainerStop(ctx, c.ID, container.StopOptions{}); err != nil {
+		return fmt.Errorf("stopping container %q: %w", c.Name, err)
+	}
+	return nil
 }
 
 // removeContainer stops c gracefully (its stop signal and grace period) and
 // removes it; its named volumes stay.
 func (s *session) removeContainer(ctx context.Context, c *engine.Container) error {
-	if c.Running() {
-		if err := s.client.ContainerStop(ctx, c.ID, container.StopOptions{}); err != nil {
-			return fmt.Errorf("stopping container %q: %w", c.Name, err)
-		}
+	if err := s.stopContainer(ctx, c); err != nil {
+		return err
 	}
 	if err := s.client.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil {
 		return fmt.Errorf("removing container %q: %w", c.Name, err)

@@ -27,6 +27,10 @@ type session struct {
 
 	watchOnce sync.Once
 	watch     *watcher
+
+	sem chan struct{} // bounds background creations, as ApplyOptions.Parallel bounds actions
+	mu  sync.Mutex
+	pre map[string]*precreation // by service resource
 }
 
 // Begin opens a session for plan. The project's container events are
@@ -39,15 +43,22 @@ func (d *Driver) Begin(ctx context.Context, plan *engine.Plan, o engine.ApplyOpt
 	// free when an earlier call (Observe) has done it.
 	d.client.NegotiateAPIVersion(ctx)
 	s.apiVersion = d.client.ClientVersion()
-	if err := s.validate(); err != nil {
+	if err := s.validate(ctx); err != nil {
 		return nil, err
 	}
+	parallel := o.Parallel
+	if parallel <= 0 {
+		parallel = engine.DefaultParallel
+	}
+	s.sem = make(chan struct{}, parallel)
+	s.planPrecreations(ctx)
 	return s, nil
 }
 
 // validate maps every service the plan creates containers for, so that a
-// field the engine would refuse stops the run before anything is changed.
-func (s *session) validate() error {
+// field the engine would refuse stops the run before anything is changed,
+// and reports the fields the engine cannot honour, once per service.
+func (s *session) validate(ctx context.Context) error {
 	var errs []error
 	for _, a := range s.plan.Actions {
 		if a.Type() != "service" || (a.Kind != engine.Create && a.Kind != engine.Recreate && a.Kind != engine.Scale) {
@@ -57,20 +68,26 @@ func (s *session) validate() error {
 		if !ok {
 			continue
 		}
-		if _, _, err := containerSpec(s.plan.Desired.Project, svc, map[string]string{}, s.apiVersion); err != nil {
+		_, warnings, err := containerSpec(s.plan.Desired.Project, svc, map[string]string{}, s.apiVersion)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", strings.Join(s.plan.Desired.ComposeFiles, ", "), err))
+		}
+		for _, w := range warnings {
+			progress.Report(ctx, a.Resource, string(a.Kind), progress.Warning, w, nil)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// Close stops watching events.
+// Close removes the containers created in advance for actions that did not
+// run, and stops watching events.
 func (s *session) Close() error {
+	err := s.removeUnused(context.Background())
 	s.watchOnce.Do(func() {}) // no watcher starts after Close
 	if s.watch != nil {
 		s.watch.stop()
 	}
-	return nil
+	return err
 }
 
 // watcher returns the session's event watcher, subscribing on first use;
@@ -108,6 +125,9 @@ func (s *session) Run(ctx context.Context, a *engine.Action, started func()) err
 	if err != nil {
 		progress.Report(ctx, a.Resource, verb, progress.Failed, "", err)
 		return err
+	}
+	if t := a.Type(); t == "network" || t == "volume" {
+		s.resourceDone(ctx, a.Resource)
 	}
 	progress.Report(ctx, a.Resource, verb, progress.Done, a.Reason, nil)
 	return nil

@@ -1,0 +1,56 @@
+package engine_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stack-deploy/stack/engine"
+)
+
+func TestDown(t *testing.T) {
+	withOld := seed + "  old:\n    image: busybox:stable\n"
+	tests := []struct {
+		name string
+		opts engine.DownOptions
+		want string
+	}{
+		{
+			name: "containers and networks; volumes kept; orphan warned about",
+			want: `
+service:app      remove
+service:old      unchanged  orphan: not in the manifest; --remove-orphans removes it
+service:redis    remove
+network:default  remove
+`,
+		},
+		{
+			name: "-v --remove-orphans --rmi",
+			opts: engine.DownOptions{Volumes: true, RemoveOrphans: true, Images: []string{"app:1"}},
+			want: `
+service:app      remove
+service:old      remove  orphan: not in the manifest
+service:redis    remove
+network:default  remove
+volume:data      remove
+image:app:1      remove
+`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan := engine.Down(load(t, seed), deployed(t, withOld, seedImages), tt.opts)
+			if got, want := plan.Text(), strings.TrimPrefix(tt.want, "\n"); got != want {
+				t.Errorf("plan:\n%s\nwant:\n%s", got, want)
+			}
+			// redis stops after app, which depends on it, has stopped;
+			// networks, volumes and images go after every container.
+			if r := plan.Action("service:redis"); !slices.Equal(r.WaitsFor, []string{"service:app"}) || !slices.Equal(r.AfterStart, r.WaitsFor) {
+				t.Errorf("redis waits for %v (after stop: %v), want app stopped", r.WaitsFor, r.AfterStart)
+			}
+			if n := plan.Action("network:default"); !slices.Contains(n.WaitsFor, "service:redis") || !slices.Contains(n.WaitsFor, "service:app") {
+				t.Errorf("network waits for %v, want every removed service", n.WaitsFor)
+			}
+		})
+	}
+}
