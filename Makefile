@@ -8,7 +8,7 @@ PKGS  := ./...
 
 .PHONY: help
 help: ## show this help
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: build
 build: ## build bin/stack
@@ -28,17 +28,28 @@ unit: ## unit tests only (no engine)
 	$(GO) test -short -count=1 $(PKGS)
 
 .PHONY: lint
-lint: ## gofmt, go vet
+lint: ## gofmt, go vet, and staticcheck when installed
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	@if command -v staticcheck >/dev/null; then echo staticcheck $(PKGS); staticcheck $(PKGS); \
+	else echo "staticcheck not installed: go install honnef.co/go/tools/cmd/staticcheck@latest"; fi
 
 .PHONY: fmt
 fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')
 
 .PHONY: bench
-bench: engine ## benchmarks that print time and memory figures
+bench: engine ## benchmarks that print time and memory figures (stack config on 1,000 services: manifest/)
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
+
+FUZZTIME ?= 3m
+.PHONY: fuzz
+fuzz: ## fuzz the manifest loader for FUZZTIME (3m); crashers land in manifest/testdata/fuzz
+	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) ./manifest/
+
+.PHONY: compose-compare
+compose-compare: ## diff stack config with docker compose config on the corpus (COMPOSE=path/to/docker-compose)
+	manifest/testdata/corpus/compare-compose.sh
 
 .PHONY: demo
 demo: engine build ## run the kvstore example: stack up, store and read a key
