@@ -21,7 +21,7 @@ func (f fakeFacts) ImagePorts(service string) []string { return f[service] }
 
 // load writes files (compose.yaml and whatever it refers to) to a temporary
 // directory and loads the project through manifest.Load.
-func load(t *testing.T, files map[string]string) *manifest.Project {
+func load(t testing.TB, files map[string]string) *manifest.Project {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range files {
