@@ -52,12 +52,10 @@ func newEnvCommand(g *Globals) *cobra.Command {
 				return fmt.Errorf("no service %q in the project: use one of %v", args[0], p.ServiceNames())
 			}
 			if o.Format == "json" {
-				b, err := json.MarshalIndent(sr, "", "  ")
-				if err != nil {
-					return fmt.Errorf("rendering the environment: %w", err)
-				}
-				_, err = fmt.Fprintf(g.Stdout, "%s\n", b)
-				return err
+				enc := json.NewEncoder(g.Stdout)
+				enc.SetEscapeHTML(false)
+				enc.SetIndent("", "  ")
+				return enc.Encode(sr)
 			}
 			return writeEnv(g, sr)
 		},
