@@ -1,9 +1,14 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/image"
+	"github.com/stack-deploy/stack/manifest"
 )
 
 type configOptions struct {
@@ -11,6 +16,7 @@ type configOptions struct {
 	Services bool
 	Images   bool
 	NoInject bool
+	Hash     bool
 }
 
 func init() { register(newConfigCommand) }
@@ -41,6 +47,8 @@ func newConfigCommand(g *Globals) *cobra.Command {
 					}
 				}
 				return nil
+			case o.Hash:
+				return g.printHashes(cmd.Context(), p)
 			case o.Images:
 				for _, name := range p.ServiceNames() {
 					if _, err := fmt.Fprintln(g.Stdout, p.ImageName(name)); err != nil {
@@ -66,7 +74,40 @@ func newConfigCommand(g *Globals) *cobra.Command {
 	f.StringVar(&o.Format, "format", "yaml", "output format: yaml or json")
 	f.BoolVar(&o.Services, "services", false, "print the service names, one per line, dependencies first")
 	f.BoolVar(&o.Images, "images", false, "print the image of each service, one per line")
+	f.BoolVar(&o.Hash, "hash", false, "print each service's configuration hash, as on its containers' io.stack.config-hash label")
 	f.BoolVar(&o.NoInject, "no-inject", false, "leave out the injected addresses (see `stack env`)")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"yaml", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// printHashes prints `service hash` per service, as `docker compose config
+// --hash` does, with the hash `stack up` would put on the containers: over
+// the configuration after address injection and the image ID. Nothing is
+// built or pulled: an image not on the engine yet is hashed as unknown, and a
+// warning says the hash will change once it is there.
+func (g *Globals) printHashes(ctx context.Context, p *manifest.Project) error {
+	b, err := image.New()
+	if err != nil {
+		return err
+	}
+	ids, err := b.Ensure(ctx, p, nil, image.EnsureOptions{DryRun: true})
+	if err != nil {
+		return err
+	}
+	if _, err := g.injectAddresses(ctx, p); err != nil {
+		return err
+	}
+	for _, name := range p.ServiceNames() {
+		h, err := engine.ConfigHash(p.Project.Services[name], ids[name])
+		if err != nil {
+			return err
+		}
+		if ids[name] == "" {
+			fmt.Fprintf(g.Stderr, "stack: warning: image %s of service %q is not on the engine yet: its hash will change once it is built or pulled\n", p.ImageName(name), name)
+		}
+		if _, err := fmt.Fprintf(g.Stdout, "%s %s\n", name, h.Sum); err != nil {
+			return err
+		}
+	}
+	return nil
 }
