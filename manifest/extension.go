@@ -95,10 +95,3 @@ func decodeStrict(raw any, out any) error {
 	}
 	return nil
 }
-
-func (p *Project) fileList() string {
-	if len(p.ComposeFiles) == 1 {
-		return p.ComposeFiles[0]
-	}
-	return fmt.Sprint(p.ComposeFiles)
-}
