@@ -57,3 +57,28 @@ func TestEnvGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestEnvWithoutEngine: with no engine answering, `stack env` warns and
+// injects what the manifest alone says: no port from an image.
+func TestEnvWithoutEngine(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-engine.sock"))
+	dir := t.TempDir()
+	e2e.WriteFiles(t, dir, map[string]string{"compose.yaml": `
+services:
+  web: {image: web, depends_on: [redis, db]}
+  redis: {image: redis:7-alpine}
+  db: {image: pg, expose: ["5432"]}
+`})
+	var stdout, stderr bytes.Buffer
+	if code := Execute(t.Context(), []string{"-f", filepath.Join(dir, "compose.yaml"), "env", "web"}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "stack: warning: no engine answers") {
+		t.Errorf("no warning that the engine is missing:\n%s", stderr.String())
+	}
+	for _, want := range []string{"DB_HOST=db ", "DB_PORT=5432 ", "REDIS_HOST=redis ", "# no REDIS_PORT: redis declares no expose or ports, and the ports of its image are unknown"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("want %q in:\n%s", want, stdout.String())
+		}
+	}
+}
