@@ -122,8 +122,11 @@ func formatProblems(errs []error) string {
 // displayPath shortens an absolute file name to one relative to the working
 // directory when the file is below it, as the user most likely typed it.
 func displayPath(file string) string {
-	if file == "" {
+	switch file {
+	case "":
 		return "compose file"
+	case "-":
+		return "stdin"
 	}
 	wd, err := os.Getwd()
 	if err != nil || !filepath.IsAbs(file) {
