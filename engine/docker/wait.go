@@ -15,6 +15,9 @@ import (
 	"github.com/stack-deploy/stack/engine"
 )
 
+// clockSkew is how far behind ours an engine's clock may be.
+const clockSkew = 10 * time.Second
+
 // watcher fans the project's container events out to the waiters of each
 // container. One subscription serves the whole session.
 type watcher struct {
@@ -32,9 +35,11 @@ func watch(ctx context.Context, c Client, project string, since time.Time) *watc
 	ctx, cancel := context.WithCancel(ctx)
 	w := &watcher{cancel: cancel, subs: map[string]chan events.Message{}, done: make(chan struct{})}
 	msgs, errs := c.Events(ctx, events.ListOptions{
-		// To the nanosecond: whole seconds would replay the die event of a
-		// `stack stop` made in the same second as this session's start.
-		Since: fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond()),
+		// From a little before the session: a remote engine's clock may lag
+		// ours. What this replays from before a container's current start
+		// (the die of a `stack stop` just made, say) waitReady ignores, by
+		// the engine's own clock.
+		Since: fmt.Sprintf("%d.%09d", since.Add(-clockSkew).Unix(), since.Add(-clockSkew).Nanosecond()),
 		Filters: filters.NewArgs(
 			filters.Arg("type", string(events.ContainerEventType)),
 			filters.Arg("label", engine.LabelProject+"="+project),
@@ -45,9 +50,6 @@ func watch(ctx context.Context, c Client, project string, since time.Time) *watc
 		for {
 			select {
 			case m := <-msgs:
-				if m.TimeNano < since.UnixNano() {
-					continue // older engines round since down to the second
-				}
 				w.mu.Lock()
 				ch := w.subs[m.Actor.ID]
 				w.mu.Unlock()
@@ -100,6 +102,13 @@ func (s *session) waitReady(ctx context.Context, service, id string, cond engine
 		return fmt.Errorf("inspecting container of service %q: %w", service, err)
 	}
 	name := strings.TrimPrefix(ins.Name, "/")
+	// Events from before this run of the container say nothing about it.
+	var startedAt int64
+	if ins.State != nil {
+		if t, err := time.Parse(time.RFC3339Nano, ins.State.StartedAt); err == nil {
+			startedAt = t.UnixNano()
+		}
+	}
 	if cond == engine.Healthy && (ins.Config == nil || ins.Config.Healthcheck == nil || len(ins.Config.Healthcheck.Test) == 0 || ins.Config.Healthcheck.Test[0] == "NONE") {
 		return fmt.Errorf("service %q: a dependant waits for it with condition service_healthy but it has no healthcheck: add a healthcheck to the service (or its image), or use condition service_started", service)
 	}
@@ -107,7 +116,9 @@ func (s *session) waitReady(ctx context.Context, service, id string, cond engine
 	for !done && failure == "" {
 		select {
 		case m := <-events:
-			done, failure = readyFromEvent(cond, m)
+			if m.TimeNano >= startedAt {
+				done, failure = readyFromEvent(cond, m)
+			}
 		case <-w.done:
 			if ctx.Err() == nil {
 				return fmt.Errorf("waiting for service %q: watching engine events: %w", service, w.err)
