@@ -60,15 +60,6 @@ type buildJob struct {
 	dryRun bool
 }
 
-// ImageName is the image a service runs: `image:`, or as Compose names
-// built images, <project>-<service>.
-func ImageName(project string, s types.ServiceConfig) string {
-	if s.Image != "" {
-		return s.Image
-	}
-	return project + "-" + s.Name
-}
-
 // unsupportedBuild lists build settings the engine's classic builder (API
 // 1.41, no BuildKit session) cannot honour; silently dropping them would
 // build something other than what the file says.
@@ -114,7 +105,7 @@ func prepareBuild(p *manifest.Project, s types.ServiceConfig, force bool) (*buil
 		}
 		args[k], buildArgs[k] = *v, v
 	}
-	name := ImageName(p.Name, s)
+	name := p.ImageName(s.Name)
 	tags := append([]string{name}, bc.Tags...)
 	for _, t := range tags {
 		if _, err := reference.ParseNormalizedNamed(t); err != nil {

@@ -89,7 +89,7 @@ func (b *Builder) Ensure(ctx context.Context, p *manifest.Project, services []st
 			errs = multierror.Append(errs, fmt.Errorf("%s: service %q: pull_policy: build needs a build section; add build: or use pull_policy: missing", strings.Join(p.ComposeFiles, ", "), s.Name))
 			continue
 		}
-		fetches = append(fetches, fetchJob{service: s.Name, image: ImageName(p.Name, s), policy: policy, interval: interval, built: s.Build != nil, local: s.Build != nil && s.Image == "", dryRun: o.DryRun})
+		fetches = append(fetches, fetchJob{service: s.Name, image: p.ImageName(s.Name), policy: policy, interval: interval, built: s.Build != nil, local: s.Build != nil && s.Image == "", dryRun: o.DryRun})
 	}
 	if err := errs.ErrorOrNil(); err != nil {
 		return nil, err

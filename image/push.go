@@ -60,7 +60,7 @@ func (b *Builder) Push(ctx context.Context, p *manifest.Project, services []stri
 		errs *multierror.Error
 	)
 	for _, s := range svcs {
-		refs := []string{ImageName(p.Name, s)}
+		refs := []string{p.ImageName(s.Name)}
 		if s.Build != nil {
 			refs = append(refs, s.Build.Tags...)
 		}
