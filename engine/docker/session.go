@@ -178,13 +178,22 @@ func (s *session) network(ctx context.Context, a *engine.Action) error {
 			return fmt.Errorf("creating network %q: %w", cfg.Name, err)
 		}
 	case engine.Remove:
-		for _, n := range s.plan.Observed.Networks {
-			if n.Key != key {
-				continue
-			}
-			if err := s.client.NetworkRemove(ctx, n.ID); err != nil && !cerrdefs.IsNotFound(err) {
-				return fmt.Errorf("removing network %q: %w", n.Name, err)
-			}
+		return removeObserved(s.plan.Observed.Networks, key, "network", func(n engine.Resource) error {
+			return s.client.NetworkRemove(ctx, n.ID)
+		})
+	}
+	return nil
+}
+
+// removeObserved removes, with remove, each observed resource of the key; one
+// already gone is fine.
+func removeObserved(rs []engine.Resource, key, what string, remove func(engine.Resource) error) error {
+	for _, r := range rs {
+		if r.Key != key {
+			continue
+		}
+		if err := remove(r); err != nil && !cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("removing %s %q: %w", what, r.Name, err)
 		}
 	}
 	return nil
@@ -200,14 +209,9 @@ func (s *session) volume(ctx context.Context, a *engine.Action) error {
 			return fmt.Errorf("creating volume %q: %w", cfg.Name, err)
 		}
 	case engine.Remove:
-		for _, v := range s.plan.Observed.Volumes {
-			if v.Key != key {
-				continue
-			}
-			if err := s.client.VolumeRemove(ctx, v.Name, false); err != nil && !cerrdefs.IsNotFound(err) {
-				return fmt.Errorf("removing volume %q: %w", v.Name, err)
-			}
-		}
+		return removeObserved(s.plan.Observed.Volumes, key, "volume", func(v engine.Resource) error {
+			return s.client.VolumeRemove(ctx, v.Name, false)
+		})
 	}
 	return nil
 }
