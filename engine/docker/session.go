@@ -2,9 +2,7 @@ package docker
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -55,28 +53,14 @@ func (d *Driver) Begin(ctx context.Context, plan *engine.Plan, o engine.ApplyOpt
 	return s, nil
 }
 
-// validate maps every service the plan creates containers for, so that a
-// field the engine would refuse stops the run before anything is changed,
-// and reports the fields the engine cannot honour, once per service.
+// validate checks the plan as Check does and reports the fields the engine
+// cannot honour as warning events.
 func (s *session) validate(ctx context.Context) error {
-	var errs []error
-	for _, a := range s.plan.Actions {
-		if a.Type() != "service" || (a.Kind != engine.Create && a.Kind != engine.Recreate && a.Kind != engine.Scale) {
-			continue
-		}
-		svc, ok := s.plan.Desired.Project.Services[a.Name()]
-		if !ok {
-			continue
-		}
-		_, warnings, err := containerSpec(s.plan.Desired.Project, svc, map[string]string{}, s.apiVersion)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", strings.Join(s.plan.Desired.ComposeFiles, ", "), err))
-		}
-		for _, w := range warnings {
-			progress.Report(ctx, a.Resource, string(a.Kind), progress.Warning, w, nil)
-		}
+	warnings, err := check(s.plan, s.apiVersion)
+	for _, w := range warnings {
+		progress.Report(ctx, w.resource, w.action, progress.Warning, w.message, nil)
 	}
-	return errors.Join(errs...)
+	return err
 }
 
 // Close removes the containers created in advance for actions that did not

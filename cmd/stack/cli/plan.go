@@ -38,6 +38,13 @@ func newPlanCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			plan := dep.plan
+			warnings, err := dep.driver.Check(cmd.Context(), plan)
+			if err != nil {
+				return err
+			}
+			for _, w := range warnings {
+				fmt.Fprintf(g.Stderr, "stack: warning: %s\n", w)
+			}
 			if o.Format == "json" {
 				b, err := plan.JSON()
 				if err != nil {
