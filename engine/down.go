@@ -44,7 +44,7 @@ func Down(m *manifest.Project, obs *Observed, o DownOptions) *Plan {
 		cs := byService[name]
 		sortContainers(cs)
 		_, inManifest := p.Services[name]
-		a := &Action{Resource: "service:" + name, Kind: Remove}
+		a := &Action{Resource: "service:" + name, Kind: Remove, Volumes: o.Volumes}
 		if !inManifest {
 			a.Orphan = true
 			a.Reason = "orphan: not in the manifest"

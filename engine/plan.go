@@ -60,6 +60,9 @@ type Action struct {
 	Replicas []Replica `json:"replicas,omitempty"`
 	// Orphan marks a service that is gone from the manifest.
 	Orphan bool `json:"orphan,omitempty"`
+	// Volumes makes a service removal remove its containers' anonymous
+	// volumes too (`down -v`).
+	Volumes bool `json:"volumes,omitempty"`
 }
 
 // Replica is the step for one container number of a service.

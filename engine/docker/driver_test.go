@@ -57,6 +57,11 @@ func (f *fakeClient) ImageInspect(_ context.Context, ref string, _ ...client.Ima
 	return image.InspectResponse{ID: "sha256:" + ref}, nil
 }
 
+func (f *fakeClient) ContainerInspect(context.Context, string) (container.InspectResponse, error) {
+	f.record("ContainerInspect")
+	return container.InspectResponse{}, nil
+}
+
 func (f *fakeClient) ContainerStop(_ context.Context, id string, _ container.StopOptions) error {
 	f.record("ContainerStop " + id)
 	return nil

@@ -489,3 +489,50 @@ func TestScaleOrphansAndRmi(t *testing.T) {
 		t.Fatalf("image %s still there after down --rmi all:\n%s", tag, out)
 	}
 }
+
+// Anonymous volumes survive a recreate, as in Compose. Model: db's image
+// declares VOLUME /data and the compose file mounts nothing there. Steps: up;
+// write into /data; change db's environment -> up recreates db, and the new
+// container sees what the old one wrote.
+func TestRecreateKeepsAnonymousVolumes(t *testing.T) {
+	e2e.Engine(t)
+	tag := "stack-e2e-anonvol:" + strings.ToLower(t.Name())
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:stable\nVOLUME /data\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("docker", "build", "-q", "-t", tag, dir).CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { e2e.Docker(t, "rmi", tag) })
+	const compose = `
+services:
+  db:
+    image: IMAGE
+    init: true
+    command: ["sleep", "3600"]
+    environment: {GENERATION: "GEN"}
+`
+	c, project := stack(t, strings.NewReplacer("IMAGE", tag, "GEN", "1").Replace(compose))
+	c.MustRun(t, "up")
+	db := project + "-db-1"
+	if out, err := exec.Command("docker", "exec", db, "sh", "-c", "echo kept > /data/marker").CombinedOutput(); err != nil {
+		t.Fatalf("writing into /data: %v\n%s", err, out)
+	}
+	before := ids(t, project)[db]
+
+	write(t, c.Dir, "name: "+project+"\n"+strings.NewReplacer("IMAGE", tag, "GEN", "2").Replace(compose))
+	c.MustRun(t, "up")
+	if after := ids(t, project)[db]; after == before {
+		t.Fatal("db was not recreated after its environment changed")
+	}
+	if got := e2e.Docker(t, "exec", db, "cat", "/data/marker"); got != "kept" {
+		t.Fatalf("/data/marker after recreate: %q, want kept", got)
+	}
+
+	volume := e2e.Docker(t, "inspect", "-f", `{{range .Mounts}}{{if eq .Destination "/data"}}{{.Name}}{{end}}{{end}}`, db)
+	c.MustRun(t, "down", "-v")
+	if out, err := exec.Command("docker", "volume", "inspect", volume).CombinedOutput(); err == nil {
+		t.Fatalf("down -v left the anonymous volume %s:\n%s", volume, out)
+	}
+}

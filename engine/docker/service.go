@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/stack-deploy/stack/engine"
@@ -85,10 +88,14 @@ func (s *session) replica(ctx context.Context, a *engine.Action, r engine.Replic
 		}
 		return id, s.start(ctx, a, r.Number, id)
 	case engine.Recreate:
+		keep, err := s.anonymousVolumes(ctx, r.Container)
+		if err != nil {
+			return "", err
+		}
 		if err := s.removeContainer(ctx, r.Container); err != nil {
 			return "", err
 		}
-		id, err := s.create(ctx, a, r.Number)
+		id, err := s.create(ctx, a, r.Number, keep...)
 		if err != nil {
 			return "", err
 		}
@@ -124,7 +131,9 @@ func (s *session) replica(ctx context.Context, a *engine.Action, r engine.Replic
 
 // create creates replica number of a's service, connected to all its
 // networks, and returns its ID; it does not start it.
-func (s *session) create(ctx context.Context, a *engine.Action, number int) (string, error) {
+// keep are anonymous volumes of a replaced container, mounted again where
+// the new container does not mount something else.
+func (s *session) create(ctx context.Context, a *engine.Action, number int, keep ...mount.Mount) (string, error) {
 	p := s.plan.Desired
 	svc := p.Project.Services[a.Name()]
 	name := s.containerName(a, number)
@@ -132,6 +141,7 @@ func (s *session) create(ctx context.Context, a *engine.Action, number int) (str
 	if err != nil {
 		return "", err
 	}
+	sp.host.Mounts = append(sp.host.Mounts, uncovered(sp.host, keep)...)
 	sp.config.Image = p.ImageName(svc.Name)
 	created, err := s.client.ContainerCreate(ctx, sp.config, sp.host, sp.network, nil, name)
 	if err != nil {
@@ -143,6 +153,51 @@ func (s *session) create(ctx context.Context, a *engine.Action, number int) (str
 		}
 	}
 	return created.ID, nil
+}
+
+// anonymousVolumes lists the anonymous volumes (an image's VOLUME without a
+// named volume over it) of a container about to be replaced: as Compose
+// does, its replacement mounts them again, so their data survives a
+// configuration change.
+func (s *session) anonymousVolumes(ctx context.Context, c *engine.Container) ([]mount.Mount, error) {
+	ins, err := s.client.ContainerInspect(ctx, c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("inspecting container %q: %w", c.Name, err)
+	}
+	var out []mount.Mount
+	for _, m := range ins.Mounts {
+		if m.Type == mount.TypeVolume && anonymous.MatchString(m.Name) {
+			out = append(out, mount.Mount{Type: mount.TypeVolume, Source: m.Name, Target: m.Destination})
+		}
+	}
+	return out, nil
+}
+
+// anonymous matches the generated names of anonymous volumes.
+var anonymous = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// uncovered returns the mounts of keep whose target the host config does not
+// mount already.
+func uncovered(host *container.HostConfig, keep []mount.Mount) []mount.Mount {
+	taken := map[string]bool{}
+	for _, m := range host.Mounts {
+		taken[m.Target] = true
+	}
+	for _, b := range host.Binds {
+		if parts := strings.Split(b, ":"); len(parts) >= 2 {
+			taken[parts[1]] = true
+		}
+	}
+	for t := range host.Tmpfs {
+		taken[t] = true
+	}
+	var out []mount.Mount
+	for _, m := range keep {
+		if !taken[m.Target] {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // containerName is the name of replica number of a's service: its
@@ -190,8 +245,22 @@ func (s *session) removeService(ctx context.Context, a *engine.Action, stopped f
 	}
 	stopped()
 	return each(func(c *engine.Container) error {
-		if err := s.client.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil {
+		var anon []mount.Mount
+		if a.Volumes {
+			// A volume handed on from a replaced container is mounted by
+			// name, so RemoveVolumes alone would leave it.
+			var err error
+			if anon, err = s.anonymousVolumes(ctx, c); err != nil {
+				return err
+			}
+		}
+		if err := s.client.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: a.Volumes}); err != nil {
 			return fmt.Errorf("removing container %q: %w", c.Name, err)
+		}
+		for _, m := range anon {
+			if err := s.client.VolumeRemove(ctx, m.Source, false); err != nil && !cerrdefs.IsNotFound(err) {
+				return fmt.Errorf("removing anonymous volume %s of container %q: %w", m.Source, c.Name, err)
+			}
 		}
 		return nil
 	})
