@@ -536,3 +536,79 @@ services:
 		t.Fatalf("down -v left the anonymous volume %s:\n%s", volume, out)
 	}
 }
+
+// Service fields on the real engine. Model: one service using most fields
+// the driver maps, on two networks. Steps: up -> the engine accepted it, and
+// its inspect shows each field as the compose file says.
+func TestServiceFieldsOnTheEngine(t *testing.T) {
+	c, project := stack(t, `
+services:
+  web:
+    image: busybox:stable
+    command: ["sleep", "3600"]
+    init: true
+    user: "1000:1000"
+    working_dir: /tmp
+    labels: {team: shop}
+    environment: {MODE: test}
+    ports: ["127.0.0.1::8080"]
+    expose: ["9000"]
+    mem_limit: 64m
+    cpus: 0.5
+    restart: on-failure:2
+    stop_signal: SIGINT
+    stop_grace_period: 3s
+    extra_hosts: ["db.local:10.0.0.5"]
+    dns: [10.0.0.53]
+    cap_add: [NET_ADMIN]
+    cap_drop: [MKNOD]
+    tmpfs: [/cache]
+    logging: {driver: json-file, options: {max-size: 1m}}
+    healthcheck: {test: ["CMD", "true"], interval: 1s}
+    networks:
+      front: {}
+      back: {aliases: [www]}
+networks:
+  front: {}
+  back: {}
+`)
+	c.MustRun(t, "up")
+	name := project + "-web-1"
+	checks := map[string]string{
+		"{{.Config.User}}":                            "1000:1000",
+		"{{.Config.WorkingDir}}":                      "/tmp",
+		`{{index .Config.Labels "team"}}`:             "shop",
+		`{{index .Config.Labels "io.stack.service"}}`: "web",
+		"{{.Config.StopSignal}}":                      "SIGINT",
+		"{{.Config.StopTimeout}}":                     "3",
+		"{{.HostConfig.Memory}}":                      "67108864",
+		"{{.HostConfig.NanoCpus}}":                    "500000000",
+		"{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}": "on-failure:2",
+		"{{.HostConfig.Init}}":                                             "true",
+		"{{json .HostConfig.ExtraHosts}}":                                  `["db.local:10.0.0.5"]`,
+		"{{json .HostConfig.Dns}}":                                         `["10.0.0.53"]`,
+		"{{json .HostConfig.CapAdd}}":                                      `["CAP_NET_ADMIN"]`,
+		"{{json .HostConfig.CapDrop}}":                                     `["CAP_MKNOD"]`,
+		"{{json .HostConfig.Tmpfs}}":                                       `{"/cache":""}`,
+		"{{.HostConfig.LogConfig.Type}}":                                   "json-file",
+		`{{index .HostConfig.LogConfig.Config "max-size"}}`:                "1m",
+		`{{(index (index .HostConfig.PortBindings "8080/tcp") 0).HostIp}}`: "127.0.0.1",
+		`{{range $p, $_ := .Config.ExposedPorts}}{{$p}} {{end}}`:           "8080/tcp 9000/tcp",
+		`{{json .Config.Healthcheck.Test}}`:                                `["CMD","true"]`,
+		`{{range .Config.Env}}{{if eq . "MODE=test"}}yes{{end}}{{end}}`:    "yes",
+	}
+	for format, want := range checks {
+		if got := e2e.Docker(t, "inspect", "-f", format, name); got != want {
+			t.Errorf("%s = %q, want %q", format, got, want)
+		}
+	}
+	// Two networks on an engine that takes one at creation: the second is
+	// connected before the start, both with the service name as alias.
+	for net, alias := range map[string]string{"front": "web", "back": "www"} {
+		format := `{{json (index .NetworkSettings.Networks "` + project + "_" + net + `").Aliases}}`
+		got := e2e.Docker(t, "inspect", "-f", format, name)
+		if !strings.Contains(got, `"web"`) || !strings.Contains(got, `"`+alias+`"`) {
+			t.Errorf("aliases on %s: %s, want web and %s", net, got, alias)
+		}
+	}
+}
