@@ -2,12 +2,13 @@ package manifest
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/go-multierror"
+
+	"github.com/stack-deploy/stack/internal/e2e"
 )
 
 // writeProject writes files (name -> content) into a new directory and
@@ -15,15 +16,7 @@ import (
 func writeProject(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for name, content := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e2e.WriteFiles(t, dir, files)
 	return dir
 }
 
