@@ -34,8 +34,16 @@ func Diff(m *manifest.Project, images map[string]string, obs *Observed, o DiffOp
 		return nil, err
 	}
 	plan := &Plan{Project: p.Name, Desired: m, Images: images, Observed: obs}
-	plan.Actions = append(plan.Actions, diffNetworks(p, order, obs)...)
-	plan.Actions = append(plan.Actions, diffVolumes(p, order, obs)...)
+	networks, err := diffNetworks(p, order, obs)
+	if err != nil {
+		return nil, err
+	}
+	volumes, err := diffVolumes(p, order, obs)
+	if err != nil {
+		return nil, err
+	}
+	plan.Actions = append(plan.Actions, networks...)
+	plan.Actions = append(plan.Actions, volumes...)
 
 	selected := map[string]bool{}
 	for _, name := range order {
@@ -148,53 +156,64 @@ func ServiceVolumes(p *types.Project, s types.ServiceConfig) []string {
 	return out
 }
 
-func diffNetworks(p *types.Project, order []string, obs *Observed) []*Action {
-	used := map[string]bool{}
+func diffNetworks(p *types.Project, order []string, obs *Observed) ([]*Action, error) {
+	want := map[string]any{}
 	for _, name := range order {
 		for _, n := range ServiceNetworks(p.Services[name]) {
 			if cfg, ok := p.Networks[n]; ok && !bool(cfg.External) {
-				used[n] = true
+				want[n] = cfg
 			}
 		}
 	}
-	have := map[string]bool{}
-	for _, n := range obs.Networks {
-		have[n.Key] = true
-	}
-	return resourceActions("network", used, have)
+	return resourceActions("network", want, obs.Networks)
 }
 
-func diffVolumes(p *types.Project, order []string, obs *Observed) []*Action {
-	used := map[string]bool{}
+func diffVolumes(p *types.Project, order []string, obs *Observed) ([]*Action, error) {
+	want := map[string]any{}
 	for _, name := range order {
 		for _, v := range ServiceVolumes(p, p.Services[name]) {
-			if !bool(p.Volumes[v].External) {
-				used[v] = true
+			if cfg := p.Volumes[v]; !bool(cfg.External) {
+				want[v] = cfg
 			}
 		}
 	}
-	have := map[string]bool{}
-	for _, v := range obs.Volumes {
-		have[v.Key] = true
-	}
-	return resourceActions("volume", used, have)
+	return resourceActions("volume", want, obs.Volumes)
 }
 
-func resourceActions(typ string, used, have map[string]bool) []*Action {
-	keys := make([]string, 0, len(used))
-	for k := range used {
+// resourceActions creates the networks or volumes that do not exist and
+// keeps the others, marking those whose definition changed since creation.
+func resourceActions(typ string, want map[string]any, have []Resource) ([]*Action, error) {
+	hashes := map[string]string{}
+	for _, r := range have {
+		hashes[r.Key] = r.Hash
+	}
+	keys := make([]string, 0, len(want))
+	for k := range want {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	out := make([]*Action, 0, len(keys))
 	for _, k := range keys {
 		a := &Action{Resource: typ + ":" + k, Kind: Unchanged}
-		if !have[k] {
+		h, err := ResourceHash(want[k])
+		if err != nil {
+			return nil, err
+		}
+		a.ConfigHash = h
+		old, exists := hashes[k]
+		switch {
+		case !exists:
 			a.Kind, a.Reason = Create, "new "+typ
+		case old != "" && old != h:
+			a.Stale = true
+			a.Reason = "definition changed; kept: `stack down` then `stack up` applies it"
+			if typ == "volume" {
+				a.Reason = "definition changed; kept with its data: `stack down -v` then `stack up` applies it"
+			}
 		}
 		out = append(out, a)
 	}
-	return out
+	return out, nil
 }
 
 func diffService(p *types.Project, s types.ServiceConfig, imageID string, obs *Observed, selected map[string]bool, o DiffOptions) (*Action, error) {

@@ -44,11 +44,19 @@ func deployed(t *testing.T, yaml string, images map[string]string) *engine.Obser
 			})
 		}
 	}
-	for k := range p.Project.Networks {
-		obs.Networks = append(obs.Networks, engine.Resource{Key: k, Name: "shop_" + k})
+	for k, cfg := range p.Project.Networks {
+		h, err := engine.ResourceHash(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obs.Networks = append(obs.Networks, engine.Resource{Key: k, Name: "shop_" + k, Hash: h})
 	}
-	for k := range p.Project.Volumes {
-		obs.Volumes = append(obs.Volumes, engine.Resource{Key: k, Name: "shop_" + k})
+	for k, cfg := range p.Project.Volumes {
+		h, err := engine.ResourceHash(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obs.Volumes = append(obs.Volumes, engine.Resource{Key: k, Name: "shop_" + k, Hash: h})
 	}
 	return obs
 }
@@ -170,6 +178,17 @@ volume:data      unchanged
 service:redis    unchanged
 service:app      unchanged
 service:old      remove     orphan: not in the manifest
+`,
+		},
+		{
+			name:   "a changed volume definition is kept and warned about",
+			before: seed, beforeImages: seedImages,
+			after: strings.Replace(seed, "  data: {}", "  data: {labels: {backup: daily}}", 1), afterImages: seedImages,
+			want: `
+network:default  unchanged
+volume:data      unchanged  definition changed; kept with its data: ` + "`stack down -v` then `stack up`" + ` applies it
+service:redis    unchanged
+service:app      unchanged
 `,
 		},
 		{

@@ -139,3 +139,14 @@ func changedFields(oldLabel string, h Hash) string {
 	sort.Strings(names)
 	return strings.Join(names, ", ") + " changed"
 }
+
+// ResourceHash hashes the compose definition of a network or volume, for
+// LabelConfigHash on what the driver creates from it.
+func ResourceHash(cfg any) (string, error) {
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return "", fmt.Errorf("hashing %T: %w", cfg, err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}

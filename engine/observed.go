@@ -37,6 +37,9 @@ type Resource struct {
 	Key  string `json:"key"`
 	Name string `json:"name"`
 	ID   string `json:"id,omitempty"`
+	// Hash is its LabelConfigHash: ResourceHash of the definition it was
+	// created from; empty if it has none.
+	Hash string `json:"-"`
 }
 
 // ServiceContainers returns the observed service containers (not one-offs)

@@ -60,6 +60,10 @@ type Action struct {
 	Replicas []Replica `json:"replicas,omitempty"`
 	// Orphan marks a service that is gone from the manifest.
 	Orphan bool `json:"orphan,omitempty"`
+	// Stale marks a network or volume whose definition changed: it is kept
+	// (replacing it would disconnect containers or lose data) and the user
+	// is warned.
+	Stale bool `json:"stale,omitempty"`
 	// Volumes makes a service removal remove its containers' anonymous
 	// volumes too (`down -v`).
 	Volumes bool `json:"volumes,omitempty"`

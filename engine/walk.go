@@ -56,7 +56,7 @@ const DefaultParallel = 16
 func Apply(ctx context.Context, d Driver, plan *Plan, o ApplyOptions) error {
 	if plan.Changes() == 0 {
 		for _, a := range plan.Actions {
-			reportUnchanged(ctx, a)
+			ReportUnchanged(ctx, a)
 		}
 		return nil
 	}
@@ -66,7 +66,7 @@ func Apply(ctx context.Context, d Driver, plan *Plan, o ApplyOptions) error {
 	}
 	err = Walk(ctx, plan, o.Parallel, func(ctx context.Context, a *Action, started func()) error {
 		if a.Kind == Unchanged && a.Type() != "service" {
-			reportUnchanged(ctx, a)
+			ReportUnchanged(ctx, a)
 			return nil
 		}
 		return s.Run(ctx, a, started)
@@ -77,8 +77,10 @@ func Apply(ctx context.Context, d Driver, plan *Plan, o ApplyOptions) error {
 	return err
 }
 
-func reportUnchanged(ctx context.Context, a *Action) {
-	if a.Orphan {
+// ReportUnchanged reports an action that changes nothing: done, or a
+// warning for an orphan or a stale network or volume.
+func ReportUnchanged(ctx context.Context, a *Action) {
+	if a.Orphan || a.Stale {
 		progress.Report(ctx, a.Resource, string(a.Kind), progress.Warning, a.Reason, nil)
 		return
 	}

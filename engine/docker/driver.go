@@ -83,14 +83,14 @@ func (d *Driver) Observe(ctx context.Context, project string) (*engine.Observed,
 		if key == "" {
 			key = n.Name
 		}
-		obs.Networks = append(obs.Networks, engine.Resource{Key: key, Name: n.Name, ID: n.ID})
+		obs.Networks = append(obs.Networks, engine.Resource{Key: key, Name: n.Name, ID: n.ID, Hash: n.Labels[engine.LabelConfigHash]})
 	}
 	for _, v := range vs.Volumes {
 		key := v.Labels[engine.LabelVolume]
 		if key == "" {
 			key = v.Name
 		}
-		obs.Volumes = append(obs.Volumes, engine.Resource{Key: key, Name: v.Name})
+		obs.Volumes = append(obs.Volumes, engine.Resource{Key: key, Name: v.Name, Hash: v.Labels[engine.LabelConfigHash]})
 	}
 	return &obs, nil
 }

@@ -89,7 +89,7 @@ func (s *session) Run(ctx context.Context, a *engine.Action, started func()) err
 			progress.Report(ctx, a.Resource, verb, progress.Failed, "", err)
 			return err
 		}
-		reportUnchanged(ctx, a)
+		engine.ReportUnchanged(ctx, a)
 		return nil
 	}
 	progress.Report(ctx, a.Resource, verb, progress.Working, a.Reason, nil)
@@ -117,18 +117,11 @@ func (s *session) Run(ctx context.Context, a *engine.Action, started func()) err
 	return nil
 }
 
-func reportUnchanged(ctx context.Context, a *engine.Action) {
-	status := progress.Done
-	if a.Orphan {
-		status = progress.Warning
-	}
-	progress.Report(ctx, a.Resource, string(a.Kind), status, a.Reason, nil)
-}
-
 // labels are the user's labels on a network or volume plus stack's: the
-// project, and the resource's key in the compose file under label.
-func (s *session) labels(label, key string, user map[string]string) map[string]string {
-	labels := map[string]string{engine.LabelProject: s.plan.Project, label: key}
+// project, the resource's key in the compose file under label, and the hash
+// of its definition.
+func (s *session) labels(label, key, hash string, user map[string]string) map[string]string {
+	labels := map[string]string{engine.LabelProject: s.plan.Project, label: key, engine.LabelConfigHash: hash}
 	for k, v := range user {
 		if _, ours := labels[k]; !ours {
 			labels[k] = v
@@ -142,7 +135,7 @@ func (s *session) network(ctx context.Context, a *engine.Action) error {
 	switch a.Kind {
 	case engine.Create:
 		cfg := s.plan.Desired.Project.Networks[key]
-		labels := s.labels(engine.LabelNetwork, key, cfg.Labels)
+		labels := s.labels(engine.LabelNetwork, key, a.ConfigHash, cfg.Labels)
 		opts := network.CreateOptions{
 			Driver:     cfg.Driver,
 			Options:    cfg.DriverOpts,
@@ -188,7 +181,7 @@ func (s *session) volume(ctx context.Context, a *engine.Action) error {
 	switch a.Kind {
 	case engine.Create:
 		cfg := s.plan.Desired.Project.Volumes[key]
-		labels := s.labels(engine.LabelVolume, key, cfg.Labels)
+		labels := s.labels(engine.LabelVolume, key, a.ConfigHash, cfg.Labels)
 		if _, err := s.client.VolumeCreate(ctx, volume.CreateOptions{Name: cfg.Name, Driver: cfg.Driver, DriverOpts: cfg.DriverOpts, Labels: labels}); err != nil {
 			return fmt.Errorf("creating volume %q: %w", cfg.Name, err)
 		}
