@@ -8,6 +8,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
+	"go.yaml.in/yaml/v4"
 )
 
 // Options say which compose files to read and how, with Docker Compose's
@@ -83,7 +84,7 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 	// compose-go stops at the first problem of several kinds; read the files
 	// ourselves first to report all of them, with lines.
 	ps := &problems{}
-	raw := &rawChecker{lookup: po.Environment.Resolve, idx: index{}, ps: ps}
+	raw := &rawChecker{lookup: po.Environment.Resolve, idx: index{}, ps: ps, bad: map[*yaml.Node]bool{}}
 	for _, f := range po.ConfigPaths {
 		b, ok, err := readFile(f)
 		if err != nil {
@@ -93,8 +94,9 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 			raw.checkFile(f, b)
 		}
 	}
-	if err := ps.err(); err != nil {
-		return nil, err
+	if len(ps.errs) > 0 {
+		raw.salvage(ctx, po, opts.Profiles, main)
+		return nil, ps.err()
 	}
 
 	cp, err := po.LoadProject(ctx)

@@ -38,6 +38,18 @@ type rawChecker struct {
 	lookup template.Mapping
 	idx    index
 	ps     *problems
+
+	// docs are the parsed documents of each file, and bad the ports and
+	// volumes entries that do not parse: without them the files can still
+	// be loaded to look for the problems of the model (see salvage.go).
+	docs   []rawDoc
+	bad    map[*yaml.Node]bool
+	broken bool // a file is not YAML: nothing more can be learnt
+}
+
+type rawDoc struct {
+	file string
+	root *yaml.Node
 }
 
 // checkFile parses one compose file and checks every value in it.
@@ -50,6 +62,7 @@ func (c *rawChecker) checkFile(file string, content []byte) {
 			return
 		}
 		if err != nil {
+			c.broken = true
 			line, msg := yamlError(err, content)
 			c.ps.add(&Error{
 				File: file, Line: line,
@@ -61,6 +74,7 @@ func (c *rawChecker) checkFile(file string, content []byte) {
 		}
 		if len(doc.Content) == 1 {
 			c.walk(file, doc.Content[0], "")
+			c.docs = append(c.docs, rawDoc{file, doc.Content[0]})
 		}
 	}
 }
@@ -76,6 +90,7 @@ func (c *rawChecker) walk(file string, n *yaml.Node, path string) {
 				child = path + "." + k.Value
 			}
 			if first, dup := seen[k.Value]; dup && k.Value != "<<" {
+				c.broken = true
 				service, field := splitServicePath(child)
 				c.ps.add(&Error{
 					File: file, Line: k.Line, Service: service, Field: field,
@@ -130,6 +145,7 @@ func (c *rawChecker) checkScalar(file string, n *yaml.Node, path string) {
 				Fix:     `write [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL] with ports 1-65535, e.g. "8080:80" or "127.0.0.1:5432:5432/tcp"`,
 				Err:     fmt.Errorf("%w: %w", ErrInvalidPort, err),
 			})
+			c.bad[n] = true
 		}
 	case "volumes":
 		if _, err := format.ParseVolume(value); err != nil {
@@ -139,6 +155,7 @@ func (c *rawChecker) checkScalar(file string, n *yaml.Node, path string) {
 				Fix:     `write SOURCE:TARGET[:MODE], e.g. "data:/var/lib/data" or "./conf:/etc/app:ro"`,
 				Err:     fmt.Errorf("%w: %w", ErrInvalidVolume, err),
 			})
+			c.bad[n] = true
 		}
 	}
 }

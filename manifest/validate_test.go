@@ -173,6 +173,27 @@ services:
 			want: []problem{{err: ErrRequiredVariable, file: "compose.yaml", line: 4, service: "web", field: "image"}},
 		},
 		{
+			name: "problems of the files and of the model, all in one run",
+			files: map[string]string{"compose.yaml": `
+services:
+  web:
+    image: nginx:${TAG:?}
+    ports: ["80:abc", "8080:80"]
+    depends_on: [api]
+  api:
+    image: api
+    depends_on: [web]
+  worker:
+    command: run
+`},
+			want: []problem{
+				{err: ErrRequiredVariable, file: "compose.yaml", line: 4, service: "web", field: "image"},
+				{err: ErrInvalidPort, file: "compose.yaml", line: 5, service: "web", field: "ports[0]"},
+				{err: ErrDependencyCycle, file: "compose.yaml", line: 6, service: "web", field: "depends_on", text: "web -> api -> web"},
+				{err: ErrNoImage, file: "compose.yaml", line: 10, service: "worker", field: "image"},
+			},
+		},
+		{
 			name: "duplicate container_name",
 			files: map[string]string{"compose.yaml": `
 services:
