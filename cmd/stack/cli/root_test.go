@@ -96,6 +96,28 @@ services:
 	}
 }
 
+// TestDiscoveryPrecedence: with several compose files in a directory,
+// compose.yaml wins and a warning says so, as in Compose; compose.yml and the
+// docker-compose names are found when alone.
+func TestDiscoveryPrecedence(t *testing.T) {
+	root := writeFiles(t, map[string]string{
+		"both/compose.yaml":           "services:\n  a:\n    image: from-compose-yaml\n",
+		"both/docker-compose.yml":     "services:\n  a:\n    image: from-docker-compose-yml\n",
+		"yml/compose.yml":             "services:\n  a:\n    image: from-compose-yml\n",
+		"dcyaml/docker-compose.yaml":  "services:\n  a:\n    image: from-docker-compose-yaml\n",
+		"dcyaml/compose.override.yml": "services:\n  a:\n    image: overridden\n",
+	})
+	for dir, want := range map[string]string{"both": "from-compose-yaml\n", "yml": "from-compose-yml\n", "dcyaml": "overridden\n"} {
+		stdout, stderr, code := run(t, filepath.Join(root, dir), nil, "config", "--images")
+		if code != 0 || stdout != want {
+			t.Errorf("%s: exit %d, images %q, want %q\n%s", dir, code, stdout, want, stderr)
+		}
+		if dir == "both" && !strings.Contains(stderr, "stack: warning: Found multiple config files") {
+			t.Errorf("%s: no warning about the several files: %q", dir, stderr)
+		}
+	}
+}
+
 // TestVersionAndCompletion: `stack version` names the version and Go, and
 // cobra's completion scripts are there for the usual shells.
 func TestVersionAndCompletion(t *testing.T) {
