@@ -10,9 +10,11 @@ PKGS  := ./...
 help: ## show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
 .PHONY: build
-build: ## build bin/stack
-	$(GO) build -o $(BIN) ./cmd/stack
+build: ## build bin/stack (stack version prints VERSION: git describe)
+	$(GO) build -ldflags "-X github.com/stack-deploy/stack/cmd/stack/cli.version=$(VERSION)" -o $(BIN) ./cmd/stack
 
 .PHONY: engine
 engine: ## make sure a Docker engine answers (installs docker.io as root on Debian if absent)
