@@ -15,6 +15,10 @@ import (
 	"github.com/stack-deploy/stack/progress"
 )
 
+// cleanupTimeout bounds the engine calls made after the run's context is
+// done: removing unused containers, reading logs for an error.
+const cleanupTimeout = 30 * time.Second
+
 // session applies one plan; it implements engine.Session.
 type session struct {
 	client     Client
@@ -66,7 +70,11 @@ func (s *session) validate(ctx context.Context) error {
 // Close removes the containers created in advance for actions that did not
 // run, and stops watching events.
 func (s *session) Close() error {
-	err := s.removeUnused(context.Background())
+	// Even after Ctrl-C: the run must not leave them; bounded, should the
+	// engine not answer.
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	err := s.removeUnused(ctx)
 	s.watchOnce.Do(func() {}) // no watcher starts after Close
 	if s.watch != nil {
 		s.watch.stop()

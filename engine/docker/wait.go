@@ -128,7 +128,7 @@ func (s *session) waitReady(ctx context.Context, service, id string, cond engine
 		if ctx.Err() != nil {
 			if errors.Is(context.Cause(ctx), engine.ErrTimeout) {
 				return fmt.Errorf("service %q: container %s not %s after %s (--timeout): %w%s",
-					service, name, cond, s.opts.Timeout, engine.ErrTimeout, LastLogs(context.WithoutCancel(ctx), s.client, id, 10))
+					service, name, cond, s.opts.Timeout, engine.ErrTimeout, s.lastLogs(ctx, id))
 			}
 			return ctx.Err()
 		}
@@ -136,7 +136,8 @@ func (s *session) waitReady(ctx context.Context, service, id string, cond engine
 	if failure == "" {
 		return nil
 	}
-	lctx := context.WithoutCancel(ctx)
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
 	detail := ""
 	if strings.Contains(failure, "unhealthy") {
 		if ins, err := s.client.ContainerInspect(lctx, id); err == nil && ins.State != nil && ins.State.Health != nil {
@@ -145,7 +146,7 @@ func (s *session) waitReady(ctx context.Context, service, id string, cond engine
 			}
 		}
 	}
-	logs := LastLogs(lctx, s.client, id, 10)
+	logs := s.lastLogs(lctx, id)
 	if logs != "" {
 		logs = "; last log lines:" + logs
 	}
@@ -214,4 +215,12 @@ func readyFromEvent(cond engine.Condition, m events.Message) (bool, string) {
 		return true, ""
 	}
 	return false, ""
+}
+
+// lastLogs reads a failed container's last lines for the error, even when
+// ctx is done, within cleanupTimeout.
+func (s *session) lastLogs(ctx context.Context, id string) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	return LastLogs(ctx, s.client, id, 10)
 }
