@@ -398,8 +398,9 @@ services:
 }
 
 // service_healthy with the healthcheck in the image, and with none at all.
-// Model: api's image declares HEALTHCHECK (the compose file does not); web
-// waits for api healthy. Steps: up -> web runs after api is healthy. Then
+// Model: api's and solo's image declares HEALTHCHECK (the compose file does
+// not); web waits for api healthy. Steps: up -> returns with api and solo
+// healthy. Then
 // the dependency is a plain busybox without a healthcheck -> up fails saying
 // so and how to fix it.
 func TestServiceHealthyImageHealthcheck(t *testing.T) {
@@ -419,6 +420,10 @@ services:
     image: IMAGE
     init: true
     command: ["sleep", "3600"]
+  solo:
+    image: IMAGE
+    init: true
+    command: ["sleep", "3600"]
   web:
     image: busybox:stable
     init: true
@@ -426,14 +431,17 @@ services:
     depends_on:
       api: {condition: service_healthy}
 `
-	c, project := stack(t, strings.Replace(compose, "IMAGE", tag, 1))
+	c, project := stack(t, strings.ReplaceAll(compose, "IMAGE", tag))
 	c.MustRun(t, "up")
-	if h := e2e.Docker(t, "inspect", "-f", "{{.State.Health.Status}}", project+"-api-1"); h != "healthy" {
-		t.Fatalf("api is %q after up, want healthy", h)
+	for _, svc := range []string{"api", "solo"} {
+		// solo: nothing waits for it, but up returns once it is healthy.
+		if h := e2e.Docker(t, "inspect", "-f", "{{.State.Health.Status}}", project+"-"+svc+"-1"); h != "healthy" {
+			t.Fatalf("%s is %q after up, want healthy", svc, h)
+		}
 	}
 	c.MustRun(t, "down")
 
-	write(t, c.Dir, "name: "+project+"\n"+strings.Replace(compose, "IMAGE", "busybox:stable", 1))
+	write(t, c.Dir, "name: "+project+"\n"+strings.ReplaceAll(compose, "IMAGE", "busybox:stable"))
 	r := c.Run(t, "up")
 	if want := `service "api": a dependant waits for it with condition service_healthy but it has no healthcheck`; r.Code != 1 || !strings.Contains(r.Stderr, want) {
 		t.Fatalf("up: exit %d, want 1 and %q", r.Code, want)

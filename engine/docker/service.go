@@ -25,7 +25,17 @@ func (s *session) service(ctx context.Context, a *engine.Action, started func())
 		return s.removeService(ctx, a, started)
 	}
 	name := a.Name()
-	_, inManifest := s.plan.Desired.Project.Services[name]
+	svc, inManifest := s.plan.Desired.Project.Services[name]
+	cond := a.Ready
+	if inManifest && cond == engine.Started && svc.HealthCheck == nil {
+		healthcheck, err := s.imageHealthcheck(ctx, s.plan.Desired.ImageName(name))
+		if err != nil {
+			return err
+		}
+		if healthcheck {
+			cond = engine.Healthy // the image declares one: up waits for it too
+		}
+	}
 	var (
 		mu    sync.Mutex
 		errs  []error
@@ -39,13 +49,13 @@ func (s *session) service(ctx context.Context, a *engine.Action, started func())
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			id, err := s.replica(ctx, a, r)
+			id, err := s.replica(ctx, a, r, cond)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
 			case err != nil:
 				errs = append(errs, err)
-			case id != "" && (a.Ready != engine.Started || r.Kind == engine.Unchanged):
+			case id != "" && (cond != engine.Started || r.Kind == engine.Unchanged):
 				// A started container is ready as soon as the start call
 				// returns, as Compose has it: no inspect needed.
 				ready = append(ready, id)
@@ -61,7 +71,7 @@ func (s *session) service(ctx context.Context, a *engine.Action, started func())
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := s.waitReady(ctx, name, id, a.Ready); err != nil {
+			if err := s.waitReady(ctx, name, id, cond); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -73,8 +83,9 @@ func (s *session) service(ctx context.Context, a *engine.Action, started func())
 }
 
 // replica carries out one replica step and returns the ID of the container
-// to wait for, empty when there is none or it is ready already.
-func (s *session) replica(ctx context.Context, a *engine.Action, r engine.Replica) (string, error) {
+// to wait for, empty when there is none or it is ready already (as cond
+// says).
+func (s *session) replica(ctx context.Context, a *engine.Action, r engine.Replica, cond engine.Condition) (string, error) {
 	switch r.Kind {
 	case engine.Create:
 		id, ok, err := s.precreated(ctx, a, r.Number)
@@ -120,9 +131,9 @@ func (s *session) replica(ctx context.Context, a *engine.Action, r engine.Replic
 	default: // unchanged: wait only if it is not ready yet
 		c := r.Container
 		switch {
-		case a.Ready == engine.Completed && c.Completed(),
-			a.Ready == engine.Healthy && c.Running() && c.Health == "healthy",
-			a.Ready == engine.Started && c.Running():
+		case cond == engine.Completed && c.Completed(),
+			cond == engine.Healthy && c.Running() && c.Health == "healthy",
+			cond == engine.Started && c.Running():
 			return "", nil
 		}
 		return c.ID, nil
@@ -153,6 +164,27 @@ func (s *session) create(ctx context.Context, a *engine.Action, number int, keep
 		}
 	}
 	return created.ID, nil
+}
+
+// imageHealthcheck reports whether image declares a HEALTHCHECK, inspecting
+// each image once per session.
+func (s *session) imageHealthcheck(ctx context.Context, image string) (bool, error) {
+	s.mu.Lock()
+	has, ok := s.healthchecks[image]
+	s.mu.Unlock()
+	if ok {
+		return has, nil
+	}
+	ins, err := s.client.ImageInspect(ctx, image)
+	if err != nil {
+		return false, fmt.Errorf("inspecting image %q: %w", image, err)
+	}
+	hc := ins.Config != nil && ins.Config.Healthcheck != nil
+	has = hc && len(ins.Config.Healthcheck.Test) > 0 && ins.Config.Healthcheck.Test[0] != "NONE"
+	s.mu.Lock()
+	s.healthchecks[image] = has
+	s.mu.Unlock()
+	return has, nil
 }
 
 // anonymousVolumes lists the anonymous volumes (an image's VOLUME without a

@@ -33,6 +33,8 @@ type session struct {
 	sem chan struct{} // bounds background creations, as ApplyOptions.Parallel bounds actions
 	mu  sync.Mutex
 	pre map[string]*precreation // by service resource
+
+	healthchecks map[string]bool // image -> declares a HEALTHCHECK
 }
 
 // Begin opens a session for plan. The project's container events are
@@ -40,7 +42,7 @@ type session struct {
 // the engine replaying what happened since), so no readiness change is missed
 // and a plan that waits for nothing opens no event stream.
 func (d *Driver) Begin(ctx context.Context, plan *engine.Plan, o engine.ApplyOptions) (engine.Session, error) {
-	s := &session{client: d.client, plan: plan, opts: o, begun: time.Now()}
+	s := &session{client: d.client, plan: plan, opts: o, begun: time.Now(), healthchecks: map[string]bool{}}
 	// Creation maps some fields differently before API 1.44; negotiating is
 	// free when an earlier call (Observe) has done it.
 	d.client.NegotiateAPIVersion(ctx)
