@@ -151,11 +151,16 @@ func Walk(ctx context.Context, plan *Plan, parallel int, run func(ctx context.Co
 				progress.Report(ctx, a.Resource, string(a.Kind), progress.Skipped, fmt.Sprintf("%s did not succeed", failed[0]), nil)
 				return
 			}
+			acquired := false
 			select {
 			case sem <- struct{}{}:
+				acquired = true
 			case <-ctx.Done():
 			}
 			if ctx.Err() != nil {
+				if acquired {
+					<-sem
+				}
 				n.err = ErrSkipped
 				progress.Report(ctx, a.Resource, string(a.Kind), progress.Skipped, "interrupted", nil)
 				mu.Lock()
