@@ -27,7 +27,7 @@ func (s *session) service(ctx context.Context, a *engine.Action, started func())
 	name := a.Name()
 	svc, inManifest := s.plan.Desired.Project.Services[name]
 	cond := a.Ready
-	if inManifest && cond == engine.Started && svc.HealthCheck == nil {
+	if inManifest && cond == engine.Started && svc.HealthCheck == nil && a.Kind != engine.Stop {
 		healthcheck, err := s.imageHealthcheck(ctx, s.plan.Desired.ImageName(name))
 		if err != nil {
 			return err
