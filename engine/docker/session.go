@@ -9,6 +9,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/api/types/volume"
 
 	"github.com/stack-deploy/stack/engine"
@@ -160,6 +161,10 @@ func (s *session) network(ctx context.Context, a *engine.Action) error {
 			for _, p := range cfg.Ipam.Config {
 				opts.IPAM.Config = append(opts.IPAM.Config, network.IPAMConfig{Subnet: p.Subnet, IPRange: p.IPRange, Gateway: p.Gateway, AuxAddress: p.AuxiliaryAddresses})
 			}
+		}
+		if cfg.EnableIPv4 != nil && versions.LessThan(s.apiVersion, "1.47") {
+			progress.Report(ctx, a.Resource, string(a.Kind), progress.Warning,
+				fmt.Sprintf("network %q: enable_ipv4 needs Engine API 1.47, the engine speaks %s; it is ignored", key, s.apiVersion), nil)
 		}
 		if _, err := s.client.NetworkCreate(ctx, cfg.Name, opts); err != nil {
 			return fmt.Errorf("creating network %q: %w", cfg.Name, err)
