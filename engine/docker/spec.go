@@ -107,7 +107,7 @@ func containerSpec(p *types.Project, s types.ServiceConfig, labels map[string]st
 	if err := ports(s, cfg, host); err != nil {
 		return spec{}, nil, err
 	}
-	mounts(p, s, host, warn)
+	mounts(p, s, apiVersion, host, warn)
 	sp := spec{config: cfg, host: host, network: &network.NetworkingConfig{}}
 	networks(p, s, apiVersion, &sp, warn)
 	unsupported(s, warn)
@@ -282,23 +282,39 @@ func ports(s types.ServiceConfig, cfg *container.Config, host *container.HostCon
 	return nil
 }
 
-func mounts(p *types.Project, s types.ServiceConfig, host *container.HostConfig, warn func(string, string)) {
+func mounts(p *types.Project, s types.ServiceConfig, apiVersion string, host *container.HostConfig, warn func(string, string)) {
 	for _, v := range s.Volumes {
 		switch v.Type {
 		case types.VolumeTypeBind:
-			create := v.Bind == nil || bool(v.Bind.CreateHostPath)
-			if create && (v.Bind == nil || v.Bind.Propagation == "" && v.Bind.SELinux == "") {
-				// Binds, unlike Mounts, create a missing host directory, as Compose does.
-				b := v.Source + ":" + v.Target
+			if v.Bind != nil && v.Bind.Recursive != "" {
+				warn("volumes "+v.Target+": bind.recursive", "not mapped")
+			}
+			if v.Bind == nil || bool(v.Bind.CreateHostPath) {
+				// Binds, unlike Mounts, create a missing host directory, as
+				// Compose does, and take every option at once: ro,z,rprivate.
+				var opts []string
 				if v.ReadOnly {
-					b += ":ro"
+					opts = append(opts, "ro")
+				}
+				if v.Bind != nil && v.Bind.SELinux != "" {
+					opts = append(opts, v.Bind.SELinux)
+				}
+				if v.Bind != nil && v.Bind.Propagation != "" {
+					opts = append(opts, v.Bind.Propagation)
+				}
+				b := v.Source + ":" + v.Target
+				if len(opts) > 0 {
+					b += ":" + strings.Join(opts, ",")
 				}
 				host.Binds = append(host.Binds, b)
 				continue
 			}
 			m := mount.Mount{Type: mount.TypeBind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}
-			if v.Bind != nil && v.Bind.Propagation != "" {
+			if v.Bind.Propagation != "" {
 				m.BindOptions = &mount.BindOptions{Propagation: mount.Propagation(v.Bind.Propagation)}
+			}
+			if v.Bind.SELinux != "" {
+				warn("volumes "+v.Target+": bind.selinux with create_host_path: false", "the engine's mount API has no SELinux relabelling")
 			}
 			host.Mounts = append(host.Mounts, m)
 		case types.VolumeTypeVolume:
@@ -308,6 +324,9 @@ func mounts(p *types.Project, s types.ServiceConfig, host *container.HostConfig,
 			}
 			if v.Volume != nil {
 				m.VolumeOptions = &mount.VolumeOptions{NoCopy: v.Volume.NoCopy, Labels: v.Volume.Labels, Subpath: v.Volume.Subpath}
+				if v.Volume.Subpath != "" && versions.LessThan(apiVersion, "1.45") {
+					warn("volumes "+v.Target+": volume.subpath", "needs Engine API 1.45, the engine speaks "+apiVersion)
+				}
 			}
 			host.Mounts = append(host.Mounts, m)
 		case types.VolumeTypeTmpfs:
@@ -355,6 +374,17 @@ func networks(p *types.Project, s types.ServiceConfig, apiVersion string, sp *sp
 			ep.Aliases = append(ep.Aliases, cfg.Aliases...)
 			if cfg.Ipv4Address != "" || cfg.Ipv6Address != "" || len(cfg.LinkLocalIPs) > 0 {
 				ep.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: cfg.Ipv4Address, IPv6Address: cfg.Ipv6Address, LinkLocalIPs: cfg.LinkLocalIPs}
+			}
+			ep.DriverOpts = cfg.DriverOpts
+			if cfg.GatewayPriority != 0 {
+				if versions.LessThan(apiVersion, "1.48") {
+					warn("networks."+key+".gw_priority", "needs Engine API 1.48, the engine speaks "+apiVersion)
+				} else {
+					ep.GwPriority = cfg.GatewayPriority
+				}
+			}
+			if cfg.InterfaceName != "" {
+				warn("networks."+key+".interface_name", "not mapped")
 			}
 			if cfg.MacAddress != "" {
 				warn("networks."+key+".mac_address", "not mapped")
@@ -404,6 +434,7 @@ func unsupported(s types.ServiceConfig, warn func(string, string)) {
 	check(s.Platform != "", "platform", "the image is used as built or pulled")
 	check(s.Umask != nil, "umask", "not mapped")
 	check(s.Cgroup != "", "cgroup", "not mapped")
+	check(s.Net != "", "net", "the legacy form; use network_mode")
 	if d := s.Deploy; d != nil {
 		check(d.Mode != "" && d.Mode != "replicated", "deploy.mode "+d.Mode, "Swarm only")
 		check(d.UpdateConfig != nil || d.RollbackConfig != nil, "deploy.update_config/rollback_config", "Swarm only")

@@ -148,6 +148,31 @@ services:
 			},
 		},
 		{
+			name: "bind options together, subpath and gw_priority on an older engine",
+			yaml: `
+services:
+  web:
+    image: web:1
+    volumes:
+      - type: bind
+        source: /srv/site
+        target: /site
+        read_only: true
+        bind: {selinux: z, propagation: rslave}
+      - type: volume
+        source: data
+        target: /data
+        volume: {subpath: app}
+    networks:
+      default: {gw_priority: 1}
+volumes:
+  data: {}
+`,
+			apiVersion: "1.41",
+			want:       []string{`"Binds":["/srv/site:/site:ro,z,rslave"]`, `"Subpath":"app"`},
+			warnings:   []string{`volume.subpath is not supported`, `networks.default.gw_priority is not supported`},
+		},
+		{
 			name: "fields the engine cannot honour are warned about",
 			yaml: `
 services:
