@@ -91,6 +91,7 @@ func containerSpec(p *types.Project, s types.ServiceConfig, labels map[string]st
 		Runtime:        s.Runtime,
 		OomScoreAdj:    int(s.OomScoreAdj),
 		StorageOpt:     s.StorageOpt,
+		CgroupnsMode:   container.CgroupnsMode(s.Cgroup),
 		PortBindings:   nat.PortMap{},
 	}
 	sort.Strings(host.ExtraHosts)
@@ -205,6 +206,7 @@ func resources(s types.ServiceConfig, r *container.Resources, warn func(string, 
 	r.CPURealtimeRuntime = s.CPURTRuntime
 	r.CpusetCpus = s.CPUSet
 	r.CgroupParent = s.CgroupParent
+	r.DeviceCgroupRules = s.DeviceCgroupRules
 	r.OomKillDisable = &s.OomKillDisable
 	if s.PidsLimit != 0 {
 		r.PidsLimit = &s.PidsLimit
@@ -423,7 +425,6 @@ func unsupported(s types.ServiceConfig, warn func(string, string)) {
 	check(len(s.PostStart) > 0, "post_start", "not mapped")
 	check(len(s.PreStop) > 0, "pre_stop", "not mapped")
 	check(s.BlkioConfig != nil, "blkio_config", "not mapped")
-	check(len(s.DeviceCgroupRules) > 0, "device_cgroup_rules", "not mapped")
 	check(s.CredentialSpec != nil, "credential_spec", "Windows only")
 	check(s.Isolation != "", "isolation", "Windows only")
 	check(s.CPUCount != 0 || s.CPUPercent != 0, "cpu_count/cpu_percent", "Windows only")
@@ -433,7 +434,6 @@ func unsupported(s types.ServiceConfig, warn func(string, string)) {
 	check(s.MacAddress != "", "mac_address", "not mapped")
 	check(s.Platform != "", "platform", "the image is used as built or pulled")
 	check(s.Umask != nil, "umask", "not mapped")
-	check(s.Cgroup != "", "cgroup", "not mapped")
 	check(s.Net != "", "net", "the legacy form; use network_mode")
 	if d := s.Deploy; d != nil {
 		check(d.Mode != "" && d.Mode != "replicated", "deploy.mode "+d.Mode, "Swarm only")
@@ -441,5 +441,7 @@ func unsupported(s types.ServiceConfig, warn func(string, string)) {
 		check(len(d.Placement.Constraints) > 0 || len(d.Placement.Preferences) > 0, "deploy.placement", "Swarm only")
 		check(len(d.Labels) > 0, "deploy.labels", "Swarm service labels; use labels")
 		check(d.EndpointMode != "", "deploy.endpoint_mode", "Swarm only")
+		check(d.RestartPolicy != nil && (d.RestartPolicy.Delay != nil || d.RestartPolicy.Window != nil),
+			"deploy.restart_policy.delay/window", "the engine restarts with its own back-off")
 	}
 }
