@@ -132,8 +132,8 @@ func TestReleaseAndPromote(t *testing.T) {
 	staging.Reset()
 	prod.Reset()
 	r = cmd.MustRun(t, "--progress", "json", "promote", "staging", "prod")
-	if !strings.Contains(r.Stdout, `"action":"promote"`) || !strings.Contains(r.Stdout, `"status":"done"`) {
-		t.Errorf("promote --progress json printed no promote events:\n%s", r.Stdout)
+	if !strings.Contains(r.Stderr, `"action":"promote"`) || !strings.Contains(r.Stderr, `"status":"done"`) {
+		t.Errorf("promote --progress json printed no promote events on stderr:\n%s", r.Stderr)
 	}
 	prodLockPath, err := registry.Store{Dir: filepath.Join(dir, ".stack", "releases")}.Current("prod")
 	if err != nil {

@@ -25,7 +25,8 @@ type renderer interface {
 
 // newRenderer picks the renderer for --progress: json, plain lines, or live
 // lines on a terminal (auto picks tty only when stderr is a terminal and CI is
-// not set).
+// not set). Every kind writes to stderr, so stdout carries only a verb's
+// result (a lock path, a digest, a table) and a CI job can read both apart.
 func (g *Globals) newRenderer() renderer {
 	mode := g.Progress
 	if mode == "auto" {
@@ -36,7 +37,7 @@ func (g *Globals) newRenderer() renderer {
 	}
 	switch mode {
 	case "json":
-		return &jsonRenderer{w: g.Stdout}
+		return &jsonRenderer{w: g.Stderr}
 	case "tty":
 		return &ttyRenderer{w: g.Stderr, index: map[string]int{}}
 	default:
