@@ -46,7 +46,8 @@ func TestReleaseCIJob(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ci.sh: %v", err)
 	}
-	mustContain(t, "ci.sh's output", string(out), "staging answers", "prod answers", `"environment":"prod"`)
+	mustContain(t, "ci.sh's output", string(out), "staging answers", "prod answers", `"environment":"prod"`,
+		".stack/releases/staging/", ".stack/releases/prod/") // the lock paths, on stdout whatever --progress says
 
 	f, err := os.Open(events)
 	if err != nil {

@@ -70,16 +70,14 @@ func newReleaseCommand(g *Globals) *cobra.Command {
 	return cmd
 }
 
-// saveLock saves l in s, reports it, and prints its path on stdout unless
-// stdout carries the JSON events, where the report says it.
+// saveLock saves l in s, reports it, and prints its path on stdout (the
+// events, JSON ones included, go to stderr).
 func (g *Globals) saveLock(ctx context.Context, s registry.Store, l *registry.Lock, action string) error {
 	path, err := s.Save(l)
 	if err != nil {
 		return err
 	}
 	progress.Report(ctx, "release:"+l.Environment, action, progress.Done, fmt.Sprintf("%s (%d images) locked in %s", l.Tag, len(l.Services), path), nil)
-	if g.Progress != "json" {
-		_, err = fmt.Fprintln(g.Stdout, path)
-	}
+	_, err = fmt.Fprintln(g.Stdout, path)
 	return err
 }
