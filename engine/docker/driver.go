@@ -9,13 +9,11 @@ import (
 	"strings"
 	"sync"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/volume"
 
 	"github.com/stack-deploy/stack/engine"
-	"github.com/stack-deploy/stack/manifest"
 )
 
 // Driver converges projects on one Docker engine. It implements engine.Driver.
@@ -124,47 +122,4 @@ func observedContainer(c container.Summary) engine.Container {
 		oc.ExitCode, _ = strconv.Atoi(m[1])
 	}
 	return oc
-}
-
-// ImageIDs returns the ID of the image each named service (all when none)
-// runs, as the engine has it, inspecting each distinct image once. A missing
-// image is a user error naming the service and the fix.
-func (d *Driver) ImageIDs(ctx context.Context, p *manifest.Project, services []string) (map[string]string, error) {
-	if len(services) == 0 {
-		services = p.ServiceNames()
-	}
-	byRef := map[string][]string{} // image -> services running it
-	for _, name := range services {
-		if _, ok := p.Project.Services[name]; ok {
-			ref := p.ImageName(name)
-			byRef[ref] = append(byRef[ref], name)
-		}
-	}
-	ids := make(map[string]string, len(services))
-	var (
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		errs []error
-	)
-	for ref, names := range byRef {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ins, err := d.client.ImageInspect(ctx, ref)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case cerrdefs.IsNotFound(err):
-				errs = append(errs, fmt.Errorf("service %q: image %q is not on the engine: build or pull it first", names[0], ref))
-			case err != nil:
-				errs = append(errs, fmt.Errorf("inspecting image %q of service %q: %w", ref, names[0], err))
-			default:
-				for _, name := range names {
-					ids[name] = ins.ID
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return ids, errors.Join(errs...)
 }
