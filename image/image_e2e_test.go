@@ -122,21 +122,10 @@ func (f *fixture) ensure(ctx context.Context, o image.EnsureOptions) (map[string
 }
 
 // events collects progress events for assertions.
-type events struct {
-	mu sync.Mutex
-	ev []progress.Event
-}
-
-func (e *events) Event(ev progress.Event) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.ev = append(e.ev, ev)
-}
+type events struct{ progress.Recorder }
 
 func (e *events) has(resource string, status progress.Status, message string) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, ev := range e.ev {
+	for _, ev := range e.Events() {
 		if ev.Resource == resource && ev.Status == status && strings.Contains(ev.Message, message) {
 			return true
 		}
@@ -356,7 +345,7 @@ func TestEnsureSkipsUnchangedBuildsE2E(t *testing.T) {
 		t.Fatalf("image IDs changed without a change: %v -> %v", first, second)
 	}
 	if !ev.has("image:a", progress.Done, "up to date") || !ev.has("image:b", progress.Done, "up to date") {
-		t.Errorf("no up to date events: %+v", ev.ev)
+		t.Errorf("no up to date events: %+v", ev.Events())
 	}
 
 	e2e.WriteFiles(t, f.dir, map[string]string{"a/file": "a2", "b/scratch-notes": "ignored"})

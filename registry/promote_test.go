@@ -3,7 +3,6 @@ package registry_test
 import (
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -25,17 +24,6 @@ func seedRelease(t testing.TB, reg *e2e.Registry, tag string, services ...string
 	return l
 }
 
-type recorder struct {
-	mu     sync.Mutex
-	events []progress.Event
-}
-
-func (r *recorder) Event(e progress.Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-}
-
 // Promotion copies every image registry to registry under the same digest,
 // then a second promotion of the same release moves no blob at all.
 func TestPromoteCopiesByDigestAndIsIdempotent(t *testing.T) {
@@ -48,7 +36,7 @@ func TestPromoteCopiesByDigestAndIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{}
+	rec := &progress.Recorder{}
 	ctx := progress.WithSink(t.Context(), rec)
 	to := registry.Target{Environment: "prod", Registry: prod.Host + "/shop"}
 	got, err := pr.Promote(ctx, l, to)
@@ -81,13 +69,13 @@ func TestPromoteCopiesByDigestAndIsIdempotent(t *testing.T) {
 		t.Fatalf("first promotion wrote to staging: %+v", staging.Stats())
 	}
 	var done int
-	for _, e := range rec.events {
+	for _, e := range rec.Events() {
 		if e.Status == progress.Done && strings.HasPrefix(e.Message, "copied to ") {
 			done++
 		}
 	}
 	if done != 3 {
-		t.Errorf("progress: %d 'copied' events, want 3: %+v", done, rec.events)
+		t.Errorf("progress: %d 'copied' events, want 3: %+v", done, rec.Events())
 	}
 	t.Logf("first promotion: prod %+v", first)
 
