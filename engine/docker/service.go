@@ -15,6 +15,7 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/progress"
 )
 
 // service carries out a service action: every replica step in parallel,
@@ -67,6 +68,9 @@ func (s *session) service(ctx context.Context, a *engine.Action, started func())
 		return err
 	}
 	started()
+	if len(ready) > 0 {
+		progress.Report(ctx, a.Resource, string(a.Kind), progress.Working, "waiting until "+string(cond), nil)
+	}
 	for _, id := range ready {
 		wg.Add(1)
 		go func() {
