@@ -270,13 +270,19 @@ func diffService(p *types.Project, s types.ServiceConfig, imageID string, obs *O
 		case c.Hash != h.Sum && !o.NoRecreate:
 			r.Kind = Recreate
 			reasons = append(reasons, changedFields(c.Parts, h))
+		case c.State == "dead":
+			r.Kind = Recreate // a dead container cannot be started again
+			reasons = append(reasons, "container is dead")
 		case c.Running() || (a.Ready == Completed && c.Completed()):
 			r.Kind = Unchanged
 		default:
 			r.Kind = Start
-			if c.State == "exited" {
+			switch c.State {
+			case "exited":
 				reasons = append(reasons, fmt.Sprintf("exited with code %d", c.ExitCode))
-			} else {
+			case "paused":
+				reasons = append(reasons, "paused")
+			default:
 				reasons = append(reasons, c.State+", not running")
 			}
 		}

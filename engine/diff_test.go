@@ -282,3 +282,28 @@ service:app      create  new service
 		})
 	}
 }
+
+func TestDiffContainerStates(t *testing.T) {
+	for _, tt := range []struct{ state, want string }{
+		{"exited", "service:redis    start      exited with code 0"},
+		{"paused", "service:redis    start      paused"},
+		{"created", "service:redis    start      created, not running"},
+		{"dead", "service:redis    recreate   container is dead"},
+	} {
+		t.Run(tt.state, func(t *testing.T) {
+			obs := deployed(t, seed, seedImages)
+			for i := range obs.Containers {
+				if obs.Containers[i].Service == "redis" {
+					obs.Containers[i].State = tt.state
+				}
+			}
+			plan, err := engine.Diff(load(t, seed), seedImages, obs, engine.DiffOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(plan.Text(), tt.want+"\n") {
+				t.Errorf("plan:\n%s\nwant the line %q", plan.Text(), tt.want)
+			}
+		})
+	}
+}

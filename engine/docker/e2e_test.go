@@ -620,3 +620,37 @@ networks:
 		}
 	}
 }
+
+// A paused or stopped container is brought back without being replaced.
+// Model: web and api, busybox. Steps: up; pause web, stop api -> plan says
+// start for both; up -> both running, same container IDs.
+func TestUpResumesPausedAndStopped(t *testing.T) {
+	c, project := stack(t, `
+services:
+  web:
+    image: busybox:stable
+    init: true
+    command: ["sleep", "3600"]
+  api:
+    image: busybox:stable
+    init: true
+    command: ["sleep", "3600"]
+`)
+	c.MustRun(t, "up")
+	before := ids(t, project)
+	e2e.Docker(t, "pause", project+"-web-1")
+	e2e.Docker(t, "stop", project+"-api-1")
+	r := c.MustRun(t, "plan")
+	if !containsLine(r.Stdout, "service:web", "start", "paused") || !containsLine(r.Stdout, "service:api", "start", "exited") {
+		t.Fatalf("plan:\n%s\nwant web and api started", r.Stdout)
+	}
+	c.MustRun(t, "up")
+	for _, svc := range []string{"web", "api"} {
+		if state := e2e.Docker(t, "inspect", "-f", "{{.State.Status}}", project+"-"+svc+"-1"); state != "running" {
+			t.Errorf("%s is %s after up, want running", svc, state)
+		}
+	}
+	if after := ids(t, project); !equal(before, after) {
+		t.Errorf("containers replaced: %v -> %v", before, after)
+	}
+}

@@ -116,6 +116,12 @@ func (s *session) replica(ctx context.Context, a *engine.Action, r engine.Replic
 		}
 		return id, s.start(ctx, a, r.Number, id)
 	case engine.Start:
+		if r.Container.State == "paused" {
+			if err := s.client.ContainerUnpause(ctx, r.Container.ID); err != nil {
+				return "", fmt.Errorf("unpausing container %q: %w", r.Container.Name, err)
+			}
+			return r.Container.ID, nil
+		}
 		if err := s.client.ContainerStart(ctx, r.Container.ID, container.StartOptions{}); err != nil {
 			return "", fmt.Errorf("starting container %q: %w", r.Container.Name, err)
 		}
