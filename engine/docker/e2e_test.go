@@ -279,12 +279,9 @@ func containsLine(out string, words ...string) bool {
 	return false
 }
 
-// Ctrl-C during up. Model: db becomes healthy only once /ready exists; web
-// waits for it. Steps: up, interrupted (SIGINT) while it waits for db ->
-// exit 130, web not created; db made healthy, up again -> converges, web
-// runs.
-func TestInterruptedUp(t *testing.T) {
-	c, project := stack(t, `
+// gated is db, healthy only once the test creates /ready, and web, which
+// depends on it with CONDITION.
+const gated = `
 services:
   db:
     image: busybox:stable
@@ -296,24 +293,46 @@ services:
     init: true
     command: ["sleep", "3600"]
     depends_on:
-      db: {condition: service_healthy}
-`)
+      db: {condition: CONDITION}
+`
+
+// startUp starts `stack up` in c.Dir in the background; the test waits for
+// it or kills it at the end.
+func startUp(t *testing.T, c e2e.Cmd) (*exec.Cmd, *strings.Builder) {
+	t.Helper()
 	cmd := exec.Command(e2e.Binary(t), "up")
 	cmd.Dir = c.Dir
 	cmd.Env = append(os.Environ(), "CI=true")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	stderr := &strings.Builder{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return cmd, stderr
+}
+
+// waitRunning polls until container runs, failing after 30 s with what up
+// said.
+func waitRunning(t *testing.T, container string, stderr *strings.Builder) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for e2e.Docker(t, "ps", "-q", "--filter", "name=^"+project+"-db-1$", "--filter", "status=running") == "" {
+	for e2e.Docker(t, "ps", "-q", "--filter", "name=^"+container+"$", "--filter", "status=running") == "" {
 		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			t.Fatalf("db never started:\n%s", stderr.String())
+			t.Fatalf("%s is not running after 30 s:\n%s", container, stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond) // polling the engine with a deadline
 	}
+}
+
+// Ctrl-C during up. Model: db becomes healthy only once /ready exists; web
+// waits for it. Steps: up, interrupted (SIGINT) while it waits for db ->
+// exit 130, web not created; db made healthy, up again -> converges, web
+// runs.
+func TestInterruptedUp(t *testing.T) {
+	c, project := stack(t, strings.Replace(gated, "CONDITION", "service_healthy", 1))
+	cmd, stderr := startUp(t, c)
+	waitRunning(t, project+"-db-1", stderr)
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
@@ -355,36 +374,9 @@ services:
 // on db with service_started. Steps: up, in the background -> web runs while
 // db is still unhealthy; the test then makes db healthy -> up returns 0.
 func TestServiceStartedDoesNotWaitForHealth(t *testing.T) {
-	c, project := stack(t, `
-services:
-  db:
-    image: busybox:stable
-    init: true
-    command: ["sleep", "3600"]
-    healthcheck: {test: ["CMD", "test", "-f", "/ready"], interval: 500ms, retries: 1000}
-  web:
-    image: busybox:stable
-    init: true
-    command: ["sleep", "3600"]
-    depends_on:
-      db: {condition: service_started}
-`)
-	up := exec.Command(e2e.Binary(t), "up")
-	up.Dir = c.Dir
-	up.Env = append(os.Environ(), "CI=true")
-	var stderr strings.Builder
-	up.Stderr = &stderr
-	if err := up.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = up.Process.Kill() })
-	deadline := time.Now().Add(30 * time.Second)
-	for e2e.Docker(t, "ps", "-q", "--filter", "name=^"+project+"-web-1$", "--filter", "status=running") == "" {
-		if time.Now().After(deadline) {
-			t.Fatalf("web did not start while db was not healthy yet:\n%s", stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond) // polling the engine with a deadline
-	}
+	c, project := stack(t, strings.Replace(gated, "CONDITION", "service_started", 1))
+	up, stderr := startUp(t, c)
+	waitRunning(t, project+"-web-1", stderr)
 	if h := e2e.Docker(t, "inspect", "-f", "{{.State.Health.Status}}", project+"-db-1"); h == "healthy" {
 		t.Fatalf("db is already healthy: the test proves nothing")
 	}
