@@ -646,3 +646,30 @@ services:
 		t.Errorf("containers replaced: %v -> %v", before, after)
 	}
 }
+
+// depends_on with required: false. Model: db never turns healthy; web waits
+// for it healthy but does not require it. Steps: up -> exit 1 for db, and
+// web runs all the same.
+func TestOptionalDependencyFailure(t *testing.T) {
+	c, project := stack(t, `
+services:
+  db:
+    image: busybox:stable
+    init: true
+    command: ["sleep", "3600"]
+    healthcheck: {test: ["CMD", "false"], interval: 500ms, retries: 2}
+  web:
+    image: busybox:stable
+    init: true
+    command: ["sleep", "3600"]
+    depends_on:
+      db: {condition: service_healthy, required: false}
+`)
+	r := c.Run(t, "up")
+	if r.Code != 1 || !strings.Contains(r.Stderr, `service "db": container `+project+`-db-1 is unhealthy`) {
+		t.Fatalf("up: exit %d, want 1 with db's failure", r.Code)
+	}
+	if state := e2e.Docker(t, "inspect", "-f", "{{.State.Status}}", project+"-web-1"); state != "running" {
+		t.Fatalf("web is %q, want running: db is not required", state)
+	}
+}
