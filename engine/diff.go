@@ -256,7 +256,7 @@ func diffService(p *types.Project, s types.ServiceConfig, imageID string, obs *O
 
 	have := obs.ServiceContainers(s.Name)
 	want := s.GetScale()
-	var reasons []string
+	reasons := map[Kind][]string{} // why, by the kind of replica step
 	count := map[Kind]int{}
 	for i := range have {
 		c := &have[i]
@@ -266,24 +266,24 @@ func diffService(p *types.Project, s types.ServiceConfig, imageID string, obs *O
 			r.Kind = Remove
 		case o.ForceRecreate:
 			r.Kind = Recreate
-			reasons = append(reasons, "forced by --force-recreate")
+			reasons[Recreate] = append(reasons[Recreate], "forced by --force-recreate")
 		case c.Hash != h.Sum && !o.NoRecreate:
 			r.Kind = Recreate
-			reasons = append(reasons, changedFields(c.Parts, h))
+			reasons[Recreate] = append(reasons[Recreate], changedFields(c.Parts, h))
 		case c.State == "dead":
 			r.Kind = Recreate // a dead container cannot be started again
-			reasons = append(reasons, "container is dead")
+			reasons[Recreate] = append(reasons[Recreate], "container is dead")
 		case c.Running() || (a.Ready == Completed && c.Completed()):
 			r.Kind = Unchanged
 		default:
 			r.Kind = Start
 			switch c.State {
 			case "exited":
-				reasons = append(reasons, fmt.Sprintf("exited with code %d", c.ExitCode))
+				reasons[Start] = append(reasons[Start], fmt.Sprintf("exited with code %d", c.ExitCode))
 			case "paused":
-				reasons = append(reasons, "paused")
+				reasons[Start] = append(reasons[Start], "paused")
 			default:
-				reasons = append(reasons, c.State+", not running")
+				reasons[Start] = append(reasons[Start], c.State+", not running")
 			}
 		}
 		count[r.Kind]++
@@ -310,11 +310,11 @@ func diffService(p *types.Project, s types.ServiceConfig, imageID string, obs *O
 	case len(have) == 0:
 		a.Kind, a.Reason = Create, "new service"
 	case count[Recreate] > 0:
-		a.Kind, a.Reason = Recreate, joinReasons(reasons[0], scale)
+		a.Kind, a.Reason = Recreate, joinReasons(reasons[Recreate][0], scale)
 	case count[Create] > 0 || count[Remove] > 0:
 		a.Kind, a.Reason = Scale, scale
 	case count[Start] > 0:
-		a.Kind, a.Reason = Start, reasons[0]
+		a.Kind, a.Reason = Start, reasons[Start][0]
 	case a.Ready == Completed:
 		a.Kind, a.Reason = Unchanged, "completed"
 	default:

@@ -307,3 +307,23 @@ func TestDiffContainerStates(t *testing.T) {
 		})
 	}
 }
+
+func TestDiffMixedReplicasGiveTheReasonOfTheAction(t *testing.T) {
+	scaled := strings.Replace(seed, "image: app:1", "image: app:1\n    scale: 2", 1)
+	obs := deployed(t, scaled, seedImages)
+	for i, c := range obs.Containers {
+		switch {
+		case c.Service == "app" && c.Number == 1:
+			obs.Containers[i].State = "exited" // to start
+		case c.Service == "app" && c.Number == 2:
+			obs.Containers[i].Hash = "old" // to recreate
+		}
+	}
+	plan, err := engine.Diff(load(t, scaled), seedImages, obs, engine.DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "service:app      recreate   configuration changed\n"; !strings.Contains(plan.Text(), want) {
+		t.Errorf("plan:\n%s\nwant %q", plan.Text(), want)
+	}
+}
