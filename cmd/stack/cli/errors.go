@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/hashicorp/go-multierror"
 )
 
 // Exit codes, as Docker Compose uses them.
@@ -42,4 +45,23 @@ func exitCode(ctx context.Context, err error) int {
 	default:
 		return exitError
 	}
+}
+
+// message is how Execute prints err: a collection of errors that did not
+// choose its own format is listed one a line (one alone is itself), not in
+// go-multierror's "1 error occurred:" framing.
+func message(err error) string {
+	var m *multierror.Error
+	if !errors.As(err, &m) || m.ErrorFormat != nil || m != err {
+		return err.Error()
+	}
+	if len(m.Errors) == 1 {
+		return m.Errors[0].Error()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d errors:", len(m.Errors))
+	for _, e := range m.Errors {
+		b.WriteString("\n  * " + strings.ReplaceAll(e.Error(), "\n", "\n    "))
+	}
+	return b.String()
 }

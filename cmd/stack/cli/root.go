@@ -133,7 +133,7 @@ func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	case code == exitInterrupted:
 		fmt.Fprintln(stderr, "stack: interrupted")
 	case err != nil && !(errors.As(err, &ee) && ee.Err == nil):
-		fmt.Fprintf(stderr, "stack: %v\n", err)
+		fmt.Fprintf(stderr, "stack: %s\n", message(err))
 	}
 	return code
 }
