@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stack-deploy/stack/engine"
-	"github.com/stack-deploy/stack/engine/docker"
 	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/progress"
 )
@@ -29,22 +28,14 @@ func newDownCommand(g *Globals) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			p, err := g.LoadProject(ctx)
+			if err := validRMI(o.RMI); err != nil {
+				return err
+			}
+			p, d, obs, err := g.observe(ctx)
 			if err != nil {
 				return err
 			}
-			images, err := imagesToRemove(p, o.RMI)
-			if err != nil {
-				return err
-			}
-			d, err := docker.New()
-			if err != nil {
-				return err
-			}
-			obs, err := d.Observe(ctx, p.Name)
-			if err != nil {
-				return err
-			}
+			images := imagesToRemove(p, o.RMI)
 			plan := engine.Down(p, obs, engine.DownOptions{Volumes: o.Volumes, RemoveOrphans: o.RemoveOrphans, Images: images})
 			r := g.newRenderer()
 			defer r.Close()
@@ -58,11 +49,16 @@ func newDownCommand(g *Globals) *cobra.Command {
 	return cmd
 }
 
-// imagesToRemove lists the images `down --rmi mode` removes.
-func imagesToRemove(p *manifest.Project, mode string) ([]string, error) {
+// validRMI checks --rmi before anything is read or changed.
+func validRMI(mode string) error {
 	if mode != "" && mode != "local" && mode != "all" {
-		return nil, fmt.Errorf("--rmi %q: use local or all", mode)
+		return fmt.Errorf("--rmi %q: use local or all", mode)
 	}
+	return nil
+}
+
+// imagesToRemove lists the images `down --rmi mode` removes.
+func imagesToRemove(p *manifest.Project, mode string) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, name := range p.ServiceNames() {
@@ -75,5 +71,5 @@ func imagesToRemove(p *manifest.Project, mode string) ([]string, error) {
 			out = append(out, img)
 		}
 	}
-	return out, nil
+	return out
 }

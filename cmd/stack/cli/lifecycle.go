@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -37,15 +38,7 @@ func lifecycleCommand(g *Globals, verb, short string, planner lifecyclePlanner) 
 			r := g.newRenderer()
 			defer r.Close()
 			ctx := progress.WithSink(cmd.Context(), r)
-			p, err := g.LoadProject(ctx)
-			if err != nil {
-				return err
-			}
-			d, err := docker.New()
-			if err != nil {
-				return err
-			}
-			obs, err := d.Observe(ctx, p.Name)
+			p, d, obs, err := g.observe(ctx)
 			if err != nil {
 				return err
 			}
@@ -60,4 +53,22 @@ func lifecycleCommand(g *Globals, verb, short string, planner lifecyclePlanner) 
 		cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "how long a service may take to be running, healthy or completed")
 	}
 	return cmd
+}
+
+// observe loads the manifest and reads, once, what the engine holds for it:
+// the start of every verb that acts on existing containers.
+func (g *Globals) observe(ctx context.Context) (*manifest.Project, *docker.Driver, *engine.Observed, error) {
+	p, err := g.LoadProject(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	d, err := docker.New()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	obs, err := d.Observe(ctx, p.Name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return p, d, obs, nil
 }
