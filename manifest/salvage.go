@@ -12,8 +12,8 @@ import (
 )
 
 // salvage looks for the problems of the model (dependencies, cycles, images,
-// container names) in files that have problems of their own (ports, volumes,
-// interpolation), so that one run reports both: it loads the files as
+// container names, x-stack keys) in files that have problems of their own
+// (ports, volumes, interpolation), so that one run reports both: it loads the files as
 // parsed, without the entries that do not parse and with templates whose
 // variables are missing left as written, and runs the checker on the result;
 // a problem on a line already reported is a consequence and left out. When
@@ -62,6 +62,7 @@ func (c *rawChecker) salvage(ctx context.Context, po *cli.ProjectOptions, profil
 	}
 	found := &problems{}
 	(&checker{p: p, idx: c.idx, main: main, ps: found}).check()
+	(&Project{Project: p, Services: map[string]ServiceExtension{}}).decodeExtensions(c.idx, main, found)
 	reported := map[pos]bool{}
 	for _, e := range c.ps.errs {
 		reported[pos{e.File, e.Line}] = true

@@ -54,7 +54,8 @@ func readCases(t *testing.T) []corpusCase {
 
 // TestConfigGolden: `stack config` on each project of the corpus prints the
 // model recorded in manifest/testdata/golden (which compare-compose.sh found
-// identical to `docker compose config`); -update rewrites them.
+// identical to `docker compose config`), and on each broken-* one exits 1
+// with the error message recorded there; -update rewrites them.
 func TestConfigGolden(t *testing.T) {
 	root, err := filepath.Abs(corpus)
 	if err != nil {
@@ -71,10 +72,17 @@ func TestConfigGolden(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			// --no-inject: the model as docker compose prints it (compare-compose.sh)
 			args := append(c.args[:len(c.args):len(c.args)], "--no-inject")
-			if code := Execute(t.Context(), args, strings.NewReader(""), &stdout, &stderr); code != 0 {
+			code := Execute(t.Context(), args, strings.NewReader(""), &stdout, &stderr)
+			out := stdout.String()
+			if broken := strings.HasPrefix(c.name, "broken-"); broken {
+				if code != 1 || out != "" {
+					t.Fatalf("stack %s: exit %d, stdout %q; want exit 1 and only an error", strings.Join(c.args, " "), code, out)
+				}
+				out = stderr.String()
+			} else if code != 0 {
 				t.Fatalf("stack %s: exit %d\n%s", strings.Join(c.args, " "), code, stderr.String())
 			}
-			got := strings.ReplaceAll(stdout.String(), root, "<corpus>")
+			got := strings.ReplaceAll(out, root, "<corpus>")
 			golden := filepath.Join(root, "..", "golden", c.name+".golden")
 			if *update {
 				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
