@@ -33,15 +33,36 @@ type fetchJob struct {
 }
 
 // fetchAll looks up (and pulls) every job's image in parallel and records
-// the IDs; it returns every failure.
+// the IDs; it returns every failure. Services sharing an image and a pull
+// policy share one look-up: thirty services on one base image cost one
+// inspect, not thirty.
 func (b *Builder) fetchAll(ctx context.Context, jobs []fetchJob, ids *idMap) error {
-	return forEach(ctx, b.parallel, len(jobs), func(i int) error {
-		id, err := b.fetch(ctx, jobs[i])
+	type key struct {
+		image, policy string
+		interval      time.Duration
+		built, local  bool
+	}
+	var groups [][]fetchJob
+	index := map[key]int{}
+	for _, j := range jobs {
+		k := key{j.image, j.policy, j.interval, j.built, j.local}
+		i, ok := index[k]
+		if !ok {
+			i = len(groups)
+			index[k] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], j)
+	}
+	return forEach(ctx, b.parallel, len(groups), func(i int) error {
+		id, err := b.fetch(ctx, groups[i][0])
 		if err != nil {
-			progress.Report(ctx, "image:"+jobs[i].service, "pull", progress.Failed, "", err)
+			progress.Report(ctx, "image:"+groups[i][0].service, "pull", progress.Failed, "", err)
 			return err
 		}
-		ids.set(jobs[i].service, id)
+		for _, j := range groups[i] {
+			ids.set(j.service, id)
+		}
 		return nil
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,5 +77,28 @@ func TestPullPolicy(t *testing.T) {
 				t.Fatalf("Ensure = %v, %v", ids, err)
 			}
 		})
+	}
+}
+
+// Services on one image cost one look-up, and all get its ID.
+func TestFetchLooksUpASharedImageOnce(t *testing.T) {
+	p := load(t, map[string]string{"compose.yaml": "services:\n  a:\n    image: busybox\n  b:\n    image: busybox\n  c:\n    image: busybox\n  d:\n    image: redis\n"})
+	var mu sync.Mutex
+	inspected := map[string]int{}
+	f := &fakeClient{inspect: func(ref string) (image.InspectResponse, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		inspected[ref]++
+		return image.InspectResponse{ID: "sha256:" + ref}, nil
+	}}
+	ids, err := newFakeBuilder(t, f).Ensure(t.Context(), p, nil, EnsureOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inspected["busybox"] != 1 || inspected["redis"] != 1 {
+		t.Errorf("inspects %v, want one per image", inspected)
+	}
+	if ids["a"] != "sha256:busybox" || ids["b"] != "sha256:busybox" || ids["c"] != "sha256:busybox" || ids["d"] != "sha256:redis" {
+		t.Errorf("ids %v", ids)
 	}
 }
