@@ -84,7 +84,7 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 	// compose-go stops at the first problem of several kinds; read the files
 	// ourselves first to report all of them, with lines.
 	ps := &problems{}
-	raw := &rawChecker{lookup: po.Environment.Resolve, idx: index{}, ps: ps, bad: map[*yaml.Node]bool{}}
+	raw := &rawChecker{lookup: po.Environment.Resolve, idx: index{}, ps: ps, bad: map[*yaml.Node]bool{}, seen: map[string]bool{}}
 	for _, f := range po.ConfigPaths {
 		b, ok, err := readFile(f)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -45,6 +46,12 @@ type rawChecker struct {
 	docs   []rawDoc
 	bad    map[*yaml.Node]bool
 	broken bool // a file is not YAML: nothing more can be learnt
+
+	// included is set while an `include`d file is checked: its keys do not
+	// replace those of the files that include it, and its ${...} are left to
+	// compose-go, as an include may bring its own env_file.
+	included bool
+	seen     map[string]bool
 }
 
 type rawDoc struct {
@@ -74,7 +81,10 @@ func (c *rawChecker) checkFile(file string, content []byte) {
 		}
 		if len(doc.Content) == 1 {
 			c.walk(file, doc.Content[0], "")
-			c.docs = append(c.docs, rawDoc{file, doc.Content[0]})
+			if !c.included {
+				c.docs = append(c.docs, rawDoc{file, doc.Content[0]})
+			}
+			c.checkIncludes(file, doc.Content[0])
 		}
 	}
 }
@@ -101,21 +111,85 @@ func (c *rawChecker) walk(file string, n *yaml.Node, path string) {
 				continue
 			}
 			seen[k.Value] = k.Line
-			c.idx[child] = pos{file, k.Line}
+			c.set(child, pos{file, k.Line})
 			c.walk(file, n.Content[i+1], child)
 		}
 	case yaml.SequenceNode:
 		for i, item := range n.Content {
 			if item.Kind == yaml.ScalarNode {
-				c.idx[path+"="+item.Value] = pos{file, item.Line}
+				c.set(path+"="+item.Value, pos{file, item.Line})
 			}
 			elem := path + "[" + strconv.Itoa(i) + "]"
-			c.idx[elem] = pos{file, item.Line}
+			c.set(elem, pos{file, item.Line})
 			c.walk(file, item, elem)
 		}
 	case yaml.ScalarNode:
 		c.checkScalar(file, n, path)
 	case yaml.AliasNode, yaml.DocumentNode:
+	}
+}
+
+func (c *rawChecker) set(path string, p pos) {
+	if c.included {
+		if _, ok := c.idx[path]; ok {
+			return
+		}
+	}
+	c.idx[path] = p
+}
+
+// checkIncludes checks the local files a top-level `include` names (short
+// syntax, or path: as a string or a list), relative to the including file.
+func (c *rawChecker) checkIncludes(file string, root *yaml.Node) {
+	if root.Kind != yaml.MappingNode {
+		return
+	}
+	var paths []string
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value != "include" || root.Content[i+1].Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, entry := range root.Content[i+1].Content {
+			switch entry.Kind {
+			case yaml.ScalarNode:
+				paths = append(paths, entry.Value)
+			case yaml.MappingNode:
+				for j := 0; j+1 < len(entry.Content); j += 2 {
+					if entry.Content[j].Value != "path" {
+						continue
+					}
+					v := entry.Content[j+1]
+					if v.Kind == yaml.ScalarNode {
+						paths = append(paths, v.Value)
+					}
+					for _, p := range v.Content {
+						paths = append(paths, p.Value)
+					}
+				}
+			case yaml.SequenceNode, yaml.DocumentNode, yaml.AliasNode:
+			}
+		}
+	}
+	for _, p := range paths {
+		p, err := template.Substitute(p, c.lookup)
+		if err != nil || p == "" || strings.Contains(p, "://") || strings.HasPrefix(p, "git@") {
+			continue // reported, or remote: compose-go's business
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(file), p)
+		}
+		if c.seen[p] {
+			continue
+		}
+		c.seen[p] = true
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // compose-go says which include is missing
+		}
+		was := c.included
+		c.included = true
+		c.checkFile(p, b)
+		c.included = was
 	}
 }
 
@@ -125,6 +199,9 @@ func (c *rawChecker) checkScalar(file string, n *yaml.Node, path string) {
 	service, field := splitServicePath(path)
 	value := n.Value
 	if strings.Contains(value, "$") {
+		if c.included {
+			return
+		}
 		v, err := template.Substitute(value, c.lookup)
 		if err != nil {
 			c.ps.add(interpolationError(file, n.Line, service, field, value, err))

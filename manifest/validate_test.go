@@ -259,6 +259,26 @@ services:
 			want: []problem{{err: ErrUnknownDependency, file: "compose.override.yaml", line: 4, service: "web", field: "depends_on"}},
 		},
 		{
+			name: "problems in an included file name that file",
+			files: map[string]string{
+				"compose.yaml": `
+include:
+  - path: lib/compose.yaml
+services:
+  web:
+    image: nginx
+    depends_on: [db]
+`,
+				"lib/compose.yaml": `
+services:
+  db:
+    image: postgres:${PG:-16}
+    depends_on: [nope]
+`,
+			},
+			want: []problem{{err: ErrUnknownDependency, file: "lib/compose.yaml", line: 5, service: "db", field: "depends_on", text: `"nope"`}},
+		},
+		{
 			name: "other compose-go errors still name file and service",
 			files: map[string]string{"compose.yaml": `
 services:
@@ -286,7 +306,7 @@ services:
 				if !errors.Is(g, w.err) {
 					t.Errorf("problem %d: %v\nis not %v", i, g, w.err)
 				}
-				if filepath.Base(g.File) != w.file || g.Line != w.line || g.Service != w.service || (w.field != "" && g.Field != w.field) {
+				if !strings.HasSuffix(g.File, string(filepath.Separator)+w.file) || g.Line != w.line || g.Service != w.service || (w.field != "" && g.Field != w.field) {
 					t.Errorf("problem %d at %s:%d service %q field %q; want %s:%d service %q field %q",
 						i, filepath.Base(g.File), g.Line, g.Service, g.Field, w.file, w.line, w.service, w.field)
 				}
