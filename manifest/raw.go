@@ -182,9 +182,12 @@ func (c *rawChecker) checkIncludes(file string, root *yaml.Node) {
 			continue
 		}
 		c.seen[p] = true
+		if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() {
+			continue // compose-go says what is wrong with it
+		}
 		b, err := os.ReadFile(p)
 		if err != nil {
-			continue // compose-go says which include is missing
+			continue
 		}
 		was := c.included
 		c.included = true
