@@ -235,14 +235,7 @@ func TestScaleOrphansAndRmi(t *testing.T) {
 func TestRecreateKeepsAnonymousVolumes(t *testing.T) {
 	e2e.Engine(t)
 	tag := "stack-e2e-anonvol:" + strings.ToLower(t.Name())
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:stable\nVOLUME /data\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("docker", "build", "-q", "-t", tag, dir).CombinedOutput(); err != nil {
-		t.Fatalf("docker build: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { e2e.Docker(t, "rmi", tag) })
+	e2e.DockerfileImage(t, tag, "FROM busybox:stable\nVOLUME /data\n")
 	const compose = `
 services:
   db:

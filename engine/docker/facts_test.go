@@ -2,7 +2,6 @@ package docker_test
 
 import (
 	"context"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sync"
@@ -41,7 +40,6 @@ func TestFactsE2E(t *testing.T) {
 	multi := project + "-multi:1"
 	dir := t.TempDir()
 	e2e.WriteFiles(t, dir, map[string]string{
-		"multi/Dockerfile": "FROM busybox:stable\nEXPOSE 9090 53/udp 8080\n",
 		"compose.yaml": `
 services:
   cache: {image: redis:7-alpine}
@@ -52,10 +50,7 @@ services:
   multi: {image: ` + multi + `}
 `,
 	})
-	if out, err := exec.Command("docker", "build", "-q", "-t", multi, filepath.Join(dir, "multi")).CombinedOutput(); err != nil {
-		t.Fatalf("docker build: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { e2e.Docker(t, "rmi", multi) })
+	e2e.DockerfileImage(t, multi, "FROM busybox:stable\nEXPOSE 9090 53/udp 8080\n")
 
 	p, err := manifest.Load(t.Context(), manifest.Options{Files: []string{filepath.Join(dir, "compose.yaml")}, ProjectName: project, Env: []string{}})
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -231,14 +230,7 @@ func TestServiceStartedDoesNotWaitForHealth(t *testing.T) {
 func TestServiceHealthyImageHealthcheck(t *testing.T) {
 	e2e.Engine(t)
 	tag := "stack-e2e-healthy:" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:stable\nHEALTHCHECK --interval=500ms CMD true\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("docker", "build", "-q", "-t", tag, dir).CombinedOutput(); err != nil {
-		t.Fatalf("docker build: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { e2e.Docker(t, "rmi", tag) })
+	e2e.DockerfileImage(t, tag, "FROM busybox:stable\nHEALTHCHECK --interval=500ms CMD true\n")
 	const compose = `
 services:
   api:

@@ -26,6 +26,19 @@ func GoImage(t testing.TB, tag, pkg string, expose ...string) {
 		dockerfile += "EXPOSE " + p + "\n"
 	}
 	dockerfile += "ENTRYPOINT [\"/app\"]\n"
+	dockerBuild(t, tag, dir, dockerfile)
+}
+
+// DockerfileImage builds image tag from a Dockerfile with an empty context,
+// through the docker CLI, and removes it when the test ends.
+func DockerfileImage(t testing.TB, tag, dockerfile string) {
+	t.Helper()
+	dockerBuild(t, tag, t.TempDir(), dockerfile)
+	t.Cleanup(func() { Docker(t, "rmi", tag) })
+}
+
+func dockerBuild(t testing.TB, tag, dir, dockerfile string) {
+	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		t.Fatal(err)
 	}
