@@ -87,7 +87,7 @@ func prepareBuild(p *manifest.Project, s types.ServiceConfig, force bool) (*buil
 	bc := s.Build
 	where := fmt.Sprintf("%s: service %q", strings.Join(p.ComposeFiles, ", "), s.Name)
 	if f := unsupportedBuild(bc); f != "" {
-		return nil, fmt.Errorf("%s: build.%s: the engine's classic builder cannot honour it; remove it or build the image with docker buildx and set image:", where, f)
+		return nil, fmt.Errorf("%s: build.%s: the engine's classic builder cannot honour it; remove it, or build the image with docker buildx and name it in image", where, f)
 	}
 	ctxSpec, err := newContextSpec(bc.Context, bc.Dockerfile, bc.DockerfileInline)
 	if err != nil {

@@ -44,7 +44,7 @@ func newBuildCommand(g *Globals) *cobra.Command {
 			}
 			for _, name := range services {
 				if s, ok := p.Project.Services[name]; ok && s.Build == nil {
-					return fmt.Errorf("%s: service %q has no build section: nothing to build; name services with build:", strings.Join(p.ComposeFiles, ", "), name)
+					return fmt.Errorf("%s: service %q has no build section: nothing to build; name services that have a build section", strings.Join(p.ComposeFiles, ", "), name)
 				}
 			}
 			b, err := image.New()
