@@ -47,7 +47,7 @@ func newBuildCommand(g *Globals) *cobra.Command {
 					return fmt.Errorf("%s: service %q has no build section: nothing to build; name services that have a build section", strings.Join(p.ComposeFiles, ", "), name)
 				}
 			}
-			b, err := image.New()
+			b, err := newBuilder()
 			if err != nil {
 				return err
 			}

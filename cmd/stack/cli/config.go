@@ -86,7 +86,7 @@ func newConfigCommand(g *Globals) *cobra.Command {
 // built or pulled: an image not on the engine yet is hashed as unknown, and a
 // warning says the hash will change once it is there.
 func (g *Globals) printHashes(ctx context.Context, p *manifest.Project) error {
-	b, err := image.New()
+	b, err := newBuilder()
 	if err != nil {
 		return err
 	}

@@ -125,11 +125,15 @@ func (g *Globals) planProject(ctx context.Context, p *manifest.Project, o engine
 // says) and injects the addresses into p: what a plan and a one-off
 // container both need.
 func (g *Globals) prepare(ctx context.Context, p *manifest.Project, services []string, img image.EnsureOptions) (*docker.Driver, map[string]string, error) {
-	d, err := docker.New()
+	c, err := docker.NewClient()
+	if err != nil {
+		return nil, nil, fmt.Errorf("connecting to the Docker engine: %w", err)
+	}
+	d, err := docker.New(docker.WithClient(c))
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := image.New()
+	b, err := image.New(image.WithClient(c))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -154,4 +158,14 @@ func diff(ctx context.Context, d *docker.Driver, p *manifest.Project, images map
 		return nil, err
 	}
 	return &deployment{project: p, plan: plan, driver: d}, nil
+}
+
+// newBuilder returns an image builder on the engine the environment names
+// (DOCKER_HOST or the docker context, ssh:// included), as the driver uses.
+func newBuilder() (*image.Builder, error) {
+	c, err := docker.NewClient()
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the Docker engine: %w", err)
+	}
+	return image.New(image.WithClient(c))
 }

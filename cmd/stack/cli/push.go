@@ -24,7 +24,7 @@ func newPushCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b, err := image.New()
+			b, err := newBuilder()
 			if err != nil {
 				return err
 			}
