@@ -84,7 +84,10 @@ func (d *Driver) Run(ctx context.Context, p *manifest.Project, o RunOptions) (in
 	// Cleanup must run even when ctx is cancelled.
 	cleanup := context.WithoutCancel(ctx)
 	if o.Remove {
-		defer func() { _ = d.client.ContainerRemove(cleanup, created.ID, container.RemoveOptions{Force: true}) }()
+		// As docker run --rm: the anonymous volumes go with the container.
+		defer func() {
+			_ = d.client.ContainerRemove(cleanup, created.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		}()
 	}
 	for net, ep := range sp.connect {
 		if err := d.client.NetworkConnect(ctx, net, created.ID, ep); err != nil {

@@ -2,8 +2,11 @@ package cli_test
 
 import (
 	"encoding/json"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stack-deploy/stack/internal/e2e"
 )
@@ -72,6 +75,24 @@ services:
 	}
 	if all := stack.MustRun(t, "ps", "-a").Stdout; strings.Contains(all, "-run-") {
 		t.Errorf("run --rm left a container:\n%s", all)
+	}
+	// cache's image declares VOLUME /data: as docker run --rm, the one-off's
+	// anonymous volume goes with it.
+	since := time.Now().Add(-time.Second).Unix()
+	host := strings.TrimSpace(stack.MustRun(t, "run", "--rm", "--no-deps", "cache", "hostname").Stdout)
+	mounts := e2e.Docker(t, "events", "--since", strconv.FormatInt(since, 10), "--until", strconv.FormatInt(time.Now().Unix()+1, 10),
+		"--filter", "type=volume", "--filter", "event=mount", "--format", "{{.Actor.ID}} {{index .Actor.Attributes \"container\"}}")
+	var anon string
+	for _, line := range strings.Split(mounts, "\n") {
+		if vol, ctr, ok := strings.Cut(line, " "); ok && host != "" && strings.HasPrefix(ctr, host) {
+			anon = vol
+		}
+	}
+	if anon == "" {
+		t.Fatalf("no volume mount event for the one-off container %q:\n%s", host, mounts)
+	}
+	if out, err := exec.Command("docker", "volume", "inspect", anon).CombinedOutput(); err == nil {
+		t.Errorf("run --rm left the one-off's anonymous volume %s:\n%s", anon, out)
 	}
 
 	stack.MustRun(t, "stop")
