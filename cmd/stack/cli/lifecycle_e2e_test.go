@@ -22,6 +22,7 @@ import (
 //	logs api                   -> "api-1  | api ready", nothing from cache
 //	run --rm api sh -c ...     -> sees CACHE_HOST/CACHE_PORT; its exit code (7) is stack's; no container left
 //	run --rm -i api cat        -> stdin reaches the container
+//	exec cache redis-cli ping  -> PONG; exec's exit code and stdin as run's
 //	stop                       -> both exited, still listed by ps -a, not by ps
 //	start                      -> both running again, the same containers
 //	restart api                -> api's container restarted (new start time), cache untouched
@@ -95,7 +96,20 @@ services:
 		t.Errorf("run --rm left the one-off's anonymous volume %s:\n%s", anon, out)
 	}
 
+	if out := stack.MustRun(t, "exec", "cache", "redis-cli", "ping").Stdout; out != "PONG\n" {
+		t.Errorf("exec cache redis-cli ping: %q", out)
+	}
+	if r := stack.Run(t, "exec", "-e", "CODE=5", "api", "sh", "-c", "exit $CODE"); r.Code != 5 {
+		t.Errorf("exec exit $CODE: exit %d, want 5", r.Code)
+	}
+	if out := in.MustRun(t, "exec", "api", "cat").Stdout; out != "from stdin\n" {
+		t.Errorf("exec api cat: stdout %q", out)
+	}
+
 	stack.MustRun(t, "stop")
+	if r := stack.Run(t, "exec", "api", "true"); r.Code != 1 || !strings.Contains(r.Stderr, "no running container") {
+		t.Errorf("exec on a stopped service: exit %d, stderr %q", r.Code, r.Stderr)
+	}
 	if ps := stack.MustRun(t, "ps").Stdout; strings.Contains(ps, "running") {
 		t.Errorf("ps after stop lists running containers:\n%s", ps)
 	}

@@ -61,6 +61,9 @@ func newUpCommand(g *Globals) *cobra.Command {
 	f.BoolVar(&o.NoDeps, "no-deps", false, "do not start the dependencies of the named services")
 	f.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove containers of services no longer in the manifest")
 	f.StringVar(&o.Lock, "lock", "", "deploy exactly the images of a release lock (a path, or current for the --env's current lock): nothing is built")
+	// Compose users type `up -d`; stack's up always returns once the services
+	// are ready, so it is accepted and changes nothing.
+	f.BoolP("detach", "d", true, "return once the services are ready (always: follow their output with `stack logs -f`)")
 	f.BoolVar(&o.Build, "build", false, "build images even when their inputs did not change")
 	f.BoolVar(&o.NoBuild, "no-build", false, "never build: use the images the engine has")
 	cmd.MarkFlagsMutuallyExclusive("force-recreate", "no-recreate")

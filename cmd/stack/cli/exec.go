@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stack-deploy/stack/engine/docker"
+)
+
+type execOptions struct {
+	docker.ExecOptions
+	Env     []string
+	NoStdin bool
+}
+
+func init() { register(newExecCommand) }
+
+func newExecCommand(g *Globals) *cobra.Command {
+	var o execOptions
+	cmd := &cobra.Command{
+		Use:   "exec [flags] SERVICE COMMAND [ARGS...]",
+		Short: "Run a command in a service's running container",
+		Long: "Run COMMAND in the running container of SERVICE (--index picks a replica), with standard\n" +
+			"input attached and the output streamed; the command's exit code becomes stack's.",
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			p, err := g.LoadProject(ctx)
+			if err != nil {
+				return err
+			}
+			if _, ok := p.Project.Services[args[0]]; !ok {
+				return fmt.Errorf("no such service: %q (services: %s)", args[0], strings.Join(p.ServiceNames(), ", "))
+			}
+			o.Service, o.Command = args[0], args[1:]
+			if o.Command[0] == "--" {
+				o.Command = o.Command[1:]
+			}
+			for _, kv := range o.Env {
+				if !strings.Contains(kv, "=") {
+					kv += "=" + os.Getenv(kv)
+				}
+				o.ExecOptions.Env = append(o.ExecOptions.Env, kv)
+			}
+			o.Stdout, o.Stderr = g.Stdout, g.Stderr
+			if !o.NoStdin {
+				o.Stdin = g.Stdin
+			}
+			d, err := docker.New()
+			if err != nil {
+				return err
+			}
+			code, err := d.Exec(ctx, p.Name, o.ExecOptions)
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return &ExitError{Code: code}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	// Everything after SERVICE belongs to the command, flags included.
+	f.SetInterspersed(false)
+	f.IntVar(&o.Index, "index", 1, "the replica to run in, when the service has several")
+	f.StringArrayVarP(&o.Env, "env-var", "e", nil, "set an environment variable (KEY=VALUE, or KEY to take it from here)")
+	f.StringVarP(&o.User, "user", "u", "", "run as this user")
+	f.StringVarP(&o.WorkingDir, "workdir", "w", "", "run in this directory")
+	f.BoolVar(&o.Privileged, "privileged", false, "give the command extended privileges")
+	f.BoolVarP(&o.NoStdin, "no-TTY", "T", false, "do not attach standard input (stack never allocates a terminal)")
+	return cmd
+}

@@ -1,0 +1,100 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stdcopy"
+)
+
+// ExecOptions describe a command run in a service's running container, with
+// `stack exec`'s meaning.
+type ExecOptions struct {
+	Service string
+	// Index is the replica number; 0 means 1.
+	Index      int
+	Command    []string
+	Env        []string
+	User       string
+	WorkingDir string
+	Privileged bool
+
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Exec runs a command in the running container of a service of project,
+// streams its output (standard input attached, as docker compose exec does),
+// and returns the command's exit code.
+func (d *Driver) Exec(ctx context.Context, project string, o ExecOptions) (int, error) {
+	obs, err := d.Observe(ctx, project)
+	if err != nil {
+		return 0, err
+	}
+	index := max(o.Index, 1)
+	var id, name string
+	for _, c := range obs.ServiceContainers(o.Service) {
+		if c.Number == index && c.Running() {
+			id, name = c.ID, c.Name
+		}
+	}
+	if id == "" {
+		return 0, fmt.Errorf("service %q has no running container number %d: start it with `stack up %s`", o.Service, index, o.Service)
+	}
+	created, err := d.client.ContainerExecCreate(ctx, id, container.ExecOptions{
+		Cmd: o.Command, Env: o.Env, User: o.User, WorkingDir: o.WorkingDir, Privileged: o.Privileged,
+		AttachStdin: o.Stdin != nil, AttachStdout: true, AttachStderr: true,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("running %q in container %q: %w", o.Command, name, err)
+	}
+	hijack, err := d.client.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return 0, fmt.Errorf("attaching to %q in container %q: %w", o.Command, name, err)
+	}
+	defer hijack.Close()
+	if o.Stdin != nil {
+		go func() {
+			_, _ = io.Copy(hijack.Conn, o.Stdin)
+			_ = hijack.CloseWrite()
+		}()
+	}
+	output := make(chan error, 1)
+	go func() {
+		_, err := stdcopy.StdCopy(o.Stdout, o.Stderr, hijack.Reader)
+		output <- err
+	}()
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case err := <-output:
+		if err != nil {
+			return 0, fmt.Errorf("reading the output of %q in container %q: %w", o.Command, name, err)
+		}
+	}
+	return d.execExitCode(ctx, created.ID, name)
+}
+
+// execExitCode reads the exit code once the engine marks the exec done: the
+// output stream can end a moment before it does, so it asks a bounded number
+// of times.
+func (d *Driver) execExitCode(ctx context.Context, execID, name string) (int, error) {
+	for range 100 {
+		ins, err := d.client.ContainerExecInspect(ctx, execID)
+		if err != nil {
+			return 0, fmt.Errorf("reading the exit code of an exec in container %q: %w", name, err)
+		}
+		if !ins.Running {
+			return ins.ExitCode, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return 0, fmt.Errorf("the exec in container %q still runs after its output ended", name)
+}
