@@ -35,6 +35,9 @@ type EnsureOptions struct {
 	Build BuildPolicy
 	// NoCache builds without the engine's build cache, and so always builds.
 	NoCache bool
+	// Pull, when set, replaces the pull_policy of every service that is not
+	// built: always, missing or never (`stack pull`, `stack up --pull`).
+	Pull string
 	// DryRun builds and pulls nothing (`stack plan`): a service whose image
 	// would be built or pulled gets an empty ID, meaning "not known yet",
 	// and a progress event saying what would happen.
@@ -56,6 +59,11 @@ type EnsureOptions struct {
 // A service with a build section is built, not pulled, unless o.Build is
 // BuildNever; pull_policy: build forces its build as --build does.
 func (b *Builder) Ensure(ctx context.Context, p *manifest.Project, services []string, o EnsureOptions) (map[string]string, error) {
+	switch o.Pull {
+	case "", types.PullPolicyAlways, types.PullPolicyMissing, types.PullPolicyNever:
+	default:
+		return nil, fmt.Errorf("pull %q: use always, missing or never", o.Pull)
+	}
 	svcs, err := selectServices(p, services)
 	if err != nil {
 		return nil, err
@@ -84,6 +92,9 @@ func (b *Builder) Ensure(ctx context.Context, p *manifest.Project, services []st
 			j.dryRun = o.DryRun
 			builds = append(builds, j)
 			continue
+		}
+		if s.Build == nil && o.Pull != "" {
+			policy, interval = o.Pull, 0
 		}
 		if s.Build == nil && policy == types.PullPolicyBuild {
 			errs = multierror.Append(errs, fmt.Errorf("%s: service %q: pull_policy: build needs a build section; add build: or use pull_policy: missing", strings.Join(p.ComposeFiles, ", "), s.Name))

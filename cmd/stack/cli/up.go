@@ -18,6 +18,7 @@ type upOptions struct {
 	Build    bool
 	NoBuild  bool
 	Lock     string
+	Pull     string
 }
 
 func init() { register(newUpCommand) }
@@ -36,7 +37,7 @@ func newUpCommand(g *Globals) *cobra.Command {
 			r := g.newRenderer()
 			defer r.Close()
 			ctx := progress.WithSink(cmd.Context(), r)
-			var img image.EnsureOptions
+			img := image.EnsureOptions{Pull: o.Pull}
 			switch {
 			case o.Build:
 				img.Build = image.BuildAlways
@@ -64,6 +65,7 @@ func newUpCommand(g *Globals) *cobra.Command {
 	// Compose users type `up -d`; stack's up always returns once the services
 	// are ready, so it is accepted and changes nothing.
 	f.BoolP("detach", "d", true, "return once the services are ready (always: follow their output with `stack logs -f`)")
+	f.StringVar(&o.Pull, "pull", "", "pull images: always, missing or never (default: each service's pull_policy)")
 	f.BoolVar(&o.Build, "build", false, "build images even when their inputs did not change")
 	f.BoolVar(&o.NoBuild, "no-build", false, "never build: use the images the engine has")
 	cmd.MarkFlagsMutuallyExclusive("force-recreate", "no-recreate")

@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/spf13/cobra"
+
+	"github.com/stack-deploy/stack/image"
+	"github.com/stack-deploy/stack/progress"
+)
+
+func init() { register(newPullCommand) }
+
+func newPullCommand(g *Globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "pull [SERVICE...]",
+		Short: "Pull the images of services that are not built",
+		Long: "Pull the image of each named service (default: every service without a build section)\n" +
+			"from its registry, with the Docker config's credentials, even when the engine has it:\n" +
+			"the usual step before `stack up` in a deploy script.",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := g.LoadProject(cmd.Context())
+			if err != nil {
+				return err
+			}
+			services := args
+			if len(services) == 0 {
+				for _, name := range p.ServiceNames() {
+					if p.Project.Services[name].Build == nil {
+						services = append(services, name)
+					}
+				}
+			}
+			for _, name := range services {
+				if s, ok := p.Project.Services[name]; ok && s.Build != nil {
+					return fmt.Errorf("%s: service %q has a build section: its image is built, not pulled (stack build %s)", strings.Join(p.ComposeFiles, ", "), name, name)
+				}
+			}
+			if len(services) == 0 {
+				return nil
+			}
+			b, err := newBuilder()
+			if err != nil {
+				return err
+			}
+			r := g.newRenderer()
+			defer r.Close()
+			_, err = b.Ensure(progress.WithSink(cmd.Context(), r), p, services, image.EnsureOptions{Pull: types.PullPolicyAlways, Build: image.BuildNever})
+			return err
+		},
+	}
+}
