@@ -60,5 +60,8 @@
 //
 // Only {{name.field}} shapes are templates ({{ .Name }} and other text pass
 // through); an unknown service or field, or a port of a service without one,
-// is an error naming the file, the service and the variable.
+// is an error naming the file, the service and the variable. A port that only
+// an image not yet built or pulled can give is left as {{svc.port}} and
+// listed by Report.Pending: a plan shows it, and stack refuses to start a
+// container with it.
 package envinject

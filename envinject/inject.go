@@ -104,7 +104,7 @@ func injectService(p *manifest.Project, name string, addrs map[string]address) (
 	env := make(types.MappingWithEquals, len(svc.Environment)+len(injected))
 	declared := make(map[string]*Variable, len(svc.Environment))
 	for _, k := range slices.Sorted(maps.Keys(svc.Environment)) {
-		value, refs, f := resolveTemplates(svc.Environment[k], addrs, p)
+		value, refs, pending, f := resolveTemplates(svc.Environment[k], addrs, p)
 		if f != nil {
 			e := p.ErrorAt(name, "environment."+k)
 			e.Problem, e.Fix, e.Err = f.problem, f.fix, ErrTemplate
@@ -112,7 +112,7 @@ func injectService(p *manifest.Project, name string, addrs map[string]address) (
 			continue
 		}
 		env[k] = value
-		declared[k] = &Variable{Name: k, Value: value, Origin: Declared, Templates: refs}
+		declared[k] = &Variable{Name: k, Value: value, Origin: Declared, Templates: refs, Pending: pending}
 	}
 	if len(errs) > 0 {
 		return ServiceReport{}, nil, errors.Join(errs...)

@@ -621,7 +621,8 @@ services:
 		t.Run(tt.name, func(t *testing.T) {
 			p := load(t, map[string]string{"compose.yaml": tt.compose})
 			before := fmt.Sprint(p.Project.Services)
-			_, err := envinject.Apply(p, fakeFacts{"redis": {"6379/tcp"}})
+			// db's image is known and EXPOSEs nothing.
+			_, err := envinject.Apply(p, fakeFacts{"redis": {"6379/tcp"}, "db": {}})
 			if err == nil {
 				t.Fatal("Apply: no error")
 			}
@@ -637,5 +638,38 @@ services:
 				t.Errorf("Apply changed the project although it failed")
 			}
 		})
+	}
+}
+
+// A template naming the port of a service whose image the target does not
+// have yet is left as it is and reported pending: a plan can show it, and
+// whatever starts containers refuses it (see cmd/stack/cli).
+func TestApplyLeavesUnknownPortsPending(t *testing.T) {
+	p := load(t, map[string]string{"compose.yaml": `
+services:
+  web:
+    image: web
+    environment: {DATABASE_URL: "postgres://app@{{db.host}}:{{db.port}}/shop"}
+  db: {image: postgres}
+`})
+	report, err := envinject.Apply(p, fakeFacts{}) // db's image: unknown
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := *p.Project.Services["web"].Environment["DATABASE_URL"]; got != "postgres://app@db:{{db.port}}/shop" {
+		t.Errorf("DATABASE_URL = %q", got)
+	}
+	if got := report.Pending(); len(got) != 1 || got[0] != `service "web": DATABASE_URL: {{db.port}}` {
+		t.Errorf("Pending() = %q", got)
+	}
+	report, err = envinject.Apply(load(t, map[string]string{"compose.yaml": `
+services:
+  web:
+    image: web
+    environment: {DATABASE_URL: "postgres://app@{{db.host}}:{{db.port}}/shop"}
+  db: {image: postgres}
+`}), fakeFacts{"db": {"5432/tcp"}})
+	if err != nil || len(report.Pending()) != 0 {
+		t.Errorf("with the port known: %v, pending %q", err, report.Pending())
 	}
 }

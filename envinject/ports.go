@@ -24,6 +24,9 @@ type address struct {
 	ports []port // primary first; empty: none known
 	// source says where the ports came from, or why there are none.
 	source string
+	// unknown is set when the ports can only come from an image the
+	// target does not have yet: known once it is built or pulled.
+	unknown bool
 }
 
 // resolveAddress finds svc's host and ports: expose, else ports targets, else
@@ -53,6 +56,7 @@ func resolveAddress(p *manifest.Project, svc types.ServiceConfig, f Facts) (addr
 		image := f.ImagePorts(svc.Name)
 		if image == nil {
 			a.source = fmt.Sprintf("%s declares no expose or ports, and the ports of its image are unknown (not built or pulled yet?)", svc.Name)
+			a.unknown = true
 			break
 		}
 		for _, e := range image {

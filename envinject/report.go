@@ -1,6 +1,12 @@
 package envinject
 
-import "github.com/stack-deploy/stack/manifest"
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/stack-deploy/stack/manifest"
+)
 
 // Report says, by service name, what Apply did.
 type Report map[string]ServiceReport
@@ -42,4 +48,23 @@ type Variable struct {
 	Templates []string `json:"templates,omitempty"`
 	// Note says where an injected value came from (which port source).
 	Note string `json:"note,omitempty"`
+	// Pending are the templates left in Value because the port they name
+	// is not known yet: its service's image is not on the target. Nothing
+	// may run with them; see Report.Pending.
+	Pending []string `json:"pending,omitempty"`
+}
+
+// Pending lists, as "service: VARIABLE: {{svc.port}}", every template left
+// unresolved because the image it needs is not on the target yet: fine for a
+// plan, an error for anything that starts containers.
+func (r Report) Pending() []string {
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(r)) {
+		for _, v := range r[name].Variables {
+			for _, t := range v.Pending {
+				out = append(out, fmt.Sprintf("service %q: %s: %s", name, v.Name, t))
+			}
+		}
+	}
+	return out
 }

@@ -20,22 +20,29 @@ type fault struct {
 }
 
 // resolveTemplates replaces the templates in value and returns the services
-// they referred to, in order of first use.
-func resolveTemplates(value *string, addrs map[string]address, p *manifest.Project) (*string, []string, *fault) {
+// they referred to, in order of first use, and the templates left as they
+// are because they name a port not known yet (the image of that service is
+// not on the target: see Report.Pending).
+func resolveTemplates(value *string, addrs map[string]address, p *manifest.Project) (*string, []string, []string, *fault) {
 	if value == nil || !strings.Contains(*value, "{{") {
-		return value, nil, nil
+		return value, nil, nil, nil
 	}
 	var (
-		b    strings.Builder
-		refs []string
-		last int
+		b       strings.Builder
+		refs    []string
+		pending []string
+		last    int
 	)
 	for _, m := range template.FindAllStringSubmatchIndex(*value, -1) {
 		whole, svc, field := (*value)[m[0]:m[1]], (*value)[m[2]:m[3]], (*value)[m[4]:m[5]]
 		s, f := resolveTemplate(svc, field, addrs, p)
+		if a := addrs[svc]; f != nil && field == "port" && a.unknown {
+			s, f = whole, nil
+			pending = append(pending, whole)
+		}
 		if f != nil {
 			f.problem = whole + ": " + f.problem
-			return nil, nil, f
+			return nil, nil, nil, f
 		}
 		b.WriteString((*value)[last:m[0]])
 		b.WriteString(s)
@@ -46,7 +53,7 @@ func resolveTemplates(value *string, addrs map[string]address, p *manifest.Proje
 	}
 	b.WriteString((*value)[last:])
 	out := b.String()
-	return &out, refs, nil
+	return &out, refs, pending, nil
 }
 
 func resolveTemplate(svc, field string, addrs map[string]address, p *manifest.Project) (string, *fault) {

@@ -98,6 +98,9 @@ func origin(v envinject.Variable) string {
 	if len(v.Templates) > 0 {
 		s += ", templates resolved from " + strings.Join(v.Templates, ", ")
 	}
+	if len(v.Pending) > 0 {
+		s += "; " + strings.Join(v.Pending, ", ") + " pending: the image is not on the engine yet (`stack up` builds or pulls it first)"
+	}
 	if v.Overrides != "" {
 		s += ", replaces the value injected from " + v.Overrides
 	}

@@ -3,11 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/engine/docker"
+	"github.com/stack-deploy/stack/envinject"
 	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/registry"
@@ -141,8 +143,14 @@ func (g *Globals) prepare(ctx context.Context, p *manifest.Project, services []s
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := g.injectAddresses(ctx, p); err != nil {
+	report, err := g.injectAddresses(ctx, p)
+	if err != nil {
 		return nil, nil, err
+	}
+	if pending := report.Pending(); len(pending) > 0 && !img.DryRun {
+		// A plan may show {{db.port}} unresolved; a container must not get it.
+		return nil, nil, fmt.Errorf("%s: %w: the port is not known because that service's image is not on the engine; "+
+			"deploy it too (drop --no-deps), or declare its port with expose", strings.Join(pending, ", "), envinject.ErrTemplate)
 	}
 	return d, images, nil
 }
