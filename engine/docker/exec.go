@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/pkg/stdcopy"
 )
 
 // ExecOptions describe a command run in a service's running container, with
@@ -56,17 +55,7 @@ func (d *Driver) Exec(ctx context.Context, project string, o ExecOptions) (int, 
 		return 0, fmt.Errorf("attaching to %q in container %q: %w", o.Command, name, err)
 	}
 	defer hijack.Close()
-	if o.Stdin != nil {
-		go func() {
-			_, _ = io.Copy(hijack.Conn, o.Stdin)
-			_ = hijack.CloseWrite()
-		}()
-	}
-	output := make(chan error, 1)
-	go func() {
-		_, err := stdcopy.StdCopy(o.Stdout, o.Stderr, hijack.Reader)
-		output <- err
-	}()
+	output := stream(hijack, o.Stdin, o.Stdout, o.Stderr)
 	select {
 	case <-ctx.Done():
 		return 0, ctx.Err()

@@ -9,6 +9,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/strslice"
 	"github.com/docker/docker/pkg/stdcopy"
@@ -113,17 +114,11 @@ func (d *Driver) attachStartWait(ctx, cleanup context.Context, name, id string, 
 	if err := d.client.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		return 0, fmt.Errorf("starting container %q: %w", name, err)
 	}
-	if o.Interactive && o.Stdin != nil {
-		go func() {
-			_, _ = io.Copy(hijack.Conn, o.Stdin)
-			_ = hijack.CloseWrite()
-		}()
+	var stdin io.Reader
+	if o.Interactive {
+		stdin = o.Stdin
 	}
-	output := make(chan error, 1)
-	go func() {
-		_, err := stdcopy.StdCopy(o.Stdout, o.Stderr, hijack.Reader)
-		output <- err
-	}()
+	output := stream(hijack, stdin, o.Stdout, o.Stderr)
 	select {
 	case <-ctx.Done():
 		timeout := 5
@@ -155,4 +150,22 @@ func oneOffName(project, service string) string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("%s-%s-run-%s", project, service, hex.EncodeToString(b))
+}
+
+// stream copies stdin (when not nil) into an attached container or exec and
+// its multiplexed output to stdout and stderr; the channel gets the output's
+// end: nil, or why it broke.
+func stream(hijack types.HijackedResponse, stdin io.Reader, stdout, stderr io.Writer) <-chan error {
+	if stdin != nil {
+		go func() {
+			_, _ = io.Copy(hijack.Conn, stdin)
+			_ = hijack.CloseWrite()
+		}()
+	}
+	output := make(chan error, 1)
+	go func() {
+		_, err := stdcopy.StdCopy(stdout, stderr, hijack.Reader)
+		output <- err
+	}()
+	return output
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stack-deploy/stack/image"
+	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/progress"
 )
 
@@ -31,21 +32,10 @@ func newBuildCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			services := args
-			if len(services) == 0 {
-				for _, name := range p.ServiceNames() {
-					if p.Project.Services[name].Build != nil {
-						services = append(services, name)
-					}
-				}
-				if len(services) == 0 {
-					return nil
-				}
-			}
-			for _, name := range services {
-				if s, ok := p.Project.Services[name]; ok && s.Build == nil {
-					return fmt.Errorf("%s: service %q has no build section: nothing to build; name services that have a build section", strings.Join(p.ComposeFiles, ", "), name)
-				}
+			services, err := servicesByBuild(p, args, true,
+				"has no build section: nothing to build; name services that have a build section")
+			if err != nil || len(services) == 0 {
+				return err
 			}
 			b, err := newBuilder()
 			if err != nil {
@@ -65,4 +55,24 @@ func newBuildCommand(g *Globals) *cobra.Command {
 	f.BoolVar(&o.Force, "force", false, "build even when the inputs did not change")
 	f.BoolVar(&o.NoCache, "no-cache", false, "do not use the engine's build cache (implies --force)")
 	return cmd
+}
+
+// servicesByBuild returns the named services, or when none are named every
+// service that has (built) or has not (!built) a build section; a named
+// service on the other side is an error saying why.
+func servicesByBuild(p *manifest.Project, names []string, built bool, why string) ([]string, error) {
+	if len(names) == 0 {
+		for _, name := range p.ServiceNames() {
+			if (p.Project.Services[name].Build != nil) == built {
+				names = append(names, name)
+			}
+		}
+		return names, nil
+	}
+	for _, name := range names {
+		if s, ok := p.Project.Services[name]; ok && (s.Build != nil) != built {
+			return nil, fmt.Errorf("%s: service %q %s", strings.Join(p.ComposeFiles, ", "), name, why)
+		}
+	}
+	return names, nil
 }

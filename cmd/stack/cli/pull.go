@@ -1,9 +1,6 @@
 package cli
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/spf13/cobra"
 
@@ -25,21 +22,10 @@ func newPullCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			services := args
-			if len(services) == 0 {
-				for _, name := range p.ServiceNames() {
-					if p.Project.Services[name].Build == nil {
-						services = append(services, name)
-					}
-				}
-			}
-			for _, name := range services {
-				if s, ok := p.Project.Services[name]; ok && s.Build != nil {
-					return fmt.Errorf("%s: service %q has a build section: its image is built, not pulled (stack build %s)", strings.Join(p.ComposeFiles, ", "), name, name)
-				}
-			}
-			if len(services) == 0 {
-				return nil
+			services, err := servicesByBuild(p, args, false,
+				"has a build section: its image is built, not pulled (stack build)")
+			if err != nil || len(services) == 0 {
+				return err
 			}
 			b, err := newBuilder()
 			if err != nil {
