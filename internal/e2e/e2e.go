@@ -85,7 +85,13 @@ func RemoveProject(t testing.TB, name string) {
 	t.Helper()
 	filter := "label=" + Label + "=" + name
 	if ids := Docker(t, "ps", "-aq", "--filter", filter); ids != "" {
+		// Anonymous volumes a recreate handed on to a new container are
+		// mounted by name, so `rm -v` keeps them: collect them first.
+		mounts := Docker(t, append([]string{"inspect", "--format", `{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}`}, strings.Fields(ids)...)...)
 		_, _ = exec.Command("docker", append([]string{"rm", "-fv"}, strings.Fields(ids)...)...).CombinedOutput()
+		for _, v := range strings.Fields(mounts) {
+			_, _ = exec.Command("docker", "volume", "rm", v).CombinedOutput()
+		}
 	}
 	if ids := Docker(t, "network", "ls", "-q", "--filter", filter); ids != "" {
 		_, _ = exec.Command("docker", append([]string{"network", "rm"}, strings.Fields(ids)...)...).CombinedOutput()
