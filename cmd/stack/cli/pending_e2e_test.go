@@ -33,7 +33,8 @@ services:
 `)
 	e2e.WriteFiles(t, stack.Dir, map[string]string{"db/Dockerfile": "FROM busybox:stable\nEXPOSE 5432\n"})
 	name := strings.TrimPrefix(stack.Env[0], "COMPOSE_PROJECT_NAME=")
-	t.Cleanup(func() { e2e.Docker(t, "rmi", name+"-db") })
+	// -f: this runs before the project cleanup has removed the containers.
+	t.Cleanup(func() { e2e.Docker(t, "rmi", "-f", name+"-db") })
 
 	plan := stack.MustRun(t, "plan").Stdout
 	if !strings.Contains(plan, "service:web") || !strings.Contains(plan, "service:db") {
