@@ -60,8 +60,15 @@ func (b *Builder) fetchAll(ctx context.Context, jobs []fetchJob, ids *idMap) err
 			progress.Report(ctx, "image:"+groups[i][0].service, "pull", progress.Failed, "", err)
 			return err
 		}
-		for _, j := range groups[i] {
+		for k, j := range groups[i] {
 			ids.set(j.service, id)
+			switch {
+			case k == 0: // fetch reported it
+			case id == "": // a dry run that would pull
+				progress.Report(ctx, "image:"+j.service, "pull", progress.Info, "would pull "+j.image, nil)
+			default:
+				progress.Report(ctx, "image:"+j.service, "pull", progress.Done, "present "+shortID(id), nil)
+			}
 		}
 		return nil
 	})

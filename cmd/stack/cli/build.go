@@ -46,7 +46,6 @@ func newBuildCommand(g *Globals) *cobra.Command {
 				policy = image.BuildAlways
 			}
 			r := g.newRenderer()
-			defer r.Close()
 			_, err = b.Ensure(progress.WithSink(cmd.Context(), r), p, services, image.EnsureOptions{Build: policy, NoCache: o.NoCache})
 			return err
 		},

@@ -58,7 +58,12 @@ func newConfigCommand(g *Globals) *cobra.Command {
 				return nil
 			}
 			if !o.NoInject {
-				if _, err := g.injectAddresses(cmd.Context(), p); err != nil {
+				c, err := engineClient()
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				if _, err := g.injectAddresses(cmd.Context(), c, p); err != nil {
 					return err
 				}
 			}
@@ -86,15 +91,8 @@ func newConfigCommand(g *Globals) *cobra.Command {
 // built or pulled: an image not on the engine yet is hashed as unknown, and a
 // warning says the hash will change once it is there.
 func (g *Globals) printHashes(ctx context.Context, p *manifest.Project) error {
-	b, err := newBuilder()
+	_, ids, err := g.prepare(ctx, p, nil, image.EnsureOptions{DryRun: true})
 	if err != nil {
-		return err
-	}
-	ids, err := b.Ensure(ctx, p, nil, image.EnsureOptions{DryRun: true})
-	if err != nil {
-		return err
-	}
-	if _, err := g.injectAddresses(ctx, p); err != nil {
 		return err
 	}
 	for _, name := range p.ServiceNames() {

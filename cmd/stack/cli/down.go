@@ -38,7 +38,6 @@ func newDownCommand(g *Globals) *cobra.Command {
 			images := imagesToRemove(p, o.RMI)
 			plan := engine.Down(p, obs, engine.DownOptions{Volumes: o.Volumes, RemoveOrphans: o.RemoveOrphans, Images: images})
 			r := g.newRenderer()
-			defer r.Close()
 			return engine.Apply(progress.WithSink(ctx, r), d, plan, engine.ApplyOptions{})
 		},
 	}

@@ -40,7 +40,12 @@ func newEnvCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			report, err := g.injectAddresses(cmd.Context(), p)
+			c, err := engineClient()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			report, err := g.injectAddresses(cmd.Context(), c, p)
 			if err != nil {
 				return err
 			}
@@ -107,15 +112,10 @@ func origin(v envinject.Variable) string {
 	return s
 }
 
-// injectAddresses applies address injection to p with what the local engine
+// injectAddresses applies address injection to p with what the engine c
 // knows. When no engine answers, it warns and injects what the manifest alone
 // says: image EXPOSE ports are then unknown.
-func (g *Globals) injectAddresses(ctx context.Context, p *manifest.Project) (envinject.Report, error) {
-	c, err := docker.NewClient()
-	if err != nil {
-		return nil, fmt.Errorf("connecting to the engine: %w", err)
-	}
-	defer c.Close()
+func (g *Globals) injectAddresses(ctx context.Context, c docker.ImageInspector, p *manifest.Project) (envinject.Report, error) {
 	facts, err := docker.Facts(ctx, c, p)
 	if client.IsErrConnectionFailed(err) {
 		fmt.Fprintf(g.Stderr, "stack: warning: no engine answers (%v): the ports images EXPOSE are unknown\n", err)

@@ -2,8 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -32,19 +30,14 @@ func newExecCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, ok := p.Project.Services[args[0]]; !ok {
-				return fmt.Errorf("no such service: %q (services: %s)", args[0], strings.Join(p.ServiceNames(), ", "))
+			if err := knownService(p, args[0]); err != nil {
+				return err
 			}
-			o.Service, o.Command = args[0], args[1:]
-			if o.Command[0] == "--" {
-				o.Command = o.Command[1:]
+			o.Service, o.Command = args[0], command(args[1:])
+			if len(o.Command) == 0 {
+				return fmt.Errorf("exec %s: give the command to run", o.Service)
 			}
-			for _, kv := range o.Env {
-				if !strings.Contains(kv, "=") {
-					kv += "=" + os.Getenv(kv)
-				}
-				o.ExecOptions.Env = append(o.ExecOptions.Env, kv)
-			}
+			o.ExecOptions.Env = envVars(o.Env)
 			o.Stdout, o.Stderr = g.Stdout, g.Stderr
 			if !o.NoStdin {
 				o.Stdin = g.Stdin

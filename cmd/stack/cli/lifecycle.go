@@ -36,7 +36,6 @@ func lifecycleCommand(g *Globals, verb, short string, planner lifecyclePlanner) 
 		Short: short,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r := g.newRenderer()
-			defer r.Close()
 			ctx := progress.WithSink(cmd.Context(), r)
 			p, d, obs, err := g.observe(ctx)
 			if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -27,8 +26,8 @@ func newLogsCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			for _, a := range args {
-				if _, ok := p.Project.Services[a]; !ok {
-					return fmt.Errorf("no such service: %q (services: %s)", a, strings.Join(p.ServiceNames(), ", "))
+				if err := knownService(p, a); err != nil {
+					return err
 				}
 			}
 			o.Services = args

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/docker/docker/client"
 	"github.com/spf13/cobra"
 
 	"github.com/stack-deploy/stack/engine"
@@ -70,12 +71,10 @@ func newPlanCommand(g *Globals) *cobra.Command {
 }
 
 // deployment is the outcome of the decide half of every verb that
-// converges: the project with its addresses injected, the plan, and the
-// driver that will carry it out.
+// converges: the plan, and the driver that will carry it out.
 type deployment struct {
-	project *manifest.Project
-	plan    *engine.Plan
-	driver  *docker.Driver
+	plan   *engine.Plan
+	driver *docker.Driver
 }
 
 // makePlan loads the manifest (pinned to a release lock when lock is not
@@ -127,9 +126,9 @@ func (g *Globals) planProject(ctx context.Context, p *manifest.Project, o engine
 // says) and injects the addresses into p: what a plan and a one-off
 // container both need.
 func (g *Globals) prepare(ctx context.Context, p *manifest.Project, services []string, img image.EnsureOptions) (*docker.Driver, map[string]string, error) {
-	c, err := docker.NewClient()
+	c, err := engineClient()
 	if err != nil {
-		return nil, nil, fmt.Errorf("connecting to the Docker engine: %w", err)
+		return nil, nil, err
 	}
 	d, err := docker.New(docker.WithClient(c))
 	if err != nil {
@@ -143,7 +142,7 @@ func (g *Globals) prepare(ctx context.Context, p *manifest.Project, services []s
 	if err != nil {
 		return nil, nil, err
 	}
-	report, err := g.injectAddresses(ctx, p)
+	report, err := g.injectAddresses(ctx, c, p)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -165,15 +164,25 @@ func diff(ctx context.Context, d *docker.Driver, p *manifest.Project, images map
 	if err != nil {
 		return nil, err
 	}
-	return &deployment{project: p, plan: plan, driver: d}, nil
+	return &deployment{plan: plan, driver: d}, nil
 }
 
-// newBuilder returns an image builder on the engine the environment names
-// (DOCKER_HOST or the docker context, ssh:// included), as the driver uses.
-func newBuilder() (*image.Builder, error) {
+// engineClient connects to the engine the environment names (DOCKER_HOST or
+// the docker context, ssh:// included; an --env's host has become
+// DOCKER_HOST in LoadProject). A verb makes one and shares it.
+func engineClient() (*client.Client, error) {
 	c, err := docker.NewClient()
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the Docker engine: %w", err)
+	}
+	return c, nil
+}
+
+// newBuilder returns an image builder on the engine engineClient names.
+func newBuilder() (*image.Builder, error) {
+	c, err := engineClient()
+	if err != nil {
+		return nil, err
 	}
 	return image.New(image.WithClient(c))
 }

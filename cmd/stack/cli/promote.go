@@ -59,7 +59,6 @@ func newPromoteCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			r := g.newRenderer()
-			defer r.Close()
 			ctx = progress.WithSink(ctx, r)
 			promoted, err := pr.Promote(ctx, l, registry.Target{Environment: to, Registry: p.Env.Registry})
 			if err != nil {

@@ -32,7 +32,6 @@ func newPullCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			r := g.newRenderer()
-			defer r.Close()
 			_, err = b.Ensure(progress.WithSink(cmd.Context(), r), p, services, image.EnsureOptions{Pull: types.PullPolicyAlways, Build: image.BuildNever})
 			return err
 		},

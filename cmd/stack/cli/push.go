@@ -30,7 +30,6 @@ func newPushCommand(g *Globals) *cobra.Command {
 			}
 			r := g.newRenderer()
 			pushed, err := b.Push(progress.WithSink(cmd.Context(), r), p, args, image.PushOptions{})
-			r.Close()
 			for _, x := range pushed {
 				fmt.Fprintf(g.Stdout, "%s@%s\n", x.Ref, x.Digest)
 			}

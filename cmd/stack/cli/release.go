@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stack-deploy/stack/engine/docker"
 	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/progress"
 	"github.com/stack-deploy/stack/registry"
@@ -37,7 +36,7 @@ func newReleaseCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := docker.NewClient()
+			c, err := engineClient()
 			if err != nil {
 				return err
 			}
@@ -55,7 +54,6 @@ func newReleaseCommand(g *Globals) *cobra.Command {
 				policy = image.BuildAlways
 			}
 			r := g.newRenderer()
-			defer r.Close()
 			ctx := progress.WithSink(cmd.Context(), r)
 			l, err := registry.Releaser{Images: b, Engine: c, Registry: pr}.Release(ctx, p, registry.ReleaseOptions{Tag: o.Tag, Build: policy})
 			if err != nil {

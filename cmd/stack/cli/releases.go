@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stack-deploy/stack/engine/docker"
 	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/registry"
 )
@@ -59,7 +58,7 @@ func newReleasesCommand(g *Globals) *cobra.Command {
 // running reads what the project runs on the environment's engine; when no
 // engine answers it warns and returns nil: the list of locks stands alone.
 func (g *Globals) running(ctx context.Context, project string) registry.Running {
-	c, err := docker.NewClient()
+	c, err := engineClient()
 	if err == nil {
 		defer c.Close()
 		var r registry.Running

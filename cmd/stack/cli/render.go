@@ -17,17 +17,11 @@ var progressModes = []string{"auto", "tty", "plain", "json"}
 
 var termIsTerminal = term.IsTerminal
 
-// renderer is a progress.Sink that prints; Close flushes what it holds.
-type renderer interface {
-	progress.Sink
-	Close()
-}
-
 // newRenderer picks the renderer for --progress: json, plain lines, or live
 // lines on a terminal (auto picks tty only when stderr is a terminal and CI is
 // not set). Every kind writes to stderr, so stdout carries only a verb's
 // result (a lock path, a digest, a table) and a CI job can read both apart.
-func (g *Globals) newRenderer() renderer {
+func (g *Globals) newRenderer() progress.Sink {
 	mode := g.Progress
 	if mode == "auto" {
 		mode = "plain"
@@ -39,7 +33,13 @@ func (g *Globals) newRenderer() renderer {
 	case "json":
 		return &jsonRenderer{w: g.Stderr}
 	case "tty":
-		return &ttyRenderer{w: g.Stderr, index: map[string]int{}}
+		width := 160
+		if f, ok := g.Stderr.(*os.File); ok {
+			if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 20 {
+				width = w
+			}
+		}
+		return &ttyRenderer{w: g.Stderr, index: map[string]int{}, width: width}
 	default:
 		return &plainRenderer{w: g.Stderr}
 	}
@@ -69,8 +69,6 @@ func (r *jsonRenderer) Event(e progress.Event) {
 	_, _ = r.w.Write(append(b, '\n'))
 }
 
-func (r *jsonRenderer) Close() {}
-
 type plainRenderer struct {
 	mu sync.Mutex
 	w  io.Writer
@@ -81,8 +79,6 @@ func (r *plainRenderer) Event(e progress.Event) {
 	defer r.mu.Unlock()
 	_, _ = fmt.Fprintln(r.w, plainLine(e))
 }
-
-func (r *plainRenderer) Close() {}
 
 func plainLine(e progress.Event) string {
 	var b strings.Builder
@@ -104,6 +100,7 @@ type ttyRenderer struct {
 	lines []progress.Event
 	index map[string]int
 	drawn int
+	width int // the terminal's columns: a wrapped line would break the redraw
 }
 
 func (r *ttyRenderer) Event(e progress.Event) {
@@ -134,16 +131,16 @@ func (r *ttyRenderer) draw() {
 			progress.Working: "\x1b[33m…\x1b[0m", progress.Done: "\x1b[32m✔\x1b[0m",
 			progress.Skipped: "\x1b[90m-\x1b[0m", progress.Failed: "\x1b[31m✘\x1b[0m",
 		}[e.Status]
-		line := fmt.Sprintf(" %s %s", mark, plainLine(e))
-		if len(line) > 160 {
-			line = line[:160]
+		// One screen line per resource: the first line of the message,
+		// cut to the width (the full error is printed when the verb ends).
+		text, _, _ := strings.Cut(plainLine(e), "\n")
+		if runes := []rune(text); len(runes) > r.width-3 {
+			text = string(runes[:r.width-3])
 		}
-		_, _ = fmt.Fprintln(r.w, line)
+		_, _ = fmt.Fprintf(r.w, " %s %s\n", mark, text)
 	}
 	r.drawn = len(r.lines)
 }
-
-func (r *ttyRenderer) Close() {}
 
 func ciEnv() bool {
 	v := strings.ToLower(os.Getenv("CI"))

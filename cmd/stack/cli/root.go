@@ -98,7 +98,8 @@ func (g *Globals) validate() error {
 // LoadProject loads the manifest the global flags point at. When the
 // selected environment names an engine (x-stack.environments.<env>.host), it
 // becomes DOCKER_HOST for the rest of the process: every engine client is
-// made with client.FromEnv, so this reaches them all without threading it.
+// made by engineClient from DOCKER_HOST, so this reaches them all without
+// threading it.
 func (g *Globals) LoadProject(ctx context.Context) (*manifest.Project, error) {
 	p, err := manifest.Load(ctx, manifest.Options{
 		Files:            g.Files,

@@ -11,6 +11,7 @@ import (
 	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/engine/docker"
 	"github.com/stack-deploy/stack/image"
+	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/progress"
 )
 
@@ -39,30 +40,19 @@ func newRunCommand(g *Globals) *cobra.Command {
 			ctx := progress.WithSink(cmd.Context(), r)
 			p, err := g.LoadProject(ctx)
 			if err != nil {
-				r.Close()
 				return err
 			}
-			o.Service, o.Command = args[0], args[1:]
-			if len(o.Command) > 0 && o.Command[0] == "--" {
-				o.Command = o.Command[1:] // stack run cli -- --help
+			if err := knownService(p, args[0]); err != nil {
+				return err
 			}
-			if _, ok := p.Project.Services[o.Service]; !ok {
-				r.Close()
-				return fmt.Errorf("no such service: %q (services: %s)", o.Service, strings.Join(p.ServiceNames(), ", "))
-			}
+			o.Service, o.Command = args[0], command(args[1:])
 			if cmd.Flags().Changed("entrypoint") {
 				o.RunOptions.Entrypoint = strings.Fields(entrypoint)
 			}
-			for _, kv := range o.Env {
-				if !strings.Contains(kv, "=") {
-					kv += "=" + os.Getenv(kv) // -e KEY takes KEY from stack's environment, as docker does
-				}
-				o.RunOptions.Env = append(o.RunOptions.Env, kv)
-			}
+			o.RunOptions.Env = envVars(o.Env)
 			services := []string{o.Service}
 			if !o.NoDeps {
 				if services, err = engine.SelectServices(p, services, false); err != nil {
-					r.Close()
 					return err
 				}
 			}
@@ -77,7 +67,6 @@ func newRunCommand(g *Globals) *cobra.Command {
 					err = engine.Apply(ctx, d, dep.plan, engine.ApplyOptions{})
 				}
 			}
-			r.Close()
 			if err != nil {
 				return err
 			}
@@ -104,4 +93,34 @@ func newRunCommand(g *Globals) *cobra.Command {
 	f.BoolVar(&o.ServicePorts, "service-ports", false, "publish the service's ports")
 	f.StringVar(&entrypoint, "entrypoint", "", "replace the image's entrypoint")
 	return cmd
+}
+
+// knownService checks that name is a service of p.
+func knownService(p *manifest.Project, name string) error {
+	if _, ok := p.Project.Services[name]; !ok {
+		return fmt.Errorf("no such service: %q (services: %s)", name, strings.Join(p.ServiceNames(), ", "))
+	}
+	return nil
+}
+
+// command is what follows SERVICE, without the `--` that may separate it
+// (`stack run cli -- --help`).
+func command(args []string) []string {
+	if len(args) > 0 && args[0] == "--" {
+		return args[1:]
+	}
+	return args
+}
+
+// envVars turns -e entries into KEY=VALUE; a KEY alone takes its value from
+// stack's own environment, as docker does.
+func envVars(entries []string) []string {
+	out := make([]string, 0, len(entries))
+	for _, kv := range entries {
+		if !strings.Contains(kv, "=") {
+			kv += "=" + os.Getenv(kv)
+		}
+		out = append(out, kv)
+	}
+	return out
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,7 +34,6 @@ func newUpCommand(g *Globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Services = args
 			r := g.newRenderer()
-			defer r.Close()
 			ctx := progress.WithSink(cmd.Context(), r)
 			img := image.EnsureOptions{Pull: o.Pull}
 			switch {
@@ -43,9 +41,6 @@ func newUpCommand(g *Globals) *cobra.Command {
 				img.Build = image.BuildAlways
 			case o.NoBuild:
 				img.Build = image.BuildNever
-			}
-			if o.Lock != "" && o.Build {
-				return fmt.Errorf("--lock deploys a release's images as they are: it cannot be used with --build")
 			}
 			dep, err := g.makePlan(ctx, o.DiffOptions, img, o.Lock)
 			if err != nil {
@@ -70,5 +65,7 @@ func newUpCommand(g *Globals) *cobra.Command {
 	f.BoolVar(&o.NoBuild, "no-build", false, "never build: use the images the engine has")
 	cmd.MarkFlagsMutuallyExclusive("force-recreate", "no-recreate")
 	cmd.MarkFlagsMutuallyExclusive("build", "no-build")
+	// A lock deploys a release's images as they are: nothing is built.
+	cmd.MarkFlagsMutuallyExclusive("lock", "build")
 	return cmd
 }
