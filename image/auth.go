@@ -63,3 +63,17 @@ func (c credentials) redact(msg string) string {
 	}
 	return msg
 }
+
+// redactErr is err with any secret replaced in its message; errors.Is and
+// errors.As still see the cause (a cancelled context, say).
+func (c credentials) redactErr(err error) error {
+	return &redactedError{msg: c.redact(err.Error()), err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

@@ -137,7 +137,7 @@ func (b *Builder) pull(ctx context.Context, service, ref string) error {
 	progress.Report(ctx, "image:"+service, "pull", progress.Working, "pulling "+ref, nil)
 	rc, err := b.client.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: creds.header})
 	if err != nil {
-		return errors.New(creds.redact(err.Error()))
+		return creds.redactErr(err)
 	}
 	defer rc.Close()
 	err = readStream(rc, func(m message) {
@@ -146,7 +146,7 @@ func (b *Builder) pull(ctx context.Context, service, ref string) error {
 		}
 	})
 	if err != nil {
-		return errors.New(creds.redact(err.Error()))
+		return creds.redactErr(err)
 	}
 	return nil
 }

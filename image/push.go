@@ -24,14 +24,6 @@ import (
 	"github.com/stack-deploy/stack/progress"
 )
 
-// PushOptions are the options of one Push call.
-type PushOptions struct {
-	// IgnoreMissingRegistry skips, with a warning, images whose names carry no
-	// registry instead of failing. Push sets it itself when no service is
-	// named.
-	IgnoreMissingRegistry bool
-}
-
 // Pushed is one image pushed to its registry.
 type Pushed struct {
 	Service string
@@ -46,17 +38,19 @@ type Pushed struct {
 // build tags that carry one. Pushes run in parallel; a transient registry
 // failure is retried with backoff; credentials come from the keychain and
 // never appear in errors.
-func (b *Builder) Push(ctx context.Context, p *manifest.Project, services []string, o PushOptions) ([]Pushed, error) {
+//
+// A named service whose image carries no registry is an error; when none are
+// named, such services are skipped with a warning.
+func (b *Builder) Push(ctx context.Context, p *manifest.Project, services []string) ([]Pushed, error) {
 	svcs, err := selectServices(p, services)
 	if err != nil {
 		return nil, err
 	}
-	if len(services) == 0 {
-		o.IgnoreMissingRegistry = true
-	}
+	skipUnregistered := len(services) == 0
 	type job struct{ service, ref string }
 	var (
 		jobs []job
+		seen = map[string]bool{} // services sharing an image push it once
 		errs *multierror.Error
 	)
 	for _, s := range svcs {
@@ -66,13 +60,16 @@ func (b *Builder) Push(ctx context.Context, p *manifest.Project, services []stri
 		}
 		for i, ref := range refs {
 			if hasRegistry(ref) {
-				jobs = append(jobs, job{s.Name, ref})
+				if !seen[ref] {
+					seen[ref] = true
+					jobs = append(jobs, job{s.Name, ref})
+				}
 				continue
 			}
 			if i > 0 {
 				continue // a local-only build tag
 			}
-			if o.IgnoreMissingRegistry {
+			if skipUnregistered {
 				progress.Report(ctx, "image:"+s.Name, "push", progress.Skipped, "image "+ref+" names no registry", nil)
 				continue
 			}

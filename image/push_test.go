@@ -59,7 +59,7 @@ func TestPushRetries(t *testing.T) {
 				return "sha256:abc", nil
 			}}
 			b := newFakeBuilder(t, f, WithRetries(tt.attempts, 0), WithKeychain(staticKeychain{"stack", secret}))
-			pushed, err := b.Push(t.Context(), p, nil, PushOptions{})
+			pushed, err := b.Push(t.Context(), p, nil)
 			if tries != tt.wantTry {
 				t.Errorf("%d attempts, want %d", tries, tt.wantTry)
 			}

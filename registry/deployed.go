@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"context"
 	"fmt"
 	"slices"
@@ -64,10 +66,22 @@ func (r Running) RunsLock(l *Lock) bool {
 			return false
 		}
 		for _, names := range containers {
-			if !slices.Contains(names, si.Image) {
+			if !slices.ContainsFunc(names, func(n string) bool { return sameReference(n, si.Image) }) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// sameReference compares image references as a registry sees them: the
+// engine writes Docker Hub's repositories short (org/web@sha256:...), a lock
+// in full (index.docker.io/org/web@sha256:...).
+func sameReference(a, b string) bool {
+	ra, errA := name.ParseReference(a)
+	rb, errB := name.ParseReference(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	return ra.Context().Name() == rb.Context().Name() && ra.Identifier() == rb.Identifier()
 }

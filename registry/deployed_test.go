@@ -63,3 +63,14 @@ func TestDeployedRunsLock(t *testing.T) {
 		})
 	}
 }
+
+// The engine writes Docker Hub repositories short, a lock in full: the same
+// image all the same.
+func TestRunsLockDockerHubNames(t *testing.T) {
+	lock := &Lock{Services: map[string]ServiceImage{"web": {Image: "index.docker.io/shop/web@" + digestA}}}
+	for short, want := range map[string]bool{"shop/web@" + digestA: true, "docker.io/shop/web@" + digestA: true, "shop/web@" + digestB: false, "shop/api@" + digestA: false} {
+		if got := (Running{"web": {{short}}}).RunsLock(lock); got != want {
+			t.Errorf("running %s: RunsLock = %v, want %v", short, got, want)
+		}
+	}
+}

@@ -18,7 +18,7 @@ import (
 // Images builds, pulls and pushes a project's images: *image.Builder.
 type Images interface {
 	Ensure(ctx context.Context, p *manifest.Project, services []string, o image.EnsureOptions) (map[string]string, error)
-	Push(ctx context.Context, p *manifest.Project, services []string, o image.PushOptions) ([]image.Pushed, error)
+	Push(ctx context.Context, p *manifest.Project, services []string) ([]image.Pushed, error)
 }
 
 // Engine is the part of the Docker client a release uses beyond Images:
@@ -119,7 +119,7 @@ func (r Releaser) Release(ctx context.Context, p *manifest.Project, o ReleaseOpt
 			return nil, fmt.Errorf("releasing to %q: service %s: naming %s as %s: %w", env.Name, svc, env.SourceImages[svc], target, err)
 		}
 	}
-	pushed, err := r.Images.Push(ctx, dst, services, image.PushOptions{})
+	pushed, err := r.Images.Push(ctx, dst, services)
 	if err != nil {
 		return nil, fmt.Errorf("releasing to %q: %w", env.Name, err)
 	}

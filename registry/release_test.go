@@ -35,7 +35,7 @@ func (f *fakeImages) Ensure(_ context.Context, p *manifest.Project, services []s
 	return ids, nil
 }
 
-func (f *fakeImages) Push(_ context.Context, p *manifest.Project, services []string, _ image.PushOptions) ([]image.Pushed, error) {
+func (f *fakeImages) Push(_ context.Context, p *manifest.Project, services []string) ([]image.Pushed, error) {
 	var out []image.Pushed
 	for _, svc := range services {
 		ref := p.Project.Services[svc].Image

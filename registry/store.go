@@ -71,6 +71,9 @@ func (s Store) Save(l *Lock) (string, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			break
 		}
+		if err != nil {
+			return "", fmt.Errorf("saving lock: %w", err)
+		}
 		file = fmt.Sprintf("%s.%d.json", base, i)
 	}
 	path := filepath.Join(dir, file)

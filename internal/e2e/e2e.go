@@ -3,8 +3,10 @@ package e2e
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,11 +15,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stack-deploy/stack/engine"
 )
 
 // Label is the project label stack puts on everything it creates; cleanup
 // removes resources by it.
-const Label = "io.stack.project"
+const Label = engine.LabelProject
 
 var (
 	buildOnce sync.Once
@@ -31,21 +35,28 @@ func Root() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// Binary builds cmd/stack once per test process and returns its path.
+// Binary builds cmd/stack once per test process and returns its path. Every
+// process of a run builds to the same place (one directory per checkout),
+// each into a file of its own renamed over the last, so runs leave one binary
+// behind, not one per package.
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "stack-e2e-bin")
-		if err != nil {
+		sum := sha256.Sum256([]byte(Root()))
+		dir := filepath.Join(os.TempDir(), "stack-e2e-bin-"+hex.EncodeToString(sum[:6]))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			buildErr = err
 			return
 		}
 		binPath = filepath.Join(dir, "stack")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/stack")
+		tmp := fmt.Sprintf("%s.%d", binPath, os.Getpid())
+		cmd := exec.Command("go", "build", "-o", tmp, "./cmd/stack")
 		cmd.Dir = Root()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = errors.New("building stack: " + err.Error() + "\n" + string(out))
+			return
 		}
+		buildErr = os.Rename(tmp, binPath)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -80,7 +91,8 @@ func ProjectName(t testing.TB) string {
 	return name
 }
 
-// RemoveProject force-removes everything labelled with project name.
+// RemoveProject force-removes the containers, networks and volumes labelled
+// with project name (images are the tests' own to remove).
 func RemoveProject(t testing.TB, name string) {
 	t.Helper()
 	filter := "label=" + Label + "=" + name

@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/progress"
 )
 
@@ -29,7 +28,7 @@ func newPushCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			r := g.newRenderer()
-			pushed, err := b.Push(progress.WithSink(cmd.Context(), r), p, args, image.PushOptions{})
+			pushed, err := b.Push(progress.WithSink(cmd.Context(), r), p, args)
 			for _, x := range pushed {
 				fmt.Fprintf(g.Stdout, "%s@%s\n", x.Ref, x.Digest)
 			}
