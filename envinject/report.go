@@ -54,7 +54,7 @@ type Variable struct {
 	Pending []string `json:"pending,omitempty"`
 }
 
-// Pending lists, as "service: VARIABLE: {{svc.port}}", every template left
+// Pending lists, as `service "web": URL: {{db.port}}`, every template left
 // unresolved because the image it needs is not on the target yet: fine for a
 // plan, an error for anything that starts containers.
 func (r Report) Pending() []string {

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"github.com/compose-spec/compose-go/v2/errdefs"
 	"regexp"
 	"sort"
 	"strings"
@@ -187,11 +188,14 @@ var mentionedService = regexp.MustCompile(`services\.([A-Za-z0-9._-]+?)(?:\.|\s|
 // composeError turns an error compose-go returned into an *Error located at
 // the service it mentions, when it mentions one.
 func composeError(err error, main string, idx index) *Error {
-	e := &Error{File: main, Problem: err.Error(), Err: fmt.Errorf("%w: %w", ErrInvalid, err)}
-	if m := mentionedService.FindStringSubmatch(err.Error()); m != nil {
+	problem := strings.TrimSuffix(err.Error(), ": "+errdefs.ErrInvalid.Error())
+	e := &Error{File: main, Problem: problem, Err: fmt.Errorf("%w: %w", ErrInvalid, err)}
+	if m := mentionedService.FindStringSubmatch(problem); m != nil {
 		e.Service = m[1] + m[2]
 		at := idx.locate(main, e.Service)
 		e.File, e.Line = at.file, at.line
+		// The location already names the service.
+		e.Problem = strings.TrimPrefix(problem, fmt.Sprintf("service %q ", e.Service))
 	}
 	return e
 }

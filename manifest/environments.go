@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/google/go-containerregistry/pkg/name"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,9 +52,9 @@ type Environment struct {
 	// (and winning over) the .env or --env-file files; relative to the project
 	// directory. The process environment still wins over both, as in Compose.
 	EnvFile string `yaml:"env_file,omitempty" json:"env_file,omitempty"`
-	// Host is the engine endpoint, as DOCKER_HOST: unix:// or tcp:// (with
-	// DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for TLS); ssh:// is not
-	// supported. Empty: DOCKER_HOST, else the default socket.
+	// Host is the engine endpoint, as DOCKER_HOST: unix://, tcp:// (with
+	// DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for TLS) or ssh://. Empty:
+	// DOCKER_HOST, else the docker context, else the default socket.
 	Host string `yaml:"host,omitempty" json:"host,omitempty"`
 }
 
@@ -170,9 +171,11 @@ func (e Environment) validate() error {
 	if e.Registry == "" {
 		return nil
 	}
+	// As strict as promotion (go-containerregistry) will be: the registry
+	// host must be written out, Docker Hub's included (docker.io/org).
 	probe := strings.TrimSuffix(e.Registry, "/") + "/service"
-	if _, err := reference.ParseNormalizedNamed(probe); err != nil {
-		return fmt.Errorf("registry %q is not a repository prefix: %w", e.Registry, err)
+	if _, err := name.NewRepository(probe, name.StrictValidation); err != nil {
+		return fmt.Errorf("registry %q is not a repository prefix with its registry host (e.g. 127.0.0.1:5000/shop or docker.io/shop): %w", e.Registry, err)
 	}
 	return nil
 }

@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"reflect"
+
 	"regexp"
 	"strconv"
 	"strings"
@@ -208,6 +208,9 @@ func (c *rawChecker) checkScalar(file string, n *yaml.Node, path string) {
 		v, err := template.Substitute(value, c.lookup)
 		if err != nil {
 			c.ps.add(interpolationError(file, n.Line, service, field, value, err))
+			if listItem.MatchString(path) {
+				c.bad[n] = true // the salvage load leaves the entry out, to find the other problems
+			}
 			return
 		}
 		value = v
@@ -275,36 +278,23 @@ func splitServicePath(path string) (service, field string) {
 	return service, field
 }
 
-// yamlError finds the line and message of a YAML parse error. The parser's
-// own text numbers lines from 0 in some messages and from 1 in others, so the
-// line comes from the byte offset it records, when it records one.
+// yamlError finds the line and message of a YAML parse error: the line the
+// parser stopped at. When that is the end of the file (an unclosed quote,
+// say), the line says little, so the message also names the construct and
+// the line it starts on.
 func yamlError(err error, content []byte) (line int, msg string) {
-	msg = strings.TrimPrefix(err.Error(), "yaml: ")
-	v := reflect.ValueOf(err)
-	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
-		v = v.Elem()
+	var le *yaml.LoadError
+	if !errors.As(err, &le) {
+		return 0, strings.TrimPrefix(err.Error(), "yaml: ")
 	}
-	if v.Kind() != reflect.Struct {
-		return 0, msg
-	}
-	mark := v.FieldByName("Mark")
-	if !mark.IsValid() || mark.Kind() != reflect.Struct {
-		return 0, msg
-	}
-	if m := v.FieldByName("Message"); m.IsValid() && m.Kind() == reflect.String {
-		msg = m.String()
-		if c := v.FieldByName("ContextMessage"); c.IsValid() && c.Kind() == reflect.String && c.String() != "" {
-			msg = c.String() + ": " + msg
+	msg, line = le.Message, le.Mark.Line
+	if body := bytes.TrimRight(content, " \t\r\n"); le.Mark.Index >= len(body) {
+		line = bytes.Count(body, []byte("\n")) + 1
+		if le.ContextMsg != "" {
+			msg = fmt.Sprintf("%s (from line %d): %s", le.ContextMsg, le.ContextMark.Line, msg)
 		}
 	}
-	if i := mark.FieldByName("Index"); i.IsValid() && i.CanInt() && i.Int() > 0 {
-		off := min(int(i.Int()), len(content))
-		return bytes.Count(content[:off], []byte("\n")) + 1, msg
-	}
-	if l := mark.FieldByName("Line"); l.IsValid() && l.CanInt() {
-		return int(l.Int()), msg
-	}
-	return 0, msg
+	return line, msg
 }
 
 // readFile reads a compose file for the raw checks; "-" (stdin) is left to

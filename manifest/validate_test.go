@@ -52,6 +52,15 @@ services:
 			want: []problem{{err: ErrSyntax, file: "compose.yaml", line: 5, text: "did not find expected key"}},
 		},
 		{
+			name: "an unclosed quote: the last line, and where the quote opens",
+			files: map[string]string{"compose.yaml": `
+services:
+  web:
+    image: "nginx
+`},
+			want: []problem{{err: ErrSyntax, file: "compose.yaml", line: 4, text: "while scanning a quoted scalar (from line 4)"}},
+		},
+		{
 			name: "duplicate keys, each with the line of the first",
 			files: map[string]string{"compose.yaml": `
 services:
@@ -145,6 +154,20 @@ services:
 				{err: ErrInvalidPort, file: "compose.yaml", line: 6, service: "web", field: "ports[0]", text: `"80:abc"`},
 				{err: ErrInvalidPort, file: "compose.yaml", line: 8, service: "web", field: "ports[2]", text: `"99999:80"`},
 				{err: ErrInvalidVolume, file: "compose.yaml", line: 11, service: "web", field: "volumes[1]", text: `":/x"`},
+			},
+		},
+		{
+			name: "an unset required variable in a port does not hide the other problems",
+			files: map[string]string{"compose.yaml": `
+services:
+  web:
+    image: nginx
+    ports: ["${PORT:?set PORT}:80"]
+    depends_on: [ghost]
+`},
+			want: []problem{
+				{err: ErrRequiredVariable, file: "compose.yaml", line: 5, service: "web", field: "ports[0]", text: "PORT is not set"},
+				{err: ErrUnknownDependency, file: "compose.yaml", line: 6, service: "web", field: "depends_on", text: `"ghost"`},
 			},
 		},
 		{

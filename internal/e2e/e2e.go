@@ -15,13 +15,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/stack-deploy/stack/engine"
 )
 
 // Label is the project label stack puts on everything it creates; cleanup
-// removes resources by it.
-const Label = engine.LabelProject
+// removes resources by it. It is engine.LabelProject, written out because
+// manifest's tests use this package and engine imports manifest
+// (engine/labels_test.go checks the two agree).
+const Label = "io.stack.project"
 
 var (
 	buildOnce sync.Once
