@@ -307,6 +307,8 @@ func diffService(p *types.Project, s types.ServiceConfig, imageID string, obs *O
 		scale = fmt.Sprintf("scale %d -> %d", running, want)
 	}
 	switch {
+	case len(have) == 0 && want == 0:
+		a.Kind, a.Reason = Unchanged, "scale 0"
 	case len(have) == 0:
 		a.Kind, a.Reason = Create, "new service"
 	case count[Recreate] > 0:

@@ -327,3 +327,15 @@ func TestDiffMixedReplicasGiveTheReasonOfTheAction(t *testing.T) {
 		t.Errorf("plan:\n%s\nwant %q", plan.Text(), want)
 	}
 }
+
+// scale: 0 with no container is converged: plan has nothing to do.
+func TestDiffScaleZeroConverges(t *testing.T) {
+	const yaml = "services:\n  worker: {image: busybox, scale: 0}\n"
+	plan, err := engine.Diff(load(t, yaml), map[string]string{"worker": "sha256:1"}, deployed(t, yaml, map[string]string{"worker": "sha256:1"}), engine.DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := plan.Action("service:worker"); a == nil || a.Kind != engine.Unchanged {
+		t.Errorf("worker: %+v, want unchanged", a)
+	}
+}

@@ -44,6 +44,9 @@ func Down(m *manifest.Project, obs *Observed, o DownOptions) *Plan {
 		cs := byService[name]
 		sortContainers(cs)
 		_, inManifest := p.Services[name]
+		if _, disabled := p.DisabledServices[name]; disabled {
+			inManifest = true // its profile is off for this run: still the project's
+		}
 		a := &Action{Resource: "service:" + name, Kind: Remove, Volumes: o.Volumes}
 		if !inManifest {
 			a.Orphan = true

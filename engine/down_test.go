@@ -54,3 +54,18 @@ image:app:1      remove
 		})
 	}
 }
+
+// A service whose profile is off for this run is still the project's: down
+// removes it (it is no orphan), else the network it uses could not go.
+func TestDownRemovesProfileDisabledServices(t *testing.T) {
+	const withDebug = `
+services:
+  app: {image: app}
+  debug: {image: busybox, profiles: [debug]}
+`
+	running := deployed(t, "services:\n  app: {image: app}\n  debug: {image: busybox}\n", nil)
+	plan := engine.Down(load(t, withDebug), running, engine.DownOptions{})
+	if a := plan.Action("service:debug"); a == nil || a.Kind != engine.Remove || a.Orphan {
+		t.Errorf("debug: %+v, want removed, not an orphan", a)
+	}
+}

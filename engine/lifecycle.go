@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"fmt"
+
 	"github.com/stack-deploy/stack/manifest"
 )
 
@@ -14,7 +16,7 @@ func StopServices(m *manifest.Project, obs *Observed, services []string) (*Plan,
 // StartServices plans starting the stopped containers of the named services
 // (all when none), dependencies first, each waited for as up waits for it
 // (started, healthy or completed). It creates nothing: a service without
-// containers is left out. It is pure.
+// containers is left out, or an error when it was named. It is pure.
 func StartServices(m *manifest.Project, obs *Observed, services []string) (*Plan, error) {
 	return lifecycle(m, obs, services, Start, func(c Container) bool { return !c.Running() })
 }
@@ -44,6 +46,11 @@ func lifecycle(m *manifest.Project, obs *Observed, services []string, kind Kind,
 	planned := map[string]bool{}
 	for _, name := range order {
 		a := &Action{Resource: "service:" + name, Kind: kind, Reason: "asked for"}
+		if kind == Start && len(services) > 0 && len(obs.ServiceContainers(name)) == 0 {
+			// As Compose: start only starts; naming a service with nothing to
+			// start is a mistake.
+			return nil, fmt.Errorf("service %q has no container to start: create it with `stack up %s`", name, name)
+		}
 		for _, c := range obs.ServiceContainers(name) {
 			if match(c) {
 				a.Replicas = append(a.Replicas, Replica{Number: c.Number, Kind: kind, Container: &c})

@@ -74,6 +74,11 @@ func TestLifecyclePlans(t *testing.T) {
 			want: "service:api restart started [] 1\nservice:web restart started [service:api] 1\n",
 		},
 		{
+			name:    "start a named service that has no container: an error, as in Compose",
+			plan:    func() (*engine.Plan, error) { return engine.StartServices(p, &engine.Observed{}, []string{"web"}) },
+			wantErr: `service "web" has no container to start`,
+		},
+		{
 			name:    "unknown service",
 			plan:    func() (*engine.Plan, error) { return engine.StopServices(p, running, []string{"nope"}) },
 			wantErr: `service "nope": not in the project`,

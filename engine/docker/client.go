@@ -14,8 +14,9 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// Client is the subset of the Docker Engine client the driver uses. This is
-// the one place it is declared: add methods here when a verb needs them.
+// Client is the subset of the Docker Engine client the driver uses: add
+// methods here when a verb needs them (Facts takes the one-method
+// ImageInspector, which Client includes).
 // *client.Client implements it; unit tests embed it in a fake and override
 // what they need.
 type Client interface {

@@ -5,7 +5,8 @@
 // stream).
 //
 // It talks to the engine only through Client, the narrow subset of the
-// Docker client it uses (declared in client.go, the one place to extend it),
-// and it never decides what to do: engine.Diff does. It never prints; it
-// reports progress events.
+// Docker client it uses (declared in client.go), and engine.Diff decides what
+// to do; the one thing it learns at apply time is a HEALTHCHECK declared only
+// in an image, which makes it wait for healthy where the plan said started.
+// It never prints; it reports progress events.
 package docker

@@ -47,9 +47,6 @@ func New(opts ...Option) (*Driver, error) {
 	return d, nil
 }
 
-// Client returns the engine client the driver uses.
-func (d *Driver) Client() Client { return d.client }
-
 // Observe lists the project's containers, networks and volumes by label,
 // with one call each, concurrently.
 func (d *Driver) Observe(ctx context.Context, project string) (*engine.Observed, error) {

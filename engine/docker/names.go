@@ -20,14 +20,6 @@ func ProjectFilter(project string) filters.Args {
 	return filters.NewArgs(filters.Arg("label", engine.LabelProject+"="+project))
 }
 
-// ServiceFilter selects the containers of one service of project.
-func ServiceFilter(project, service string) filters.Args {
-	return filters.NewArgs(
-		filters.Arg("label", engine.LabelProject+"="+project),
-		filters.Arg("label", engine.LabelService+"="+service),
-	)
-}
-
 // containerLabels are the labels stack puts on a service container.
 func containerLabels(project, service string, number int, a *engine.Action) map[string]string {
 	return map[string]string{

@@ -82,12 +82,14 @@ func (d *Driver) Run(ctx context.Context, p *manifest.Project, o RunOptions) (in
 	if err != nil {
 		return 0, fmt.Errorf("creating container %q: %w", name, err)
 	}
-	// Cleanup must run even when ctx is cancelled.
+	// Waiting and cleaning up must go on when ctx is cancelled.
 	cleanup := context.WithoutCancel(ctx)
 	if o.Remove {
 		// As docker run --rm: the anonymous volumes go with the container.
 		defer func() {
-			_ = d.client.ContainerRemove(cleanup, created.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+			rctx, cancel := context.WithTimeout(cleanup, cleanupTimeout)
+			defer cancel()
+			_ = d.client.ContainerRemove(rctx, created.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
 		}()
 	}
 	for net, ep := range sp.connect {
@@ -121,9 +123,17 @@ func (d *Driver) attachStartWait(ctx, cleanup context.Context, name, id string, 
 	output := stream(hijack, stdin, o.Stdout, o.Stderr)
 	select {
 	case <-ctx.Done():
+		// Stop it, and wait for the exit a bounded time: a stop that failed
+		// or a wait that broke must not hang the Ctrl-C.
+		sctx, cancel := context.WithTimeout(cleanup, cleanupTimeout)
+		defer cancel()
 		timeout := 5
-		_ = d.client.ContainerStop(cleanup, id, container.StopOptions{Timeout: &timeout})
-		<-waitC
+		_ = d.client.ContainerStop(sctx, id, container.StopOptions{Timeout: &timeout})
+		select {
+		case <-waitC:
+		case <-waitErr:
+		case <-sctx.Done():
+		}
 		return 0, ctx.Err()
 	case err := <-waitErr:
 		return 0, fmt.Errorf("waiting for container %q: %w", name, err)
