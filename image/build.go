@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -124,8 +125,11 @@ func prepareBuild(p *manifest.Project, s types.ServiceConfig, force bool) (*buil
 	j := &buildJob{
 		service: s.Name,
 		image:   name,
-		force:   force,
-		bases:   baseImages(ctxSpec.dockerfileContent, args),
+		// build.pull: the base may have changed in its registry, which only
+		// the engine's pull can tell: always build (the layer cache keeps an
+		// unchanged build cheap).
+		force: force || bc.Pull,
+		bases: baseImages(ctxSpec.dockerfileContent, args),
 		inputs: buildInputs{
 			context:    ctxSpec,
 			args:       args,
@@ -158,6 +162,11 @@ func prepareBuild(p *manifest.Project, s types.ServiceConfig, force bool) (*buil
 	if len(bc.Platforms) == 1 {
 		j.opts.Platform = bc.Platforms[0]
 	}
+	j.inputs.platform, j.inputs.cacheFrom, j.inputs.isolation = j.opts.Platform, bc.CacheFrom, bc.Isolation
+	for _, u := range ulimits {
+		j.inputs.ulimits = append(j.inputs.ulimits, u.String())
+	}
+	sort.Strings(j.inputs.ulimits)
 	return j, nil
 }
 

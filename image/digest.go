@@ -32,6 +32,10 @@ type buildInputs struct {
 	shmSize    int64
 	tags       []string
 	noCache    bool
+	platform   string
+	ulimits    []string
+	cacheFrom  []string
+	isolation  string
 }
 
 // digest hashes the inputs: the context's files after .dockerignore (names,
@@ -78,6 +82,10 @@ func (in buildInputs) digest() (string, error) {
 	line("network", in.network)
 	line("shm_size", in.shmSize)
 	line("no_cache", in.noCache)
+	line("platform", in.platform)
+	line("ulimits", in.ulimits)
+	line("cache_from", in.cacheFrom)
+	line("isolation", in.isolation)
 	for _, s := range sortedCopy(in.extraHosts) {
 		line("extra_host", s)
 	}
