@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -19,12 +21,36 @@ type DiffOptions struct {
 	ForceRecreate bool
 	NoRecreate    bool
 	RemoveOrphans bool
+	// Leave are selected services whose containers stay as they are: `stack
+	// run` converges a service's dependencies, networks and volumes for a
+	// one-off container, not the service itself.
+	Leave []string
 }
 
-// Diff compares the desired project (images: service -> image ID, missing
-// entries hash as unknown) with what was observed and returns the Plan that
-// converges one to the other. It is pure: no engine, no clock, no randomness.
-func Diff(m *manifest.Project, images map[string]string, obs *Observed, o DiffOptions) (*Plan, error) {
+// Image is what the plan knows of a service's image: its ID (empty when it
+// is not on the engine yet, as for `stack plan` before a build) and whether
+// it declares a HEALTHCHECK.
+type Image struct {
+	ID          string
+	Healthcheck bool
+}
+
+// Images are the services' images, by service.
+type Images map[string]Image
+
+// IDs returns the image IDs by service.
+func (im Images) IDs() map[string]string {
+	out := make(map[string]string, len(im))
+	for k, v := range im {
+		out[k] = v.ID
+	}
+	return out
+}
+
+// Diff compares the desired project (its images: missing ones hash as
+// unknown) with what was observed and returns the Plan that converges one
+// to the other. It is pure: no engine, no clock, no randomness.
+func Diff(m *manifest.Project, images Images, obs *Observed, o DiffOptions) (*Plan, error) {
 	if obs == nil {
 		obs = &Observed{}
 	}
@@ -33,7 +59,10 @@ func Diff(m *manifest.Project, images map[string]string, obs *Observed, o DiffOp
 	if err != nil {
 		return nil, err
 	}
-	plan := &Plan{Project: p.Name, Desired: m, Images: images, Observed: obs}
+	plan := &Plan{Project: p.Name, Desired: m, Images: images.IDs(), Observed: obs}
+	if err := checkHealthyDependencies(m, order, images); err != nil {
+		return nil, err
+	}
 	networks, err := diffNetworks(p, order, obs)
 	if err != nil {
 		return nil, err
@@ -50,6 +79,9 @@ func Diff(m *manifest.Project, images map[string]string, obs *Observed, o DiffOp
 		selected[name] = true
 	}
 	for _, name := range order {
+		if slices.Contains(o.Leave, name) {
+			continue
+		}
 		a, err := diffService(p, p.Services[name], images[name], obs, selected, o)
 		if err != nil {
 			return nil, err
@@ -156,173 +188,35 @@ func ServiceVolumes(p *types.Project, s types.ServiceConfig) []string {
 	return out
 }
 
-func diffNetworks(p *types.Project, order []string, obs *Observed) ([]*Action, error) {
-	want := map[string]any{}
+// checkHealthyDependencies refuses, before anything changes, a dependant
+// that waits for a service to be healthy when neither that service nor its
+// image has a healthcheck: it would wait for ever. An image not on the
+// engine yet (plan before a build) cannot say, and is not refused.
+func checkHealthyDependencies(m *manifest.Project, order []string, images Images) error {
+	var errs []error
 	for _, name := range order {
-		for _, n := range ServiceNetworks(p.Services[name]) {
-			if cfg, ok := p.Networks[n]; ok && !bool(cfg.External) {
-				want[n] = cfg
-			}
-		}
-	}
-	return resourceActions("network", want, obs.Networks)
-}
-
-func diffVolumes(p *types.Project, order []string, obs *Observed) ([]*Action, error) {
-	want := map[string]any{}
-	for _, name := range order {
-		for _, v := range ServiceVolumes(p, p.Services[name]) {
-			if cfg := p.Volumes[v]; !bool(cfg.External) {
-				want[v] = cfg
-			}
-		}
-	}
-	return resourceActions("volume", want, obs.Volumes)
-}
-
-// resourceActions creates the networks or volumes that do not exist and
-// keeps the others, marking those whose definition changed since creation.
-func resourceActions(typ string, want map[string]any, have []Resource) ([]*Action, error) {
-	hashes := map[string]string{}
-	for _, r := range have {
-		hashes[r.Key] = r.Hash
-	}
-	keys := make([]string, 0, len(want))
-	for k := range want {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]*Action, 0, len(keys))
-	for _, k := range keys {
-		a := &Action{Resource: typ + ":" + k, Kind: Unchanged}
-		h, err := ResourceHash(want[k])
-		if err != nil {
-			return nil, err
-		}
-		a.ConfigHash = h
-		old, exists := hashes[k]
-		switch {
-		case !exists:
-			a.Kind, a.Reason = Create, "new "+typ
-		case old != "" && old != h:
-			a.Stale = true
-			a.Reason = "definition changed; kept: `stack down` then `stack up` applies it"
-			if typ == "volume" {
-				a.Reason = "definition changed; kept with its data: `stack down -v` then `stack up` applies it"
-			}
-		}
-		out = append(out, a)
-	}
-	return out, nil
-}
-
-func diffService(p *types.Project, s types.ServiceConfig, imageID string, obs *Observed, selected map[string]bool, o DiffOptions) (*Action, error) {
-	h, err := ConfigHash(s, imageID)
-	if err != nil {
-		return nil, err
-	}
-	a := &Action{
-		Resource:    "service:" + s.Name,
-		ConfigHash:  h.Sum,
-		ConfigParts: h.PartsLabel(),
-		Ready:       readiness(p, s, selected),
-	}
-	for _, n := range ServiceNetworks(s) {
-		if cfg, ok := p.Networks[n]; ok && !bool(cfg.External) {
-			a.WaitsFor = append(a.WaitsFor, "network:"+n)
-		}
-	}
-	for _, v := range ServiceVolumes(p, s) {
-		if !bool(p.Volumes[v].External) {
-			a.WaitsFor = append(a.WaitsFor, "volume:"+v)
-		}
-	}
-	deps := make([]string, 0, len(s.DependsOn))
-	for dep := range s.DependsOn {
-		if selected[dep] {
+		s := m.Project.Services[name]
+		deps := make([]string, 0, len(s.DependsOn))
+		for dep := range s.DependsOn {
 			deps = append(deps, dep)
 		}
-	}
-	sort.Strings(deps)
-	for _, dep := range deps {
-		a.WaitsFor = append(a.WaitsFor, "service:"+dep)
-		if !s.DependsOn[dep].Required {
-			a.Optional = append(a.Optional, "service:"+dep)
-		}
-		if c := s.DependsOn[dep].Condition; c == "" || c == types.ServiceConditionStarted {
-			a.AfterStart = append(a.AfterStart, "service:"+dep)
-		}
-	}
-
-	have := obs.ServiceContainers(s.Name)
-	want := s.GetScale()
-	reasons := map[Kind][]string{} // why, by the kind of replica step
-	count := map[Kind]int{}
-	for i := range have {
-		c := &have[i]
-		r := Replica{Number: c.Number, Container: c}
-		switch {
-		case c.Number < 1 || c.Number > want:
-			r.Kind = Remove
-		case o.ForceRecreate:
-			r.Kind = Recreate
-			reasons[Recreate] = append(reasons[Recreate], "forced by --force-recreate")
-		case c.Hash != h.Sum && !o.NoRecreate:
-			r.Kind = Recreate
-			reasons[Recreate] = append(reasons[Recreate], changedFields(c.Parts, h))
-		case c.State == "dead":
-			r.Kind = Recreate // a dead container cannot be started again
-			reasons[Recreate] = append(reasons[Recreate], "container is dead")
-		case c.Running() || (a.Ready == Completed && c.Completed()):
-			r.Kind = Unchanged
-		default:
-			r.Kind = Start
-			switch c.State {
-			case "exited":
-				reasons[Start] = append(reasons[Start], fmt.Sprintf("exited with code %d", c.ExitCode))
-			case "paused":
-				reasons[Start] = append(reasons[Start], "paused")
-			default:
-				reasons[Start] = append(reasons[Start], c.State+", not running")
+		sort.Strings(deps)
+		for _, dep := range deps {
+			ds, ok := m.Project.Services[dep]
+			if !ok || s.DependsOn[dep].Condition != types.ServiceConditionHealthy || hasHealthcheck(ds, images[dep]) {
+				continue
 			}
-		}
-		count[r.Kind]++
-		a.Replicas = append(a.Replicas, r)
-	}
-	numbers := map[int]bool{}
-	for _, c := range have {
-		numbers[c.Number] = true
-	}
-	for n := 1; n <= want; n++ {
-		if !numbers[n] {
-			a.Replicas = append(a.Replicas, Replica{Number: n, Kind: Create})
-			count[Create]++
+			if images[dep].ID == "" && (ds.HealthCheck == nil || !ds.HealthCheck.Disable) {
+				continue
+			}
+			e := m.ErrorAt(name, "depends_on."+dep)
+			e.Problem = fmt.Sprintf("condition service_healthy, but service %q has no healthcheck, neither in the compose file nor in its image", dep)
+			e.Fix = fmt.Sprintf("add a healthcheck to service %q, or use condition: service_started", dep)
+			e.Err = ErrNoHealthcheck
+			errs = append(errs, e)
 		}
 	}
-	sort.SliceStable(a.Replicas, func(i, j int) bool { return a.Replicas[i].Number < a.Replicas[j].Number })
-
-	running := len(have)
-	scale := ""
-	if running != want {
-		scale = fmt.Sprintf("scale %d -> %d", running, want)
-	}
-	switch {
-	case len(have) == 0 && want == 0:
-		a.Kind, a.Reason = Unchanged, "scale 0"
-	case len(have) == 0:
-		a.Kind, a.Reason = Create, "new service"
-	case count[Recreate] > 0:
-		a.Kind, a.Reason = Recreate, joinReasons(reasons[Recreate][0], scale)
-	case count[Create] > 0 || count[Remove] > 0:
-		a.Kind, a.Reason = Scale, scale
-	case count[Start] > 0:
-		a.Kind, a.Reason = Start, reasons[Start][0]
-	case a.Ready == Completed:
-		a.Kind, a.Reason = Unchanged, "completed"
-	default:
-		a.Kind = Unchanged
-	}
-	return a, nil
+	return errors.Join(errs...)
 }
 
 func joinReasons(a, b string) string {
@@ -330,28 +224,6 @@ func joinReasons(a, b string) string {
 		return a
 	}
 	return a + "; " + b
-}
-
-// readiness says what finishing means for s: completed when a selected
-// dependant waits for it with service_completed_successfully; healthy when it
-// has a healthcheck or a dependant waits with service_healthy (the image may
-// declare the healthcheck); else started.
-func readiness(p *types.Project, s types.ServiceConfig, selected map[string]bool) Condition {
-	healthy := s.HealthCheck != nil && !s.HealthCheck.Disable
-	for name := range selected {
-		d, ok := p.Services[name].DependsOn[s.Name]
-		switch {
-		case !ok:
-		case d.Condition == types.ServiceConditionCompletedSuccessfully:
-			return Completed
-		case d.Condition == types.ServiceConditionHealthy:
-			healthy = true
-		}
-	}
-	if healthy {
-		return Healthy
-	}
-	return Started
 }
 
 // propagateRestart turns an otherwise unchanged service into a restart when

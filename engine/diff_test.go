@@ -1,64 +1,24 @@
 package engine_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/engine/enginetest"
 	"github.com/stack-deploy/stack/manifest"
 )
 
 // load loads an inline compose file as project "shop".
 func load(t *testing.T, yaml string) *manifest.Project {
 	t.Helper()
-	dir := t.TempDir()
-	file := filepath.Join(dir, "compose.yaml")
-	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p, err := manifest.Load(t.Context(), manifest.Options{Files: []string{file}, ProjectName: "shop", Env: []string{}})
-	if err != nil {
-		t.Fatalf("loading:\n%s\n%v", yaml, err)
-	}
-	return p
+	return enginetest.Load(t, "shop", yaml)
 }
 
-// deployed is what the engine holds after `up` of yaml with images: every
-// replica running with the hash it was created from.
-func deployed(t *testing.T, yaml string, images map[string]string) *engine.Observed {
+// deployed is what the engine holds after `up` of yaml with images.
+func deployed(t *testing.T, yaml string, images engine.Images) *engine.Observed {
 	t.Helper()
-	p := load(t, yaml)
-	obs := &engine.Observed{}
-	for _, name := range p.ServiceNames() {
-		s := p.Project.Services[name]
-		h, err := engine.ConfigHash(s, images[name])
-		if err != nil {
-			t.Fatal(err)
-		}
-		for n := 1; n <= s.GetScale(); n++ {
-			obs.Containers = append(obs.Containers, engine.Container{
-				ID: name + "-id", Name: "shop-" + name, Service: name, Number: n,
-				Hash: h.Sum, Parts: h.PartsLabel(), State: "running",
-			})
-		}
-	}
-	for k, cfg := range p.Project.Networks {
-		h, err := engine.ResourceHash(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		obs.Networks = append(obs.Networks, engine.Resource{Key: k, Name: "shop_" + k, Hash: h})
-	}
-	for k, cfg := range p.Project.Volumes {
-		h, err := engine.ResourceHash(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		obs.Volumes = append(obs.Volumes, engine.Resource{Key: k, Name: "shop_" + k, Hash: h})
-	}
-	return obs
+	return enginetest.Deployed(t, load(t, yaml), images)
 }
 
 const seed = `
@@ -79,15 +39,15 @@ services:
     volumes: ["data:/data"]
 `
 
-var seedImages = map[string]string{"app": "sha256:a1", "redis": "sha256:r1"}
+var seedImages = engine.Images{"app": {ID: "sha256:a1"}, "redis": {ID: "sha256:r1"}}
 
 func TestDiff(t *testing.T) {
 	tests := []struct {
 		name         string
 		before       string // deployed manifest; empty: nothing deployed
-		beforeImages map[string]string
+		beforeImages engine.Images
 		after        string
-		afterImages  map[string]string
+		afterImages  engine.Images
 		opts         engine.DiffOptions
 		want         string
 	}{
@@ -126,7 +86,7 @@ service:app      recreate   environment changed
 		{
 			name:   "rebuilt image recreates its service",
 			before: seed, beforeImages: seedImages,
-			after: seed, afterImages: map[string]string{"app": "sha256:a2", "redis": "sha256:r1"},
+			after: seed, afterImages: engine.Images{"app": {ID: "sha256:a2"}, "redis": {ID: "sha256:r1"}},
 			want: `
 network:default  unchanged
 volume:data      unchanged
@@ -227,7 +187,7 @@ service:app      recreate   forced by --force-recreate
 		{
 			name:   "no recreate keeps a changed container",
 			before: seed, beforeImages: seedImages,
-			after: seed, afterImages: map[string]string{"app": "sha256:a2", "redis": "sha256:r1"}, opts: engine.DiffOptions{NoRecreate: true},
+			after: seed, afterImages: engine.Images{"app": {ID: "sha256:a2"}, "redis": {ID: "sha256:r1"}}, opts: engine.DiffOptions{NoRecreate: true},
 			want: `
 network:default  unchanged
 volume:data      unchanged
@@ -239,7 +199,7 @@ service:app      unchanged
 			name:   "restart: true restarts the dependant of a recreated service",
 			before: strings.Replace(seed, "condition: service_healthy", "condition: service_healthy, restart: true", 1), beforeImages: seedImages,
 			after:       strings.Replace(seed, "condition: service_healthy", "condition: service_healthy, restart: true", 1),
-			afterImages: map[string]string{"app": "sha256:a1", "redis": "sha256:r2"},
+			afterImages: engine.Images{"app": {ID: "sha256:a1"}, "redis": {ID: "sha256:r2"}},
 			want: `
 network:default  unchanged
 volume:data      unchanged
@@ -331,7 +291,7 @@ func TestDiffMixedReplicasGiveTheReasonOfTheAction(t *testing.T) {
 // scale: 0 with no container is converged: plan has nothing to do.
 func TestDiffScaleZeroConverges(t *testing.T) {
 	const yaml = "services:\n  worker: {image: busybox, scale: 0}\n"
-	plan, err := engine.Diff(load(t, yaml), map[string]string{"worker": "sha256:1"}, deployed(t, yaml, map[string]string{"worker": "sha256:1"}), engine.DiffOptions{})
+	plan, err := engine.Diff(load(t, yaml), engine.Images{"worker": {ID: "sha256:1"}}, deployed(t, yaml, engine.Images{"worker": {ID: "sha256:1"}}), engine.DiffOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

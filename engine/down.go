@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/stack-deploy/stack/manifest"
@@ -74,16 +75,40 @@ func Down(m *manifest.Project, obs *Observed, o DownOptions) *Plan {
 			containers = append(containers, a.Resource)
 		}
 	}
-	for _, n := range obs.Networks {
-		plan.Actions = append(plan.Actions, &Action{Resource: "network:" + n.Key, Kind: Remove, WaitsFor: containers})
-	}
+	plan.Actions = append(plan.Actions, removeResources("network", obs.Networks, obs.usedNetworks(), containers)...)
 	if o.Volumes {
-		for _, v := range obs.Volumes {
-			plan.Actions = append(plan.Actions, &Action{Resource: "volume:" + v.Key, Kind: Remove, WaitsFor: containers})
-		}
+		plan.Actions = append(plan.Actions, removeResources("volume", obs.Volumes, obs.usedVolumes(), containers)...)
 	}
 	for _, img := range o.Images {
 		plan.Actions = append(plan.Actions, &Action{Resource: "image:" + img, Kind: Remove, WaitsFor: containers})
 	}
 	return plan
+}
+
+// removeResources plans removing the project's networks or volumes: one
+// action a compose key, acting on every one the engine has of it (a race can
+// have made two), those stack created and those it adopted (used by the
+// project's containers); waitsFor are the container removals.
+func removeResources(typ string, have []Resource, used map[string]bool, waitsFor []string) []*Action {
+	byKey := map[string][]Resource{}
+	for _, r := range have {
+		if r.Foreign && !used[r.Name] && !used[r.ID] {
+			continue // not the project's: stack did not create or adopt it
+		}
+		byKey[r.Key] = append(byKey[r.Key], r)
+	}
+	keys := make([]string, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]*Action, 0, len(keys))
+	for _, k := range keys {
+		a := &Action{Resource: typ + ":" + k, Kind: Remove, WaitsFor: waitsFor, Resources: byKey[k]}
+		if n := len(byKey[k]); n > 1 {
+			a.Reason = fmt.Sprintf("%d %ss of this key", n, typ)
+		}
+		out = append(out, a)
+	}
+	return out
 }

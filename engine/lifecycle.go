@@ -9,27 +9,29 @@ import (
 // StopServices plans stopping the running containers of the named services (all
 // when none): a service stops after every selected service that depends on
 // it, so nothing loses a dependency while it runs. It is pure.
-func StopServices(m *manifest.Project, obs *Observed, services []string) (*Plan, error) {
-	return lifecycle(m, obs, services, Stop, func(c Container) bool { return c.Running() })
+func StopServices(m *manifest.Project, images Images, obs *Observed, services []string) (*Plan, error) {
+	return lifecycle(m, images, obs, services, Stop, func(c Container) bool { return c.Running() })
 }
 
 // StartServices plans starting the stopped containers of the named services
 // (all when none), dependencies first, each waited for as up waits for it
 // (started, healthy or completed). It creates nothing: a service without
 // containers is left out, or an error when it was named. It is pure.
-func StartServices(m *manifest.Project, obs *Observed, services []string) (*Plan, error) {
-	return lifecycle(m, obs, services, Start, func(c Container) bool { return !c.Running() })
+func StartServices(m *manifest.Project, images Images, obs *Observed, services []string) (*Plan, error) {
+	return lifecycle(m, images, obs, services, Start, func(c Container) bool { return !c.Running() })
 }
 
 // RestartServices plans restarting every container of the named services
 // (all when none), dependencies first. It is pure.
-func RestartServices(m *manifest.Project, obs *Observed, services []string) (*Plan, error) {
-	return lifecycle(m, obs, services, Restart, func(Container) bool { return true })
+func RestartServices(m *manifest.Project, images Images, obs *Observed, services []string) (*Plan, error) {
+	return lifecycle(m, images, obs, services, Restart, func(Container) bool { return true })
 }
 
 // lifecycle plans kind on the containers of services that match, ordered by
 // depends_on: dependencies first, or dependants first for Stop.
-func lifecycle(m *manifest.Project, obs *Observed, services []string, kind Kind, match func(Container) bool) (*Plan, error) {
+// images say which images declare a healthcheck, so starting waits as up
+// does.
+func lifecycle(m *manifest.Project, images Images, obs *Observed, services []string, kind Kind, match func(Container) bool) (*Plan, error) {
 	if obs == nil {
 		obs = &Observed{}
 	}
@@ -60,7 +62,7 @@ func lifecycle(m *manifest.Project, obs *Observed, services []string, kind Kind,
 			continue
 		}
 		if kind != Stop {
-			a.Ready = readiness(p, p.Services[name], selected)
+			a.Ready = readiness(p, p.Services[name], images[name], selected)
 		}
 		planned[name] = true
 		plan.Actions = append(plan.Actions, a)

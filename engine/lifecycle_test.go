@@ -50,37 +50,37 @@ func TestLifecyclePlans(t *testing.T) {
 	}{
 		{
 			name: "stop: dependants stop first; every running service",
-			plan: func() (*engine.Plan, error) { return engine.StopServices(p, running, nil) },
+			plan: func() (*engine.Plan, error) { return engine.StopServices(p, nil, running, nil) },
 			want: "service:db stop  [service:api] 1\nservice:tool stop  [] 1\nservice:api stop  [service:web] 1\nservice:web stop  [] 1\n",
 		},
 		{
 			name: "stop one service: only it",
-			plan: func() (*engine.Plan, error) { return engine.StopServices(p, running, []string{"api"}) },
+			plan: func() (*engine.Plan, error) { return engine.StopServices(p, nil, running, []string{"api"}) },
 			want: "service:api stop  [] 1\n",
 		},
 		{
 			name: "start: only stopped containers, dependencies first, waited for as up does",
-			plan: func() (*engine.Plan, error) { return engine.StartServices(p, stopped, nil) },
+			plan: func() (*engine.Plan, error) { return engine.StartServices(p, nil, stopped, nil) },
 			want: "service:db start healthy [] 1\nservice:api start started [service:db] 1\nservice:web start started [service:api] 1\n",
 		},
 		{
 			name: "start with nothing stopped: an empty plan",
-			plan: func() (*engine.Plan, error) { return engine.StartServices(p, running, nil) },
+			plan: func() (*engine.Plan, error) { return engine.StartServices(p, nil, running, nil) },
 			want: "",
 		},
 		{
 			name: "restart: every container, dependencies first",
-			plan: func() (*engine.Plan, error) { return engine.RestartServices(p, running, []string{"web", "api"}) },
+			plan: func() (*engine.Plan, error) { return engine.RestartServices(p, nil, running, []string{"web", "api"}) },
 			want: "service:api restart started [] 1\nservice:web restart started [service:api] 1\n",
 		},
 		{
 			name:    "start a named service that has no container: an error, as in Compose",
-			plan:    func() (*engine.Plan, error) { return engine.StartServices(p, &engine.Observed{}, []string{"web"}) },
+			plan:    func() (*engine.Plan, error) { return engine.StartServices(p, nil, &engine.Observed{}, []string{"web"}) },
 			wantErr: `service "web" has no container to start`,
 		},
 		{
 			name:    "unknown service",
-			plan:    func() (*engine.Plan, error) { return engine.StopServices(p, running, []string{"nope"}) },
+			plan:    func() (*engine.Plan, error) { return engine.StopServices(p, nil, running, []string{"nope"}) },
 			wantErr: `service "nope": not in the project`,
 		},
 	}

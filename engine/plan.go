@@ -21,6 +21,8 @@ const (
 	Stop      Kind = "stop"      // its containers are stopped and kept (`stack stop`)
 	Scale     Kind = "scale"     // replicas are added or removed, the rest stay
 	Remove    Kind = "remove"    // the resource goes: orphan, down, scale-down
+	Repair    Kind = "repair"    // kept, and brought back in line: a network reconnected, a leftover or duplicate removed
+	Adopt     Kind = "adopt"     // one of its name exists that stack did not create: used as it is
 	Unchanged Kind = "unchanged" // nothing to do
 )
 
@@ -67,6 +69,10 @@ type Action struct {
 	// Volumes makes a service removal remove its containers' anonymous
 	// volumes too (`down -v`).
 	Volumes bool `json:"volumes,omitempty"`
+	// Resources are the observed networks or volumes a network or volume
+	// action acts on: the duplicates a repair removes, every one of the
+	// key that down removes.
+	Resources []Resource `json:"-"`
 }
 
 // Replica is the step for one container number of a service.
@@ -75,6 +81,15 @@ type Replica struct {
 	Kind   Kind `json:"action"`
 	// Container is the observed container acted on; nil for Create.
 	Container *Container `json:"container,omitempty"`
+	// Connect names the desired networks the container is not attached
+	// to, or lacks an alias on: it is connected (again) before it starts.
+	Connect []string `json:"connect,omitempty"`
+	// Rename: the container is under the temporary name of a replacement
+	// that did not finish, and takes the service's name.
+	Rename bool `json:"rename,omitempty"`
+	// Leftover: the container is one that an interrupted replacement
+	// left beside the one kept; it is removed.
+	Leftover bool `json:"leftover,omitempty"`
 }
 
 // Type is the resource type: "service", "network", "volume" or "image".
@@ -93,6 +108,9 @@ type Plan struct {
 	Desired  *manifest.Project `json:"-"`
 	Images   map[string]string `json:"-"`
 	Observed *Observed         `json:"-"`
+	// Graph is the engine calls that carry the plan out, made by the
+	// driver (Driver.Operations); nil until then.
+	Graph *Graph `json:"-"`
 }
 
 // Changes counts the actions that change something.
@@ -137,8 +155,12 @@ func (p *Plan) Text() string {
 func (p *Plan) JSON() ([]byte, error) {
 	out := struct {
 		*Plan
-		Changes int `json:"changes"`
-	}{p, p.Changes()}
+		Changes    int   `json:"changes"`
+		Operations []*Op `json:"operations"`
+	}{p, p.Changes(), nil}
+	if p.Graph != nil {
+		out.Operations = p.Graph.Ops
+	}
 	return json.MarshalIndent(out, "", "  ")
 }
 

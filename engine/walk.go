@@ -5,230 +5,289 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-multierror"
-
+	"github.com/stack-deploy/stack/internal/dag"
 	"github.com/stack-deploy/stack/progress"
 )
 
-// Driver carries out plans on one kind of engine. The planner never sees it;
-// the walker only calls it.
-type Driver interface {
-	// Observe reads what the engine holds for project, once.
-	Observe(ctx context.Context, project string) (*Observed, error)
-	// Begin opens a session for applying plan (for instance, subscribes to
-	// the engine's events before anything is started).
-	Begin(ctx context.Context, plan *Plan, o ApplyOptions) (Session, error)
-}
+// undoTimeout bounds the reversal of a failed transaction, which runs even
+// after Ctrl-C.
+const undoTimeout = 2 * time.Minute
 
-// Session applies the actions of one plan.
-type Session interface {
-	// Run carries out one action and returns once its resource is ready as
-	// the action's Ready says. It calls started once the resource is started
-	// (before waiting for it to be ready) or, for a removal, stopped (before
-	// removing it), letting the actions that list it in AfterStart go on; it
-	// may not call it at all. It reports its own progress events.
-	Run(ctx context.Context, a *Action, started func()) error
-	// Close releases the session.
-	Close() error
-}
-
-// ApplyOptions steer Apply.
-type ApplyOptions struct {
-	// Parallel bounds the actions under way at once; 0 or less: DefaultParallel.
-	Parallel int
-	// Timeout bounds each wait for a service to become ready (started,
-	// healthy, completed); 0: no bound beyond ctx.
-	Timeout time.Duration
-}
-
-// DefaultParallel is the default bound on concurrent actions.
-const DefaultParallel = 16
-
-// Apply carries out plan through d: every action runs once everything it
-// waits for is done, independent ones in parallel. A failed action's
-// dependants are skipped and reported skipped once; independent branches
-// still finish. The error collects every root cause (a *multierror.Error);
-// dependants' skips are not repeated in it. A plan without changes makes no
-// driver calls at all.
-func Apply(ctx context.Context, d Driver, plan *Plan, o ApplyOptions) error {
-	if plan.Changes() == 0 {
-		for _, a := range plan.Actions {
+// Walk carries out the operations of g through x, in dependency order, at
+// most parallel at once (waits do not count; 0: DefaultParallel). It decides
+// nothing of its own: it skips what needs a failure, and when an operation
+// of a transaction fails it cancels the transaction's operations under way,
+// skips those not begun and runs the Undo of the ones done, latest first.
+// It reports progress per action of plan (the lines users read) and per
+// operation (events with Op set). The error collects every root cause.
+func Walk(ctx context.Context, plan *Plan, g *Graph, x Executor, parallel int) error {
+	if parallel <= 0 {
+		parallel = DefaultParallel
+	}
+	w := &walk{plan: plan, g: g, x: x, actions: map[string]*actionState{}, txns: map[string]*txn{}}
+	for _, op := range g.Ops {
+		as := w.actions[op.Action]
+		if as == nil {
+			as = &actionState{action: plan.Action(op.Action)}
+			w.actions[op.Action] = as
+		}
+		as.ops++
+		if op.Txn != "" && w.txns[op.Txn] == nil {
+			tctx, cancel := context.WithCancel(ctx)
+			w.txns[op.Txn] = &txn{ctx: tctx, cancel: cancel}
+		}
+	}
+	for _, t := range w.txns {
+		defer t.cancel()
+	}
+	for _, a := range plan.Actions {
+		if w.actions[a.Resource] == nil {
 			ReportUnchanged(ctx, a)
+		}
+	}
+	return dag.Walk(ctx, g.nodes(), parallel, dag.Hooks{Skipped: func(n dag.Node, need string) {
+		w.skipped(ctx, w.op(n.ID), need)
+	}}, func(ctx context.Context, i int) error {
+		return w.visit(ctx, g.Ops[i])
+	})
+}
+
+type walk struct {
+	plan *Plan
+	g    *Graph
+	x    Executor
+
+	mu      sync.Mutex
+	actions map[string]*actionState
+	txns    map[string]*txn
+}
+
+// actionState follows one action's operations, to report it once begun,
+// done, failed or skipped.
+type actionState struct {
+	action       *Action
+	ops, done    int
+	begun, ended bool
+}
+
+// txn follows one transaction: its context (cancelled when it fails), the
+// operations under way, and those to undo.
+type txn struct {
+	ctx      context.Context
+	cancel   context.CancelFunc
+	failed   bool
+	inflight int
+	done     []*Op         // succeeded, or cancelled under way: undone on failure
+	settled  chan struct{} // closed once failed and nothing is under way
+	undone   bool
+}
+
+func (w *walk) op(id string) *Op {
+	for _, op := range w.g.Ops {
+		if op.ID == id {
+			return op
+		}
+	}
+	return nil
+}
+
+// resource names the action of the operation id, for "db did not succeed".
+func (w *walk) resource(id string) string {
+	if op := w.op(id); op != nil {
+		return op.Action
+	}
+	return id
+}
+
+func (w *walk) visit(ctx context.Context, op *Op) error {
+	w.mu.Lock()
+	t := w.txns[op.Txn]
+	as := w.actions[op.Action]
+	if t != nil && t.failed {
+		// Another operation of its transaction failed: this one is not
+		// begun, and its action ends here unless it has already.
+		report := !as.ended
+		as.ended = true
+		w.mu.Unlock()
+		if report {
+			progress.Report(ctx, op.Action, string(w.kind(as)), progress.Skipped, "rolled back: another step of the deploy failed", nil)
+		}
+		return dag.ErrSkipped
+	}
+	if t != nil {
+		t.inflight++
+		ctx = t.ctx
+	}
+	first := !as.begun
+	as.begun = true
+	w.mu.Unlock()
+
+	kind := string(w.kind(as))
+	if first {
+		progress.Report(ctx, op.Action, kind, progress.Working, w.reason(as), nil)
+	}
+	if op.Kind == OpWait {
+		progress.Report(ctx, op.Action, kind, progress.Working, "waiting until "+string(op.Condition), nil)
+	}
+	reportOp(ctx, op, progress.Working, nil)
+	err := w.x.Execute(ctx, op)
+
+	w.mu.Lock()
+	if t != nil {
+		t.inflight--
+		if err == nil || t.ctx.Err() != nil {
+			// Done, or cancelled under way (the call may have been made):
+			// undone if the transaction fails, so every undo must be safe
+			// whether or not its call took effect.
+			t.done = append(t.done, op)
+		}
+		if err != nil && t.failed {
+			err = dag.ErrSkipped // a consequence of the failure, not a cause
+		}
+		if t.failed && t.inflight == 0 {
+			close(t.settled)
+		}
+	}
+	finished := false
+	if err == nil {
+		as.done++
+		finished = as.done == as.ops && !as.ended
+		if finished {
+			as.ended = true
+		}
+	}
+	w.mu.Unlock()
+
+	switch {
+	case err == nil:
+		reportOp(ctx, op, progress.Done, nil)
+		if finished {
+			progress.Report(ctx, op.Action, kind, progress.Done, w.reason(as), nil)
 		}
 		return nil
-	}
-	s, err := d.Begin(ctx, plan, o)
-	if err != nil {
+	case errors.Is(err, dag.ErrSkipped):
 		return err
 	}
-	err = Walk(ctx, plan, o.Parallel, func(ctx context.Context, a *Action, started func()) error {
-		if a.Kind == Unchanged && a.Type() != "service" {
-			ReportUnchanged(ctx, a)
-			return nil
-		}
-		return s.Run(ctx, a, started)
-	})
-	if cerr := s.Close(); cerr != nil && err == nil {
-		err = cerr
+	reportOp(ctx, op, progress.Failed, err)
+	if t != nil {
+		err = w.failTxn(ctx, t, err)
+	}
+	w.mu.Lock()
+	report := !as.ended
+	as.ended = true
+	w.mu.Unlock()
+	if report {
+		progress.Report(ctx, op.Action, kind, progress.Failed, "", err)
 	}
 	return err
 }
 
-// ReportUnchanged reports an action that changes nothing: done, or a
-// warning for an orphan or a stale network or volume.
-func ReportUnchanged(ctx context.Context, a *Action) {
-	if a.Orphan || a.Stale {
-		progress.Report(ctx, a.Resource, string(a.Kind), progress.Warning, a.Reason, nil)
-		return
-	}
-	progress.Report(ctx, a.Resource, string(a.Kind), progress.Done, a.Reason, nil)
-}
-
-// Walk calls run for every action of plan in dependency order, at most
-// parallel at once (0: DefaultParallel), and makes no decisions of its own
-// beyond skipping the dependants of a failure. An action waits for each of
-// its WaitsFor to finish, or only to be started (run calls started) for those
-// also in AfterStart. WaitsFor entries that name no action of the plan are
-// ignored. Cancelling ctx lets calls under way finish (they get the cancelled
-// ctx) and skips the rest.
-func Walk(ctx context.Context, plan *Plan, parallel int, run func(ctx context.Context, a *Action, started func()) error) error {
-	if parallel <= 0 {
-		parallel = DefaultParallel
-	}
-	if err := checkCycles(plan); err != nil {
+// failTxn marks t failed, cancels its operations under way, waits for them
+// and undoes what was done; err is returned with what the undo did.
+func (w *walk) failTxn(ctx context.Context, t *txn, err error) error {
+	w.mu.Lock()
+	if t.failed {
+		w.mu.Unlock()
 		return err
 	}
-	type node struct {
-		started     chan struct{} // closed once started, or done
-		startedOnce sync.Once
-		done        chan struct{}
-		err         error // nil, ErrSkipped, or the failure; final once done is closed
-		failedEarly bool  // failed or skipped before it was started; final once started is closed
+	t.failed = true
+	t.settled = make(chan struct{})
+	if t.inflight == 0 {
+		close(t.settled)
 	}
-	nodes := make(map[string]*node, len(plan.Actions))
-	for _, a := range plan.Actions {
-		nodes[a.Resource] = &node{started: make(chan struct{}), done: make(chan struct{})}
-	}
-	sem := make(chan struct{}, parallel)
-	var (
-		mu     sync.Mutex
-		result *multierror.Error
-		wg     sync.WaitGroup
-	)
-	for _, a := range plan.Actions {
-		n := nodes[a.Resource]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer close(n.done)
-			markStarted := func(failed bool) {
-				n.startedOnce.Do(func() { n.failedEarly = failed; close(n.started) })
-			}
-			defer func() { markStarted(n.err != nil) }()
-			var failed []string
-			for _, dep := range a.WaitsFor {
-				dn, ok := nodes[dep]
-				if !ok {
-					continue
-				}
-				var depFailed bool
-				if slices.Contains(a.AfterStart, dep) {
-					<-dn.started
-					depFailed = dn.failedEarly
-				} else {
-					<-dn.done
-					depFailed = dn.err != nil
-				}
-				if depFailed && !slices.Contains(a.Optional, dep) {
-					failed = append(failed, dep)
-				}
-			}
-			if len(failed) > 0 {
-				n.err = ErrSkipped
-				progress.Report(ctx, a.Resource, string(a.Kind), progress.Skipped, fmt.Sprintf("%s did not succeed", failed[0]), nil)
-				return
-			}
-			acquired := false
-			select {
-			case sem <- struct{}{}:
-				acquired = true
-			case <-ctx.Done():
-			}
-			if ctx.Err() != nil {
-				if acquired {
-					<-sem
-				}
-				n.err = ErrSkipped
-				progress.Report(ctx, a.Resource, string(a.Kind), progress.Skipped, "interrupted", nil)
-				mu.Lock()
-				if !slices.ContainsFunc(result.WrappedErrors(), func(e error) bool { return errors.Is(e, ctx.Err()) }) {
-					result = multierror.Append(result, ctx.Err())
-				}
-				mu.Unlock()
-				return
-			}
-			err := run(ctx, a, func() { markStarted(false) })
-			<-sem
-			if err != nil {
-				n.err = err
-				mu.Lock()
-				result = multierror.Append(result, err)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if result == nil {
-		return nil
-	}
-	result.ErrorFormat = listErrors
-	return result
+	w.mu.Unlock()
+	t.cancel()
+	<-t.settled
+	return w.undo(ctx, t, err)
 }
 
-// listErrors renders several root causes one a line, one alone as itself.
-func listErrors(errs []error) string {
-	if len(errs) == 1 {
-		return errs[0].Error()
+// undo runs the undos of t's done operations, latest first, each even when
+// the run was cancelled (bounded by undoTimeout), and says so in err.
+func (w *walk) undo(ctx context.Context, t *txn, err error) error {
+	w.mu.Lock()
+	if t.undone {
+		w.mu.Unlock()
+		return err
 	}
-	s := fmt.Sprintf("%d errors:", len(errs))
-	for _, err := range errs {
-		s += "\n  * " + err.Error()
+	t.undone = true
+	done := slices.Clone(t.done)
+	w.mu.Unlock()
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
+	defer cancel()
+	var undone []string
+	var failures []error
+	for i := len(done) - 1; i >= 0; i-- {
+		u := done[i].Undo
+		if u == nil {
+			continue
+		}
+		reportOp(uctx, u, progress.Working, nil)
+		if uerr := w.x.Execute(uctx, u); uerr != nil {
+			reportOp(uctx, u, progress.Failed, uerr)
+			failures = append(failures, uerr)
+			continue
+		}
+		reportOp(uctx, u, progress.Done, nil)
+		if u.Detail != "" {
+			undone = append(undone, u.Detail)
+			// An atomic deploy undoes other actions too: say so on each.
+			progress.Report(uctx, u.Action, string(u.Kind), progress.Info, "rolled back: "+u.Detail, nil)
+		}
 	}
-	return s
+	switch {
+	case len(failures) > 0:
+		return fmt.Errorf("%w; rolling back failed: %w", err, errors.Join(failures...))
+	case len(undone) > 0:
+		return fmt.Errorf("%w; rolled back: %s", err, strings.Join(undone, ", "))
+	}
+	return err
 }
 
-func checkCycles(plan *Plan) error {
-	state := map[string]int{} // 0 new, 1 visiting, 2 done
-	deps := map[string][]string{}
-	for _, a := range plan.Actions {
-		deps[a.Resource] = a.WaitsFor
+// skipped handles an operation the walk will not run: a need failed, or the
+// run was cancelled. Its transaction fails (what it began is undone) and its
+// action is reported skipped once.
+func (w *walk) skipped(ctx context.Context, op *Op, need string) {
+	reason := "interrupted"
+	if need != "" {
+		reason = w.resource(need) + " did not succeed"
 	}
-	var visit func(string) error
-	visit = func(r string) error {
-		switch state[r] {
-		case 1:
-			return fmt.Errorf("%s: %w", r, ErrCycle)
-		case 2:
-			return nil
-		}
-		state[r] = 1
-		for _, d := range deps[r] {
-			if _, ok := deps[d]; ok {
-				if err := visit(d); err != nil {
-					return err
-				}
-			}
-		}
-		state[r] = 2
-		return nil
+	w.mu.Lock()
+	t := w.txns[op.Txn]
+	as := w.actions[op.Action]
+	report := !as.ended
+	as.ended = true
+	w.mu.Unlock()
+	if t != nil {
+		_ = w.failTxn(ctx, t, dag.ErrSkipped)
 	}
-	for _, a := range plan.Actions {
-		if err := visit(a.Resource); err != nil {
-			return err
-		}
+	if report {
+		progress.Report(ctx, op.Action, string(w.kind(as)), progress.Skipped, reason, nil)
 	}
-	return nil
+}
+
+func (w *walk) kind(as *actionState) Kind {
+	if as.action == nil {
+		return ""
+	}
+	return as.action.Kind
+}
+
+func (w *walk) reason(as *actionState) string {
+	if as.action == nil {
+		return ""
+	}
+	return as.action.Reason
+}
+
+// reportOp reports one operation's progress: events with Op set, which
+// --progress json shows and the line renderers leave out.
+func reportOp(ctx context.Context, op *Op, status progress.Status, err error) {
+	progress.FromContext(ctx).Event(progress.Event{
+		Resource: op.Action, Action: string(op.Kind), Status: status, Op: op.ID,
+		Message: op.Detail, Time: time.Now(), Err: err,
+	})
 }

@@ -31,6 +31,11 @@ type Event struct {
 	Time    time.Time `json:"time"`
 	// Err is set when Status is Failed.
 	Err error `json:"-"`
+	// Op is set on the events of single engine operations ("create
+	// container:shop-web-1"), which carry out the action on Resource: a
+	// machine reading --progress json follows every call; the line
+	// renderers show only the resources.
+	Op string `json:"op,omitempty"`
 }
 
 // Sink receives events. Implementations must be safe for concurrent use.

@@ -13,9 +13,9 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
+	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/engine/docker"
-	"github.com/stack-deploy/stack/envinject"
 	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/internal/e2e"
 	"github.com/stack-deploy/stack/manifest"
@@ -109,22 +109,8 @@ func noopInProcess(ctx context.Context, b *testing.B, c *client.Client, dir stri
 		if err != nil {
 			b.Fatal(err)
 		}
-		images, err := builder.Ensure(ctx, p, nil, image.EnsureOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		facts, err := docker.Facts(ctx, c, p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := envinject.Apply(p, facts); err != nil {
-			b.Fatal(err)
-		}
-		obs, err := d.Observe(ctx, p.Name)
-		if err != nil {
-			b.Fatal(err)
-		}
-		plan, err := engine.Diff(p, images, obs, engine.DiffOptions{})
+		target := &deploy.Target{Driver: d, Images: builder, Client: c}
+		plan, err := target.Plan(ctx, p, deploy.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

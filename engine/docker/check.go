@@ -6,44 +6,49 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/docker/docker/api/types/versions"
+
 	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/manifest"
 )
 
-// Check maps every container the plan would create to the Engine API
+// Check maps every named service of p (all when none) to the Engine API
 // without changing anything: an error names the file, the service and the
-// field the engine would refuse; the warnings name the fields it cannot
-// honour (ignored if the plan is applied). Applying a plan checks it first.
-func (d *Driver) Check(ctx context.Context, plan *engine.Plan) ([]string, error) {
+// field the engine would refuse; the warnings, by resource ("service:web",
+// "network:default"), the fields it cannot honour (ignored when applied).
+// It runs before any image is built or pulled.
+func (d *Driver) Check(ctx context.Context, p *manifest.Project, services []string) (engine.Warnings, error) {
 	d.client.NegotiateAPIVersion(ctx)
-	warnings, err := check(plan, d.client.ClientVersion())
-	out := make([]string, 0, len(warnings))
-	for _, w := range warnings {
-		out = append(out, w.message)
-	}
-	return out, err
+	return check(p, services, d.client.ClientVersion())
 }
 
-type warning struct{ resource, action, message string }
-
-func check(plan *engine.Plan, apiVersion string) ([]warning, error) {
-	var (
-		warnings []warning
-		errs     []error
-	)
-	for _, a := range plan.Actions {
-		if a.Type() != "service" || (a.Kind != engine.Create && a.Kind != engine.Recreate && a.Kind != engine.Scale) {
-			continue
-		}
-		svc, ok := plan.Desired.Project.Services[a.Name()]
+func check(p *manifest.Project, services []string, apiVersion string) (engine.Warnings, error) {
+	if len(services) == 0 {
+		services = p.ServiceNames()
+	}
+	warnings := engine.Warnings{}
+	var errs []error
+	networks := map[string]bool{}
+	for _, name := range services {
+		svc, ok := p.Project.Services[name]
 		if !ok {
 			continue
 		}
-		_, ws, err := containerSpec(plan.Desired.Project, svc, map[string]string{}, apiVersion)
+		_, ws, err := containerSpec(p.Project, svc, map[string]string{}, apiVersion)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", strings.Join(plan.Desired.ComposeFiles, ", "), err))
+			errs = append(errs, fmt.Errorf("%s: %w", strings.Join(p.ComposeFiles, ", "), err))
 		}
-		for _, w := range ws {
-			warnings = append(warnings, warning{a.Resource, string(a.Kind), w})
+		if len(ws) > 0 {
+			warnings["service:"+name] = ws
+		}
+		for _, n := range engine.ServiceNetworks(svc) {
+			networks[n] = true
+		}
+	}
+	for key := range networks {
+		if n, ok := p.Project.Networks[key]; ok && n.EnableIPv4 != nil && versions.LessThan(apiVersion, "1.47") {
+			warnings["network:"+key] = append(warnings["network:"+key],
+				fmt.Sprintf("network %q: enable_ipv4 needs Engine API 1.47, the engine speaks %s; it is ignored", key, apiVersion))
 		}
 	}
 	return warnings, errors.Join(errs...)

@@ -68,18 +68,18 @@ func Endpoint() (string, error) {
 // NewClient connects to the engine Endpoint names, with the environment's
 // TLS settings (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) and API version
 // (DOCKER_API_VERSION, else negotiated).
-func NewClient() (*client.Client, error) {
-	host, err := Endpoint()
-	if err != nil {
-		return nil, err
-	}
-	return NewClientForHost(host)
-}
+func NewClient() (*client.Client, error) { return NewClientForHost("") }
 
 // NewClientForHost connects to host: unix://, tcp:// or ssh://[user@]host
 // (through the ssh command, running `docker system dial-stdio` remotely, as
-// the docker CLI does); empty: the environment's default.
+// the docker CLI does); empty: the one Endpoint names.
 func NewClientForHost(host string) (*client.Client, error) {
+	if host == "" {
+		var err error
+		if host, err = Endpoint(); err != nil {
+			return nil, err
+		}
+	}
 	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
 	if host != "" {
 		helper, err := connhelper.GetConnectionHelper(host)

@@ -3,39 +3,27 @@ package docker
 import (
 	"context"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+
+	"github.com/stack-deploy/stack/engine"
 )
-
-// ExecOptions describe a command run in a service's running container, with
-// `stack exec`'s meaning.
-type ExecOptions struct {
-	Service string
-	// Index is the replica number; 0 means 1.
-	Index      int
-	Command    []string
-	Env        []string
-	User       string
-	WorkingDir string
-	Privileged bool
-
-	Stdin          io.Reader
-	Stdout, Stderr io.Writer
-}
 
 // Exec runs a command in the running container of a service of project,
 // streams its output (standard input attached, as docker compose exec does),
 // and returns the command's exit code.
-func (d *Driver) Exec(ctx context.Context, project string, o ExecOptions) (int, error) {
-	obs, err := d.Observe(ctx, project)
+func (d *Driver) Exec(ctx context.Context, project string, o engine.ExecOptions) (int, error) {
+	cs, err := d.containers(ctx, project)
 	if err != nil {
 		return 0, err
 	}
 	index := max(o.Index, 1)
 	var id, name string
-	for _, c := range obs.ServiceContainers(o.Service) {
+	for _, c := range cs {
+		if c.Service != o.Service || c.OneOff {
+			continue
+		}
 		if c.Number == index && c.Running() {
 			id, name = c.ID, c.Name
 		}

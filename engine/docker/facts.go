@@ -9,7 +9,7 @@ import (
 	dockerimage "github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
-	"github.com/stack-deploy/stack/envinject"
+	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/manifest"
 )
 
@@ -19,41 +19,64 @@ type ImageInspector interface {
 	ImageInspect(ctx context.Context, imageID string, inspectOpts ...client.ImageInspectOption) (dockerimage.InspectResponse, error)
 }
 
-// Facts answers envinject's questions for the local engine: a service is
-// reachable under its service name (an alias on the stack's network, stable
-// across recreation), and its image's ports are the EXPOSE set of the image
-// the engine has under the service's image name, inspected once per image
-// now. An image the engine does not have yet (not built or pulled) has
-// unknown ports; any other inspect failure is an error.
-func Facts(ctx context.Context, c ImageInspector, p *manifest.Project) (envinject.Facts, error) {
+// Facts answers envinject's questions for this engine (a service is
+// reachable under its service name, an alias on the stack's network stable
+// across recreation; its image's ports are the EXPOSE set of the image the
+// engine has under the service's image name) and says which images declare
+// a HEALTHCHECK, inspecting each image once. An image the engine does not
+// have yet (not built or pulled) has unknown ports and healthcheck; any
+// other inspect failure is an error.
+func (d *Driver) Facts(ctx context.Context, p *manifest.Project) (engine.Facts, error) {
+	return Facts(ctx, d.client, p)
+}
+
+// Facts is Driver.Facts for any image inspector: the image builder's engine
+// answers for a project deployed elsewhere.
+func Facts(ctx context.Context, c ImageInspector, p *manifest.Project) (engine.Facts, error) {
 	f := localFacts{}
-	byImage := map[string][]string{}
+	byImage := map[string]imageFacts{}
 	for _, name := range p.ServiceNames() {
 		ref := p.ImageName(name)
-		ports, seen := byImage[ref]
+		facts, seen := byImage[ref]
 		if !seen {
 			ins, err := c.ImageInspect(ctx, ref)
 			switch {
 			case cerrdefs.IsNotFound(err):
-				ports = nil
 			case err != nil:
 				return nil, fmt.Errorf("inspecting image %q of service %q: %w", ref, name, err)
 			default:
-				ports = exposed(ins)
+				facts = imageFacts{known: true, ports: exposed(ins), healthcheck: declaresHealthcheck(ins)}
 			}
-			byImage[ref] = ports
+			byImage[ref] = facts
 		}
-		f[name] = ports
+		f[name] = facts
 	}
 	return f, nil
 }
 
-// localFacts holds the image ports by service name.
-type localFacts map[string][]string
+type imageFacts struct {
+	known       bool
+	ports       []string
+	healthcheck bool
+}
+
+// localFacts holds the image facts by service name.
+type localFacts map[string]imageFacts
 
 func (localFacts) Host(service string) string { return service }
 
-func (f localFacts) ImagePorts(service string) []string { return f[service] }
+func (f localFacts) ImagePorts(service string) []string { return f[service].ports }
+
+func (f localFacts) ImageHealthcheck(service string) (bool, bool) {
+	return f[service].healthcheck, f[service].known
+}
+
+// declaresHealthcheck reports whether an image's config has a HEALTHCHECK
+// that is not NONE.
+func declaresHealthcheck(ins dockerimage.InspectResponse) bool {
+	hc := ins.Config != nil && ins.Config.Healthcheck != nil
+	return hc && len(ins.Config.Healthcheck.Test) > 0 && ins.Config.Healthcheck.Test[0] != "NONE"
+}
 
 // exposed lists an image's EXPOSE ports ("6379/tcp"), sorted: the image
 // config stores them as a set, so the Dockerfile's order is gone. An image

@@ -13,22 +13,11 @@ import (
 	"github.com/stack-deploy/stack/engine"
 )
 
-// LogsOptions are `stack logs`' flags.
-type LogsOptions struct {
-	Services   []string // empty: every service
-	Follow     bool
-	Tail       string // "all" or a number of lines
-	Timestamps bool
-}
-
-// LogWriter gives the writers a container's output goes to.
-type LogWriter func(c engine.Container) (stdout, stderr io.Writer)
-
 // Logs streams the output of the project's service containers (not
 // one-offs) to the writers w gives for each, all containers at once; with
 // Follow it returns when every stream ends or ctx is cancelled.
-func (d *Driver) Logs(ctx context.Context, project string, o LogsOptions, w LogWriter) error {
-	obs, err := d.Observe(ctx, project)
+func (d *Driver) Logs(ctx context.Context, project string, o engine.LogsOptions, w engine.LogWriter) error {
+	cs, err := d.containers(ctx, project)
 	if err != nil {
 		return err
 	}
@@ -41,7 +30,7 @@ func (d *Driver) Logs(ctx context.Context, project string, o LogsOptions, w LogW
 		mu   sync.Mutex
 		errs *multierror.Error
 	)
-	for _, c := range obs.Containers {
+	for _, c := range cs {
 		if c.OneOff || (len(want) > 0 && !want[c.Service]) {
 			continue
 		}
@@ -62,7 +51,7 @@ func (d *Driver) Logs(ctx context.Context, project string, o LogsOptions, w LogW
 	return errs.ErrorOrNil()
 }
 
-func (d *Driver) containerLogs(ctx context.Context, c engine.Container, o LogsOptions, w LogWriter) error {
+func (d *Driver) containerLogs(ctx context.Context, c engine.Container, o engine.LogsOptions, w engine.LogWriter) error {
 	tail := o.Tail
 	if tail == "" {
 		tail = "all"

@@ -12,29 +12,17 @@ import (
 	"github.com/stack-deploy/stack/engine"
 )
 
-// Status is one container of a project as `stack ps` shows it.
-type Status struct {
-	engine.Container
-	Image string `json:"image"`
-	// Ports are the published ports, "127.0.0.1:8080->80/tcp", and the
-	// exposed ones that are not published, "6379/tcp".
-	Ports []string `json:"ports"`
-	// Started is when the running container started; zero when it does
-	// not run.
-	Started time.Time `json:"started,omitzero"`
-}
-
 // Ps lists the project's containers (stopped ones too with all), one-offs
 // included, sorted by service and number, with their published ports and
 // the time each running one started.
-func (d *Driver) Ps(ctx context.Context, project string, all bool) ([]Status, error) {
+func (d *Driver) Ps(ctx context.Context, project string, all bool) ([]engine.Status, error) {
 	cs, err := d.client.ContainerList(ctx, container.ListOptions{All: all, Filters: ProjectFilter(project)})
 	if err != nil {
 		return nil, fmt.Errorf("listing containers of project %q: %w", project, err)
 	}
-	out := make([]Status, 0, len(cs))
+	out := make([]engine.Status, 0, len(cs))
 	for _, c := range cs {
-		st := Status{Container: observedContainer(c), Image: c.Image, Ports: portList(c.Ports)}
+		st := engine.Status{Container: observedContainer(nil, c), Image: c.Image, Ports: portList(c.Ports)}
 		if st.Running() {
 			ins, err := d.client.ContainerInspect(ctx, c.ID)
 			if err != nil {
@@ -82,4 +70,18 @@ func portList(ps []container.Port) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// containers lists the project's containers, one-offs included, without
+// what Observe reads beyond the list.
+func (d *Driver) containers(ctx context.Context, project string) ([]engine.Container, error) {
+	cs, err := d.client.ContainerList(ctx, container.ListOptions{All: true, Filters: ProjectFilter(project)})
+	if err != nil {
+		return nil, fmt.Errorf("listing containers of project %q: %w", project, err)
+	}
+	out := make([]engine.Container, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, observedContainer(nil, c))
+	}
+	return out, nil
 }

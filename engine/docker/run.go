@@ -18,33 +18,12 @@ import (
 	"github.com/stack-deploy/stack/manifest"
 )
 
-// RunOptions describe a one-off container, with `stack run`'s meaning.
-type RunOptions struct {
-	Service string
-	// Command replaces the service's command when not empty.
-	Command []string
-	// Entrypoint replaces the service's entrypoint when not nil.
-	Entrypoint []string
-	// Env adds or replaces KEY=VALUE variables (after injection).
-	Env []string
-	// Remove deletes the container once it exits.
-	Remove bool
-	// Interactive attaches Stdin to the container's standard input.
-	Interactive bool
-	// ServicePorts publishes the service's ports; by default a one-off
-	// container publishes none, so it cannot clash with the service.
-	ServicePorts bool
-
-	Stdin          io.Reader
-	Stdout, Stderr io.Writer
-}
-
 // Run creates and starts a one-off container of a service of p (whose
 // addresses are already injected), streams its output, and returns its exit
 // code once it exits. The container carries the project's labels with
 // io.stack.oneoff=true, so `down --remove-orphans` and `ps -a` see it.
 // Cancelling ctx stops the container.
-func (d *Driver) Run(ctx context.Context, p *manifest.Project, o RunOptions) (int, error) {
+func (d *Driver) Run(ctx context.Context, p *manifest.Project, o engine.RunOptions) (int, error) {
 	svc, ok := p.Project.Services[o.Service]
 	if !ok {
 		return 0, fmt.Errorf("no such service: %q", o.Service)
@@ -102,7 +81,7 @@ func (d *Driver) Run(ctx context.Context, p *manifest.Project, o RunOptions) (in
 
 // attachStartWait attaches to the container before starting it, so no
 // output is lost, and returns its exit code.
-func (d *Driver) attachStartWait(ctx, cleanup context.Context, name, id string, o RunOptions) (int, error) {
+func (d *Driver) attachStartWait(ctx, cleanup context.Context, name, id string, o engine.RunOptions) (int, error) {
 	hijack, err := d.client.ContainerAttach(ctx, id, container.AttachOptions{
 		Stream: true, Stdin: o.Interactive, Stdout: true, Stderr: true,
 	})

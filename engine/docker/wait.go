@@ -84,22 +84,29 @@ func (w *watcher) unsubscribe(id string) {
 
 func (w *watcher) stop() { w.cancel(); <-w.done }
 
-// waitReady returns once container id of service is ready as cond says,
-// driven by the event stream: its state is read once after subscribing, then
-// only events move it. A container that dies or turns unhealthy is an error
-// carrying its exit code and last log lines.
-func (s *session) waitReady(ctx context.Context, service, id string, cond engine.Condition) error {
+// waitReady returns once container ref (a name or ID) of service is ready
+// as cond says, driven by the event stream: its state is read once after
+// subscribing to its events, then only events move it. A container that
+// dies or turns unhealthy is an error carrying its exit code and last log
+// lines.
+func (s *executor) waitReady(ctx context.Context, service, ref string, cond engine.Condition) error {
 	if s.opts.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, s.opts.Timeout, engine.ErrTimeout)
 		defer cancel()
 	}
+	// Events name containers by ID: learn it, subscribe, then read the
+	// state, so no change after that read is missed.
+	ins, err := s.client.ContainerInspect(ctx, ref)
+	if err != nil {
+		return fmt.Errorf("inspecting container %q of service %q: %w", ref, service, err)
+	}
+	id := ins.ID
 	w := s.watcher(context.WithoutCancel(ctx))
 	events := w.subscribe(id)
 	defer w.unsubscribe(id)
-	ins, err := s.client.ContainerInspect(ctx, id)
-	if err != nil {
-		return fmt.Errorf("inspecting container of service %q: %w", service, err)
+	if ins, err = s.client.ContainerInspect(ctx, id); err != nil {
+		return fmt.Errorf("inspecting container %q of service %q: %w", ref, service, err)
 	}
 	name := strings.TrimPrefix(ins.Name, "/")
 	// Events from before this run of the container say nothing about it.
@@ -219,7 +226,7 @@ func readyFromEvent(cond engine.Condition, m events.Message) (bool, string) {
 
 // lastLogs reads a failed container's last lines for the error, even when
 // ctx is done, within cleanupTimeout.
-func (s *session) lastLogs(ctx context.Context, id string) string {
+func (s *executor) lastLogs(ctx context.Context, id string) string {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	return LastLogs(ctx, s.client, id, 10)

@@ -260,8 +260,12 @@ services:
 
 	write(t, c.Dir, "name: "+project+"\n"+strings.ReplaceAll(compose, "IMAGE", "busybox:stable"))
 	r := c.Run(t, "up")
-	if want := `service "api": a dependant waits for it with condition service_healthy but it has no healthcheck`; r.Code != 1 || !strings.Contains(r.Stderr, want) {
+	if want := `compose.yaml:17: service "web": depends_on.api: condition service_healthy, but service "api" has no healthcheck`; r.Code != 1 || !strings.Contains(r.Stderr, want) {
 		t.Fatalf("up: exit %d, want 1 and %q", r.Code, want)
+	}
+	// Known from the image before anything changed: nothing was created.
+	if ids := e2e.Docker(t, "ps", "-aq", "--filter", "label="+e2e.Label+"="+project); ids != "" {
+		t.Errorf("containers after a refused plan: %s", ids)
 	}
 }
 

@@ -6,9 +6,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/manifest"
+	"github.com/stack-deploy/stack/progress"
 )
 
 type configOptions struct {
@@ -58,12 +60,12 @@ func newConfigCommand(g *Globals) *cobra.Command {
 				return nil
 			}
 			if !o.NoInject {
-				c, err := engineClient()
+				t, err := deploy.Open(p)
 				if err != nil {
 					return err
 				}
-				defer c.Close()
-				if _, err := g.injectAddresses(cmd.Context(), c, p); err != nil {
+				defer t.Close()
+				if _, err := deploy.Inject(progress.WithSink(cmd.Context(), g.newRenderer()), t, p); err != nil {
 					return err
 				}
 			}
@@ -91,16 +93,21 @@ func newConfigCommand(g *Globals) *cobra.Command {
 // built or pulled: an image not on the engine yet is hashed as unknown, and a
 // warning says the hash will change once it is there.
 func (g *Globals) printHashes(ctx context.Context, p *manifest.Project) error {
-	_, ids, err := g.prepare(ctx, p, nil, image.EnsureOptions{DryRun: true})
+	t, err := deploy.Open(p)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	images, err := t.Prepare(progress.WithSink(ctx, g.newRenderer()), p, nil, image.EnsureOptions{DryRun: true})
 	if err != nil {
 		return err
 	}
 	for _, name := range p.ServiceNames() {
-		h, err := engine.ConfigHash(p.Project.Services[name], ids[name])
+		h, err := engine.ConfigHash(p.Project.Services[name], images[name].ID)
 		if err != nil {
 			return err
 		}
-		if ids[name] == "" {
+		if images[name].ID == "" {
 			fmt.Fprintf(g.Stderr, "stack: warning: image %s of service %q is not on the engine yet: its hash will change once it is built or pulled\n", p.ImageName(name), name)
 		}
 		if _, err := fmt.Fprintf(g.Stdout, "%s %s\n", name, h.Sum); err != nil {

@@ -31,14 +31,15 @@ func newDownCommand(g *Globals) *cobra.Command {
 			if err := validRMI(o.RMI); err != nil {
 				return err
 			}
-			p, d, obs, err := g.observe(ctx)
+			ctx = progress.WithSink(ctx, g.newRenderer())
+			p, t, obs, err := g.observe(ctx)
 			if err != nil {
 				return err
 			}
+			defer t.Close()
 			images := imagesToRemove(p, o.RMI)
 			plan := engine.Down(p, obs, engine.DownOptions{Volumes: o.Volumes, RemoveOrphans: o.RemoveOrphans, Images: images})
-			r := g.newRenderer()
-			return engine.Apply(progress.WithSink(ctx, r), d, plan, engine.ApplyOptions{})
+			return engine.Apply(ctx, t.Driver, plan, engine.ApplyOptions{})
 		},
 	}
 	f := cmd.Flags()

@@ -1,20 +1,16 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/client"
 	"github.com/spf13/cobra"
 
-	"github.com/stack-deploy/stack/engine/docker"
+	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/envinject"
-	"github.com/stack-deploy/stack/manifest"
+	"github.com/stack-deploy/stack/progress"
 )
 
 type envOptions struct {
@@ -40,12 +36,12 @@ func newEnvCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := engineClient()
+			t, err := deploy.Open(p)
 			if err != nil {
 				return err
 			}
-			defer c.Close()
-			report, err := g.injectAddresses(cmd.Context(), c, p)
+			defer t.Close()
+			report, err := deploy.Inject(progress.WithSink(cmd.Context(), g.newRenderer()), t, p)
 			if err != nil {
 				return err
 			}
@@ -110,27 +106,4 @@ func origin(v envinject.Variable) string {
 		s += ", replaces the value injected from " + v.Overrides
 	}
 	return s
-}
-
-// injectAddresses applies address injection to p with what the engine c
-// knows. When no engine answers, it warns and injects what the manifest alone
-// says: image EXPOSE ports are then unknown.
-func (g *Globals) injectAddresses(ctx context.Context, c docker.ImageInspector, p *manifest.Project) (envinject.Report, error) {
-	facts, err := docker.Facts(ctx, c, p)
-	if client.IsErrConnectionFailed(err) {
-		fmt.Fprintf(g.Stderr, "stack: warning: no engine answers (%v): the ports images EXPOSE are unknown\n", err)
-		facts, err = docker.Facts(ctx, noImages{}, p)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return envinject.Apply(p, facts)
-}
-
-// noImages stands for an engine that has no images: Facts then knows no
-// image's ports.
-type noImages struct{}
-
-func (noImages) ImageInspect(context.Context, string, ...client.ImageInspectOption) (image.InspectResponse, error) {
-	return image.InspectResponse{}, cerrdefs.ErrNotFound
 }

@@ -73,7 +73,7 @@ services:
 	if code := Execute(t.Context(), []string{"-f", filepath.Join(dir, "compose.yaml"), "env", "web"}, strings.NewReader(""), &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "stack: warning: no engine answers") {
+	if !strings.Contains(stderr.String(), "warning  no engine answers") {
 		t.Errorf("no warning that the engine is missing:\n%s", stderr.String())
 	}
 	for _, want := range []string{"DB_HOST=db ", "DB_PORT=5432 ", "REDIS_HOST=redis ", "# no REDIS_PORT: redis declares no expose or ports, and the ports of its image are unknown"} {

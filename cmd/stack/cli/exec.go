@@ -5,11 +5,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stack-deploy/stack/engine/docker"
+	"github.com/stack-deploy/stack/deploy"
+	"github.com/stack-deploy/stack/engine"
 )
 
 type execOptions struct {
-	docker.ExecOptions
+	engine.ExecOptions
 	Env     []string
 	NoStdin bool
 }
@@ -42,11 +43,16 @@ func newExecCommand(g *Globals) *cobra.Command {
 			if !o.NoStdin {
 				o.Stdin = g.Stdin
 			}
-			d, err := docker.New()
+			t, err := deploy.Open(p)
 			if err != nil {
 				return err
 			}
-			code, err := d.Exec(ctx, p.Name, o.ExecOptions)
+			defer t.Close()
+			x, err := engine.Capability[engine.Execer](t.Driver, "exec")
+			if err != nil {
+				return err
+			}
+			code, err := x.Exec(ctx, p.Name, o.ExecOptions)
 			if err != nil {
 				return err
 			}

@@ -6,8 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/engine"
-	"github.com/stack-deploy/stack/engine/docker"
 	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/progress"
 )
@@ -27,7 +27,7 @@ func init() {
 	})
 }
 
-type lifecyclePlanner func(*manifest.Project, *engine.Observed, []string) (*engine.Plan, error)
+type lifecyclePlanner func(*manifest.Project, engine.Images, *engine.Observed, []string) (*engine.Plan, error)
 
 func lifecycleCommand(g *Globals, verb, short string, planner lifecyclePlanner) *cobra.Command {
 	var timeout time.Duration
@@ -35,17 +35,25 @@ func lifecycleCommand(g *Globals, verb, short string, planner lifecyclePlanner) 
 		Use:   verb + " [SERVICE...]",
 		Short: short,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r := g.newRenderer()
-			ctx := progress.WithSink(cmd.Context(), r)
-			p, d, obs, err := g.observe(ctx)
+			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
+			p, t, obs, err := g.observe(ctx)
 			if err != nil {
 				return err
 			}
-			plan, err := planner(p, obs, args)
+			defer t.Close()
+			var images engine.Images
+			if verb != "stop" {
+				// Starting waits as up does: for healthy where the image
+				// declares a healthcheck.
+				if images, err = t.ImageFacts(ctx, p); err != nil {
+					return err
+				}
+			}
+			plan, err := planner(p, images, obs, args)
 			if err != nil {
 				return err
 			}
-			return engine.Apply(ctx, d, plan, engine.ApplyOptions{Timeout: timeout})
+			return engine.Apply(ctx, t.Driver, plan, engine.ApplyOptions{Timeout: timeout})
 		},
 	}
 	if verb != "stop" {
@@ -54,20 +62,18 @@ func lifecycleCommand(g *Globals, verb, short string, planner lifecyclePlanner) 
 	return cmd
 }
 
-// observe loads the manifest and reads, once, what the engine holds for it:
-// the start of every verb that acts on existing containers.
-func (g *Globals) observe(ctx context.Context) (*manifest.Project, *docker.Driver, *engine.Observed, error) {
-	p, err := g.LoadProject(ctx)
+// observe loads the manifest, connects to its engine and reads, once, what
+// the engine holds for it: the start of every verb that acts on existing
+// containers.
+func (g *Globals) observe(ctx context.Context) (*manifest.Project, *deploy.Target, *engine.Observed, error) {
+	p, t, err := g.open(ctx, "")
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	d, err := docker.New()
+	obs, err := t.Driver.Observe(ctx, p)
 	if err != nil {
+		t.Close()
 		return nil, nil, nil, err
 	}
-	obs, err := d.Observe(ctx, p.Name)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return p, d, obs, nil
+	return p, t, obs, nil
 }

@@ -8,14 +8,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/engine"
-	"github.com/stack-deploy/stack/engine/docker"
 )
 
 func init() { register(newLogsCommand) }
 
 func newLogsCommand(g *Globals) *cobra.Command {
-	var o docker.LogsOptions
+	var o engine.LogsOptions
 	cmd := &cobra.Command{
 		Use:   "logs [SERVICE...]",
 		Short: "Show the output of the project's containers, each line prefixed by its container",
@@ -31,12 +31,17 @@ func newLogsCommand(g *Globals) *cobra.Command {
 				}
 			}
 			o.Services = args
-			d, err := docker.New()
+			t, err := deploy.Open(p)
+			if err != nil {
+				return err
+			}
+			defer t.Close()
+			l, err := engine.Capability[engine.Logger](t.Driver, "logs")
 			if err != nil {
 				return err
 			}
 			pw := newPrefixWriters(g.Stdout, isTerminal(g.Stdout) && !ciEnv())
-			err = d.Logs(ctx, p.Name, o, pw.writers)
+			err = l.Logs(ctx, p.Name, o, pw.writers)
 			pw.flush()
 			if o.Follow && ctx.Err() != nil {
 				return nil // Ctrl-C is how following ends

@@ -9,7 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stack-deploy/stack/engine/docker"
+	"github.com/stack-deploy/stack/deploy"
+	"github.com/stack-deploy/stack/engine"
 )
 
 type psOptions struct {
@@ -33,11 +34,16 @@ func newPsCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d, err := docker.New()
+			t, err := deploy.Open(p)
 			if err != nil {
 				return err
 			}
-			all, err := d.Ps(ctx, p.Name, o.All)
+			defer t.Close()
+			l, err := engine.Capability[engine.Lister](t.Driver, "ps")
+			if err != nil {
+				return err
+			}
+			all, err := l.Ps(ctx, p.Name, o.All)
 			if err != nil {
 				return err
 			}
@@ -67,7 +73,7 @@ func newPsCommand(g *Globals) *cobra.Command {
 	return cmd
 }
 
-func psTable(g *Globals, rows []docker.Status, now time.Time) error {
+func psTable(g *Globals, rows []engine.Status, now time.Time) error {
 	tw := tabwriter.NewWriter(g.Stdout, 0, 0, 3, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSERVICE\tSTATE\tHEALTH\tUPTIME\tPORTS")
 	for _, st := range rows {

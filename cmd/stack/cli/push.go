@@ -23,7 +23,7 @@ func newPushCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b, err := newBuilder()
+			b, err := builder(p)
 			if err != nil {
 				return err
 			}

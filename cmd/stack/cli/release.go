@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/progress"
 	"github.com/stack-deploy/stack/registry"
@@ -36,15 +37,12 @@ func newReleaseCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := engineClient()
+			t, err := deploy.Open(p)
 			if err != nil {
 				return err
 			}
-			defer c.Close()
-			b, err := image.New(image.WithClient(c))
-			if err != nil {
-				return err
-			}
+			defer t.Close()
+			b, c := t.Images, t.Client
 			pr, err := registry.NewPromoter()
 			if err != nil {
 				return err

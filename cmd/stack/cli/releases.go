@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/registry"
 )
@@ -44,7 +45,7 @@ func newReleasesCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			running := g.running(cmd.Context(), p.Name)
+			running := g.running(cmd.Context(), p)
 			if o.Format == "json" {
 				return writeReleasesJSON(g, entries, running)
 			}
@@ -57,12 +58,12 @@ func newReleasesCommand(g *Globals) *cobra.Command {
 
 // running reads what the project runs on the environment's engine; when no
 // engine answers it warns and returns nil: the list of locks stands alone.
-func (g *Globals) running(ctx context.Context, project string) registry.Running {
-	c, err := engineClient()
+func (g *Globals) running(ctx context.Context, p *manifest.Project) registry.Running {
+	t, err := deploy.Open(p)
 	if err == nil {
-		defer c.Close()
+		defer t.Close()
 		var r registry.Running
-		if r, err = registry.Deployed(ctx, c, project); err == nil {
+		if r, err = registry.Deployed(ctx, t.Client, p.Name); err == nil {
 			return r
 		}
 	}

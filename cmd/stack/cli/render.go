@@ -75,6 +75,9 @@ type plainRenderer struct {
 }
 
 func (r *plainRenderer) Event(e progress.Event) {
+	if e.Op != "" {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	_, _ = fmt.Fprintln(r.w, plainLine(e))
@@ -104,6 +107,9 @@ type ttyRenderer struct {
 }
 
 func (r *ttyRenderer) Event(e progress.Event) {
+	if e.Op != "" {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.clear()

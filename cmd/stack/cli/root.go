@@ -95,13 +95,11 @@ func (g *Globals) validate() error {
 	return fmt.Errorf("--progress %q: use one of %v", g.Progress, progressModes)
 }
 
-// LoadProject loads the manifest the global flags point at. When the
-// selected environment names an engine (x-stack.environments.<env>.host), it
-// becomes DOCKER_HOST for the rest of the process: every engine client is
-// made by engineClient from DOCKER_HOST, so this reaches them all without
-// threading it.
+// LoadProject loads the manifest the global flags point at. The engine of
+// its environment (x-stack.environments.<env>.host) is p.Env.Host, which
+// deploy.Open connects to.
 func (g *Globals) LoadProject(ctx context.Context) (*manifest.Project, error) {
-	p, err := manifest.Load(ctx, manifest.Options{
+	return manifest.Load(ctx, manifest.Options{
 		Files:            g.Files,
 		ProjectName:      g.ProjectName,
 		ProjectDirectory: g.ProjectDirectory,
@@ -109,15 +107,6 @@ func (g *Globals) LoadProject(ctx context.Context) (*manifest.Project, error) {
 		Profiles:         g.Profiles,
 		Environment:      g.Env,
 	})
-	if err != nil {
-		return nil, err
-	}
-	if p.Env != nil && p.Env.Host != "" {
-		if err := os.Setenv("DOCKER_HOST", p.Env.Host); err != nil {
-			return nil, fmt.Errorf("selecting the engine of environment %q: %w", p.Env.Name, err)
-		}
-	}
-	return p, nil
 }
 
 // Execute runs stack with args and returns the process exit status. It is

@@ -3,20 +3,18 @@ package cli
 import (
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/engine"
-	"github.com/stack-deploy/stack/engine/docker"
-	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/progress"
 )
 
 type runOptions struct {
-	docker.RunOptions
+	engine.RunOptions
 	NoDeps bool
 	Env    []string
 }
@@ -36,12 +34,12 @@ func newRunCommand(g *Globals) *cobra.Command {
 			"streamed, its standard input attached with -i, and its exit code becomes stack's.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r := g.newRenderer()
-			ctx := progress.WithSink(cmd.Context(), r)
-			p, err := g.LoadProject(ctx)
+			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
+			p, t, err := g.open(ctx, "")
 			if err != nil {
 				return err
 			}
+			defer t.Close()
 			if err := knownService(p, args[0]); err != nil {
 				return err
 			}
@@ -50,28 +48,22 @@ func newRunCommand(g *Globals) *cobra.Command {
 				o.RunOptions.Entrypoint = strings.Fields(entrypoint)
 			}
 			o.RunOptions.Env = envVars(o.Env)
-			services := []string{o.Service}
-			if !o.NoDeps {
-				if services, err = engine.SelectServices(p, services, false); err != nil {
-					return err
-				}
-			}
-			d, images, err := g.prepare(ctx, p, services, image.EnsureOptions{})
-			if err == nil {
-				// The dependencies, and the networks and volumes the one-off
-				// uses, converge as `stack up SERVICE` would; the service's own
-				// containers are left as they are.
-				var dep *deployment
-				if dep, err = diff(ctx, d, p, images, engine.DiffOptions{Services: []string{o.Service}, NoDeps: o.NoDeps}); err == nil {
-					dep.plan.Actions = slices.DeleteFunc(dep.plan.Actions, func(a *engine.Action) bool { return a.Resource == "service:"+o.Service })
-					err = engine.Apply(ctx, d, dep.plan, engine.ApplyOptions{})
-				}
-			}
+			runner, err := engine.Capability[engine.Runner](t.Driver, "run")
 			if err != nil {
 				return err
 			}
+			// The dependencies, and the networks and volumes the one-off
+			// uses, converge as `stack up SERVICE` would; the service's own
+			// containers are left as they are.
+			plan, err := t.Plan(ctx, p, deploy.Options{Diff: engine.DiffOptions{Services: []string{o.Service}, NoDeps: o.NoDeps, Leave: []string{o.Service}}})
+			if err != nil {
+				return err
+			}
+			if err := engine.Apply(ctx, t.Driver, plan, engine.ApplyOptions{}); err != nil {
+				return err
+			}
 			o.Stdin, o.Stdout, o.Stderr = g.Stdin, g.Stdout, g.Stderr
-			code, err := d.Run(cmd.Context(), p, o.RunOptions)
+			code, err := runner.Run(cmd.Context(), p, o.RunOptions)
 			if err != nil {
 				return err
 			}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/progress"
@@ -33,8 +34,7 @@ func newUpCommand(g *Globals) *cobra.Command {
 			"one-shot dependencies have completed. Nothing changed: nothing is done.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Services = args
-			r := g.newRenderer()
-			ctx := progress.WithSink(cmd.Context(), r)
+			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
 			img := image.EnsureOptions{Pull: o.Pull}
 			switch {
 			case o.Build:
@@ -42,11 +42,16 @@ func newUpCommand(g *Globals) *cobra.Command {
 			case o.NoBuild:
 				img.Build = image.BuildNever
 			}
-			dep, err := g.makePlan(ctx, o.DiffOptions, img, o.Lock)
+			p, t, err := g.open(ctx, o.Lock)
 			if err != nil {
 				return err
 			}
-			return engine.Apply(ctx, dep.driver, dep.plan, engine.ApplyOptions{Parallel: o.Parallel, Timeout: o.Timeout})
+			defer t.Close()
+			plan, err := t.Plan(ctx, p, deploy.Options{Diff: o.DiffOptions, Images: img})
+			if err != nil {
+				return err
+			}
+			return engine.Apply(ctx, t.Driver, plan, engine.ApplyOptions{Parallel: o.Parallel, Timeout: o.Timeout})
 		},
 	}
 	f := cmd.Flags()
@@ -59,7 +64,7 @@ func newUpCommand(g *Globals) *cobra.Command {
 	f.StringVar(&o.Lock, "lock", "", "deploy exactly the images of a release lock (a path, or current for the --env's current lock): nothing is built")
 	// Compose users type `up -d`; stack's up always returns once the services
 	// are ready, so it is accepted and changes nothing.
-	f.BoolP("detach", "d", true, "return once the services are ready (always: follow their output with `stack logs -f`)")
+	f.BoolP("detach", "d", true, "return once the services are ready (always so; follow their output with stack logs -f)")
 	f.StringVar(&o.Pull, "pull", "", "pull images: always, missing or never (default: each service's pull_policy)")
 	f.BoolVar(&o.Build, "build", false, "build images even when their inputs did not change")
 	f.BoolVar(&o.NoBuild, "no-build", false, "never build: use the images the engine has")

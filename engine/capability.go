@@ -1,0 +1,106 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/stack-deploy/stack/manifest"
+)
+
+// The verbs beyond converging are optional interfaces a Driver may
+// implement; a verb asks for the one it needs with Capability and says
+// clearly when the driver lacks it.
+
+// Runner runs one-off containers (`stack run`).
+type Runner interface {
+	// Run creates and starts a one-off container of a service of p (its
+	// addresses injected), streams its output and returns its exit code.
+	Run(ctx context.Context, p *manifest.Project, o RunOptions) (int, error)
+}
+
+// Execer runs commands in running containers (`stack exec`).
+type Execer interface {
+	Exec(ctx context.Context, project string, o ExecOptions) (int, error)
+}
+
+// Logger streams containers' output (`stack logs`).
+type Logger interface {
+	Logs(ctx context.Context, project string, o LogsOptions, w LogWriter) error
+}
+
+// Lister lists a project's containers or tasks (`stack ps`).
+type Lister interface {
+	Ps(ctx context.Context, project string, all bool) ([]Status, error)
+}
+
+// Capability returns d as the interface T, or an error naming the verb and
+// the orchestrator that cannot do it.
+func Capability[T any](d Driver, verb string) (T, error) {
+	c, ok := d.(T)
+	if !ok {
+		return c, fmt.Errorf("stack %s: %w by the %s orchestrator", verb, ErrUnsupported, d.Name())
+	}
+	return c, nil
+}
+
+// RunOptions describe a one-off container, with `stack run`'s meaning.
+type RunOptions struct {
+	Service string
+	// Command replaces the service's command when not empty.
+	Command []string
+	// Entrypoint replaces the service's entrypoint when not nil.
+	Entrypoint []string
+	// Env adds or replaces KEY=VALUE variables (after injection).
+	Env []string
+	// Remove deletes the container once it exits.
+	Remove bool
+	// Interactive attaches Stdin to the container's standard input.
+	Interactive bool
+	// ServicePorts publishes the service's ports; by default a one-off
+	// container publishes none, so it cannot clash with the service.
+	ServicePorts bool
+
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// ExecOptions describe a command run in a service's running container, with
+// `stack exec`'s meaning.
+type ExecOptions struct {
+	Service string
+	// Index is the replica number; 0 means 1.
+	Index      int
+	Command    []string
+	Env        []string
+	User       string
+	WorkingDir string
+	Privileged bool
+
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// LogsOptions are `stack logs`' flags.
+type LogsOptions struct {
+	Services   []string // empty: every service
+	Follow     bool
+	Tail       string // "all" or a number of lines
+	Timestamps bool
+}
+
+// LogWriter gives the writers a container's output goes to.
+type LogWriter func(c Container) (stdout, stderr io.Writer)
+
+// Status is one container of a project as `stack ps` shows it.
+type Status struct {
+	Container
+	Image string `json:"image"`
+	// Ports are the published ports, "127.0.0.1:8080->80/tcp", and the
+	// exposed ones that are not published, "6379/tcp".
+	Ports []string `json:"ports"`
+	// Started is when the running container started; zero when it does
+	// not run.
+	Started time.Time `json:"started,omitzero"`
+}

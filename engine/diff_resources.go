@@ -1,0 +1,139 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// desiredResource is a network or volume the selected services use.
+type desiredResource struct {
+	name string // the engine's name
+	cfg  any    // its compose definition, hashed
+}
+
+func diffNetworks(p *types.Project, order []string, obs *Observed) ([]*Action, error) {
+	want := map[string]desiredResource{}
+	for _, name := range order {
+		for _, n := range ServiceNetworks(p.Services[name]) {
+			if cfg, ok := p.Networks[n]; ok && !bool(cfg.External) {
+				want[n] = desiredResource{cfg.Name, cfg}
+			}
+		}
+	}
+	return resourceActions("network", want, obs.Networks, obs.usedNetworks())
+}
+
+func diffVolumes(p *types.Project, order []string, obs *Observed) ([]*Action, error) {
+	want := map[string]desiredResource{}
+	for _, name := range order {
+		for _, v := range ServiceVolumes(p, p.Services[name]) {
+			if cfg := p.Volumes[v]; !bool(cfg.External) {
+				want[v] = desiredResource{cfg.Name, cfg}
+			}
+		}
+	}
+	return resourceActions("volume", want, obs.Volumes, obs.usedVolumes())
+}
+
+// resourceActions plans each wanted network or volume: create it when the
+// engine has none of its name; adopt one of its name that stack did not
+// create (with a warning the first time: once the project's containers use
+// it, it is the project's); remove the unused duplicates of a network (a
+// race between two runs can make two of one name); keep the others,
+// marking those whose definition changed since they were created.
+func resourceActions(typ string, want map[string]desiredResource, have []Resource, used map[string]bool) ([]*Action, error) {
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]*Action, 0, len(keys))
+	for _, k := range keys {
+		d := want[k]
+		h, err := ResourceHash(d.cfg)
+		if err != nil {
+			return nil, err
+		}
+		a := &Action{Resource: typ + ":" + k, Kind: Unchanged, ConfigHash: h}
+		var ours, foreign []Resource
+		for _, r := range have {
+			switch {
+			case r.Name != d.name:
+			case r.Foreign:
+				foreign = append(foreign, r)
+			case r.Key == k:
+				ours = append(ours, r)
+			}
+		}
+		switch {
+		case len(ours) == 0 && len(foreign) > 0:
+			if used[foreign[0].Name] || used[foreign[0].ID] {
+				a.Reason = "adopted: not created by stack"
+				break
+			}
+			a.Kind = Adopt
+			a.Reason = fmt.Sprintf("%s %q exists but was not created by stack: it is used as it is (declare it external: true to say so)", typ, d.name)
+		case len(ours) == 0:
+			a.Kind, a.Reason = Create, "new "+typ
+		case len(ours) > 1:
+			extra, err := duplicates(typ, d.name, ours, used)
+			if err != nil {
+				return nil, err
+			}
+			a.Kind, a.Resources = Repair, extra
+			a.Reason = fmt.Sprintf("%d %ss named %q: the unused %s removed", len(ours), typ, d.name, plural(len(extra), "duplicate is", "duplicates are"))
+		case ours[0].Hash != "" && ours[0].Hash != h:
+			a.Stale = true
+			a.Reason = "definition changed; kept: `stack down` then `stack up` applies it"
+			if typ == "volume" {
+				a.Reason = "definition changed; kept with its data: `stack down -v` then `stack up` applies it"
+			}
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// duplicates picks the network of a name to keep (the one the containers
+// use, else the oldest) and returns the others, which must be unused.
+func duplicates(typ, name string, rs []Resource, used map[string]bool) ([]Resource, error) {
+	sort.SliceStable(rs, func(i, j int) bool { return rs[i].Created.Before(rs[j].Created) })
+	keep := 0
+	var inUse []string
+	for i, r := range rs {
+		if used[r.ID] {
+			if len(inUse) == 0 {
+				keep = i
+			}
+			inUse = append(inUse, shortID(r.ID))
+		}
+	}
+	if len(inUse) > 1 {
+		return nil, fmt.Errorf("%d %ss are named %q and containers of the project use %d of them (%s): "+
+			"run `stack down`, which removes them all, then `stack up`", len(rs), typ, name, len(inUse), strings.Join(inUse, ", "))
+	}
+	var extra []Resource
+	for i, r := range rs {
+		if i != keep {
+			extra = append(extra, r)
+		}
+	}
+	return extra, nil
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,412 @@
+package docker
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/docker/docker/api/types/versions"
+
+	"github.com/stack-deploy/stack/engine"
+)
+
+// The payloads of the operations this driver plans; the executor makes the
+// call each one names.
+type (
+	createNetwork struct{ key string }
+	createVolume  struct{ key string }
+	// removeResource removes one observed network or volume by ID or name.
+	removeResource struct {
+		typ  string
+		r    engine.Resource
+		gone bool // not there any more is fine
+	}
+	removeImage     struct{ ref string }
+	createContainer struct {
+		action  *engine.Action
+		service string
+		number  int
+		name    string
+		// keep are the anonymous volumes of the container it replaces.
+		keep []engine.Mount
+	}
+	// connect attaches a container to one of its service's networks, as
+	// its spec says; disconnect first when it is attached without the
+	// aliases it needs.
+	connect struct {
+		service, container, network string
+		disconnect                  bool
+	}
+	// containerCall is a call on one container by name or ID.
+	containerCall struct {
+		kind engine.OpKind // start, unpause, restart, stop, remove, rename
+		ref  string        // name or ID
+		// newName is the name a rename gives.
+		newName string
+		// volumes removes the container's anonymous volumes with it (down -v).
+		volumes bool
+		// name is the container's name for messages, when ref is its ID.
+		name string
+	}
+	waitContainer struct {
+		service, container string
+		cond               engine.Condition
+	}
+)
+
+// TemporaryName is the name a replacement's new container has until the old
+// one is gone: the service's name and the new configuration's hash, so a
+// replacement interrupted and run again reuses it.
+func TemporaryName(name, configHash string) string {
+	return name + "-" + shortHash(configHash)
+}
+
+func shortHash(h string) string {
+	if len(h) > 8 {
+		return h[:8]
+	}
+	return h
+}
+
+// actionOps are one action's operations and the points other actions wait
+// on: started (a service's containers started; for a removal, stopped) and
+// done.
+type actionOps struct {
+	// resourceGates need the networks and volumes the action waits for;
+	// depGates the services it waits for.
+	resourceGates, depGates []*engine.Op
+	started, done           []string
+}
+
+// Operations turns plan into this engine's calls: per container, create
+// (under a temporary name where it replaces), connect, start, wait; stop,
+// remove, rename; networks, volumes and images created and removed. A
+// replacement is a transaction: its new container is removed and the old
+// one started again when any step fails. It is pure.
+func (d *Driver) Operations(plan *engine.Plan) (*engine.Graph, error) {
+	g := &engine.Graph{}
+	b := &builder{g: g, plan: plan, apiVersion: d.client.ClientVersion(), points: map[string]*actionOps{}}
+	for _, a := range plan.Actions {
+		b.points[a.Resource] = b.action(a)
+	}
+	b.link()
+	if err := g.Check(); err != nil {
+		return nil, fmt.Errorf("planning the engine calls: %w", err)
+	}
+	return g, nil
+}
+
+type builder struct {
+	g          *engine.Graph
+	plan       *engine.Plan
+	apiVersion string
+	points     map[string]*actionOps
+}
+
+func (b *builder) action(a *engine.Action) *actionOps {
+	ao := &actionOps{}
+	switch a.Type() {
+	case "network", "volume":
+		b.resource(a, ao)
+	case "image":
+		if a.Kind == engine.Remove {
+			op := b.op(a, engine.OpRemove, "image:"+a.Name(), &removeImage{ref: a.Name()})
+			ao.resourceGates = append(ao.resourceGates, op)
+			ao.done = append(ao.done, op.ID)
+		}
+	case "service":
+		if a.Orphan && a.Kind == engine.Unchanged {
+			break // kept, with a warning
+		}
+		for _, r := range a.Replicas {
+			b.replica(a, r, ao)
+		}
+	}
+	return ao
+}
+
+func (b *builder) op(a *engine.Action, kind engine.OpKind, target string, payload any, needs ...string) *engine.Op {
+	op := &engine.Op{Kind: kind, Target: target, Action: a.Resource, Payload: payload, Needs: needs}
+	b.g.Add(op)
+	return op
+}
+
+func (b *builder) resource(a *engine.Action, ao *actionOps) {
+	typ := a.Type()
+	switch a.Kind {
+	case engine.Create:
+		var payload any = &createNetwork{key: a.Name()}
+		name := b.plan.Desired.Project.Networks[a.Name()].Name
+		if typ == "volume" {
+			payload = &createVolume{key: a.Name()}
+			name = b.plan.Desired.Project.Volumes[a.Name()].Name
+		}
+		op := b.op(a, engine.OpCreate, typ+":"+name, payload)
+		ao.resourceGates = append(ao.resourceGates, op)
+		ao.done = append(ao.done, op.ID)
+	case engine.Remove, engine.Repair:
+		for _, r := range a.Resources {
+			target := typ + ":" + r.Name
+			if typ == "network" {
+				target += "@" + shortID(r.ID) // duplicates share the name
+			}
+			op := b.op(a, engine.OpRemove, target, &removeResource{typ: typ, r: r, gone: true})
+			ao.resourceGates = append(ao.resourceGates, op)
+			ao.done = append(ao.done, op.ID)
+		}
+	}
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// containerName is the name of replica number of a's service: its
+// container_name, or <project>-<service>-<number>.
+func (b *builder) containerName(a *engine.Action, number int) string {
+	if s, ok := b.plan.Desired.Project.Services[a.Name()]; ok && s.ContainerName != "" {
+		return s.ContainerName
+	}
+	return ContainerName(b.plan.Project, a.Name(), number)
+}
+
+// replica plans the calls of one replica step.
+func (b *builder) replica(a *engine.Action, r engine.Replica, ao *actionOps) {
+	name := b.containerName(a, r.Number)
+	c := r.Container
+	switch r.Kind {
+	case engine.Create:
+		txn := "create " + name
+		create := b.op(a, engine.OpCreate, "container:"+name, &createContainer{action: a, service: a.Name(), number: r.Number, name: name})
+		create.Txn = txn
+		create.Undo = &engine.Op{Kind: engine.OpRemove, Target: "container:" + name, Payload: &containerCall{kind: engine.OpRemove, ref: name}}
+		ao.resourceGates = append(ao.resourceGates, create)
+		last := b.connects(a, name, b.extraNetworks(a), create.ID, txn)
+		start := b.op(a, engine.OpStart, "container:"+name, &containerCall{kind: engine.OpStart, ref: name}, last...)
+		start.Txn = txn
+		ao.depGates = append(ao.depGates, start)
+		b.ready(a, ao, name, start)
+	case engine.Recreate:
+		tmp := TemporaryName(name, a.ConfigHash)
+		txn := "replace " + name
+		create := b.op(a, engine.OpCreate, "container:"+tmp,
+			&createContainer{action: a, service: a.Name(), number: r.Number, name: tmp, keep: c.Anonymous}, b.leftovers(a, r.Number, ao)...)
+		create.Txn, create.Detail = txn, "replaces "+c.Name
+		create.Undo = &engine.Op{Kind: engine.OpRemove, Target: "container:" + tmp, Detail: "removed " + tmp,
+			Payload: &containerCall{kind: engine.OpRemove, ref: tmp}}
+		ao.resourceGates = append(ao.resourceGates, create)
+		last := b.connects(a, tmp, b.extraNetworks(a), create.ID, txn)
+		stop := b.op(a, engine.OpStop, "container:"+c.Name, &containerCall{kind: engine.OpStop, ref: c.ID, name: c.Name}, last...)
+		stop.Txn = txn
+		if c.Running() {
+			stop.Undo = &engine.Op{Kind: engine.OpStart, Target: "container:" + c.Name, Detail: c.Name + " runs again",
+				Payload: &containerCall{kind: engine.OpStart, ref: c.ID, name: c.Name}}
+		}
+		ao.depGates = append(ao.depGates, stop)
+		start := b.op(a, engine.OpStart, "container:"+tmp, &containerCall{kind: engine.OpStart, ref: tmp}, stop.ID)
+		// Undone by removing it at once: the old container may need its
+		// ports back.
+		start.Txn = txn
+		start.Undo = &engine.Op{Kind: engine.OpRemove, Target: "container:" + tmp, Payload: &containerCall{kind: engine.OpRemove, ref: tmp}}
+		readyID := start.ID
+		if w := b.ready(a, ao, tmp, start); w != nil {
+			w.Txn = txn // a new container that never turns ready is rolled back too
+			readyID = w.ID
+		}
+		remove := b.op(a, engine.OpRemove, "container:"+c.Name, &containerCall{kind: engine.OpRemove, ref: c.ID, name: c.Name}, readyID)
+		rename := b.op(a, engine.OpRename, "container:"+tmp, &containerCall{kind: engine.OpRename, ref: tmp, newName: name}, remove.ID)
+		rename.Detail = "to " + name // dependants need not wait for it
+	case engine.Start, engine.Restart, engine.Unchanged, engine.Repair:
+		needs := b.leftovers(a, r.Number, ao)
+		ref := c.Name
+		if r.Rename {
+			rename := b.op(a, engine.OpRename, "container:"+c.Name, &containerCall{kind: engine.OpRename, ref: c.ID, name: c.Name, newName: name}, needs...)
+			rename.Detail = "to " + name
+			needs, ref = []string{rename.ID}, name
+			ao.done = append(ao.done, rename.ID)
+		}
+		needs = b.reconnects(a, ref, c, r.Connect, needs)
+		ao.done = append(ao.done, needs...)
+		var gate *engine.Op
+		switch r.Kind {
+		case engine.Start:
+			kind := engine.OpStart
+			if c.State == "paused" {
+				kind = engine.OpUnpause
+			}
+			gate = b.op(a, kind, "container:"+ref, &containerCall{kind: kind, ref: ref}, needs...)
+		case engine.Restart:
+			gate = b.op(a, engine.OpRestart, "container:"+ref, &containerCall{kind: engine.OpRestart, ref: ref}, needs...)
+		}
+		if gate != nil {
+			ao.depGates = append(ao.depGates, gate)
+			b.ready(a, ao, ref, gate)
+			return
+		}
+		if !ready(c, a.Ready) {
+			w := b.wait(a, ref, needs...)
+			ao.started = append(ao.started, w.ID)
+			ao.done = append(ao.done, w.ID)
+		}
+	case engine.Stop:
+		stop := b.op(a, engine.OpStop, "container:"+c.Name, &containerCall{kind: engine.OpStop, ref: c.ID, name: c.Name})
+		ao.depGates = append(ao.depGates, stop)
+		ao.started = append(ao.started, stop.ID)
+		ao.done = append(ao.done, stop.ID)
+	case engine.Remove:
+		if r.Leftover {
+			return // planned with the replica it was left beside
+		}
+		needs := b.leftovers(a, r.Number, ao)
+		var first *engine.Op // what waits for the dependants: the stop, or the removal
+		if c.Running() {
+			first = b.op(a, engine.OpStop, "container:"+c.Name, &containerCall{kind: engine.OpStop, ref: c.ID, name: c.Name}, needs...)
+			needs = []string{first.ID}
+		}
+		remove := b.op(a, engine.OpRemove, "container:"+c.Name, &containerCall{kind: engine.OpRemove, ref: c.ID, name: c.Name, volumes: a.Volumes}, needs...)
+		if first == nil {
+			first = remove
+		}
+		ao.depGates = append(ao.depGates, first)
+		ao.started = append(ao.started, first.ID)
+		ao.done = append(ao.done, remove.ID)
+	}
+}
+
+// leftovers plans removing the containers an interrupted replacement left
+// beside replica number's, and returns their IDs: what the replica's own
+// calls need first (a leftover may hold the temporary name).
+func (b *builder) leftovers(a *engine.Action, number int, ao *actionOps) []string {
+	var ids []string
+	for _, r := range a.Replicas {
+		if r.Number == number && r.Leftover {
+			op := b.op(a, engine.OpRemove, "container:"+r.Container.Name, &containerCall{kind: engine.OpRemove, ref: r.Container.ID, name: r.Container.Name})
+			op.Detail = "left from an interrupted replacement"
+			ids = append(ids, op.ID)
+			ao.done = append(ao.done, op.ID)
+		}
+	}
+	return ids
+}
+
+// ready plans the wait after gate (a start or restart) when the action's
+// readiness is more than started, records the action's points, and returns
+// the wait, nil when the gate's end means ready.
+func (b *builder) ready(a *engine.Action, ao *actionOps, container string, gate *engine.Op) *engine.Op {
+	ao.started = append(ao.started, gate.ID)
+	if a.Ready == engine.Started || a.Ready == "" {
+		ao.done = append(ao.done, gate.ID)
+		return nil
+	}
+	w := b.wait(a, container, gate.ID)
+	ao.done = append(ao.done, w.ID)
+	return w
+}
+
+func (b *builder) wait(a *engine.Action, container string, needs ...string) *engine.Op {
+	w := b.op(a, engine.OpWait, "container:"+container, &waitContainer{service: a.Name(), container: container, cond: a.Ready}, needs...)
+	w.Condition, w.Detail = a.Ready, "until "+string(a.Ready)
+	return w
+}
+
+// ready reports whether an unchanged container is already as cond says.
+func ready(c *engine.Container, cond engine.Condition) bool {
+	switch cond {
+	case engine.Completed:
+		return c.Completed()
+	case engine.Healthy:
+		return c.Running() && c.Health == "healthy"
+	default:
+		return c.Running()
+	}
+}
+
+// extraNetworks are the networks a new container of a's service joins after
+// it is created: engines before API 1.44 take one at creation.
+func (b *builder) extraNetworks(a *engine.Action) []string {
+	if versions.GreaterThanOrEqualTo(b.apiVersion, "1.44") {
+		return nil
+	}
+	s, ok := b.plan.Desired.Project.Services[a.Name()]
+	if !ok || s.NetworkMode != "" {
+		return nil
+	}
+	var out []string
+	for i, key := range s.NetworksByPriority() {
+		if i == 0 {
+			continue
+		}
+		name := key
+		if n, ok := b.plan.Desired.Project.Networks[key]; ok {
+			name = n.Name
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+// connects plans connecting a new container to networks, one after the
+// other from after, in txn; it returns what comes next needs.
+func (b *builder) connects(a *engine.Action, container string, networks []string, after, txn string) []string {
+	last := []string{after}
+	for _, n := range networks {
+		op := b.op(a, engine.OpConnect, "container:"+container+" network:"+n, &connect{service: a.Name(), container: container, network: n}, last...)
+		op.Txn = txn
+		last = []string{op.ID}
+	}
+	return last
+}
+
+// reconnects plans (re)connecting an existing container to the networks
+// drift found it missing; it returns what comes next needs.
+func (b *builder) reconnects(a *engine.Action, ref string, c *engine.Container, networks []string, needs []string) []string {
+	for _, n := range networks {
+		_, attached := c.Networks[n]
+		op := b.op(a, engine.OpConnect, "container:"+ref+" network:"+n, &connect{service: a.Name(), container: ref, network: n, disconnect: attached}, needs...)
+		if attached {
+			op.Detail = "again, with its aliases"
+		}
+		needs = []string{op.ID}
+	}
+	return needs
+}
+
+// link adds the edges between actions: a container's creation needs the
+// networks and volumes it uses; its start (or its old container's stop)
+// the services it depends on, started or ready as depends_on says; a
+// removal waits for what the plan says (down: dependants stopped first).
+func (b *builder) link() {
+	for _, a := range b.plan.Actions {
+		ao := b.points[a.Resource]
+		for _, w := range a.WaitsFor {
+			wp, ok := b.points[w]
+			if !ok {
+				continue
+			}
+			points := wp.done
+			if slices.Contains(a.AfterStart, w) {
+				points = wp.started
+			}
+			gates := ao.depGates
+			if t, _, _ := strings.Cut(w, ":"); t == "network" || t == "volume" {
+				gates = ao.resourceGates
+			} else if a.Type() != "service" {
+				gates = ao.resourceGates // a network or volume removal waits for the containers
+			}
+			optional := slices.Contains(a.Optional, w)
+			for _, g := range gates {
+				for _, p := range points {
+					if !slices.Contains(g.Needs, p) {
+						g.Needs = append(g.Needs, p)
+						if optional {
+							g.Optional = append(g.Optional, p)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,81 @@
+// Package enginetest holds what the tests of the engine and of its drivers
+// share: an inline compose file loaded as a project, the observed state
+// `up` leaves for one, and the contract every driver must pass (contract.go).
+//
+// It is for tests only: nothing outside _test.go files imports it.
+package enginetest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/manifest"
+)
+
+// Load loads an inline compose file as project name (the compose file's own
+// name: wins when it sets one).
+func Load(t testing.TB, name, yaml string) *manifest.Project {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := manifest.Load(t.Context(), manifest.Options{Files: []string{file}, ProjectName: name, Env: []string{}})
+	if err != nil {
+		t.Fatalf("loading:\n%s\n%v", yaml, err)
+	}
+	return p
+}
+
+// Deployed is what an engine holds after `up` of p with images: every
+// replica running with the hash it was created from, on its networks with
+// its aliases, named as the Docker driver names them; every network and
+// volume with the hash of its definition.
+func Deployed(t testing.TB, p *manifest.Project, images engine.Images) *engine.Observed {
+	t.Helper()
+	obs := &engine.Observed{}
+	for _, name := range p.ServiceNames() {
+		s := p.Project.Services[name]
+		h, err := engine.ConfigHash(s, images[name].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := 1; n <= s.GetScale(); n++ {
+			networks := map[string]engine.Endpoint{}
+			for _, key := range engine.ServiceNetworks(s) {
+				networks[p.Project.Networks[key].Name] = engine.Endpoint{NetworkID: key + "-id", Aliases: []string{name}}
+			}
+			var volumes []string
+			for _, v := range engine.ServiceVolumes(p.Project, s) {
+				volumes = append(volumes, p.Project.Volumes[v].Name)
+			}
+			c := engine.Container{
+				ID: fmt.Sprintf("%s-%d-id", name, n), Name: fmt.Sprintf("%s-%s-%d", p.Name, name, n), Service: name, Number: n,
+				Hash: h.Sum, Parts: h.PartsLabel(), State: "running", Networks: networks, Volumes: volumes,
+			}
+			if s.HealthCheck != nil && !s.HealthCheck.Disable {
+				c.Health = "healthy"
+			}
+			obs.Containers = append(obs.Containers, c)
+		}
+	}
+	for k, cfg := range p.Project.Networks {
+		h, err := engine.ResourceHash(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obs.Networks = append(obs.Networks, engine.Resource{Key: k, Name: cfg.Name, ID: k + "-id", Hash: h})
+	}
+	for k, cfg := range p.Project.Volumes {
+		h, err := engine.ResourceHash(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obs.Volumes = append(obs.Volumes, engine.Resource{Key: k, Name: cfg.Name, Hash: h})
+	}
+	return obs
+}
