@@ -47,14 +47,14 @@ func (b *Builder) PushIDs(ctx context.Context, ups []Upload) ([]Pushed, error) {
 	return b.pushAll(ctx, ups, true)
 }
 
-// pushAll pushes every upload, at most b.parallel at once; with name set it
+// pushAll pushes every upload, at most b.parallel at once; with tag set it
 // first names each image its Ref on the engine.
-func (b *Builder) pushAll(ctx context.Context, ups []Upload, name bool) ([]Pushed, error) {
+func (b *Builder) pushAll(ctx context.Context, ups []Upload, tag bool) ([]Pushed, error) {
 	pushed := make([]Pushed, len(ups))
 	ok := make([]bool, len(ups))
 	err := forEach(ctx, b.parallel, len(ups), func(i int) error {
 		u := ups[i]
-		digest, err := b.pushImage(ctx, u, name)
+		digest, err := b.pushImage(ctx, u, tag)
 		if err != nil {
 			progress.Report(ctx, "image:"+u.Service, "push", progress.Failed, "", err)
 			return err
@@ -73,10 +73,10 @@ func (b *Builder) pushAll(ctx context.Context, ups []Upload, name bool) ([]Pushe
 }
 
 // pushImage pushes u.Ref and checks that the registry stored image u.ID.
-// With name set it names u.ID u.Ref on the engine first, and removes that
+// With tag set it names u.ID u.Ref on the engine first, and removes that
 // name when done.
-func (b *Builder) pushImage(ctx context.Context, u Upload, name bool) (string, error) {
-	if name {
+func (b *Builder) pushImage(ctx context.Context, u Upload, tag bool) (string, error) {
+	if tag {
 		if err := b.client.ImageTag(ctx, u.ID, u.Ref); err != nil {
 			return "", fmt.Errorf("service %q: naming image %s %s on the engine: %w", u.Service, shortID(u.ID), u.Ref, err)
 		}
@@ -92,14 +92,22 @@ func (b *Builder) pushImage(ctx context.Context, u Upload, name bool) (string, e
 	return digest, nil
 }
 
-// untag removes the name pushImage gave an image. The image stays as long
-// as it has another name; one without (its build's name went to a later
-// build) has no further use here and goes, as docker rmi would remove it.
-// It runs after a cancelled push too, within a bounded time.
+// untag removes the name pushImage gave an image, unless another run has
+// given it to another image since. The image stays as long as it has
+// another name; one without (its build's name went to a later build) has no
+// further use here and goes, as docker rmi would remove it. It runs after a
+// cancelled push too, within a bounded time.
 func (b *Builder) untag(ctx context.Context, u Upload) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if _, err := b.client.ImageRemove(ctx, u.Ref, image.RemoveOptions{PruneChildren: true}); err != nil {
+	id, err := b.localID(ctx, u.Ref)
+	if err == nil && id != u.ID {
+		return
+	}
+	if err == nil {
+		_, err = b.client.ImageRemove(ctx, u.Ref, image.RemoveOptions{PruneChildren: true})
+	}
+	if err != nil {
 		progress.Report(ctx, "image:"+u.Service, "push", progress.Warning, fmt.Sprintf("removing the name %s from the engine: %v", u.Ref, err), nil)
 	}
 }

@@ -126,7 +126,7 @@ func (r Releaser) Release(ctx context.Context, p *manifest.Project, o ReleaseOpt
 	if err := l.Validate(); err != nil {
 		return nil, fmt.Errorf("releasing to %q: %w", env.Name, err)
 	}
-	if err := r.Registry.TagRelease(ctx, l, otherNames(p)); err != nil {
+	if err := r.Registry.tagRelease(ctx, l, otherNames(p)); err != nil {
 		return nil, fmt.Errorf("releasing to %q: %w", env.Name, err)
 	}
 	return l, nil
@@ -204,14 +204,13 @@ func withImages(p *manifest.Project, image func(string, types.ServiceConfig) str
 	return &out
 }
 
-// TagRelease points, in the registry, l.Tag of every image's repository at
-// the image's digest (one manifest write each, no blob moves, none when the
-// tag already points there), and then each of names[service] (other tags,
-// in any repository; blobs are copied or mounted where that repository
-// lacks them). It then reads the release tags back: a release tag that does
-// not name the lock's digest (another release with the same tag wrote it
-// meanwhile) is an error.
-func (p *Promoter) TagRelease(ctx context.Context, l *Lock, names map[string][]string) error {
+// tagRelease checks that l.Tag of every image's repository (which the
+// release pushed) names the image's digest in the registry, and points each
+// of names[service] (other tags, in any repository; blobs are copied or
+// mounted where that repository lacks them) at it: one manifest write each,
+// none when the tag already points there. A release tag naming another
+// digest was written by another release with the same tag in the meantime.
+func (p *Promoter) tagRelease(ctx context.Context, l *Lock, names map[string][]string) error {
 	pusher, err := newPusher(ctx, p)
 	if err != nil {
 		return err
@@ -229,26 +228,22 @@ func (p *Promoter) TagRelease(ctx context.Context, l *Lock, names map[string][]s
 		if err != nil {
 			return fmt.Errorf("service %s: tagging with %q: %w", svc, l.Tag, err)
 		}
-		tags := []name.Tag{tag}
-		for _, n := range names[svc] {
-			t, err := name.NewTag(n, name.StrictValidation)
-			if err != nil {
-				return fmt.Errorf("service %s: tagging as %q: %w", svc, n, err)
-			}
-			tags = append(tags, t)
-		}
-		for _, t := range tags {
-			if err := p.ensureTag(ctx, puller, pusher, d, t); err != nil {
-				return fmt.Errorf("service %s: tagging %s as %s in registry %s: %w", svc, d, t, t.RegistryStr(), err)
-			}
-		}
 		got, err := puller.Head(ctx, tag)
 		if err != nil {
 			return fmt.Errorf("service %s: reading %s back from registry %s: %w", svc, tag, tag.RegistryStr(), err)
 		}
 		if got.Digest.String() != d.DigestStr() {
-			return fmt.Errorf("service %s: %w: %s is %s, not this release's %s: another release tagged %s at the same time; release again with a tag of its own (--tag)",
+			return fmt.Errorf("service %s: %w: %s is %s, not this release's %s: another release with tag %s pushed at the same time; release again with a tag of its own (--tag)",
 				svc, ErrDigestMismatch, tag, got.Digest, d.DigestStr(), l.Tag)
+		}
+		for _, n := range names[svc] {
+			t, err := name.NewTag(n, name.StrictValidation)
+			if err != nil {
+				return fmt.Errorf("service %s: tagging as %q: %w", svc, n, err)
+			}
+			if err := p.ensureTag(ctx, puller, pusher, d, t); err != nil {
+				return fmt.Errorf("service %s: tagging %s as %s in registry %s: %w", svc, d, t, t.RegistryStr(), err)
+			}
 		}
 		progress.Report(ctx, "image:"+svc, "release", progress.Done, tag.String()+"@"+d.DigestStr(), nil)
 	}

@@ -2,6 +2,7 @@ package registry_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -25,6 +26,9 @@ type fakeImages struct {
 	mu      sync.Mutex
 	ensured map[string]string       // service -> image name asked for
 	pushed  map[string]image.Upload // service -> what was pushed
+	// overwrite writes another image under each name after the push, as
+	// another release with the same tag would.
+	overwrite bool
 }
 
 func (f *fakeImages) Ensure(_ context.Context, p *manifest.Project, services []string, _ image.EnsureOptions) (map[string]string, error) {
@@ -53,6 +57,15 @@ func (f *fakeImages) PushIDs(_ context.Context, ups []image.Upload) ([]image.Pus
 		d, err := img.Digest()
 		if err != nil {
 			return nil, err
+		}
+		if f.overwrite {
+			other, err := random.Image(512, 1)
+			if err != nil {
+				return nil, err
+			}
+			if err := remote.Write(r, other, testAuth); err != nil {
+				return nil, err
+			}
 		}
 		f.mu.Lock()
 		f.pushed[u.Service] = u
@@ -148,5 +161,31 @@ x-stack:
 	}
 	if p.Project.Services["pinned"].Image != repo+"pinned@sha256:"+strings.Repeat("1", 64) {
 		t.Errorf("Release changed the project: pinned is %s", p.Project.Services["pinned"].Image)
+	}
+}
+
+// A release tag that names another image than the one the release pushed
+// (another release with the same tag pushed meanwhile) fails the release
+// rather than locking an image the tag does not name.
+func TestReleaseRefusesATagAnotherReleaseTook(t *testing.T) {
+	reg := e2e.StartRegistry(t)
+	t.Setenv("DOCKER_CONFIG", e2e.DockerConfig(t, reg))
+	dir := t.TempDir()
+	e2e.WriteFiles(t, dir, map[string]string{
+		"compose.yaml":   "name: shop\nservices:\n  web:\n    build: ./web\nx-stack:\n  environments:\n    staging:\n      registry: " + reg.Host + "/shop\n",
+		"web/Dockerfile": "FROM scratch\n",
+	})
+	p, err := manifest.Load(t.Context(), manifest.Options{Files: []string{filepath.Join(dir, "compose.yaml")}, Env: []string{}, Environment: "staging"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := registry.NewPromoter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs := &fakeImages{ensured: map[string]string{}, pushed: map[string]image.Upload{}, overwrite: true}
+	l, err := registry.Releaser{Images: imgs, Registry: pr}.Release(t.Context(), p, registry.ReleaseOptions{Tag: "v1"})
+	if !errors.Is(err, registry.ErrDigestMismatch) || !strings.Contains(err.Error(), "--tag") || l != nil {
+		t.Fatalf("Release = %v, %v; want ErrDigestMismatch saying to use another --tag", l, err)
 	}
 }
