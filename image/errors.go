@@ -12,4 +12,7 @@ var (
 	ErrUnauthorized = errors.New("registry refused the credentials")
 	// ErrNoRegistry: a service's image name carries no registry to push to.
 	ErrNoRegistry = errors.New("image name has no registry")
+	// ErrPushedOther: the registry stored another image than the one meant
+	// to be pushed (its name on the engine moved during the push).
+	ErrPushedOther = errors.New("pushed another image")
 )

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/distribution/reference"
@@ -29,6 +28,9 @@ type Pushed struct {
 	Service string
 	// Ref is the name pushed, e.g. 127.0.0.1:5000/shop/web:1.2.
 	Ref string
+	// ID is the engine's ID of the image pushed: what the registry stored
+	// was checked to be this image.
+	ID string
 	// Digest is the manifest digest the registry stored, sha256:...
 	Digest string
 }
@@ -39,6 +41,12 @@ type Pushed struct {
 // failure is retried with backoff; credentials come from the keychain and
 // never appear in errors.
 //
+// Each name is looked up on the engine once, before any push, and what the
+// registry stored is then checked to be that image (its config digest is the
+// image ID): a build or pull that moves the name on the same engine during
+// the push makes Push fail with ErrPushedOther rather than report another
+// image's digest.
+//
 // A named service whose image carries no registry is an error; when none are
 // named, such services are skipped with a warning.
 func (b *Builder) Push(ctx context.Context, p *manifest.Project, services []string) ([]Pushed, error) {
@@ -47,9 +55,8 @@ func (b *Builder) Push(ctx context.Context, p *manifest.Project, services []stri
 		return nil, err
 	}
 	skipUnregistered := len(services) == 0
-	type job struct{ service, ref string }
 	var (
-		jobs []job
+		ups  []Upload
 		seen = map[string]bool{} // services sharing an image push it once
 		errs *multierror.Error
 	)
@@ -59,10 +66,10 @@ func (b *Builder) Push(ctx context.Context, p *manifest.Project, services []stri
 			refs = append(refs, s.Build.Tags...)
 		}
 		for i, ref := range refs {
-			if hasRegistry(ref) {
+			if HasRegistry(ref) {
 				if !seen[ref] {
 					seen[ref] = true
-					jobs = append(jobs, job{s.Name, ref})
+					ups = append(ups, Upload{Service: s.Name, Ref: ref})
 				}
 				continue
 			}
@@ -79,30 +86,27 @@ func (b *Builder) Push(ctx context.Context, p *manifest.Project, services []stri
 	if err := errs.ErrorOrNil(); err != nil {
 		return nil, err
 	}
-	var (
-		mu     sync.Mutex
-		pushed []Pushed
-	)
-	err = forEach(ctx, b.parallel, len(jobs), func(i int) error {
-		j := jobs[i]
-		digest, err := b.pushWithRetry(ctx, j.service, j.ref)
-		if err != nil {
-			progress.Report(ctx, "image:"+j.service, "push", progress.Failed, "", err)
-			return err
+	for i, u := range ups {
+		id, err := b.localID(ctx, u.Ref)
+		switch {
+		case err != nil:
+			errs = multierror.Append(errs, fmt.Errorf("service %q: inspecting image %s: %w", u.Service, u.Ref, err))
+		case id == "":
+			errs = multierror.Append(errs, fmt.Errorf("service %q: pushing %s: %w on the engine; build it (stack build) or pull it first", u.Service, u.Ref, ErrNotFound))
 		}
-		mu.Lock()
-		pushed = append(pushed, Pushed{Service: j.service, Ref: j.ref, Digest: digest})
-		mu.Unlock()
-		progress.Report(ctx, "image:"+j.service, "push", progress.Done, j.ref+"@"+digest, nil)
-		return nil
-	})
+		ups[i].ID = id
+	}
+	if err := errs.ErrorOrNil(); err != nil {
+		return nil, err
+	}
+	pushed, err := b.pushAll(ctx, ups, false)
 	sort.Slice(pushed, func(a, b int) bool { return pushed[a].Ref < pushed[b].Ref })
 	return pushed, err
 }
 
-// hasRegistry reports whether an image name starts with a registry host
+// HasRegistry reports whether an image name starts with a registry host
 // (a first component with a dot or port, or localhost), as docker decides.
-func hasRegistry(ref string) bool {
+func HasRegistry(ref string) bool {
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
 		return false

@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -17,7 +16,7 @@ import (
 	"github.com/stack-deploy/stack/registry"
 )
 
-var testAuth = remote.WithAuth(&authn.Basic{Username: e2e.RegistryUser, Password: e2e.RegistryPassword})
+var testAuth = e2e.RegistryAuth
 
 // newLock returns an empty lock of a release of project shop to env.
 func newLock(env, tag string) *registry.Lock {

@@ -3,10 +3,14 @@ package registry
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -136,9 +140,11 @@ func ReadLock(path string) (*Lock, error) {
 
 // writeFileAtomic writes b to path through a temporary file in the same
 // directory and a rename, so a reader sees the old file or the new one,
-// never half of one.
+// never half of one. The file is created 0666 less the umask, as any tool
+// writes a file meant to be committed and read by others (os.CreateTemp's
+// 0600 would hide it from a group that shares the checkout).
 func writeFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	f, err := createTemp(filepath.Dir(path), "."+filepath.Base(path)+".", 0o666)
 	if err != nil {
 		return err
 	}
@@ -149,13 +155,22 @@ func writeFileAtomic(path string, b []byte) error {
 		werr = cerr
 	}
 	if werr == nil {
-		werr = os.Chmod(tmp, 0o644)
-	}
-	if werr == nil {
 		werr = os.Rename(tmp, path)
 	}
 	if werr != nil {
 		_ = os.Remove(tmp)
 	}
 	return werr
+}
+
+// createTemp creates a new file dir/<prefix><random> with perm less the
+// umask: os.CreateTemp, but with the mode a caller chooses.
+func createTemp(dir, prefix string, perm fs.FileMode) (*os.File, error) {
+	for range 10000 {
+		f, err := os.OpenFile(filepath.Join(dir, prefix+strconv.FormatUint(rand.Uint64(), 36)), os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
+	return nil, fmt.Errorf("creating a temporary file in %s: every name tried exists", dir)
 }

@@ -7,10 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-
 	"github.com/stack-deploy/stack/internal/e2e"
 	"github.com/stack-deploy/stack/registry"
 )
@@ -40,19 +36,6 @@ x-stack:
 		"web/version":    "1\n",
 	})
 	return dir
-}
-
-func headDigest(t *testing.T, ref string) string {
-	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := remote.Head(r, remote.WithAuth(&authn.Basic{Username: e2e.RegistryUser, Password: e2e.RegistryPassword}))
-	if err != nil {
-		t.Fatalf("HEAD %s: %v", ref, err)
-	}
-	return d.Digest.String()
 }
 
 func lockAt(t *testing.T, path string) *registry.Lock {
@@ -108,7 +91,7 @@ func TestReleaseAndPromote(t *testing.T) {
 			t.Errorf("service %s locked as %s, want %s...", svc, si.Image, want)
 		}
 		d, _ := si.Digest()
-		if got := headDigest(t, staging.Ref("shop/"+svc+":v1")); got != d {
+		if got := e2e.RegistryDigest(t, staging.Ref("shop/"+svc+":v1")); got != d {
 			t.Errorf("staging %s:v1 is %s, the lock says %s", svc, got, d)
 		}
 	}
@@ -148,7 +131,7 @@ func TestReleaseAndPromote(t *testing.T) {
 		if si.Image != prod.Host+"/shop/"+svc+"@"+want {
 			t.Errorf("prod lock: %s is %s, want %s/shop/%s@%s", svc, si.Image, prod.Host, svc, want)
 		}
-		if got := headDigest(t, prod.Ref("shop/"+svc+":v1")); got != want {
+		if got := e2e.RegistryDigest(t, prod.Ref("shop/"+svc+":v1")); got != want {
 			t.Errorf("prod %s:v1 is %s, staging's digest is %s", svc, got, want)
 		}
 	}

@@ -58,7 +58,7 @@ func (s Store) Save(l *Lock) (string, error) {
 		}
 	}
 	dir := filepath.Join(s.Dir, l.Environment)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return "", fmt.Errorf("saving lock: %w", err)
 	}
 	base := l.Created.UTC().Format(timeLayout)

@@ -18,8 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // Registry credentials: every test registry accepts exactly these over HTTP
@@ -162,6 +165,24 @@ func (r *Registry) RemoveImages(t testing.TB) {
 
 // Ref returns the image reference "<host>/<repo>" on this registry.
 func (r *Registry) Ref(repo string) string { return r.Host + "/" + repo }
+
+// RegistryAuth is the remote option that logs in to every test registry.
+var RegistryAuth = remote.WithAuth(&authn.Basic{Username: RegistryUser, Password: RegistryPassword})
+
+// RegistryDigest asks a test registry for the manifest digest of ref
+// (<host>/<repo>:<tag>), failing the test when it has none.
+func RegistryDigest(t testing.TB, ref string) string {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := remote.Head(r, RegistryAuth)
+	if err != nil {
+		t.Fatalf("HEAD %s: %v", ref, err)
+	}
+	return d.Digest.String()
+}
 
 func (r *Registry) handler(inner http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

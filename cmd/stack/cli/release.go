@@ -24,10 +24,11 @@ func newReleaseCommand(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "release --env ENV [--tag TAG]",
 		Short: "Build, push and lock a release into an environment's registry",
-		Long: "Build the services that have a build section (unchanged ones are skipped), name every\n" +
-			"service's image into the environment's registry as <registry>/<service>, push them with\n" +
-			"the credentials of the Docker config, tag them with the release tag, and write a lock\n" +
-			"file pinning every service to the digest the registry stored:\n" +
+		Long: "Build the services that have a build section (unchanged ones are skipped), push every\n" +
+			"service's image by its image ID into the environment's registry as\n" +
+			"<registry>/<service>:<tag> with the credentials of the Docker config, check that the\n" +
+			"registry stored that very image, point <registry>/<service>'s own tag (latest) at it, and\n" +
+			"write a lock file pinning every service to the digest the registry stored:\n" +
 			"  .stack/releases/<env>/<time>-<tag>.json, and .stack/releases/<env>/current names it.\n" +
 			"Prints the lock file's path. Deploy it with `stack up --env ENV --lock FILE`, move it to\n" +
 			"another environment with `stack promote`.",
@@ -53,7 +54,7 @@ func newReleaseCommand(g *Globals) *cobra.Command {
 			}
 			r := g.newRenderer()
 			ctx := progress.WithSink(cmd.Context(), r)
-			l, err := registry.Releaser{Images: b, Engine: c, Registry: pr}.Release(ctx, p, registry.ReleaseOptions{Tag: o.Tag, Build: policy})
+			l, err := registry.Releaser{Images: b, Registry: pr}.Release(ctx, p, registry.ReleaseOptions{Tag: o.Tag, Build: policy})
 			if err != nil {
 				return err
 			}
