@@ -43,7 +43,7 @@ func newReleaseCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer t.Close()
-			b, c := t.Images, t.Client
+			b := t.Images
 			pr, err := registry.NewPromoter()
 			if err != nil {
 				return err
