@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -211,11 +212,16 @@ func (b *builder) replica(a *engine.Action, r engine.Replica, ao *actionOps) {
 		// ports back.
 		start.Txn = txn
 		start.Undo = &engine.Op{Kind: engine.OpRemove, Target: "container:" + tmp, Payload: &containerCall{kind: engine.OpRemove, ref: tmp}}
-		readyID := start.ID
-		if w := b.ready(a, ao, tmp, start); w != nil {
-			w.Txn = txn // a new container that never turns ready is rolled back too
-			readyID = w.ID
-		}
+		// A new container that never turns ready, or exits at once (say,
+		// its entrypoint does not exist), is rolled back too: its wait is
+		// part of the transaction, even when ready means started.
+		ao.started = append(ao.started, start.ID)
+		w := b.wait(a, tmp, start.ID)
+		w.Condition = cmp.Or(a.Ready, engine.Started)
+		w.Detail, w.Payload.(*waitContainer).cond = "until "+string(w.Condition), w.Condition
+		w.Txn = txn
+		ao.done = append(ao.done, w.ID)
+		readyID := w.ID
 		remove := b.op(a, engine.OpRemove, "container:"+c.Name, &containerCall{kind: engine.OpRemove, ref: c.ID, name: c.Name}, readyID)
 		rename := b.op(a, engine.OpRename, "container:"+tmp, &containerCall{kind: engine.OpRename, ref: tmp, newName: name}, remove.ID)
 		rename.Detail = "to " + name // dependants need not wait for it
