@@ -30,7 +30,7 @@ func TestEnsureValidatesBeforeTouchingTheEngine(t *testing.T) {
 			[]string{`service "db"`, "pull_policy: build needs a build section"}},
 		{"secrets on the classic builder", "services:\n  web:\n    build:\n      context: ./web\n      secrets: [tok]\n" + secret, nil, true,
 			[]string{`service "web"`, "build.secrets", "classic builder"}},
-		{"ssh on the classic builder", "services:\n  web:\n    build:\n      context: ./web\n      x-ssh: default=./web/id_ed25519\n", nil, true,
+		{"ssh on the classic builder", "services:\n  web:\n    build:\n      context: ./web\n      x-ssh: default=\n", nil, true,
 			[]string{`service "web"`, "build.ssh", "classic builder"}},
 		{"secret from an unset variable", "services:\n  web:\n    build:\n      context: ./web\n      secrets: [tok]\nsecrets:\n  tok:\n    environment: STACK_NO_SUCH_VARIABLE\n", nil, false,
 			[]string{`service "web"`, "build.secrets", "STACK_NO_SUCH_VARIABLE is not set"}},
@@ -59,8 +59,9 @@ func TestEnsureValidatesBeforeTouchingTheEngine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := load(t, map[string]string{"compose.yaml": tt.compose, "web/Dockerfile": "FROM scratch\n", "web/id_ed25519": sshKey(t)})
+			p := load(t, map[string]string{"compose.yaml": tt.compose, "web/Dockerfile": "FROM scratch\n"})
 			withSSH(p)
+			agentSocket(t)
 			b, bk := newFakeBuildKitBuilder(t, &fakeClient{})
 			if tt.classic {
 				b.bk, b.classic = nil, "DOCKER_BUILDKIT=0"

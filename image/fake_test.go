@@ -3,13 +3,11 @@ package image
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,7 +21,6 @@ import (
 	bkclient "github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/crypto/ssh"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -194,16 +191,14 @@ func withSSH(p *manifest.Project) {
 	}
 }
 
-// sshKey returns a new private key in OpenSSH's PEM form.
-func sshKey(t testing.TB) string {
-	t.Helper()
-	_, key, err := ed25519.GenerateKey(rand.Reader)
+// agentSocket listens on a unix socket and names it in SSH_AUTH_SOCK: an
+// ssh agent as far as finding one goes.
+func agentSocket(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	block, err := ssh.MarshalPrivateKey(key, "stack test key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(block))
+	t.Cleanup(func() { l.Close() })
+	t.Setenv("SSH_AUTH_SOCK", sock)
 }
