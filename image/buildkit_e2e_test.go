@@ -73,8 +73,8 @@ secrets:
   envtok:
     environment: STACK_BUILD_TOKEN
 `,
-		".env":      "STACK_BUILD_TOKEN=" + envSecret + "\n",
-		"token.txt": fileSecret,
+		".env":             "STACK_BUILD_TOKEN=" + envSecret + "\n",
+		"token.txt":        fileSecret,
 		"leaky/Dockerfile": "FROM busybox:stable\nRUN --mount=type=secret,id=token sh -c 'echo the token is $(cat /run/secrets/token); exit 3'\n",
 	})
 	// BuildKit's cache does not key on secret values: the project name in
