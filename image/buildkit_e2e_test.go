@@ -9,6 +9,9 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -16,6 +19,7 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/docker/docker/client"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/stack-deploy/stack/image"
@@ -302,4 +306,131 @@ func sshKey(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return string(pem.EncodeToMemory(block))
+}
+
+// Intent: with build.pull, the engine's BuildKit pulls the FROM image
+// itself, with the credentials of the Docker config, which the session
+// hands it (the registry requires them).
+func TestBuildKitPullsWithDockerConfigAuthE2E(t *testing.T) {
+	e2e.Engine(t)
+	reg := e2e.StartRegistry(t)
+	cfg := e2e.DockerConfig(t, reg)
+	t.Setenv("DOCKER_CONFIG", cfg)
+	f := newFixture(t, map[string]string{})
+	base := reg.Ref("mirror/base:" + f.name)
+	for _, args := range [][]string{{"tag", "busybox:stable", base}, {"--config", cfg, "push", base}} {
+		if out, err := exec.Command("docker", args...).CombinedOutput(); err != nil {
+			t.Fatalf("docker %v: %v\n%s", args, err, out)
+		}
+	}
+	t.Cleanup(func() { _, _ = exec.Command("docker", "rmi", base).CombinedOutput() })
+	e2e.WriteFiles(t, f.dir, map[string]string{
+		"compose.yaml":   "services:\n  app:\n    build:\n      context: ./app\n      pull: true\n",
+		"app/Dockerfile": "FROM " + base + "\nRUN echo " + f.name + " > /built\n",
+	})
+	f.reload(t)
+	reg.Reset()
+	if _, err := f.ensure(t.Context(), image.EnsureOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if s := reg.Stats(); s.Requests == 0 {
+		t.Errorf("BuildKit made no authenticated request for %s: %+v", base, s)
+	}
+	if exportFiles(t, f.name+"-app")["/built"] != f.name+"\n" {
+		t.Error("app was not built on the pulled base")
+	}
+}
+
+// Intent: cache_to: type=inline writes the build cache into the image
+// (engine 20.10's BuildKit exports cache no other way), and cache_from
+// makes another build import it from the registry the image was pushed to.
+func TestBuildKitInlineCacheE2E(t *testing.T) {
+	e2e.Engine(t)
+	reg := e2e.StartRegistry(t)
+	cfg := e2e.DockerConfig(t, reg)
+	t.Setenv("DOCKER_CONFIG", cfg)
+	f := newFixture(t, map[string]string{})
+	ref := reg.Ref("shop/" + f.name + "-seed:1")
+	dockerfile := "FROM busybox:stable\nRUN echo " + f.name + " > /seed\n"
+	e2e.WriteFiles(t, f.dir, map[string]string{
+		"compose.yaml":    "services:\n  seed:\n    image: " + ref + "\n    build:\n      context: ./seed\n      cache_to: [type=inline]\n",
+		"seed/Dockerfile": dockerfile,
+	})
+	f.reload(t)
+	if _, err := f.ensure(t.Context(), image.EnsureOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := exec.Command("docker", "save", ref).Output()
+	if err != nil {
+		t.Fatalf("docker save %s: %v", ref, err)
+	}
+	if !bytes.Contains(saved, []byte("moby.buildkit.cache.v0")) {
+		t.Errorf("the image of %s carries no inline cache", ref)
+	}
+	if out, err := exec.Command("docker", "--config", cfg, "push", ref).CombinedOutput(); err != nil {
+		t.Fatalf("docker push %s: %v\n%s", ref, err, out)
+	}
+	e2e.WriteFiles(t, f.dir, map[string]string{
+		"compose.yaml":    "services:\n  user:\n    build:\n      context: ./user\n      cache_from: [" + ref + "]\n",
+		"user/Dockerfile": dockerfile,
+	})
+	f.reload(t)
+	ev := &events{}
+	if _, err := f.ensure(progress.WithSink(t.Context(), ev), image.EnsureOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !ev.has("image:user", progress.Done, "importing cache manifest from "+ref) {
+		t.Errorf("no cache import from %s: %+v", ref, ev.Events())
+	}
+}
+
+// Intent: an engine whose API answers no BuildKit (POST /grpc refused, as
+// an engine older than 19.03 or a locked-down proxy does) still builds,
+// with its classic builder, and a warning says so and what it cannot do.
+func TestBuildWithoutBuildKitE2E(t *testing.T) {
+	e2e.Engine(t)
+	sock := filepath.Join(t.TempDir(), "engine.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) { r.Out.URL.Scheme, r.Out.URL.Host = "http", "docker" },
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", "/var/run/docker.sock")
+		}},
+		FlushInterval: -1,
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/grpc" || r.URL.Path == "/session" {
+			http.NotFound(w, r)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+
+	f := newFixture(t, map[string]string{
+		"compose.yaml":   "services:\n  app:\n    build: ./app\n",
+		"app/Dockerfile": "FROM busybox:stable\nRUN echo classic > /built\n",
+	})
+	c, err := client.NewClientWithOpts(client.WithHost("unix://"+sock), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if f.b, err = image.New(image.WithClient(c)); err != nil {
+		t.Fatal(err)
+	}
+	ev := &events{}
+	if _, err := f.ensure(progress.WithSink(t.Context(), ev), image.EnsureOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !ev.has("builder", progress.Warning, "classic builder (connecting to the engine's BuildKit") || !ev.has("builder", progress.Warning, "RUN --mount") {
+		t.Errorf("no warning about the classic builder: %+v", ev.Events())
+	}
+	if exportFiles(t, f.name+"-app")["/built"] != "classic\n" {
+		t.Error("app was not built")
+	}
 }

@@ -199,6 +199,9 @@ func TestDigestCoversInputsNotTimes(t *testing.T) {
 		{"secret added", nil, func(in *buildInputs) { in.secrets = []string{"token"} }, true},
 		{"ssh added", nil, func(in *buildInputs) { in.ssh = []string{"default="} }, true},
 		{"no_cache_filter set", nil, func(in *buildInputs) { in.noCacheFilter = []string{"deps"} }, true},
+		{"additional context added", nil, func(in *buildInputs) {
+			in.contexts = map[string]namedContext{"tools": {ref: "docker-image://busybox:stable"}}
+		}, true},
 		{"ulimit set", nil, func(in *buildInputs) { in.ulimits = []string{"nofile=1024:2048"} }, true},
 		{"cache_from set", nil, func(in *buildInputs) { in.cacheFrom = []string{"r.example/web:cache"} }, true},
 	}

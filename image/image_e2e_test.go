@@ -270,7 +270,8 @@ func TestBuildContextMatchesDockerCLIE2E(t *testing.T) {
 
 // Intent: both builders of engine 20.10, its BuildKit and its classic
 // builder, honour multi-stage builds with target, args (meta ARG in FROM
-// too), labels, extra_hosts, tags, network and dockerfile_inline; the
+// too), labels, extra_hosts, tags, network, dockerfile_inline and a
+// Dockerfile outside the context; the
 // classic builder sizes /dev/shm by shm_size, which the engine's BuildKit
 // (v0.8) cannot, and says so.
 func TestBuildSettingsE2E(t *testing.T) {
@@ -310,7 +311,13 @@ func testBuildSettings(t *testing.T, builder string) {
       dockerfile_inline: |
         FROM busybox:stable
         COPY msg /msg
+  outside:
+    build:
+      context: ./outside
+      dockerfile: ../outside.Dockerfile
 `,
+		"outside/msg":        "outside ok",
+		"outside.Dockerfile": "FROM busybox:stable\nCOPY msg /msg\n",
 		"app/Dockerfile": `ARG BASE=nosuch:image
 FROM ${BASE} AS builder
 ARG GREETING
@@ -327,8 +334,8 @@ RUN echo debug > /debug
 	if _, err := f.ensure(progress.WithSink(t.Context(), ev), image.EnsureOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := f.cc.take(); n != 3 {
-		t.Errorf("%d build calls, want 3", n)
+	if n, _ := f.cc.take(); n != 4 {
+		t.Errorf("%d build calls, want 4", n)
 	}
 	files := exportFiles(t, f.p.Name+"-app")
 	if files["/greeting"] != "hello from args\n" {
@@ -357,6 +364,9 @@ RUN echo debug > /debug
 	}
 	if got := exportFiles(t, f.p.Name+"-inline"); got["/msg"] != "inline ok" {
 		t.Errorf("dockerfile_inline image /msg = %q", got["/msg"])
+	}
+	if got := exportFiles(t, f.p.Name+"-outside"); got["/msg"] != "outside ok" {
+		t.Errorf("a Dockerfile outside the context: image /msg = %q", got["/msg"])
 	}
 }
 

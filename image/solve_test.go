@@ -173,3 +173,46 @@ func TestSyntaxOf(t *testing.T) {
 		})
 	}
 }
+
+// On an engine whose BuildKit takes named contexts (v0.10 and later), each
+// additional_contexts entry becomes a context:NAME frontend option: a
+// directory served through the session, an image, or the image another
+// service builds, which is then built first.
+func TestBuildKitAdditionalContexts(t *testing.T) {
+	p := load(t, map[string]string{
+		"compose.yaml": `services:
+  web:
+    build:
+      context: ./web
+      additional_contexts:
+        assets: ./assets
+        tools: docker-image://busybox:stable
+        base: service:base
+  base:
+    build: ./base
+`,
+		"web/Dockerfile":  "FROM scratch\n",
+		"base/Dockerfile": "FROM scratch\n",
+		"assets/a.txt":    "a",
+	})
+	var order []string
+	f := &fakeClient{build: func(tag string) (string, error) { order = append(order, tag); return "sha256:" + tag, nil }}
+	b, bk := newFakeBuildKitBuilder(t, f, WithParallelism(1))
+	bk.version = "v0.12.5"
+	if _, err := b.Ensure(t.Context(), p, nil, EnsureOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(order, []string{"p-base", "p-web"}) {
+		t.Fatalf("build order %v, want base first", order)
+	}
+	opt := bk.solved[1]
+	want := map[string]string{"context:assets": "local:stack-context-assets", "context:tools": "docker-image://busybox:stable", "context:base": "docker-image://p-base"}
+	for k, v := range want {
+		if opt.FrontendAttrs[k] != v {
+			t.Errorf("%s = %q, want %q", k, opt.FrontendAttrs[k], v)
+		}
+	}
+	if opt.LocalMounts["stack-context-assets"] == nil {
+		t.Errorf("the assets directory is not served: %v", opt.LocalMounts)
+	}
+}

@@ -96,7 +96,7 @@ func (r *stepReporter) update(s *client.SolveStatus) {
 		st.done = true
 		took := ""
 		if v.Started != nil {
-			took = v.Completed.Sub(*v.Started).Round(10 * time.Millisecond).String()
+			took = roundDuration(v.Completed.Sub(*v.Started)).String()
 		}
 		switch {
 		case v.Error != "":
@@ -135,4 +135,12 @@ func (r *stepReporter) buildError(j *buildJob, err error) error {
 		be.Output = append([]string{st.name}, st.lines...)
 	}
 	return be
+}
+
+// roundDuration keeps two or three significant figures: 4ms, 120ms, 3.12s.
+func roundDuration(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(10 * time.Millisecond)
 }
