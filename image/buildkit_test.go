@@ -7,12 +7,12 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/docker/docker/client"
 	controlapi "github.com/moby/buildkit/api/services/control"
 	apitypes "github.com/moby/buildkit/api/types"
-	"golang.org/x/net/http2"
 	"google.golang.org/grpc"
 )
 
@@ -26,6 +26,30 @@ type fakeControl struct {
 func (c *fakeControl) ListWorkers(context.Context, *controlapi.ListWorkersRequest) (*controlapi.ListWorkersResponse, error) {
 	return &controlapi.ListWorkersResponse{Record: []*apitypes.WorkerRecord{{ID: c.transport}}}, nil
 }
+
+// connListener accepts one connection, then waits until closed.
+type connListener struct {
+	conn             net.Conn
+	accept, shutdown sync.Once
+	done             chan struct{}
+}
+
+func (l *connListener) Accept() (net.Conn, error) {
+	var c net.Conn
+	l.accept.Do(func() { c = l.conn })
+	if c != nil {
+		return c, nil
+	}
+	<-l.done
+	return nil, net.ErrClosed
+}
+
+func (l *connListener) Close() error {
+	l.shutdown.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *connListener) Addr() net.Addr { return l.conn.LocalAddr() }
 
 // fakeEngine serves, on a unix socket, what ConnectBuildKit asks of an
 // engine: _ping with an API version, the hijacked /grpc upgrade (grpc),
@@ -49,7 +73,13 @@ func fakeEngine(t *testing.T, api string, native, upgrade bool) string {
 				return
 			}
 			fmt.Fprint(conn, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n")
-			(&http2.Server{}).ServeConn(conn, &http2.ServeConnOpts{Handler: hijacked})
+			// HTTP/2 from here on, as moby serves it (an http2.Server on
+			// the hijacked connection).
+			var p http.Protocols
+			p.SetUnencryptedHTTP2(true)
+			h2 := &http.Server{Handler: hijacked, Protocols: &p}
+			t.Cleanup(func() { _ = h2.Close() })
+			_ = h2.Serve(&connListener{conn: conn, done: make(chan struct{})})
 		default:
 			http.NotFound(w, r)
 		}
