@@ -38,8 +38,9 @@ func goService(b *testing.B, dir, dockerfile string) {
 	e2e.WriteFiles(b, dir, files)
 }
 
-// changeVersion is the one-line change: main.go's version constant.
-func changeVersion(b *testing.B, dir string, v int) {
+// changeVersion is the one-line change: main.go's version constant, to a
+// value no build has seen (the builders' caches must not answer it).
+func changeVersion(b *testing.B, dir, v string) {
 	b.Helper()
 	path := filepath.Join(dir, "main.go")
 	src, err := os.ReadFile(path)
@@ -49,7 +50,7 @@ func changeVersion(b *testing.B, dir string, v int) {
 	lines := strings.Split(string(src), "\n")
 	for i, l := range lines {
 		if strings.HasPrefix(l, "const version = ") {
-			lines[i] = fmt.Sprintf("const version = %q", fmt.Sprint(v))
+			lines[i] = fmt.Sprintf("const version = %q", v)
 		}
 	}
 	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
@@ -127,15 +128,17 @@ func BenchmarkGoServiceRebuild(b *testing.B) {
 		remember(composeName + "-svc")
 		return d
 	}
+	changeVersion(b, stackDir, stackName)
 	stackBuild()
+	changeVersion(b, composeDir, composeName)
 	composeBuild()
 
 	var stackTime, composeTime time.Duration
 	b.ResetTimer()
 	for i := range b.N {
-		changeVersion(b, stackDir, i+1)
+		changeVersion(b, stackDir, fmt.Sprint(stackName, i))
 		stackTime += stackBuild()
-		changeVersion(b, composeDir, i+1)
+		changeVersion(b, composeDir, fmt.Sprint(composeName, i))
 		composeTime += composeBuild()
 	}
 	b.StopTimer()

@@ -111,8 +111,10 @@ func (b *Builder) builder(ctx context.Context) (builder, error) {
 		switch {
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
-		case err != nil:
+		case errors.Is(err, ErrNoBuildKit):
 			b.classic = err.Error()
+		case err != nil:
+			return nil, err
 		default:
 			b.bk = bk
 		}

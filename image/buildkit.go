@@ -3,7 +3,9 @@ package image
 import (
 	"context"
 	"fmt"
+	"errors"
 	"net"
+	"regexp"
 	"strings"
 	"time"
 
@@ -41,7 +43,8 @@ const connectTimeout = 10 * time.Second
 // included) upgrades POST /grpc to h2c for the control API and POST
 // /session for the files, secrets and credentials BuildKit asks for, as
 // buildx's docker driver does. The connection is proven by listing the
-// engine's BuildKit workers; an engine without BuildKit fails here.
+// engine's BuildKit workers; an engine without BuildKit fails here with
+// ErrNoBuildKit.
 func ConnectBuildKit(ctx context.Context, c Client) (BuildKit, error) {
 	ping, err := c.Ping(ctx)
 	if err != nil {
@@ -74,15 +77,28 @@ func ConnectBuildKit(ctx context.Context, c Client) (BuildKit, error) {
 func probe(ctx context.Context, dial func(context.Context) (*client.Client, error)) (BuildKit, error) {
 	bk, err := dial(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to the engine's BuildKit: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrNoBuildKit, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	if _, err := bk.ListWorkers(ctx); err != nil {
 		_ = bk.Close()
-		return nil, fmt.Errorf("connecting to the engine's BuildKit: %w", err)
+		return nil, fmt.Errorf("%w: %s", ErrNoBuildKit, dialReason(err))
 	}
 	return bk, nil
+}
+
+var dialFailure = regexp.MustCompile(`Error while dialing: (.*?)"?$`)
+
+// dialReason is why gRPC could not reach BuildKit, without the layers of
+// wrapping gRPC adds ("failed to list workers: Unavailable: connection
+// error: desc = ...").
+func dialReason(err error) string {
+	msg := status.Convert(errors.Unwrap(err)).Message()
+	if m := dialFailure.FindStringSubmatch(msg); m != nil {
+		return m[1]
+	}
+	return err.Error()
 }
 
 // buildKitInfo is what the engine's BuildKit can do, learnt once.

@@ -427,7 +427,7 @@ func TestBuildWithoutBuildKitE2E(t *testing.T) {
 	if _, err := f.ensure(progress.WithSink(t.Context(), ev), image.EnsureOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if !ev.has("builder", progress.Warning, "classic builder (connecting to the engine's BuildKit") || !ev.has("builder", progress.Warning, "RUN --mount") {
+	if !ev.has("builder", progress.Warning, "classic builder (the engine's BuildKit does not answer: unable to upgrade to h2c, received 404)") || !ev.has("builder", progress.Warning, "RUN --mount") {
 		t.Errorf("no warning about the classic builder: %+v", ev.Events())
 	}
 	if exportFiles(t, f.name+"-app")["/built"] != "classic\n" {

@@ -2,6 +2,7 @@ package image
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -130,7 +131,7 @@ func TestConnectBuildKit(t *testing.T) {
 			defer c.Close()
 			bk, err := ConnectBuildKit(t.Context(), c)
 			if tt.want == "error" {
-				if err == nil || !strings.Contains(err.Error(), "connecting to the engine's BuildKit") {
+				if !errors.Is(err, ErrNoBuildKit) {
 					t.Fatalf("ConnectBuildKit: %v, want an error", err)
 				}
 				return

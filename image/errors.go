@@ -12,4 +12,7 @@ var (
 	ErrUnauthorized = errors.New("registry refused the credentials")
 	// ErrNoRegistry: a service's image name carries no registry to push to.
 	ErrNoRegistry = errors.New("image name has no registry")
+	// ErrNoBuildKit: the engine answers, but no BuildKit answers through
+	// it; builds take its classic builder.
+	ErrNoBuildKit = errors.New("the engine's BuildKit does not answer")
 )
