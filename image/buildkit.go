@@ -2,8 +2,8 @@ package image
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"net"
 	"regexp"
 	"strings"
