@@ -64,10 +64,10 @@ func (k *buildKitBuilder) check(ctx context.Context, j *buildJob) error {
 		// These size the steps' sandbox, not the image: a warning, as the
 		// build can still give the image the file asks for.
 		if bc.ShmSize > 0 {
-			progress.Report(ctx, "image:"+j.service, "build", progress.Warning, "build.shm_size: the engine's BuildKit (older than v0.10: Docker 20.10 runs v0.8) cannot size /dev/shm for build steps; ignored", nil)
+			progress.Report(ctx, "image:"+j.service, "build", progress.Warning, "build.shm_size: the engine's BuildKit (older than v0.11: Docker 20.10 runs v0.8) cannot size /dev/shm for build steps; ignored", nil)
 		}
 		if len(bc.Ulimits) > 0 {
-			progress.Report(ctx, "image:"+j.service, "build", progress.Warning, "build.ulimits: the engine's BuildKit (older than v0.10: Docker 20.10 runs v0.8) cannot set ulimits for build steps; ignored", nil)
+			progress.Report(ctx, "image:"+j.service, "build", progress.Warning, "build.ulimits: the engine's BuildKit (older than v0.11: Docker 20.10 runs v0.8) cannot set ulimits for build steps; ignored", nil)
 		}
 	}
 	if len(bc.AdditionalContexts) > 0 && !k.info.frontendV010() {
