@@ -2,9 +2,7 @@ package image
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
@@ -12,9 +10,9 @@ import (
 	"github.com/distribution/reference"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
+	"github.com/moby/buildkit/session/sshforward/sshprovider"
 
 	"github.com/stack-deploy/stack/manifest"
-	"github.com/stack-deploy/stack/progress"
 )
 
 // maxStepLines bounds the lines of a failing step kept for its error.
@@ -49,50 +47,66 @@ type buildJob struct {
 	service string
 	image   string
 	inputs  buildInputs
-	opts    build.ImageBuildOptions
-	// force builds even when the image carries the digest of the inputs.
-	force bool
-	// bases are the FROM images; deps the jobs building some of them.
+	// bc is the service's build section, which the builder that runs the
+	// job checks against what it can do (builder.check).
+	bc *types.BuildConfig
+	// errAt makes a user error about a field of the service, at its line.
+	errAt func(field, problem, fix string) error
+	// opts are the classic builder's options.
+	opts build.ImageBuildOptions
+	// secrets are the build secrets by ID; ssh the agents or keys
+	// forwarded; syntax the Dockerfile's # syntax= directive, if any.
+	secrets map[string][]byte
+	ssh     []sshprovider.AgentConfig
+	syntax  *syntaxDirective
+	// warnings are settings the build will not apply, reported when it
+	// is checked.
+	warnings []string
+	// force builds even when the image carries the digest of the inputs;
+	// noCache builds without the engine's build cache (--no-cache).
+	force   bool
+	noCache bool
+	// bases are the FROM images (and the images of additional_contexts'
+	// service: entries); deps the jobs building some of them.
 	bases []string
 	deps  map[string]*buildJob
 	// failed is set before the job's done channel closes.
 	failed bool
 	// dryRun builds nothing: see EnsureOptions.DryRun.
 	dryRun bool
+	// builder runs the job; set by Ensure once it knows what the engine
+	// runs.
+	builder builder
 }
 
-// unsupportedBuild lists build settings the engine's classic builder (API
-// 1.41, no BuildKit session) cannot honour; silently dropping them would
-// build something other than what the file says.
-func unsupportedBuild(bc *types.BuildConfig) string {
-	switch {
-	case strings.Contains(bc.Context, "://") || strings.HasPrefix(bc.Context, "git@"):
-		return "context (a remote context)"
-	case len(bc.Secrets) > 0:
-		return "secrets"
-	case len(bc.SSH) > 0:
-		return "ssh"
-	case len(bc.AdditionalContexts) > 0:
-		return "additional_contexts"
-	case len(bc.Platforms) > 1:
-		return "platforms"
-	case bc.Privileged || len(bc.Entitlements) > 0:
-		return "privileged"
-	}
-	return ""
+// builder is what runs builds: the engine's BuildKit, or its classic builder
+// when it has none.
+type builder interface {
+	// check refuses, before anything is built, a setting of j the builder
+	// cannot honour (an error naming the service and field), and reports
+	// as a warning one it will ignore.
+	check(ctx context.Context, j *buildJob) error
+	// build runs j, labelling the image with the inputs digest, and returns
+	// the new image's ID.
+	build(ctx context.Context, j *buildJob, digest string) (string, error)
 }
 
 // prepareBuild reads a service's build context and Dockerfile and turns its
-// build section into the engine's build options.
+// build section into the builders' options, refusing what is wrong whatever
+// the builder.
 func prepareBuild(p *manifest.Project, s types.ServiceConfig, force bool) (*buildJob, error) {
 	bc := s.Build
-	where := fmt.Sprintf("%s: service %q", strings.Join(p.ComposeFiles, ", "), s.Name)
-	if f := unsupportedBuild(bc); f != "" {
-		return nil, fmt.Errorf("%s: build.%s: the engine's classic builder cannot honour it; remove it, or build the image with docker buildx and name it in image", where, f)
+	errAt := func(field, problem, fix string) error {
+		e := p.ErrorAt(s.Name, field)
+		e.Problem, e.Fix = problem, fix
+		return e
+	}
+	if strings.Contains(bc.Context, "://") || strings.HasPrefix(bc.Context, "git@") {
+		return nil, errAt("build.context", "a remote context (a git repository or URL) is not supported: stack digests the context's files to skip unchanged builds", "clone it and point build.context at the directory")
 	}
 	ctxSpec, err := newContextSpec(bc.Context, bc.Dockerfile, bc.DockerfileInline)
 	if err != nil {
-		return nil, fmt.Errorf("%s: build: %w; fix build.context or build.dockerfile", where, err)
+		return nil, errAt("build", err.Error(), "fix build.context or build.dockerfile")
 	}
 	args := map[string]string{}
 	buildArgs := map[string]*string{}
@@ -110,7 +124,7 @@ func prepareBuild(p *manifest.Project, s types.ServiceConfig, force bool) (*buil
 	tags := append([]string{name}, bc.Tags...)
 	for _, t := range tags {
 		if _, err := reference.ParseNormalizedNamed(t); err != nil {
-			return nil, fmt.Errorf("%s: image name %q: %w; fix image: or build.tags", where, t, err)
+			return nil, errAt("build.tags", fmt.Sprintf("image name %q: %v", t, err), "fix image: or build.tags")
 		}
 	}
 	extraHosts := bc.ExtraHosts.AsList(":")
@@ -122,24 +136,31 @@ func prepareBuild(p *manifest.Project, s types.ServiceConfig, force bool) (*buil
 		}
 		ulimits = append(ulimits, &container.Ulimit{Name: n, Soft: soft, Hard: hard})
 	}
+	sort.Slice(ulimits, func(i, k int) bool { return ulimits[i].Name < ulimits[k].Name })
 	j := &buildJob{
 		service: s.Name,
 		image:   name,
+		bc:      bc,
+		errAt:   errAt,
 		// build.pull: the base may have changed in its registry, which only
 		// the engine's pull can tell: always build (the layer cache keeps an
 		// unchanged build cheap).
 		force: force || bc.Pull,
 		bases: baseImages(ctxSpec.dockerfileContent, args),
 		inputs: buildInputs{
-			context:    ctxSpec,
-			args:       args,
-			target:     bc.Target,
-			labels:     bc.Labels,
-			network:    bc.Network,
-			extraHosts: extraHosts,
-			shmSize:    int64(bc.ShmSize),
-			tags:       tags,
-			noCache:    bc.NoCache,
+			context:       ctxSpec,
+			args:          args,
+			target:        bc.Target,
+			labels:        bc.Labels,
+			network:       bc.Network,
+			extraHosts:    extraHosts,
+			shmSize:       int64(bc.ShmSize),
+			tags:          tags,
+			noCache:       bc.NoCache,
+			noCacheFilter: bc.NoCacheFilter,
+			platforms:     bc.Platforms,
+			cacheFrom:     bc.CacheFrom,
+			isolation:     bc.Isolation,
 		},
 		opts: build.ImageBuildOptions{
 			Tags:        tags,
@@ -162,80 +183,16 @@ func prepareBuild(p *manifest.Project, s types.ServiceConfig, force bool) (*buil
 	if len(bc.Platforms) == 1 {
 		j.opts.Platform = bc.Platforms[0]
 	}
-	j.inputs.platform, j.inputs.cacheFrom, j.inputs.isolation = j.opts.Platform, bc.CacheFrom, bc.Isolation
 	for _, u := range ulimits {
 		j.inputs.ulimits = append(j.inputs.ulimits, u.String())
 	}
-	sort.Strings(j.inputs.ulimits)
+	if j.syntax = syntaxOf(ctxSpec.dockerfileContent, args); j.syntax != nil {
+		j.bases = append(j.bases, j.syntax.ref)
+	}
+	if err := j.prepareSessionInputs(p); err != nil {
+		return nil, err
+	}
 	return j, nil
-}
-
-// build runs one build, streaming its output as progress events, and
-// returns the new image's ID.
-func (b *Builder) build(ctx context.Context, j *buildJob, digest string) (string, error) {
-	opts := j.opts
-	opts.Labels = map[string]string{}
-	for k, v := range j.inputs.labels {
-		opts.Labels[k] = v
-	}
-	opts.Labels[InputsLabel] = digest
-
-	pr, pw := io.Pipe()
-	defer pr.Close()
-	go func() { pw.CloseWithError(j.inputs.context.writeTar(pw)) }()
-	resp, err := b.client.ImageBuild(ctx, pr, opts)
-	if err != nil {
-		return "", fmt.Errorf("building service %q (image %s): %w", j.service, j.image, err)
-	}
-	defer resp.Body.Close()
-
-	resource := "image:" + j.service
-	var (
-		id   string
-		step []string
-	)
-	lines := lineSplitter{emit: func(l string) {
-		if strings.HasPrefix(l, "Step ") {
-			step = step[:0]
-		}
-		if len(step) == maxStepLines {
-			// Keep the step's own line and its last output, where the
-			// failure is.
-			step = append(step[:1], step[2:]...)
-		}
-		step = append(step, l)
-		progress.Report(ctx, resource, "build", progress.Working, l, nil)
-	}}
-	err = readStream(resp.Body, func(m message) {
-		switch {
-		case len(m.Aux) > 0:
-			var r build.Result
-			if json.Unmarshal(m.Aux, &r) == nil && r.ID != "" {
-				id = r.ID
-			}
-		case m.Stream != "":
-			lines.write(m.Stream)
-		default:
-			if l := statusLine(m); l != "" {
-				lines.write(l + "\n")
-			}
-		}
-	})
-	lines.flush()
-	if err != nil {
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		return "", &BuildError{Service: j.service, Image: j.image, Message: err.Error(), Output: step}
-	}
-	if id == "" {
-		ins, err := b.client.ImageInspect(ctx, j.image)
-		if err != nil {
-			return "", fmt.Errorf("inspecting the image built for service %q: %w", j.service, err)
-		}
-		id = ins.ID
-	}
-	return id, nil
 }
 
 // normalizedName is the form in which FROM lines and image names are

@@ -1,13 +1,19 @@
 package image
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/stack-deploy/stack/progress"
 )
 
 // Builder builds, pulls and pushes the images of a project. It is safe for
@@ -21,6 +27,13 @@ type Builder struct {
 	// checkPush is the pre-push credentials check; unit tests replace it
 	// to stay off the network.
 	checkPush func(ref string) error
+
+	// bk is the engine's BuildKit (WithBuildKit, or connected on the first
+	// build); classic, when set, says why builds use the classic builder.
+	bkMu    sync.Mutex
+	bk      BuildKit
+	bkInfo  *buildKitInfo
+	classic string
 }
 
 // Option configures a Builder.
@@ -29,6 +42,13 @@ type Option func(*Builder)
 // WithClient sets the engine client. Default: a client from the environment
 // (DOCKER_HOST, DOCKER_CERT_PATH, ...) negotiating the API version.
 func WithClient(c Client) Option { return func(b *Builder) { b.client = c } }
+
+// WithBuildKit sets the BuildKit client builds go through. Default: the
+// engine's own, connected on the first build (ConnectBuildKit); when the
+// engine runs none, or DOCKER_BUILDKIT is 0 or false as it is for docker,
+// builds use the engine's classic builder, with a warning saying what it
+// cannot do.
+func WithBuildKit(bk BuildKit) Option { return func(b *Builder) { b.bk = bk } }
 
 // WithKeychain sets where registry credentials come from. Default:
 // authn.DefaultKeychain, which reads the Docker config ($DOCKER_CONFIG or
@@ -67,6 +87,9 @@ func New(opts ...Option) (*Builder, error) {
 		return nil, errors.New("image builder: nil keychain")
 	}
 	b.checkPush = b.checkPushPermission
+	if v, err := strconv.ParseBool(os.Getenv("DOCKER_BUILDKIT")); err == nil && !v && b.bk == nil {
+		b.classic = "DOCKER_BUILDKIT=" + os.Getenv("DOCKER_BUILDKIT")
+	}
 	if b.client == nil {
 		c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 		if err != nil {
@@ -75,4 +98,37 @@ func New(opts ...Option) (*Builder, error) {
 		b.client = c
 	}
 	return b, nil
+}
+
+// builder returns what runs the builds: the engine's BuildKit, connected and
+// inspected once, or its classic builder when it runs none. Taking the
+// classic builder is reported as a warning naming what it cannot do.
+func (b *Builder) builder(ctx context.Context) (builder, error) {
+	b.bkMu.Lock()
+	defer b.bkMu.Unlock()
+	if b.bk == nil && b.classic == "" {
+		bk, err := ConnectBuildKit(ctx, b.client)
+		switch {
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case errors.Is(err, ErrNoBuildKit):
+			b.classic = err.Error()
+		case err != nil:
+			return nil, err
+		default:
+			b.bk = bk
+		}
+	}
+	if b.classic != "" {
+		progress.Report(ctx, "builder", "connect", progress.Warning, "building with the engine's classic builder ("+b.classic+"), "+classicNote, nil)
+		return &classicBuilder{client: b.client}, nil
+	}
+	if b.bkInfo == nil {
+		info, err := inspectBuildKit(ctx, b.bk)
+		if err != nil {
+			return nil, err
+		}
+		b.bkInfo = info
+	}
+	return &buildKitBuilder{bk: b.bk, info: b.bkInfo, keychain: b.keychain}, nil
 }

@@ -34,6 +34,9 @@ type contextSpec struct {
 	dockerfile string
 	// dockerfileContent is the Dockerfile's text.
 	dockerfileContent []byte
+	// dockerfilePath is the Dockerfile's absolute path, "" for
+	// dockerfile_inline.
+	dockerfilePath string
 	// generated is true when dockerfileContent is added to the tar under
 	// inlineDockerfile rather than read from the context directory.
 	generated bool
@@ -66,7 +69,7 @@ func newContextSpec(dir, dockerfile, inline string) (*contextSpec, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the Dockerfile: %w", err)
 		}
-		c.dockerfileContent = b
+		c.dockerfileContent, c.dockerfilePath = b, path
 		rel, err := filepath.Rel(dir, path)
 		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 			c.dockerfile, c.generated = inlineDockerfile, true
@@ -74,15 +77,48 @@ func newContextSpec(dir, dockerfile, inline string) (*contextSpec, error) {
 			c.dockerfile = filepath.ToSlash(rel)
 		}
 	}
-	excludes, err := readDockerignore(dir)
-	if err != nil {
+	if err := c.readExcludes(); err != nil {
 		return nil, err
 	}
-	c.excludes = trimBuildFilesFromExcludes(excludes, c.dockerfile, c.generated)
-	if c.pm, err = patternmatcher.New(c.excludes); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", filepath.Join(dir, ".dockerignore"), err)
-	}
 	return c, nil
+}
+
+// newDirSpec is a directory sent as it is but for its .dockerignore: an
+// additional build context.
+func newDirSpec(dir string) (*contextSpec, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading build context: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("build context %s is not a directory", dir)
+	}
+	c := &contextSpec{dir: dir}
+	return c, c.readExcludes()
+}
+
+func (c *contextSpec) readExcludes() error {
+	excludes, err := readDockerignore(c.dir)
+	if err != nil {
+		return err
+	}
+	c.excludes = excludes
+	if c.dockerfile != "" {
+		c.excludes = trimBuildFilesFromExcludes(excludes, c.dockerfile, c.generated)
+	}
+	if c.pm, err = patternmatcher.New(c.excludes); err != nil {
+		return fmt.Errorf("reading %s: %w", filepath.Join(c.dir, ".dockerignore"), err)
+	}
+	return nil
+}
+
+// dockerfileName says where a Dockerfile of the context goes in error
+// messages: its path, or build.dockerfile_inline.
+func (c *contextSpec) dockerfileName() string {
+	if c.dockerfilePath == "" {
+		return "build.dockerfile_inline"
+	}
+	return c.dockerfilePath
 }
 
 func readDockerignore(dir string) ([]string, error) {

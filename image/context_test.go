@@ -195,7 +195,13 @@ func TestDigestCoversInputsNotTimes(t *testing.T) {
 		{"base image changed", nil, func(in *buildInputs) { in.bases = map[string]string{"busybox:stable": "sha256:2"} }, true},
 		{"target set", nil, func(in *buildInputs) { in.target = "prod" }, true},
 		{"label added", nil, func(in *buildInputs) { in.labels = map[string]string{"a": "b"} }, true},
-		{"platform set", nil, func(in *buildInputs) { in.platform = "linux/arm64" }, true},
+		{"platform set", nil, func(in *buildInputs) { in.platforms = []string{"linux/arm64"} }, true},
+		{"secret added", nil, func(in *buildInputs) { in.secrets = []string{"token"} }, true},
+		{"ssh added", nil, func(in *buildInputs) { in.ssh = []string{"default="} }, true},
+		{"no_cache_filter set", nil, func(in *buildInputs) { in.noCacheFilter = []string{"deps"} }, true},
+		{"additional context added", nil, func(in *buildInputs) {
+			in.contexts = map[string]namedContext{"tools": {ref: "docker-image://busybox:stable"}}
+		}, true},
 		{"ulimit set", nil, func(in *buildInputs) { in.ulimits = []string{"nofile=1024:2048"} }, true},
 		{"cache_from set", nil, func(in *buildInputs) { in.cacheFrom = []string{"r.example/web:cache"} }, true},
 	}

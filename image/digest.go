@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 )
 
@@ -16,7 +18,7 @@ const InputsLabel = "io.stack.build-inputs"
 
 // inputsVersion changes whenever what the digest covers changes, so images
 // labelled by an older stack are rebuilt once rather than wrongly kept.
-const inputsVersion = "stack-build-inputs/v1"
+const inputsVersion = "stack-build-inputs/v2"
 
 // buildInputs is everything that decides what a build produces.
 type buildInputs struct {
@@ -32,10 +34,17 @@ type buildInputs struct {
 	shmSize    int64
 	tags       []string
 	noCache    bool
-	platform   string
-	ulimits    []string
-	cacheFrom  []string
-	isolation  string
+	// noCacheFilter names the stages built without cache (no_cache_filter).
+	noCacheFilter []string
+	platforms     []string
+	ulimits       []string
+	cacheFrom     []string
+	isolation     string
+	// secrets and ssh are the IDs a build can mount: never the values,
+	// which a label must not give away.
+	secrets  []string
+	ssh      []string
+	contexts map[string]namedContext
 }
 
 // digest hashes the inputs: the context's files after .dockerignore (names,
@@ -51,7 +60,47 @@ func (in buildInputs) digest() (string, error) {
 		fmt.Fprintln(h)
 	}
 	line(inputsVersion)
-	err := in.context.walk(func(rel, abs string, fi fs.FileInfo) error {
+	if err := in.context.digestFiles(line); err != nil {
+		return "", err
+	}
+	c := in.context
+	line("dockerfile", c.dockerfile, c.generated, hex.EncodeToString(sum256(c.dockerfileContent)))
+	sortedPairs(in.args, func(k, v string) { line("arg", k, v) })
+	sortedPairs(in.bases, func(k, v string) { line("base", k, v) })
+	sortedPairs(in.labels, func(k, v string) { line("label", k, v) })
+	line("target", in.target)
+	line("network", in.network)
+	line("shm_size", in.shmSize)
+	line("no_cache", in.noCache, in.noCacheFilter)
+	line("platform", in.platforms)
+	line("ulimits", in.ulimits)
+	line("cache_from", in.cacheFrom)
+	line("isolation", in.isolation)
+	line("secrets", sortedCopy(in.secrets))
+	line("ssh", sortedCopy(in.ssh))
+	for _, s := range sortedCopy(in.extraHosts) {
+		line("extra_host", s)
+	}
+	for _, s := range sortedCopy(in.tags) {
+		line("tag", s)
+	}
+	for _, name := range slices.Sorted(maps.Keys(in.contexts)) {
+		nc := in.contexts[name]
+		line("context", name, nc.ref)
+		if nc.dir != nil {
+			if err := nc.dir.digestFiles(func(kind string, fields ...any) { line("context-"+kind, append([]any{name}, fields...)...) }); err != nil {
+				return "", err
+			}
+		}
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// digestFiles writes a line for each file of the context after
+// .dockerignore: names, modes, contents, symlink targets; not times, so a
+// touch without a change does not rebuild.
+func (c *contextSpec) digestFiles(line func(kind string, fields ...any)) error {
+	return c.walk(func(rel, abs string, fi fs.FileInfo) error {
 		switch {
 		case fi.Mode()&fs.ModeSymlink != 0:
 			target, err := os.Readlink(abs)
@@ -70,29 +119,6 @@ func (in buildInputs) digest() (string, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return "", err
-	}
-	c := in.context
-	line("dockerfile", c.dockerfile, c.generated, hex.EncodeToString(sum256(c.dockerfileContent)))
-	sortedPairs(in.args, func(k, v string) { line("arg", k, v) })
-	sortedPairs(in.bases, func(k, v string) { line("base", k, v) })
-	sortedPairs(in.labels, func(k, v string) { line("label", k, v) })
-	line("target", in.target)
-	line("network", in.network)
-	line("shm_size", in.shmSize)
-	line("no_cache", in.noCache)
-	line("platform", in.platform)
-	line("ulimits", in.ulimits)
-	line("cache_from", in.cacheFrom)
-	line("isolation", in.isolation)
-	for _, s := range sortedCopy(in.extraHosts) {
-		line("extra_host", s)
-	}
-	for _, s := range sortedCopy(in.tags) {
-		line("tag", s)
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func fileSum(path string) (string, error) {

@@ -3,7 +3,9 @@ package image
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
+	"regexp"
 	"strings"
 )
 
@@ -91,4 +93,42 @@ func instructions(dockerfile []byte) []string {
 		out = append(out, cur.String())
 	}
 	return out
+}
+
+// syntaxDirective is a Dockerfile's `# syntax=` parser directive: the image
+// of the frontend BuildKit is to parse the file with instead of its own.
+type syntaxDirective struct {
+	ref  string
+	line int // 0 when the BUILDKIT_SYNTAX build arg set it
+}
+
+// at says where the directive is: "Dockerfile:1: # syntax=REF".
+func (d *syntaxDirective) at(dockerfile string) string {
+	if d.line == 0 {
+		return "build arg BUILDKIT_SYNTAX=" + d.ref
+	}
+	return fmt.Sprintf("%s:%d: # syntax=%s", dockerfile, d.line, d.ref)
+}
+
+var directive = regexp.MustCompile(`^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`)
+
+// syntaxOf returns the frontend a Dockerfile asks for, as BuildKit reads
+// it: the BUILDKIT_SYNTAX build arg, else a syntax directive among the
+// comments that open the file (directives end at the first line that is
+// none).
+func syntaxOf(dockerfile []byte, args map[string]string) *syntaxDirective {
+	if ref := args["BUILDKIT_SYNTAX"]; ref != "" {
+		return &syntaxDirective{ref: ref}
+	}
+	sc := bufio.NewScanner(bytes.NewReader(dockerfile))
+	for n := 1; sc.Scan(); n++ {
+		m := directive.FindStringSubmatch(strings.TrimSpace(sc.Text()))
+		if m == nil {
+			return nil
+		}
+		if strings.EqualFold(m[1], "syntax") {
+			return &syntaxDirective{ref: m[2], line: n}
+		}
+	}
+	return nil
 }

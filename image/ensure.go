@@ -2,6 +2,7 @@ package image
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -86,9 +87,7 @@ func (b *Builder) Ensure(ctx context.Context, p *manifest.Project, services []st
 				errs = multierror.Append(errs, err)
 				continue
 			}
-			if o.NoCache {
-				j.opts.NoCache = true
-			}
+			j.noCache = o.NoCache
 			j.dryRun = o.DryRun
 			builds = append(builds, j)
 			continue
@@ -104,6 +103,21 @@ func (b *Builder) Ensure(ctx context.Context, p *manifest.Project, services []st
 	}
 	if err := errs.ErrorOrNil(); err != nil {
 		return nil, err
+	}
+	if len(builds) > 0 {
+		be, err := b.builder(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range builds {
+			j.builder = be
+			if err := be.check(ctx, j); err != nil {
+				errs = multierror.Append(errs, err)
+			}
+		}
+		if err := errs.ErrorOrNil(); err != nil {
+			return nil, err
+		}
 	}
 	// A service that runs the image another service builds (image: x with
 	// no build, next to build: + image: x) takes the build's result and is
@@ -346,6 +360,11 @@ func (b *Builder) ensureBuilt(ctx context.Context, j *buildJob, ids *idMap) (str
 		} else {
 			id, err = b.baseImage(ctx, j.service, ref)
 		}
+		if err != nil && j.syntax != nil && ref == j.syntax.ref {
+			// The frontend BuildKit would fetch itself, fetched first so
+			// that an unreachable registry says which line asked for it.
+			return "", fmt.Errorf("service %q: %s: getting the Dockerfile frontend image it names: %w; remove the directive to build with the engine's built-in frontend, or make the image's registry reachable", j.service, j.syntax.at(j.inputs.context.dockerfileName()), errors.Unwrap(err))
+		}
 		if err != nil {
 			return "", err
 		}
@@ -370,7 +389,7 @@ func (b *Builder) ensureBuilt(ctx context.Context, j *buildJob, ids *idMap) (str
 		return "", nil
 	}
 	progress.Report(ctx, resource, "build", progress.Working, "building "+j.image, nil)
-	id, err := b.build(ctx, j, digest)
+	id, err := j.builder.build(ctx, j, digest)
 	if err != nil {
 		return "", err
 	}

@@ -9,34 +9,64 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
+	bkclient "github.com/moby/buildkit/client"
 )
 
 // Settings errors are found before any engine call (the fake fails every
-// call without a hook, and none is set).
+// call without a hook, and none is set), each naming the service and field:
+// what no builder takes, what the engine's BuildKit (v0.8, engine 20.10)
+// cannot do, and what its classic builder cannot.
 func TestEnsureValidatesBeforeTouchingTheEngine(t *testing.T) {
+	const secret = "secrets:\n  tok:\n    file: ./web/Dockerfile\n"
 	tests := []struct {
 		name     string
 		compose  string
 		services []string
+		classic  bool
 		want     []string
 	}{
-		{"pull_policy build without build", "services:\n  db:\n    image: redis:7-alpine\n    pull_policy: build\n", nil,
+		{"pull_policy build without build", "services:\n  db:\n    image: redis:7-alpine\n    pull_policy: build\n", nil, false,
 			[]string{`service "db"`, "pull_policy: build needs a build section"}},
-		{"secrets on the classic builder", "services:\n  web:\n    build:\n      context: ./web\n      secrets: [tok]\nsecrets:\n  tok:\n    file: ./web/Dockerfile\n", nil,
+		{"secrets on the classic builder", "services:\n  web:\n    build:\n      context: ./web\n      secrets: [tok]\n" + secret, nil, true,
 			[]string{`service "web"`, "build.secrets", "classic builder"}},
-		{"remote context", "services:\n  web:\n    build: https://github.com/example/web.git\n", nil,
-			[]string{`service "web"`, "build.context (a remote context)"}},
-		{"missing Dockerfile", "services:\n  web:\n    build:\n      context: ./web\n      dockerfile: Nope.Dockerfile\n", nil,
+		{"ssh on the classic builder", "services:\n  web:\n    build:\n      context: ./web\n      x-ssh: default=\n", nil, true,
+			[]string{`service "web"`, "build.ssh", "classic builder"}},
+		{"secret from an unset variable", "services:\n  web:\n    build:\n      context: ./web\n      secrets: [tok]\nsecrets:\n  tok:\n    environment: STACK_NO_SUCH_VARIABLE\n", nil, false,
+			[]string{`service "web"`, "build.secrets", "STACK_NO_SUCH_VARIABLE is not set"}},
+		{"secret file missing", "services:\n  web:\n    build:\n      context: ./web\n      secrets: [tok]\nsecrets:\n  tok:\n    file: ./nope.txt\n", nil, false,
+			[]string{`service "web"`, "build.secrets", "nope.txt"}},
+		{"ssh key missing", "services:\n  web:\n    build:\n      context: ./web\n      x-ssh: deploy=./no-such-key\n", nil, false,
+			[]string{`service "web"`, "build.ssh", "deploy", "no-such-key"}},
+		{"custom build network", "services:\n  web:\n    build:\n      context: ./web\n      network: shop_backend\n", nil, false,
+			[]string{`service "web"`, "build.network", "default, host or none"}},
+		{"a platform the engine does not build", "services:\n  web:\n    build:\n      context: ./web\n      platforms: [linux/arm64]\n", nil, false,
+			[]string{`service "web"`, "build.platforms", "linux/arm64", "linux/amd64, linux/386 only"}},
+		{"two platforms outside containerd", "services:\n  web:\n    build:\n      context: ./web\n      platforms: [linux/amd64, linux/386]\n", nil, false,
+			[]string{`service "web"`, "build.platforms", "one platform per tag"}},
+		{"cache export on engine 20.10", "services:\n  web:\n    build:\n      context: ./web\n      cache_to: [\"type=local,dest=/tmp/c\"]\n", nil, false,
+			[]string{`service "web"`, "build.cache_to", "type=local", "only inline"}},
+		{"additional contexts on BuildKit v0.8", "services:\n  web:\n    build:\n      context: ./web\n      additional_contexts:\n        src: ./web\n", nil, false,
+			[]string{`service "web"`, "build.additional_contexts", "v0.8"}},
+		{"provenance outside containerd", "services:\n  web:\n    build:\n      context: ./web\n      provenance: \"true\"\n", nil, false,
+			[]string{`service "web"`, "build.provenance"}},
+		{"remote context", "services:\n  web:\n    build: https://github.com/example/web.git\n", nil, false,
+			[]string{`service "web"`, "build.context: a remote context"}},
+		{"missing Dockerfile", "services:\n  web:\n    build:\n      context: ./web\n      dockerfile: Nope.Dockerfile\n", nil, false,
 			[]string{`service "web"`, "Nope.Dockerfile", "build.dockerfile"}},
-		{"unknown service", "services:\n  web:\n    build: ./web\n", []string{"wbe"},
+		{"unknown service", "services:\n  web:\n    build: ./web\n", []string{"wbe"}, false,
 			[]string{`no service "wbe"`, "services: web"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := load(t, map[string]string{"compose.yaml": tt.compose, "web/Dockerfile": "FROM scratch\n"})
-			_, err := newFakeBuilder(t, &fakeClient{}).Ensure(t.Context(), p, tt.services, EnsureOptions{})
+			withSSH(p)
+			agentSocket(t)
+			b, bk := newFakeBuildKitBuilder(t, &fakeClient{})
+			if tt.classic {
+				b.bk, b.classic = nil, "DOCKER_BUILDKIT=0"
+			}
+			_, err := b.Ensure(t.Context(), p, tt.services, EnsureOptions{})
 			if err == nil {
 				t.Fatal("Ensure succeeded")
 			}
@@ -44,6 +74,9 @@ func TestEnsureValidatesBeforeTouchingTheEngine(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error lacks %q:\n%v", w, err)
 				}
+			}
+			if len(bk.solved) != 0 {
+				t.Errorf("%d builds ran", len(bk.solved))
 			}
 		})
 	}
@@ -64,7 +97,7 @@ func TestEnsureBoundsParallelBuilds(t *testing.T) {
 		arrived  int
 		release  = make(chan struct{}, 4)
 	)
-	f := &fakeClient{build: func(o build.ImageBuildOptions) (string, error) {
+	f := &fakeClient{build: func(tag string) (string, error) {
 		mu.Lock()
 		inFlight++
 		most = max(most, inFlight)
@@ -82,7 +115,7 @@ func TestEnsureBoundsParallelBuilds(t *testing.T) {
 		mu.Lock()
 		inFlight--
 		mu.Unlock()
-		return "sha256:" + o.Tags[0], nil
+		return "sha256:" + tag, nil
 	}}
 	ids, err := newFakeBuilder(t, f, WithParallelism(2)).Ensure(t.Context(), load(t, files), nil, EnsureOptions{})
 	if err != nil {
@@ -106,14 +139,14 @@ func TestEnsureSkipsDependentsOfFailedBuild(t *testing.T) {
 		mu    sync.Mutex
 		built []string
 	)
-	f := &fakeClient{build: func(o build.ImageBuildOptions) (string, error) {
+	f := &fakeClient{build: func(tag string) (string, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		built = append(built, o.Tags[0])
-		if o.Tags[0] == "p-base" {
+		built = append(built, tag)
+		if tag == "p-base" {
 			return "", errors.New("The command '/bin/sh -c make' returned a non-zero code: 2")
 		}
-		return "sha256:" + o.Tags[0], nil
+		return "sha256:" + tag, nil
 	}}
 	ids, err := newFakeBuilder(t, f).Ensure(t.Context(), p, nil, EnsureOptions{})
 	if !errors.Is(err, ErrBuildFailed) {
@@ -162,7 +195,7 @@ func TestEnsureSharesBuiltImages(t *testing.T) {
 		"web/Dockerfile": "FROM scratch\n",
 	})
 	f := &fakeClient{
-		build: func(build.ImageBuildOptions) (string, error) { return "sha256:built", nil },
+		build: func(string) (string, error) { return "sha256:built", nil },
 		pull: func(ref string) error {
 			t.Errorf("pulled %s", ref)
 			return nil
@@ -174,24 +207,44 @@ func TestEnsureSharesBuiltImages(t *testing.T) {
 	}
 }
 
-// A failing step's error keeps the step line and the end of its output.
+// A failing step's error names the step and keeps the end of its output,
+// on BuildKit (the failing vertex and its logs) as on the classic builder
+// (the "Step N/M" line and what followed it).
 func TestBuildErrorKeepsTheEndOfTheStep(t *testing.T) {
-	p := load(t, map[string]string{"compose.yaml": "services:\n  web:\n    build: ./web\n", "web/Dockerfile": "FROM scratch\n"})
-	f := &fakeClient{build: func(build.ImageBuildOptions) (string, error) { return "", errors.New("returned a non-zero code: 1") }}
-	f.stream = func() []string {
-		lines := []string{"Step 1/2 : FROM scratch", "Step 2/2 : RUN make"}
-		for i := range 200 {
-			lines = append(lines, fmt.Sprintf("output %d", i))
-		}
-		return lines
+	var out strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&out, "output %d\n", i)
 	}
-	_, err := newFakeBuilder(t, f).Ensure(t.Context(), p, nil, EnsureOptions{})
-	var be *BuildError
-	if !errors.As(err, &be) {
-		t.Fatalf("Ensure: %v, want a BuildError", err)
-	}
-	if len(be.Output) != maxStepLines || be.Output[0] != "Step 2/2 : RUN make" || be.Output[len(be.Output)-1] != "output 199" {
-		t.Fatalf("kept %d lines from %q to %q", len(be.Output), be.Output[0], be.Output[len(be.Output)-1])
+	for _, builder := range []string{"buildkit", "classic"} {
+		t.Run(builder, func(t *testing.T) {
+			p := load(t, map[string]string{"compose.yaml": "services:\n  web:\n    build: ./web\n", "web/Dockerfile": "FROM scratch\n"})
+			f := &fakeClient{build: func(string) (string, error) { return "", errors.New("returned a non-zero code: 1") }}
+			b, bk := newFakeBuildKitBuilder(t, f)
+			want := "[2/2] RUN make"
+			if builder == "classic" {
+				b.bk, b.classic, want = nil, "DOCKER_BUILDKIT=0", "Step 2/2 : RUN make"
+				f.stream = func() []string {
+					return append([]string{"Step 1/2 : FROM scratch", want}, strings.Split(strings.TrimSpace(out.String()), "\n")...)
+				}
+			}
+			t0 := time.Now()
+			bk.steps = []*bkclient.SolveStatus{
+				{Vertexes: []*bkclient.Vertex{{Digest: "sha256:1", Name: "[1/2] FROM scratch", Started: &t0, Completed: &t0, Cached: true}, {Digest: "sha256:2", Name: want, Started: &t0}}},
+				{Logs: []*bkclient.VertexLog{{Vertex: "sha256:2", Data: []byte(out.String())}}},
+				{Vertexes: []*bkclient.Vertex{{Digest: "sha256:2", Name: want, Started: &t0, Completed: &t0, Error: "executor failed running [/bin/sh -c make]: exit code: 1"}}},
+			}
+			_, err := b.Ensure(t.Context(), p, nil, EnsureOptions{})
+			var be *BuildError
+			if !errors.As(err, &be) {
+				t.Fatalf("Ensure: %v, want a BuildError", err)
+			}
+			if len(be.Output) != maxStepLines || be.Output[0] != want || be.Output[len(be.Output)-1] != "output 199" {
+				t.Fatalf("kept %d lines from %q to %q", len(be.Output), be.Output[0], be.Output[len(be.Output)-1])
+			}
+			if builder == "buildkit" && !strings.Contains(be.Message, want+": executor failed running [/bin/sh -c make]: exit code: 1") {
+				t.Errorf("message %q does not name the step and its failure", be.Message)
+			}
+		})
 	}
 }
 

@@ -15,4 +15,7 @@ var (
 	// ErrPushedOther: the registry stored another image than the one meant
 	// to be pushed (its name on the engine moved during the push).
 	ErrPushedOther = errors.New("pushed another image")
+	// ErrNoBuildKit: the engine answers, but no BuildKit answers through
+	// it; builds take its classic builder.
+	ErrNoBuildKit = errors.New("the engine's BuildKit does not answer")
 )

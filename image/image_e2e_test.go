@@ -17,6 +17,8 @@ import (
 
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/client"
+	bkclient "github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/client/llb"
 
 	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/internal/e2e"
@@ -34,11 +36,28 @@ type countingClient struct {
 }
 
 func (c *countingClient) ImageBuild(ctx context.Context, r io.Reader, o build.ImageBuildOptions) (build.ImageBuildResponse, error) {
+	c.record(o.Tags[0])
+	return c.Client.ImageBuild(ctx, r, o)
+}
+
+func (c *countingClient) record(tag string) {
 	c.builds.Add(1)
 	c.mu.Lock()
-	c.order = append(c.order, o.Tags[0])
+	c.order = append(c.order, tag)
 	c.mu.Unlock()
-	return c.Client.ImageBuild(ctx, r, o)
+}
+
+// countingBuildKit counts the Solve calls that reach the engine's BuildKit
+// into the countingClient's figures, by the first tag each exports.
+type countingBuildKit struct {
+	image.BuildKit
+	cc *countingClient
+}
+
+func (c *countingBuildKit) Solve(ctx context.Context, def *llb.Definition, opt bkclient.SolveOpt, ch chan *bkclient.SolveStatus) (*bkclient.SolveResponse, error) {
+	tag, _, _ := strings.Cut(opt.Exports[0].Attrs["name"], ",")
+	c.cc.record(tag)
+	return c.BuildKit.Solve(ctx, def, opt, ch)
 }
 
 func (c *countingClient) take() (int, []string) {
@@ -64,7 +83,9 @@ type fixture struct {
 
 // newFixture writes files (compose.yaml among them) into a new directory,
 // loads it under a unique project name, and at the end removes the tags
-// named after the project and every image its builds produced.
+// named after the project and every image its builds produced. Builds go
+// through the engine's BuildKit, or its classic builder when the test set
+// DOCKER_BUILDKIT=0.
 func newFixture(t testing.TB, files map[string]string) *fixture {
 	t.Helper()
 	f := &fixture{t: t, dir: t.TempDir()}
@@ -79,7 +100,15 @@ func newFixture(t testing.TB, files map[string]string) *fixture {
 		t.Fatal(err)
 	}
 	f.cc = &countingClient{Client: c}
-	if f.b, err = image.New(image.WithClient(f.cc)); err != nil {
+	opts := []image.Option{image.WithClient(f.cc)}
+	if os.Getenv("DOCKER_BUILDKIT") != "0" {
+		bk, err := image.ConnectBuildKit(t.Context(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts = append(opts, image.WithBuildKit(&countingBuildKit{BuildKit: bk, cc: f.cc}))
+	}
+	if f.b, err = image.New(opts...); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -239,11 +268,23 @@ func TestBuildContextMatchesDockerCLIE2E(t *testing.T) {
 	}
 }
 
-// Intent: the classic builder of engine 20.10 honours multi-stage builds with
-// target, args (meta ARG in FROM too), labels, extra_hosts, tags, network,
-// shm_size and dockerfile_inline.
-func TestBuildSettingsOnClassicBuilderE2E(t *testing.T) {
+// Intent: both builders of engine 20.10, its BuildKit and its classic
+// builder, honour multi-stage builds with target, args (meta ARG in FROM
+// too), labels, extra_hosts, tags, network, dockerfile_inline and a
+// Dockerfile outside the context; the
+// classic builder sizes /dev/shm by shm_size, which the engine's BuildKit
+// (v0.8) cannot, and says so.
+func TestBuildSettingsE2E(t *testing.T) {
 	e2e.Engine(t)
+	for _, builder := range []string{"buildkit", "classic"} {
+		t.Run(builder, func(t *testing.T) { testBuildSettings(t, builder) })
+	}
+}
+
+func testBuildSettings(t *testing.T, builder string) {
+	if builder == "classic" {
+		t.Setenv("DOCKER_BUILDKIT", "0")
+	}
 	f := newFixture(t, map[string]string{
 		"compose.yaml": `services:
   app:
@@ -270,7 +311,13 @@ func TestBuildSettingsOnClassicBuilderE2E(t *testing.T) {
       dockerfile_inline: |
         FROM busybox:stable
         COPY msg /msg
+  outside:
+    build:
+      context: ./outside
+      dockerfile: ../outside.Dockerfile
 `,
+		"outside/msg":        "outside ok",
+		"outside.Dockerfile": "FROM busybox:stable\nCOPY msg /msg\n",
 		"app/Dockerfile": `ARG BASE=nosuch:image
 FROM ${BASE} AS builder
 ARG GREETING
@@ -283,8 +330,12 @@ RUN echo debug > /debug
 		"inline/msg":          "inline ok",
 		"isolated/Dockerfile": "FROM busybox:stable\nRUN cat /proc/net/dev > /netdev && df -k /dev/shm > /shm\n",
 	})
-	if _, err := f.ensure(t.Context(), image.EnsureOptions{}); err != nil {
+	ev := &events{}
+	if _, err := f.ensure(progress.WithSink(t.Context(), ev), image.EnsureOptions{}); err != nil {
 		t.Fatal(err)
+	}
+	if n, _ := f.cc.take(); n != 4 {
+		t.Errorf("%d build calls, want 4", n)
 	}
 	files := exportFiles(t, f.p.Name+"-app")
 	if files["/greeting"] != "hello from args\n" {
@@ -303,11 +354,19 @@ RUN echo debug > /debug
 	if nd := isolated["/netdev"]; !strings.Contains(nd, "lo:") || strings.Contains(nd, "eth0") {
 		t.Errorf("network: none: the build saw interfaces\n%s", nd)
 	}
-	if !strings.Contains(isolated["/shm"], "131072") {
+	switch {
+	case builder == "classic" && !strings.Contains(isolated["/shm"], "131072"):
 		t.Errorf("shm_size: 128m: /dev/shm is\n%s", isolated["/shm"])
+	case builder == "classic" && !ev.has("builder", progress.Warning, "classic builder (DOCKER_BUILDKIT=0)"):
+		t.Errorf("no warning about the classic builder: %+v", ev.Events())
+	case builder == "buildkit" && !ev.has("image:isolated", progress.Warning, "build.shm_size"):
+		t.Errorf("no warning that shm_size is not applied: %+v", ev.Events())
 	}
 	if got := exportFiles(t, f.p.Name+"-inline"); got["/msg"] != "inline ok" {
 		t.Errorf("dockerfile_inline image /msg = %q", got["/msg"])
+	}
+	if got := exportFiles(t, f.p.Name+"-outside"); got["/msg"] != "outside ok" {
+		t.Errorf("a Dockerfile outside the context: image /msg = %q", got["/msg"])
 	}
 }
 
