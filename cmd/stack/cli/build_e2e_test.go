@@ -26,7 +26,7 @@ type engineProxy struct {
 	builds atomic.Int32
 }
 
-var buildPath = regexp.MustCompile(`^(/v[0-9.]+)?/build$`)
+var buildPath = regexp.MustCompile(`^(/v[0-9.]+)?/(build|session)$`)
 
 func startEngineProxy(t testing.TB) *engineProxy {
 	t.Helper()
@@ -158,7 +158,7 @@ func TestBuildFailureShowsStepE2E(t *testing.T) {
 	if r.Code == 0 {
 		t.Fatal("stack build with a broken Dockerfile exited 0")
 	}
-	for _, want := range []string{`building service "bad"`, "exit 3", "returned a non-zero code: 3", "error: missing semicolon at line 3"} {
+	for _, want := range []string{`building service "bad"`, "exit 3", "exit code: 3", "error: missing semicolon at line 3"} {
 		if !strings.Contains(r.Stderr, want) {
 			t.Errorf("stderr lacks %q", want)
 		}
