@@ -3,6 +3,7 @@ package swarm
 import (
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -171,7 +172,7 @@ func duration(d *types.Duration) *time.Duration {
 func (m *mapper) placement(s types.ServiceConfig, mode swarm.ServiceMode) *swarm.Placement {
 	p := swarm.Placement{}
 	if d := s.Deploy; d != nil {
-		p.Constraints = d.Placement.Constraints
+		p.Constraints = slices.Clone(d.Placement.Constraints)
 		for _, pref := range d.Placement.Preferences {
 			p.Preferences = append(p.Preferences, swarm.PlacementPreference{Spread: &swarm.SpreadOver{SpreadDescriptor: pref.Spread}})
 		}

@@ -2,8 +2,9 @@ package swarm
 
 import (
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/docker/docker/api/types/network"
@@ -150,7 +151,7 @@ func Map(p *types.Project, opts Options) (*Desired, error) {
 		m.vols[v.Key] = v
 	}
 	jobs := completionDependencies(p)
-	for _, name := range sortedKeys(p.Services) {
+	for _, name := range slices.Sorted(maps.Keys(p.Services)) {
 		if s, ok := m.service(p.Services[name], jobs[name]); ok {
 			d.Services = append(d.Services, s)
 		}
@@ -199,15 +200,6 @@ func completionDependencies(p *types.Project) map[string]bool {
 		}
 	}
 	return jobs
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // stackLabels are labels with the project's (and more of ours) on top: ours

@@ -48,9 +48,6 @@ func (m *mapper) mounts(s types.ServiceConfig) []mount.Mount {
 	if len(s.VolumesFrom) > 0 {
 		m.warn(s.Name, "volumes_from", "tasks share no containers; share a named volume instead")
 	}
-	if s.VolumeDriver != "" {
-		m.warn(s.Name, "volume_driver", "give the volume a driver at the top level instead")
-	}
 	return out
 }
 

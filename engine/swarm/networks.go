@@ -1,7 +1,8 @@
 package swarm
 
 import (
-	"strings"
+	"maps"
+	"slices"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/docker/docker/api/types/network"
@@ -15,7 +16,7 @@ import (
 // the compose file names another driver that can span nodes.
 func (m *mapper) networks() []Network {
 	var out []Network
-	for _, key := range sortedKeys(m.p.Networks) {
+	for _, key := range slices.Sorted(maps.Keys(m.p.Networks)) {
 		n := m.p.Networks[key]
 		field := "networks." + key
 		if n.External {
@@ -103,7 +104,7 @@ func (m *mapper) attachments(s types.ServiceConfig) []swarm.NetworkAttachmentCon
 // mount carries (see mounts), so Spec is what each node creates.
 func (m *mapper) volumes() []Volume {
 	var out []Volume
-	for _, key := range sortedKeys(m.p.Volumes) {
+	for _, key := range slices.Sorted(maps.Keys(m.p.Volumes)) {
 		v := m.p.Volumes[key]
 		if v.External {
 			out = append(out, Volume{Key: key, Name: nonEmpty(v.Name, key), External: true})
@@ -123,7 +124,7 @@ func (m *mapper) volumes() []Volume {
 }
 
 func nonEmpty(s, fallback string) string {
-	if strings.TrimSpace(s) == "" {
+	if s == "" {
 		return fallback
 	}
 	return s

@@ -5,7 +5,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -39,7 +41,7 @@ func configObjects(c types.Configs) map[string]types.FileObjectConfig {
 // instead name a driver that fetches it.
 func (m *mapper) objects(kind, label string, objs map[string]types.FileObjectConfig) map[string]Object {
 	out := map[string]Object{}
-	for _, key := range sortedKeys(objs) {
+	for _, key := range slices.Sorted(maps.Keys(objs)) {
 		o := objs[key]
 		field := kind + "." + key
 		if o.External {
@@ -109,68 +111,74 @@ func objectName(base string, o Object) string {
 
 func sortedObjects(objs map[string]Object) []Object {
 	out := make([]Object, 0, len(objs))
-	for _, k := range sortedKeys(objs) {
+	for _, k := range slices.Sorted(maps.Keys(objs)) {
 		out = append(out, objs[k])
 	}
 	return out
 }
 
-// fileTarget fills in compose's defaults for a secret or config mount: owned
-// by root, mode 0444.
-func fileTarget(ref types.FileReferenceConfig, target string) (name, uid, gid string, mode os.FileMode) {
-	uid, gid, mode = ref.UID, ref.GID, 0o444
-	if uid == "" {
-		uid = "0"
+// fileRef is a secret or config mounted into a service's tasks.
+type fileRef struct {
+	object, target, uid, gid string
+	mode                     os.FileMode
+}
+
+// fileRefs resolves a service's secret or config references (kind) to the
+// objects they name, with compose's defaults: target as defaultTarget says,
+// owned by root, mode 0444. Sorted by target.
+func (m *mapper) fileRefs(s types.ServiceConfig, kind string, refs []types.FileReferenceConfig, objs map[string]Object, defaultTarget func(source string) string) []fileRef {
+	var out []fileRef
+	for _, r := range refs {
+		obj, ok := objs[r.Source]
+		if !ok {
+			m.fail(s.Name, kind+"s", fmt.Errorf("%w: %s %q is not defined at the top level", ErrInvalid, kind, r.Source))
+			continue
+		}
+		f := fileRef{object: obj.Name, target: r.Target, uid: r.UID, gid: r.GID, mode: 0o444}
+		if f.target == "" {
+			f.target = defaultTarget(r.Source)
+		}
+		if f.uid == "" {
+			f.uid = "0"
+		}
+		if f.gid == "" {
+			f.gid = "0"
+		}
+		if r.Mode != nil {
+			f.mode = os.FileMode(*r.Mode)
+		}
+		out = append(out, f)
 	}
-	if gid == "" {
-		gid = "0"
-	}
-	if ref.Mode != nil {
-		mode = os.FileMode(*ref.Mode)
-	}
-	return target, uid, gid, mode
+	sort.Slice(out, func(i, j int) bool { return out[i].target < out[j].target })
+	return out
 }
 
 // secretRefs mounts the service's secrets: at /run/secrets/<key> unless a
 // target says otherwise.
 func (m *mapper) secretRefs(s types.ServiceConfig) []*swarm.SecretReference {
-	var refs []*swarm.SecretReference
-	for _, r := range s.Secrets {
-		obj, ok := m.secrets[r.Source]
-		if !ok {
-			m.fail(s.Name, "secrets", fmt.Errorf("%w: secret %q is not defined at the top level", ErrInvalid, r.Source))
-			continue
-		}
-		target := r.Target
-		if target == "" {
-			target = r.Source
-		}
-		name, uid, gid, mode := fileTarget(types.FileReferenceConfig(r), target)
-		refs = append(refs, &swarm.SecretReference{SecretName: obj.Name, File: &swarm.SecretReferenceFileTarget{Name: name, UID: uid, GID: gid, Mode: mode}})
+	refs := make([]types.FileReferenceConfig, len(s.Secrets))
+	for i, r := range s.Secrets {
+		refs[i] = types.FileReferenceConfig(r)
 	}
-	sort.Slice(refs, func(i, j int) bool { return refs[i].File.Name < refs[j].File.Name })
-	return refs
+	var out []*swarm.SecretReference
+	for _, f := range m.fileRefs(s, "secret", refs, m.secrets, func(source string) string { return source }) {
+		out = append(out, &swarm.SecretReference{SecretName: f.object, File: &swarm.SecretReferenceFileTarget{Name: f.target, UID: f.uid, GID: f.gid, Mode: f.mode}})
+	}
+	return out
 }
 
 // configRefs mounts the service's configs: at /<key> unless a target says
 // otherwise.
 func (m *mapper) configRefs(s types.ServiceConfig) []*swarm.ConfigReference {
-	var refs []*swarm.ConfigReference
-	for _, r := range s.Configs {
-		obj, ok := m.configs[r.Source]
-		if !ok {
-			m.fail(s.Name, "configs", fmt.Errorf("%w: config %q is not defined at the top level", ErrInvalid, r.Source))
-			continue
-		}
-		target := r.Target
-		if target == "" {
-			target = "/" + r.Source
-		}
-		name, uid, gid, mode := fileTarget(types.FileReferenceConfig(r), target)
-		refs = append(refs, &swarm.ConfigReference{ConfigName: obj.Name, File: &swarm.ConfigReferenceFileTarget{Name: name, UID: uid, GID: gid, Mode: mode}})
+	refs := make([]types.FileReferenceConfig, len(s.Configs))
+	for i, r := range s.Configs {
+		refs[i] = types.FileReferenceConfig(r)
 	}
-	sort.Slice(refs, func(i, j int) bool { return refs[i].File.Name < refs[j].File.Name })
-	return refs
+	var out []*swarm.ConfigReference
+	for _, f := range m.fileRefs(s, "config", refs, m.configs, func(source string) string { return "/" + source }) {
+		out = append(out, &swarm.ConfigReference{ConfigName: f.object, File: &swarm.ConfigReferenceFileTarget{Name: f.target, UID: f.uid, GID: f.gid, Mode: f.mode}})
+	}
+	return out
 }
 
 // Resolve returns a copy of the service's spec with the IDs of its secrets

@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -234,7 +235,7 @@ func extraHosts(h types.HostsList) []string {
 
 func ulimits(u map[string]*types.UlimitsConfig) []*container.Ulimit {
 	var out []*container.Ulimit
-	for _, name := range sortedKeys(u) {
+	for _, name := range slices.Sorted(maps.Keys(u)) {
 		l := u[name]
 		soft, hard := int64(l.Soft), int64(l.Hard)
 		if l.Single != 0 {

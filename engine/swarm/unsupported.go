@@ -47,5 +47,4 @@ func (m *mapper) unsupported(s types.ServiceConfig) {
 	check(len(s.Models) > 0, "models", "Docker Model Runner is a single-engine feature")
 	check(s.Provider != nil, "provider", "providers are a single-engine feature")
 	check(len(s.PreStart) > 0 || len(s.PostStart) > 0 || len(s.PreStop) > 0, "pre_start/post_start/pre_stop", "Swarm runs no lifecycle hooks")
-	check(s.Net != "", "net", "the legacy form of network_mode")
 }

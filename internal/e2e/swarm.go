@@ -188,13 +188,15 @@ func (l *SwarmLab) SwarmProject(t testing.TB) string {
 	return name
 }
 
-// RemoveProject removes what SwarmProject's cleanup removes. Swarm removes
-// services asynchronously: it waits, up to a minute, until each node has
-// removed the project's containers and the networks are gone.
+// RemoveProject removes what SwarmProject's cleanup removes, going on past
+// what it cannot remove. Swarm removes services asynchronously: it waits,
+// up to a minute, until each node has stopped the project's containers and
+// the networks are gone.
 func (l *SwarmLab) RemoveProject(t testing.TB, name string) error {
 	t.Helper()
 	filter := "label=" + Label + "=" + name
 	deadline := time.Now().Add(time.Minute)
+	var errs []error
 	if ids := l.Docker(t, 0, "service", "ls", "-q", "--filter", filter); ids != "" {
 		l.Docker(t, 0, append([]string{"service", "rm"}, strings.Fields(ids)...)...)
 	}
@@ -204,11 +206,13 @@ func (l *SwarmLab) RemoveProject(t testing.TB, name string) error {
 		}
 	}
 	for i := range l.Nodes {
-		for l.Docker(t, i, "ps", "-aq", "--filter", filter) != "" {
-			if time.Now().After(deadline) {
-				return fmt.Errorf("removing project %s: node %d still has its containers after a minute", name, i+1)
-			}
+		for l.Docker(t, i, "ps", "-q", "--filter", filter) != "" && time.Now().Before(deadline) {
 			time.Sleep(200 * time.Millisecond)
+		}
+		// Swarm leaves the containers of completed job tasks behind, and
+		// those of tasks that outlived the deadline go the same way.
+		if ids := l.Docker(t, i, "ps", "-aq", "--filter", filter); ids != "" {
+			l.Docker(t, i, append([]string{"rm", "-f"}, strings.Fields(ids)...)...)
 		}
 		if ids := l.Docker(t, i, "volume", "ls", "-q", "--filter", filter); ids != "" {
 			l.Docker(t, i, append([]string{"volume", "rm", "-f"}, strings.Fields(ids)...)...)
@@ -217,12 +221,22 @@ func (l *SwarmLab) RemoveProject(t testing.TB, name string) error {
 	for {
 		ids := l.Docker(t, 0, "network", "ls", "-q", "--filter", filter)
 		if ids == "" {
-			return nil
+			break
 		}
 		if time.Now().After(deadline) {
-			return errors.New("removing project " + name + ": networks " + ids + " still there after a minute")
+			errs = append(errs, errors.New("networks "+ids+" are still there after a minute"))
+			break
 		}
 		_, _ = exec.Command("docker", append([]string{"-H", l.Host, "network", "rm"}, strings.Fields(ids)...)...).CombinedOutput()
 		time.Sleep(200 * time.Millisecond)
 	}
+	for _, kind := range []string{"service", "secret", "config"} {
+		if ids := l.Docker(t, 0, kind, "ls", "-q", "--filter", filter); ids != "" {
+			errs = append(errs, fmt.Errorf("%ss %s are still there", kind, ids))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("removing Swarm project %s: %w", name, err)
+	}
+	return nil
 }
