@@ -138,7 +138,7 @@ start_registry() { # n
   local i args=(-dir "$BASE/registry/blobs" -listen "$REGISTRY" -listen "$NET.1:$PORT@/run/netns/$HUB")
   for i in $(seq 1 "$1"); do args+=(-listen "$REGISTRY@/run/netns/$(node_ns "$i")"); done
   mkdir -p "$BASE/bin" "$BASE/registry"
-  (cd "$ROOT" && CGO_ENABLED=0 "$GO" build -o "$BASE/bin/registry" ./scripts/swarmlab/registry) ||
+  (cd "$ROOT" && "$GO" build -o "$BASE/bin/registry" ./scripts/swarmlab/registry) ||
     die "building the lab registry (scripts/swarmlab/registry) failed"
   setsid "$BASE/bin/registry" "${args[@]}" >>"$BASE/registry/log" 2>&1 </dev/null 9>&- &
   echo $! >"$BASE/registry/pid"
@@ -378,5 +378,6 @@ case "${1:-}" in
     ;;
   docker) i=${2:?node number}; shift 2; exec docker -H "$(node_sock "$i")" "$@" ;;
   __node) node_init "$2" ;;
-  *) sed -n '2,37p' "$SELF" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] && exit 2 ;;
+  "" | -h | --help | help) sed -n '2,36p' "$SELF" | sed 's/^# \{0,1\}//' ;;
+  *) die "unknown command ${1:-} (scripts/swarm-lab.sh help lists them)" ;;
 esac

@@ -96,36 +96,7 @@ volumes:
 		t.Fatalf("warnings for a model Swarm can honour: %v", d.Warnings)
 	}
 
-	for _, n := range d.Networks {
-		if _, err := cli.NetworkCreate(ctx, n.Name, n.Spec); err != nil {
-			t.Fatalf("creating network %s: %v", n.Name, err)
-		}
-	}
-	secretIDs := map[string]string{}
-	for _, o := range d.Secrets {
-		r, err := cli.SecretCreate(ctx, o.SecretSpec())
-		if err != nil {
-			t.Fatalf("creating secret %s: %v", o.Name, err)
-		}
-		secretIDs[o.Name] = r.ID
-	}
-	configIDs := map[string]string{}
-	for _, o := range d.Configs {
-		r, err := cli.ConfigCreate(ctx, o.ConfigSpec())
-		if err != nil {
-			t.Fatalf("creating config %s: %v", o.Name, err)
-		}
-		configIDs[o.Name] = r.ID
-	}
-	for _, s := range d.Services {
-		spec, err := s.Resolve(secretIDs, configIDs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := cli.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{}); err != nil {
-			t.Fatalf("creating service %s: %v", spec.Name, err)
-		}
-	}
+	secretIDs := create(t, cli, d)
 
 	webNodes := runningOn(t, cli, ServiceName(project, "web"), 2)
 	clientNodes := runningOn(t, cli, ServiceName(project, "client"), 1)
@@ -197,6 +168,44 @@ volumes:
 	if s := o.Secrets[0]; s.Key != "token" || s.Name != d.Secrets[0].Name || s.ID != secretIDs[s.Name] {
 		t.Errorf("observed secret %+v", s)
 	}
+}
+
+// create creates what d holds through the Docker client, as the driver
+// will: networks, then secrets and configs, then the services referring to
+// them by ID. It returns the secrets' IDs by name.
+func create(t *testing.T, cli *client.Client, d *Desired) map[string]string {
+	t.Helper()
+	ctx := t.Context()
+	for _, n := range d.Networks {
+		if _, err := cli.NetworkCreate(ctx, n.Name, n.Spec); err != nil {
+			t.Fatalf("creating network %s: %v", n.Name, err)
+		}
+	}
+	secretIDs, configIDs := map[string]string{}, map[string]string{}
+	for _, o := range d.Secrets {
+		r, err := cli.SecretCreate(ctx, o.SecretSpec())
+		if err != nil {
+			t.Fatalf("creating secret %s: %v", o.Name, err)
+		}
+		secretIDs[o.Name] = r.ID
+	}
+	for _, o := range d.Configs {
+		r, err := cli.ConfigCreate(ctx, o.ConfigSpec())
+		if err != nil {
+			t.Fatalf("creating config %s: %v", o.Name, err)
+		}
+		configIDs[o.Name] = r.ID
+	}
+	for _, s := range d.Services {
+		spec, err := s.Resolve(secretIDs, configIDs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cli.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{}); err != nil {
+			t.Fatalf("creating service %s: %v", spec.Name, err)
+		}
+	}
+	return secretIDs
 }
 
 // loadProject loads compose as project name, with env for interpolation.
