@@ -27,6 +27,8 @@ services:
   bare:
     image: web:1
     secrets: [missing]
+  a-service-name-that-is-long-enough-to-break-the-dns-label-limit:
+    image: web:1
 secrets:
   missing: {environment: NOT_SET}
 `
@@ -47,6 +49,7 @@ secrets:
 		`service "odd": ports 80: published: not valid on Swarm: "8000-8001"; Swarm publishes one port per target`,
 		`service "bare": image: image not pinned by digest: "web:1" is not a digest reference`,
 		`secrets.missing.environment: variable "NOT_SET" is not set`,
+		`service "a-service-name-that-is-long-enough-to-break-the-dns-label-limit": name: not valid on Swarm: the Swarm service shop_a-service-name-that-is-long-enough-to-break-the-dns-label-limit is longer than 63 characters`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the error does not say %q:\n%v", want, err)

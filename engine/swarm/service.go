@@ -16,10 +16,16 @@ import (
 	"github.com/stack-deploy/stack/engine"
 )
 
+// maxServiceName is Swarm's limit on service names: a DNS label.
+const maxServiceName = 63
+
 // service maps one compose service; completes says others wait for it to
 // complete. It reports false when the service has errors (recorded in m).
 func (m *mapper) service(s types.ServiceConfig, completes bool) (Service, bool) {
 	failed := m.failures
+	if name := ServiceName(m.p.Name, s.Name); len(name) > maxServiceName {
+		m.fail(s.Name, "name", fmt.Errorf("%w: the Swarm service %s is longer than %d characters; shorten the project or service name", ErrInvalid, name, maxServiceName))
+	}
 	cs := &swarm.ContainerSpec{
 		Image:           m.image(s),
 		Labels:          stackLabels(s.Labels, engine.LabelProject, m.p.Name, engine.LabelService, s.Name),
