@@ -21,8 +21,16 @@ engine: ## make sure a Docker engine answers (installs docker.io as root on Debi
 	scripts/engine.sh
 	scripts/standin-images.sh
 
+.PHONY: swarm-lab
+swarm-lab: engine ## start the 3-node Docker Swarm the Swarm tests use (scripts/swarm-lab.sh; reused while up)
+	scripts/swarm-lab.sh up 3 >/dev/null
+
+.PHONY: swarm-lab-down
+swarm-lab-down: ## remove the Swarm lab and everything it made
+	scripts/swarm-lab.sh down
+
 .PHONY: test
-test: engine ## every test: unit and end-to-end against the real engine and registries
+test: engine swarm-lab ## every test: unit and end-to-end against the real engine, registries and a Swarm
 	$(GO) test -count=1 -timeout 60m $(PKGS)
 
 .PHONY: unit

@@ -2,6 +2,8 @@
 // once, drives it like a user against the real Docker engine, gives each test
 // a unique project name and removes the containers, networks and volumes of
 // that project when the test ends (images are the tests' own to remove).
+// Swarm hands a test the multi-node Docker Swarm of scripts/swarm-lab.sh,
+// starting it when it is not up, and SwarmProject cleans a project off it.
 // Tests that use it fail, never skip, when no engine answers; only `go test
 // -short` leaves them out.
 package e2e

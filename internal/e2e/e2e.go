@@ -80,15 +80,20 @@ func Engine(t testing.TB) {
 // every container, network and volume labelled with it when the test ends.
 func ProjectName(t testing.TB) string {
 	t.Helper()
+	name := uniqueName(t)
+	t.Cleanup(func() { RemoveProject(t, name) })
+	return name
+}
+
+// uniqueName is a project name made of the test's name and random bytes.
+func uniqueName(t testing.TB) string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	base := strings.ToLower(regexp.MustCompile(`[^a-zA-Z0-9]+`).ReplaceAllString(t.Name(), ""))
 	if len(base) > 20 {
 		base = base[:20]
 	}
-	name := "e2e" + base + hex.EncodeToString(b)
-	t.Cleanup(func() { RemoveProject(t, name) })
-	return name
+	return "e2e" + base + hex.EncodeToString(b)
 }
 
 // RemoveProject force-removes the containers, networks and volumes labelled
