@@ -10,8 +10,9 @@ var (
 	ErrBuildFailed = errors.New("build failed")
 	// ErrUnauthorized: the registry refused the credentials (or their absence).
 	ErrUnauthorized = errors.New("registry refused the credentials")
-	// ErrNoRegistry: a service's image name carries no registry to push to.
-	ErrNoRegistry = errors.New("image name has no registry")
+	// ErrNoRegistry: there is no registry to push to: a service's image
+	// name carries none, or an environment sets none (registry's).
+	ErrNoRegistry = errors.New("no registry")
 	// ErrPushedOther: the registry stored another image than the one meant
 	// to be pushed (its name on the engine moved during the push).
 	ErrPushedOther = errors.New("pushed another image")

@@ -80,7 +80,7 @@ func (b *Builder) Push(ctx context.Context, p *manifest.Project, services []stri
 				progress.Report(ctx, "image:"+s.Name, "push", progress.Skipped, "image "+ref+" names no registry", nil)
 				continue
 			}
-			errs = multierror.Append(errs, fmt.Errorf("%s: service %q: image %q: %w to push to; set image: to <registry>/%s", strings.Join(p.ComposeFiles, ", "), s.Name, ref, ErrNoRegistry, ref))
+			errs = multierror.Append(errs, fmt.Errorf("%s: service %q: image %q names %w to push to; set image: to <registry>/%s", strings.Join(p.ComposeFiles, ", "), s.Name, ref, ErrNoRegistry, ref))
 		}
 	}
 	if err := errs.ErrorOrNil(); err != nil {

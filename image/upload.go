@@ -38,10 +38,10 @@ func (b *Builder) PushIDs(ctx context.Context, ups []Upload) ([]Pushed, error) {
 			return nil, fmt.Errorf("service %q: pushing %s: no image ID to push", u.Service, u.Ref)
 		}
 		if _, err := name.NewTag(u.Ref, name.StrictValidation); err != nil {
-			return nil, fmt.Errorf("service %q: pushing as %q: %w; want <registry>/<repository>:<tag>", u.Service, u.Ref, err)
+			return nil, fmt.Errorf("service %q: pushing as %q: the name has %w; want <registry>/<repository>:<tag>", u.Service, u.Ref, err)
 		}
 		if !HasRegistry(u.Ref) {
-			return nil, fmt.Errorf("service %q: pushing as %q: %w; want <registry>/<repository>:<tag>", u.Service, u.Ref, ErrNoRegistry)
+			return nil, fmt.Errorf("service %q: pushing as %q: the name has %w; want <registry>/<repository>:<tag>", u.Service, u.Ref, ErrNoRegistry)
 		}
 	}
 	return b.pushAll(ctx, ups, true)

@@ -1,6 +1,10 @@
 package registry
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/stack-deploy/stack/image"
+)
 
 // Sentinels, checked with errors.Is.
 var (
@@ -11,8 +15,9 @@ var (
 	ErrInvalidLock = errors.New("invalid lock file")
 	// ErrNoRelease: an environment has no lock yet.
 	ErrNoRelease = errors.New("no release")
-	// ErrNoRegistry: an environment sets no registry to release or promote into.
-	ErrNoRegistry = errors.New("environment has no registry")
+	// ErrNoRegistry: an environment sets no registry to release or promote
+	// into; the one sentinel for "no registry", image's.
+	ErrNoRegistry = image.ErrNoRegistry
 	// ErrDigestMismatch: an image arrived under another digest than it left with.
 	ErrDigestMismatch = errors.New("digest mismatch")
 )

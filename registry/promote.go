@@ -78,7 +78,7 @@ func (p *Promoter) Promote(ctx context.Context, l *Lock, to Target) (*Lock, erro
 		return nil, err
 	}
 	if to.Registry == "" {
-		return nil, fmt.Errorf("promoting to %q: %w: set x-stack.environments.%s.registry", to.Environment, ErrNoRegistry, to.Environment)
+		return nil, fmt.Errorf("promoting to %q: the environment sets %w: set x-stack.environments.%s.registry", to.Environment, ErrNoRegistry, to.Environment)
 	}
 	puller, err := newPuller(ctx, p)
 	if err != nil {

@@ -71,7 +71,7 @@ func (r Releaser) Release(ctx context.Context, p *manifest.Project, o ReleaseOpt
 	}
 	env := p.Env
 	if env.Registry == "" {
-		return nil, fmt.Errorf("releasing to %q: %w: set x-stack.environments.%s.registry (e.g. registry.example.com/%s)", env.Name, ErrNoRegistry, env.Name, p.Name)
+		return nil, fmt.Errorf("releasing to %q: the environment sets %w: set x-stack.environments.%s.registry (e.g. registry.example.com/%s)", env.Name, ErrNoRegistry, env.Name, p.Name)
 	}
 	mh, err := HashManifest(p)
 	if err != nil {

@@ -225,7 +225,7 @@ func TestPushWithDockerConfigE2E(t *testing.T) {
 	}
 
 	r = e2e.Cmd{Dir: dir, Env: []string{"DOCKER_CONFIG=" + good}}.Run(t, "push", "db")
-	if r.Code == 0 || !strings.Contains(r.Stderr, "has no registry") {
+	if r.Code == 0 || !strings.Contains(r.Stderr, "names no registry to push to") {
 		t.Errorf("push of a service whose image names no registry: want a clear error, got exit %d:\n%s", r.Code, r.Stderr)
 	}
 }
