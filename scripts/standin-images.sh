@@ -20,11 +20,17 @@
 #                    packages the examples use.
 #   registry:2       go-containerregistry's registry (scripts/standin/registry)
 #                    on :5000, blobs in /var/lib/registry, plus busybox.
+#   caddy:2          Debian's caddy with the libraries it links, plus busybox
+#                    (its wget reaches the admin API), with the official
+#                    image's paths: /etc/caddy/Caddyfile, XDG_DATA_HOME=/data
+#                    and XDG_CONFIG_HOME=/config as volumes, ports 80, 443
+#                    and 2019. stack's gateway runs it.
 set -euo pipefail
 
 need_pkgs=()
 [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need_pkgs+=(busybox-static)
 command -v redis-server >/dev/null || need_pkgs+=(redis-server)
+command -v caddy >/dev/null || need_pkgs+=(caddy)
 command -v file >/dev/null || need_pkgs+=(file)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
@@ -33,9 +39,10 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
-  # the redis-server package starts a system service we do not want.
-  command -v systemctl >/dev/null && systemctl disable --now redis-server >/dev/null 2>&1 || true
+  # the redis-server and caddy packages start system services we do not want.
+  command -v systemctl >/dev/null && systemctl disable --now redis-server caddy >/dev/null 2>&1 || true
   pkill -x redis-server >/dev/null 2>&1 || true
+  pkill -x caddy >/dev/null 2>&1 || true
 fi
 
 have() { docker image inspect "$1" >/dev/null 2>&1; }
@@ -154,4 +161,30 @@ EXPOSE 5000
 ENTRYPOINT ["registry"]
 DOCKERFILE
   build registry:2 "$d"
+fi
+
+if missing caddy:2; then
+  d="$work/caddy"
+  mkdir -p "$d/root/bin" "$d/root/etc/caddy" "$d/root/usr/share/caddy" "$d/root/data" "$d/root/config" "$d/root/tmp"
+  chmod 1777 "$d/root/tmp"
+  cp /bin/busybox "$d/root/bin/busybox"
+  real=$(readlink -f "$(command -v caddy)")
+  cp "$real" "$d/root/bin/caddy"
+  for lib in $(ldd "$real" | awk '/=> \//{print $3} /^\t\/lib64/{print $1}' | sort -u); do
+    mkdir -p "$d/root$(dirname "$lib")"
+    cp -L "$lib" "$d/root$lib"
+  done
+  printf ':80 {\n\troot * /usr/share/caddy\n\tfile_server\n}\n' >"$d/root/etc/caddy/Caddyfile"
+  echo 'Caddy works (stand-in)' >"$d/root/usr/share/caddy/index.html"
+  cat >"$d/Dockerfile" <<'DOCKERFILE'
+FROM scratch
+COPY root/ /
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+ENV PATH=/bin XDG_CONFIG_HOME=/config XDG_DATA_HOME=/data
+VOLUME /config /data
+EXPOSE 80 443 2019
+WORKDIR /srv
+CMD ["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]
+DOCKERFILE
+  build caddy:2 "$d"
 fi
