@@ -37,9 +37,21 @@ func (f *fakeClient) record(call string) {
 func (f *fakeClient) ClientVersion() string                 { return "1.41" }
 func (f *fakeClient) NegotiateAPIVersion(_ context.Context) {}
 
-func (f *fakeClient) ContainerList(context.Context, container.ListOptions) ([]container.Summary, error) {
+// ContainerList honours the label filters ("key=value"), as the engine does.
+func (f *fakeClient) ContainerList(_ context.Context, o container.ListOptions) ([]container.Summary, error) {
 	f.record("ContainerList")
-	return f.containers, nil
+	var out []container.Summary
+	for _, c := range f.containers {
+		match := true
+		for _, kv := range o.Filters.Get("label") {
+			k, v, _ := strings.Cut(kv, "=")
+			match = match && c.Labels[k] == v
+		}
+		if match {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeClient) NetworkList(context.Context, network.ListOptions) ([]network.Summary, error) {
@@ -121,7 +133,7 @@ func deployedClient(t *testing.T) *fakeClient {
 		volumes:  []*volume.Volume{{Name: "shop_data", Labels: map[string]string{engine.LabelProject: "shop", engine.LabelVolume: "data"}}},
 	}
 	for _, name := range p.ServiceNames() {
-		h, err := engine.ConfigHash(p.Project.Services[name], "sha256:"+p.ImageName(name))
+		h, err := engine.ConfigHash(p.Project, p.Project.Services[name], "sha256:"+p.ImageName(name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,7 +179,7 @@ func TestUpNothingChangedOnlyReads(t *testing.T) {
 	f := deployedClient(t)
 	up(t, f, "a")
 	slices.Sort(f.calls)
-	want := []string{"ContainerInspect", "ContainerInspect", "ContainerList", "NetworkList", "VolumeList"}
+	want := []string{"ContainerInspect", "ContainerInspect", "ContainerList", "ContainerList", "NetworkList", "VolumeList"}
 	if !slices.Equal(f.calls, want) {
 		t.Errorf("calls %v, want only the reads %v", f.calls, want)
 	}
