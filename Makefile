@@ -17,9 +17,10 @@ build: ## build bin/stack (stack version prints VERSION: git describe)
 	$(GO) build -ldflags "-X github.com/stack-deploy/stack/cmd/stack/cli.version=$(VERSION)" -o $(BIN) ./cmd/stack
 
 .PHONY: engine
-engine: ## make sure a Docker engine answers (installs docker.io as root on Debian if absent)
+engine: ## make sure a Docker engine answers (installs docker.io as root on Debian if absent) and docker compose runs
 	scripts/engine.sh
 	scripts/standin-images.sh
+	scripts/compose.sh
 
 .PHONY: test
 test: engine ## every test: unit and end-to-end against the real engine and registries
