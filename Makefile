@@ -17,9 +17,10 @@ build: ## build bin/stack (stack version prints VERSION: git describe)
 	$(GO) build -ldflags "-X github.com/stack-deploy/stack/cmd/stack/cli.version=$(VERSION)" -o $(BIN) ./cmd/stack
 
 .PHONY: engine
-engine: ## make sure a Docker engine answers (installs docker.io as root on Debian if absent)
+engine: ## make sure a Docker engine answers (installs docker.io as root on Debian if absent) and docker compose runs
 	scripts/engine.sh
 	scripts/standin-images.sh
+	scripts/compose.sh
 
 .PHONY: swarm-lab
 swarm-lab: engine ## start the 3-node Docker Swarm the Swarm tests use (scripts/swarm-lab.sh; reused while up)

@@ -49,7 +49,9 @@ func (im Images) IDs() map[string]string {
 
 // Diff compares the desired project (its images: missing ones hash as
 // unknown) with what was observed and returns the Plan that converges one
-// to the other. It is pure: no engine, no clock, no randomness.
+// to the other. It is pure: no engine, no clock, no randomness; the only
+// input beyond its arguments is the files that secrets and configs name,
+// hashed (ConfigHash).
 func Diff(m *manifest.Project, images Images, obs *Observed, o DiffOptions) (*Plan, error) {
 	if obs == nil {
 		obs = &Observed{}

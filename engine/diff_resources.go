@@ -23,7 +23,7 @@ func diffNetworks(p *types.Project, order []string, obs *Observed) ([]*Action, e
 			}
 		}
 	}
-	return resourceActions("network", want, obs.Networks, obs.usedNetworks())
+	return resourceActions("network", want, obs.Networks, obs.usedNetworks(false))
 }
 
 func diffVolumes(p *types.Project, order []string, obs *Observed) ([]*Action, error) {
@@ -35,15 +35,16 @@ func diffVolumes(p *types.Project, order []string, obs *Observed) ([]*Action, er
 			}
 		}
 	}
-	return resourceActions("volume", want, obs.Volumes, obs.usedVolumes())
+	return resourceActions("volume", want, obs.Volumes, obs.usedVolumes(false))
 }
 
 // resourceActions plans each wanted network or volume: create it when the
 // engine has none of its name; adopt one of its name that stack did not
-// create (with a warning the first time: once the project's containers use
-// it, it is the project's); remove the unused duplicates of a network (a
-// race between two runs can make two of one name); keep the others,
-// marking those whose definition changed since they were created.
+// create, Docker Compose's for this project first (with a warning the first
+// time: once stack's own containers use it, it is the project's); remove
+// the unused duplicates of a network (a race between two runs can make two
+// of one name); keep the others, marking those whose definition changed
+// since they were created. used names what stack's containers use.
 func resourceActions(typ string, want map[string]desiredResource, have []Resource, used map[string]bool) ([]*Action, error) {
 	keys := make([]string, 0, len(want))
 	for k := range want {
@@ -58,24 +59,21 @@ func resourceActions(typ string, want map[string]desiredResource, have []Resourc
 			return nil, err
 		}
 		a := &Action{Resource: typ + ":" + k, Kind: Unchanged, ConfigHash: h}
-		var ours, foreign []Resource
+		var ours, others []Resource // others: Docker Compose's first, then foreign ones
 		for _, r := range have {
 			switch {
 			case r.Name != d.name:
+			case r.Compose:
+				others = append([]Resource{r}, others...)
 			case r.Foreign:
-				foreign = append(foreign, r)
+				others = append(others, r)
 			case r.Key == k:
 				ours = append(ours, r)
 			}
 		}
 		switch {
-		case len(ours) == 0 && len(foreign) > 0:
-			if used[foreign[0].Name] || used[foreign[0].ID] {
-				a.Reason = "adopted: not created by stack"
-				break
-			}
-			a.Kind = Adopt
-			a.Reason = fmt.Sprintf("%s %q exists but was not created by stack: it is used as it is (declare it external: true to say so)", typ, d.name)
+		case len(ours) == 0 && len(others) > 0:
+			a.Kind, a.Reason = adoption(typ, d.name, others[0], used)
 		case len(ours) == 0:
 			a.Kind, a.Reason = Create, "new "+typ
 		case len(ours) > 1:
@@ -95,6 +93,22 @@ func resourceActions(typ string, want map[string]desiredResource, have []Resourc
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// adoption plans taking over r, a network or volume named name that stack
+// did not create: Adopt with a warning until stack's containers use it,
+// unchanged after.
+func adoption(typ, name string, r Resource, used map[string]bool) (Kind, string) {
+	adopted := used[r.Name] || used[r.ID]
+	switch {
+	case r.Compose && adopted:
+		return Unchanged, "adopted from Docker Compose"
+	case r.Compose:
+		return Adopt, fmt.Sprintf("%s %q was created by Docker Compose: stack takes it over as it is", typ, name)
+	case adopted:
+		return Unchanged, "adopted: not created by stack"
+	}
+	return Adopt, fmt.Sprintf("%s %q exists but was not created by stack: it is used as it is (declare it external: true to say so)", typ, name)
 }
 
 // duplicates picks the network of a name to keep (the one the containers

@@ -10,7 +10,7 @@ import (
 )
 
 func diffService(p *types.Project, s types.ServiceConfig, img Image, obs *Observed, selected map[string]bool, o DiffOptions) (*Action, error) {
-	h, err := ConfigHash(s, img.ID)
+	h, err := ConfigHash(p, s, img.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +83,10 @@ func diffService(p *types.Project, s types.ServiceConfig, img Image, obs *Observ
 			r.Kind = Remove
 		case o.ForceRecreate:
 			r.Kind, why = Recreate, "forced by --force-recreate"
+		case c.Compose && !o.NoRecreate:
+			// Its labels are Compose's and cannot change: replaced by one
+			// of stack's, as a changed configuration is.
+			r.Kind, why = Recreate, "created by Docker Compose"
 		case c.Hash != h.Sum && !o.NoRecreate:
 			r.Kind, why = Recreate, changedFields(c.Parts, h)
 		case c.State == "dead":

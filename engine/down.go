@@ -75,9 +75,9 @@ func Down(m *manifest.Project, obs *Observed, o DownOptions) *Plan {
 			containers = append(containers, a.Resource)
 		}
 	}
-	plan.Actions = append(plan.Actions, removeResources("network", obs.Networks, obs.usedNetworks(), containers)...)
+	plan.Actions = append(plan.Actions, removeResources("network", obs.Networks, obs.usedNetworks(true), containers)...)
 	if o.Volumes {
-		plan.Actions = append(plan.Actions, removeResources("volume", obs.Volumes, obs.usedVolumes(), containers)...)
+		plan.Actions = append(plan.Actions, removeResources("volume", obs.Volumes, obs.usedVolumes(true), containers)...)
 	}
 	for _, img := range o.Images {
 		plan.Actions = append(plan.Actions, &Action{Resource: "image:" + img, Kind: Remove, WaitsFor: containers})
@@ -87,8 +87,9 @@ func Down(m *manifest.Project, obs *Observed, o DownOptions) *Plan {
 
 // removeResources plans removing the project's networks or volumes: one
 // action a compose key, acting on every one the engine has of it (a race can
-// have made two), those stack created and those it adopted (used by the
-// project's containers); waitsFor are the container removals.
+// have made two), those stack or Docker Compose created and those stack
+// adopted (used by the project's containers); waitsFor are the container
+// removals.
 func removeResources(typ string, have []Resource, used map[string]bool, waitsFor []string) []*Action {
 	byKey := map[string][]Resource{}
 	for _, r := range have {

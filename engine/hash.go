@@ -21,13 +21,19 @@ type Hash struct {
 	Parts map[string]string
 }
 
-// ConfigHash hashes the service config that determines a container's
+// ConfigHash hashes the service config of p that determines a container's
 // contents: the resolved config (including the environment after address
-// injection) and the image ID, so a rebuilt image or a changed address changes
-// it. Fields that only steer the orchestration (scale, depends_on, build,
-// pull_policy, profiles) are left out: changing them must not recreate
-// containers. The result is stable: JSON objects are hashed with sorted keys.
-func ConfigHash(s types.ServiceConfig, imageID string) (Hash, error) {
+// injection), the image ID, so a rebuilt image or a changed address changes
+// it, and what its secrets and configs hold (digests of their values, never
+// the values: file sources are read to hash them). Fields that only steer
+// the orchestration (scale, depends_on, build, pull_policy, profiles) are
+// left out: changing them must not recreate containers. The result is
+// stable: JSON objects are hashed with sorted keys.
+func ConfigHash(p *types.Project, s types.ServiceConfig, imageID string) (Hash, error) {
+	files, err := fileParts(p, s)
+	if err != nil {
+		return Hash{}, fmt.Errorf("hashing service %q: %w", s.Name, err)
+	}
 	name := s.Name
 	s.Name = ""
 	s.Scale = nil
@@ -49,6 +55,9 @@ func ConfigHash(s types.ServiceConfig, imageID string) (Hash, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(b, &fields); err != nil {
 		return Hash{}, fmt.Errorf("hashing service %q: %w", name, err)
+	}
+	for k, v := range files {
+		fields[k] = v
 	}
 	h := Hash{Parts: map[string]string{}}
 	for k, v := range fields {
@@ -138,6 +147,39 @@ func changedFields(oldLabel string, h Hash) string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ") + " changed"
+}
+
+// fileParts are what the "secrets" and "configs" parts of s hash: each
+// reference with its definition and the digest of its value in place of the
+// value, so a changed secret recreates the containers that use it, and only
+// those.
+func fileParts(p *types.Project, s types.ServiceConfig) (map[string]json.RawMessage, error) {
+	sources, err := FileSources(p, s)
+	if err != nil {
+		return nil, err
+	}
+	type entry struct {
+		Ref    types.FileReferenceConfig `json:"ref"`
+		Def    types.FileObjectConfig    `json:"def"`
+		Digest string                    `json:"digest"`
+	}
+	byKind := map[string][]entry{}
+	for _, f := range sources {
+		d, err := f.digest()
+		if err != nil {
+			return nil, err
+		}
+		byKind[f.Kind] = append(byKind[f.Kind], entry{Ref: f.Ref, Def: f.Def, Digest: d})
+	}
+	out := map[string]json.RawMessage{}
+	for kind, entries := range byKind {
+		b, err := json.Marshal(entries)
+		if err != nil {
+			return nil, err
+		}
+		out[kind+"s"] = b
+	}
+	return out, nil
 }
 
 // ResourceHash hashes the compose definition of a network or volume, for

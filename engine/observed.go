@@ -3,8 +3,10 @@ package engine
 import "time"
 
 // Observed is what the engine holds for one project, read once per run by
-// Driver.Observe: the resources carrying the project's label, and the
-// networks and volumes named as the project's that it did not create.
+// Driver.Observe: the resources carrying the project's label, those Docker
+// Compose created for a project of the same name (a project stack takes
+// over), and the networks and volumes named as the project's that neither
+// created.
 type Observed struct {
 	Containers []Container
 	Networks   []Resource
@@ -33,6 +35,10 @@ type Container struct {
 	// Created orders containers of one number: the newest temporary one
 	// is kept when none has the service's name.
 	Created time.Time `json:"-"`
+	// Compose marks one Docker Compose created (its project label, not
+	// stack's): stack replaces it with one of its own, which carries its
+	// labels, on the next up.
+	Compose bool `json:"compose,omitempty"`
 	// Networks are the networks the container is attached to, by the
 	// engine's name; nil when the driver does not observe them.
 	Networks map[string]Endpoint `json:"-"`
@@ -74,6 +80,10 @@ type Resource struct {
 	// but not the project's label: stack did not create it. Key is the
 	// compose key whose name it has.
 	Foreign bool `json:"foreign,omitempty"`
+	// Compose marks one Docker Compose created for a project of this name
+	// (Key from its com.docker.compose labels): the project's, adopted as
+	// it is, since an engine cannot relabel a network or volume.
+	Compose bool `json:"compose,omitempty"`
 	// Created orders duplicates of one network.
 	Created time.Time `json:"-"`
 }
@@ -91,12 +101,16 @@ func (o *Observed) ServiceContainers(service string) []Container {
 	return out
 }
 
-// usedNetworks and usedVolumes name what the project's containers use: a
-// network or volume that stack did not create but that its containers use
-// was adopted by an earlier run.
-func (o *Observed) usedNetworks() map[string]bool {
+// usedNetworks and usedVolumes name what the project's containers use (with
+// compose, also those Docker Compose created): a network or volume that
+// stack did not create but that its own containers use was adopted by an
+// earlier run.
+func (o *Observed) usedNetworks(compose bool) map[string]bool {
 	used := map[string]bool{}
 	for _, c := range o.Containers {
+		if c.Compose && !compose {
+			continue
+		}
 		for name, ep := range c.Networks {
 			used[name] = true
 			used[ep.NetworkID] = true
@@ -105,9 +119,12 @@ func (o *Observed) usedNetworks() map[string]bool {
 	return used
 }
 
-func (o *Observed) usedVolumes() map[string]bool {
+func (o *Observed) usedVolumes(compose bool) map[string]bool {
 	used := map[string]bool{}
 	for _, c := range o.Containers {
+		if c.Compose && !compose {
+			continue
+		}
 		for _, v := range c.Volumes {
 			used[v] = true
 		}

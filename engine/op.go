@@ -17,6 +17,7 @@ type OpKind string
 const (
 	OpCreate     OpKind = "create"     // a network, volume, container or service
 	OpConnect    OpKind = "connect"    // a container to a network
+	OpCopy       OpKind = "copy"       // files into a created container: its secrets and configs
 	OpDisconnect OpKind = "disconnect" // a container from a network
 	OpStart      OpKind = "start"
 	OpUnpause    OpKind = "unpause"

@@ -34,9 +34,15 @@ func check(p *manifest.Project, services []string, apiVersion string) (engine.Wa
 		if !ok {
 			continue
 		}
-		_, ws, err := containerSpec(p.Project, svc, map[string]string{}, apiVersion)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", strings.Join(p.ComposeFiles, ", "), err))
+		fws, ferrs := checkFiles(p, svc)
+		errs = append(errs, ferrs...)
+		ws := fws
+		if len(ferrs) == 0 {
+			_, sws, err := containerSpec(p.Project, svc, map[string]string{}, apiVersion)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", strings.Join(p.ComposeFiles, ", "), err))
+			}
+			ws = append(sws, fws...)
 		}
 		if len(ws) > 0 {
 			warnings["service:"+name] = ws

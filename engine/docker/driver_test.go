@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -37,9 +38,21 @@ func (f *fakeClient) record(call string) {
 func (f *fakeClient) ClientVersion() string                 { return "1.41" }
 func (f *fakeClient) NegotiateAPIVersion(_ context.Context) {}
 
-func (f *fakeClient) ContainerList(context.Context, container.ListOptions) ([]container.Summary, error) {
+// ContainerList honours the label filters ("key=value"), as the engine does.
+func (f *fakeClient) ContainerList(_ context.Context, o container.ListOptions) ([]container.Summary, error) {
 	f.record("ContainerList")
-	return f.containers, nil
+	var out []container.Summary
+	for _, c := range f.containers {
+		match := true
+		for _, kv := range o.Filters.Get("label") {
+			k, v, _ := strings.Cut(kv, "=")
+			match = match && c.Labels[k] == v
+		}
+		if match {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeClient) NetworkList(context.Context, network.ListOptions) ([]network.Summary, error) {
@@ -121,7 +134,7 @@ func deployedClient(t *testing.T) *fakeClient {
 		volumes:  []*volume.Volume{{Name: "shop_data", Labels: map[string]string{engine.LabelProject: "shop", engine.LabelVolume: "data"}}},
 	}
 	for _, name := range p.ServiceNames() {
-		h, err := engine.ConfigHash(p.Project.Services[name], "sha256:"+p.ImageName(name))
+		h, err := engine.ConfigHash(p.Project, p.Project.Services[name], "sha256:"+p.ImageName(name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,7 +180,7 @@ func TestUpNothingChangedOnlyReads(t *testing.T) {
 	f := deployedClient(t)
 	up(t, f, "a")
 	slices.Sort(f.calls)
-	want := []string{"ContainerInspect", "ContainerInspect", "ContainerList", "NetworkList", "VolumeList"}
+	want := []string{"ContainerInspect", "ContainerInspect", "ContainerList", "ContainerList", "NetworkList", "VolumeList"}
 	if !slices.Equal(f.calls, want) {
 		t.Errorf("calls %v, want only the reads %v", f.calls, want)
 	}
@@ -212,5 +225,53 @@ services:
 	}
 	if len(f.calls) != 0 {
 		t.Errorf("engine calls while checking: %v", f.calls)
+	}
+}
+
+// TestObserveComposeProject: what Docker Compose created for the project is
+// read as the project's, marked Compose's (its replicas by Compose's
+// service and number labels, its one-offs apart); another project's is not.
+func TestObserveComposeProject(t *testing.T) {
+	compose := func(id, name, project, service, number, oneoff string) container.Summary {
+		return container.Summary{ID: id, Names: []string{"/" + name}, State: "running", Labels: map[string]string{
+			composeProject: project, composeService: service, composeContainerNumber: number, composeOneoff: oneoff,
+			"com.docker.compose.config-hash": "abc",
+		}}
+	}
+	f := &fakeClient{
+		containers: []container.Summary{
+			compose("w1", "shop-web-1", "shop", "web", "1", "False"),
+			compose("r1", "shop-web-run-1a2b", "shop", "web", "", "True"),
+			compose("x1", "other-web-1", "other", "web", "1", "False"),
+		},
+		networks: []network.Summary{{Name: "shop_default", ID: "n1", Labels: map[string]string{composeProject: "shop", composeNetwork: "default"}}},
+		volumes: []*volume.Volume{
+			{Name: "shop_data", Labels: map[string]string{composeProject: "shop", composeVolume: "data"}},
+			{Name: "other_data", Labels: map[string]string{composeProject: "other", composeVolume: "data"}},
+		},
+	}
+	d, err := New(WithClient(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := d.Observe(t.Context(), loadService(t, twoServices, "web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range obs.Containers {
+		got = append(got, fmt.Sprintf("%s %s #%d oneoff=%v compose=%v temporary=%v hash=%q", c.ID, c.Service, c.Number, c.OneOff, c.Compose, c.Temporary, c.Hash))
+	}
+	for _, r := range append(obs.Networks, obs.Volumes...) {
+		got = append(got, fmt.Sprintf("%s key=%s compose=%v foreign=%v", r.Name, r.Key, r.Compose, r.Foreign))
+	}
+	want := []string{
+		`w1 web #1 oneoff=false compose=true temporary=false hash=""`,
+		`r1 web #0 oneoff=true compose=true temporary=false hash=""`,
+		"shop_default key=default compose=true foreign=false",
+		"shop_data key=data compose=true foreign=false",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("observed:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

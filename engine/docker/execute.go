@@ -85,6 +85,8 @@ func (x *executor) Execute(ctx context.Context, op *engine.Op) error {
 		return nil
 	case *createContainer:
 		return x.createContainer(ctx, p)
+	case *copyFiles:
+		return x.copyFiles(ctx, p)
 	case *connect:
 		return x.connect(ctx, p)
 	case *containerCall:

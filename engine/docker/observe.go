@@ -24,20 +24,24 @@ import (
 const inspectParallel = 8
 
 // Observe reads what the engine holds for p's project: its containers by
-// label (each inspected for the aliases it has on its networks, which the
-// list leaves out), and the networks and volumes that carry its label or,
-// without it, the name of one of its own (made by hand, or by another
-// tool), in one call each, concurrently.
+// label, stack's and Docker Compose's (each inspected for the aliases it has
+// on its networks, which the list leaves out), and the networks and volumes
+// that carry either label or, without one, the name of one of its own (made
+// by hand, or by another tool), in one call each, concurrently.
 func (d *Driver) Observe(ctx context.Context, p *manifest.Project) (*engine.Observed, error) {
 	var (
-		obs engine.Observed
-		cs  []container.Summary
-		ns  []network.Summary
-		vs  volume.ListResponse
+		obs     engine.Observed
+		cs, ccs []container.Summary
+		ns      []network.Summary
+		vs      volume.ListResponse
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
 		cs, err = d.client.ContainerList(gctx, container.ListOptions{All: true, Filters: ProjectFilter(p.Name)})
+		return err
+	})
+	g.Go(func() (err error) {
+		ccs, err = d.client.ContainerList(gctx, container.ListOptions{All: true, Filters: composeFilter(p.Name)})
 		return err
 	})
 	g.Go(func() (err error) { ns, err = d.client.NetworkList(gctx, network.ListOptions{}); return err })
@@ -45,8 +49,17 @@ func (d *Driver) Observe(ctx context.Context, p *manifest.Project) (*engine.Obse
 	if err := g.Wait(); err != nil {
 		return nil, fmt.Errorf("observing project %q: %w", p.Name, err)
 	}
+	ours := map[string]bool{}
 	for _, c := range cs {
+		ours[c.ID] = true
 		obs.Containers = append(obs.Containers, observedContainer(p, c))
+	}
+	for _, c := range ccs {
+		if !ours[c.ID] {
+			oc := observedContainer(p, composeLabels(c))
+			oc.Compose = true
+			obs.Containers = append(obs.Containers, oc)
+		}
 	}
 	if err := d.aliases(ctx, obs.Containers); err != nil {
 		return nil, fmt.Errorf("observing project %q: %w", p.Name, err)
@@ -63,13 +76,13 @@ func (d *Driver) Observe(ctx context.Context, p *manifest.Project) (*engine.Obse
 		}
 	}
 	for _, n := range ns {
-		if r, ok := resource(p.Name, n.Name, n.ID, n.Labels, engine.LabelNetwork, netKeys); ok {
+		if r, ok := resource(p.Name, n.Name, n.ID, n.Labels, engine.LabelNetwork, composeNetwork, netKeys); ok {
 			r.Created = n.Created
 			obs.Networks = append(obs.Networks, r)
 		}
 	}
 	for _, v := range vs.Volumes {
-		if r, ok := resource(p.Name, v.Name, "", v.Labels, engine.LabelVolume, volKeys); ok {
+		if r, ok := resource(p.Name, v.Name, "", v.Labels, engine.LabelVolume, composeVolume, volKeys); ok {
 			obs.Volumes = append(obs.Volumes, r)
 		}
 	}
@@ -77,15 +90,23 @@ func (d *Driver) Observe(ctx context.Context, p *manifest.Project) (*engine.Obse
 }
 
 // resource reads a listed network or volume: the project's when it carries
-// the project's label, foreign when it does not but has the name of one of
-// its own (keys: engine name -> compose key), else not the project's.
-func resource(project, name, id string, labels map[string]string, keyLabel string, keys map[string]string) (engine.Resource, bool) {
-	if labels[engine.LabelProject] == project {
-		key := labels[keyLabel]
-		if key == "" {
-			key = name
+// the project's label (keyLabel, composeKey: the labels holding its compose
+// key, stack's and Compose's), Docker Compose's for the project when it
+// carries Compose's project label, foreign when it carries neither but has
+// the name of one of its own (keys: engine name -> compose key), else not
+// the project's.
+func resource(project, name, id string, labels map[string]string, keyLabel, composeKey string, keys map[string]string) (engine.Resource, bool) {
+	key := func(label string) string {
+		if k := labels[label]; k != "" {
+			return k
 		}
-		return engine.Resource{Key: key, Name: name, ID: id, Hash: labels[engine.LabelConfigHash]}, true
+		return name
+	}
+	switch project {
+	case labels[engine.LabelProject]:
+		return engine.Resource{Key: key(keyLabel), Name: name, ID: id, Hash: labels[engine.LabelConfigHash]}, true
+	case labels[composeProject]:
+		return engine.Resource{Key: key(composeKey), Name: name, ID: id, Compose: true}, true
 	}
 	if key, ok := keys[name]; ok {
 		return engine.Resource{Key: key, Name: name, ID: id, Foreign: true}, true

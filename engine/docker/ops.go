@@ -185,7 +185,7 @@ func (b *builder) replica(a *engine.Action, r engine.Replica, ao *actionOps) {
 		create.Txn = txn
 		create.Undo = &engine.Op{Kind: engine.OpRemove, Target: "container:" + name, Payload: &containerCall{kind: engine.OpRemove, ref: name}}
 		ao.resourceGates = append(ao.resourceGates, create)
-		last := b.connects(a, name, b.extraNetworks(a), create.ID, txn)
+		last := b.connects(a, name, b.extraNetworks(a), b.copyFiles(a, name, create.ID, txn), txn)
 		start := b.op(a, engine.OpStart, "container:"+name, &containerCall{kind: engine.OpStart, ref: name}, last...)
 		start.Txn = txn
 		ao.depGates = append(ao.depGates, start)
@@ -199,7 +199,7 @@ func (b *builder) replica(a *engine.Action, r engine.Replica, ao *actionOps) {
 		create.Undo = &engine.Op{Kind: engine.OpRemove, Target: "container:" + tmp, Detail: "removed " + tmp,
 			Payload: &containerCall{kind: engine.OpRemove, ref: tmp}}
 		ao.resourceGates = append(ao.resourceGates, create)
-		last := b.connects(a, tmp, b.extraNetworks(a), create.ID, txn)
+		last := b.connects(a, tmp, b.extraNetworks(a), b.copyFiles(a, tmp, create.ID, txn), txn)
 		stop := b.op(a, engine.OpStop, "container:"+c.Name, &containerCall{kind: engine.OpStop, ref: c.ID, name: c.Name}, last...)
 		stop.Txn = txn
 		if c.Running() {

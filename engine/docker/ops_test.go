@@ -45,6 +45,10 @@ func TestOperationsGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	restart := strings.Replace(opsSeed, "condition: service_healthy}", "condition: service_healthy, restart: true}", 1)
+	motd := func(text string) string {
+		return strings.Replace(opsSeed, "    environment: {MODE: a}\n", "    environment: {MODE: a}\n    configs: [{source: motd, target: /etc/motd}]\n", 1) +
+			"configs:\n  motd: {content: " + text + "}\n"
+	}
 	tests := []struct {
 		name         string
 		before       string // deployed; empty: nothing
@@ -53,6 +57,7 @@ func TestOperationsGolden(t *testing.T) {
 		afterImages  engine.Images
 		opts         engine.DiffOptions
 		down         bool
+		compose      bool // before was deployed by Docker Compose
 	}{
 		{name: "new", after: opsSeed},
 		{name: "env-change", before: opsSeed, after: strings.Replace(opsSeed, "MODE: a", "MODE: b", 1)},
@@ -62,6 +67,10 @@ func TestOperationsGolden(t *testing.T) {
 		{name: "orphan", before: strings.Replace(opsSeed, "services:\n", "services:\n  old:\n    image: busybox:stable\n", 1), after: opsSeed, opts: engine.DiffOptions{RemoveOrphans: true}},
 		{name: "restart-dependency", before: restart, after: restart, afterImages: engine.Images{"app": {ID: "sha256:a1"}, "redis": {ID: "sha256:r2"}}},
 		{name: "down", before: opsSeed, after: opsSeed, down: true},
+		{name: "config-new", after: motd("hello")},
+		{name: "config-change", before: motd("hello"), after: motd("bye")},
+		{name: "compose-takeover", before: opsSeed, after: opsSeed, compose: true},
+		{name: "compose-down", before: opsSeed, after: opsSeed, compose: true, down: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,6 +83,9 @@ func TestOperationsGolden(t *testing.T) {
 			obs := &engine.Observed{}
 			if tt.before != "" {
 				obs = enginetest.Deployed(t, enginetest.Load(t, "shop", tt.before), tt.beforeImages)
+			}
+			if tt.compose {
+				obs = byCompose(obs)
 			}
 			p := enginetest.Load(t, "shop", tt.after)
 			var plan *engine.Plan
@@ -92,6 +104,21 @@ func TestOperationsGolden(t *testing.T) {
 			golden(t, filepath.Join("testdata", "ops", tt.name+".json"), append(got, '\n'))
 		})
 	}
+}
+
+// byCompose is obs as Docker Compose leaves it: every container, network
+// and volume Compose's, without stack's hashes.
+func byCompose(obs *engine.Observed) *engine.Observed {
+	for i := range obs.Containers {
+		c := &obs.Containers[i]
+		c.Compose, c.Hash, c.Parts = true, "", ""
+	}
+	for _, rs := range [][]engine.Resource{obs.Networks, obs.Volumes} {
+		for i := range rs {
+			rs[i].Compose, rs[i].Hash = true, ""
+		}
+	}
+	return obs
 }
 
 func golden(t *testing.T, path string, got []byte) {

@@ -71,6 +71,13 @@ func (d *Driver) Run(ctx context.Context, p *manifest.Project, o engine.RunOptio
 			_ = d.client.ContainerRemove(rctx, created.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
 		}()
 	}
+	files, err := copied(p.Project, svc.Name)
+	if err != nil {
+		return 0, err
+	}
+	if err := copyInto(ctx, d.client, name, files); err != nil {
+		return 0, err
+	}
 	for net, ep := range sp.connect {
 		if err := d.client.NetworkConnect(ctx, net, created.ID, ep); err != nil {
 			return 0, fmt.Errorf("connecting container %q to network %q: %w", name, net, err)

@@ -109,6 +109,9 @@ func containerSpec(p *types.Project, s types.ServiceConfig, labels map[string]st
 		return spec{}, nil, err
 	}
 	mounts(p, s, apiVersion, host, warn)
+	if err := fileMounts(p, s, host); err != nil {
+		return spec{}, nil, err
+	}
 	sp := spec{config: cfg, host: host, network: &network.NetworkingConfig{}}
 	networks(p, s, apiVersion, &sp, warn)
 	unsupported(s, warn)
@@ -416,8 +419,6 @@ func unsupported(s types.ServiceConfig, warn func(string, string)) {
 			warn(field, why)
 		}
 	}
-	check(len(s.Secrets) > 0, "secrets", "Swarm only; mount a file with volumes")
-	check(len(s.Configs) > 0, "configs", "Swarm only; mount a file with volumes")
 	check(len(s.Gpus) > 0, "gpus", "not mapped yet")
 	check(len(s.Models) > 0, "models", "not mapped")
 	check(s.Provider != nil, "provider", "not mapped")

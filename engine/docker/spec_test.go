@@ -31,6 +31,7 @@ func TestContainerSpec(t *testing.T) {
 		yaml       string
 		apiVersion string
 		want       []string // fragments of the JSON of config, host config and networking config
+		absent     []string // fragments it must not have
 		warnings   []string
 	}{
 		{
@@ -173,18 +174,39 @@ volumes:
 			warnings:   []string{`volume.subpath is not supported`, `networks.default.gw_priority is not supported`},
 		},
 		{
+			name: "secrets and configs: file sources bind-mounted read-only, where no volume is; others copied",
+			yaml: `
+services:
+  web:
+    image: web:1
+    secrets: [key, {source: cert, target: tls.pem}]
+    configs: [{source: conf, target: /etc/app.conf}, motd, {source: site, target: /srv}]
+    volumes: ["/srv/site:/srv"]
+secrets:
+  key: {file: ./key}
+  cert: {file: /etc/cert.pem}
+configs:
+  conf: {file: ./app.conf}
+  motd: {content: hello}
+  site: {file: ./site.conf}
+`,
+			want: []string{
+				`/key","Target":"/run/secrets/key","ReadOnly":true}`,
+				`{"Type":"bind","Source":"/etc/cert.pem","Target":"/run/secrets/tls.pem","ReadOnly":true}`,
+				`/app.conf","Target":"/etc/app.conf","ReadOnly":true}`,
+			},
+			absent: []string{`"Target":"/motd"`, `site.conf`},
+		},
+		{
 			name: "fields the engine cannot honour are warned about",
 			yaml: `
 services:
   web:
     image: web:1
-    secrets: [key]
     deploy:
       placement: {constraints: ["node.role==manager"]}
-secrets:
-  key: {file: ./key}
 `,
-			warnings: []string{`service "web": secrets is not supported`, `service "web": deploy.placement is not supported`},
+			warnings: []string{`service "web": deploy.placement is not supported`},
 		},
 	}
 	for _, tt := range tests {
@@ -210,6 +232,11 @@ secrets:
 			for _, w := range tt.want {
 				if !strings.Contains(got, w) {
 					t.Errorf("missing %s in\n%s", w, got)
+				}
+			}
+			for _, w := range tt.absent {
+				if strings.Contains(got, w) {
+					t.Errorf("%s in\n%s", w, got)
 				}
 			}
 			all := strings.Join(warnings, "\n")

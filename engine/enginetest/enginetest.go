@@ -40,7 +40,7 @@ func Deployed(t testing.TB, p *manifest.Project, images engine.Images) *engine.O
 	obs := &engine.Observed{}
 	for _, name := range p.ServiceNames() {
 		s := p.Project.Services[name]
-		h, err := engine.ConfigHash(s, images[name].ID)
+		h, err := engine.ConfigHash(p.Project, s, images[name].ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -103,7 +103,7 @@ func (g *Globals) printHashes(ctx context.Context, p *manifest.Project) error {
 		return err
 	}
 	for _, name := range p.ServiceNames() {
-		h, err := engine.ConfigHash(p.Project.Services[name], images[name].ID)
+		h, err := engine.ConfigHash(p.Project, p.Project.Services[name], images[name].ID)
 		if err != nil {
 			return err
 		}

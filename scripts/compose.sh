@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# compose.sh: make sure `docker compose` runs (the end-to-end tests take over a
+# project Docker Compose deployed), building the CLI plugin from its Go module
+# when it does not. The source comes from the Go module proxy only: `go install
+# module/cmd@version` refuses this module (its go.mod has exclude directives),
+# so the module is downloaded, copied somewhere writable and built there. A
+# `docker compose` that already runs is used as it is. Used by `make engine`.
+set -euo pipefail
+
+version=${STACK_COMPOSE_VERSION:-v5.6.0}
+module=github.com/docker/compose/v5
+plugins=${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins
+
+say() { printf 'compose: %s\n' "$*" >&2; }
+
+if docker compose version >/dev/null 2>&1; then
+  exit 0
+fi
+
+work=$(mktemp -d)
+trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
+cd "$work" # outside any module: the download must change no go.mod
+
+say "building docker compose $version from the Go module proxy (3-4 minutes with cold Go caches, seconds with warm ones)"
+dir=$(go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+if [ -z "$dir" ] || [ ! -f "$dir/go.mod" ]; then
+  say "go mod download $module@$version gave no module directory"
+  exit 1
+fi
+cp -R "$dir" src
+chmod -R u+w src # the module cache is read-only
+(
+  cd src
+  GOFLAGS=-buildvcs=false CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X $module/internal.Version=$version" -o "$work/docker-compose" ./cmd
+)
+mkdir -p "$plugins"
+install -m 0755 "$work/docker-compose" "$plugins/docker-compose"
+say "installed $(docker compose version) at $plugins/docker-compose"
