@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/volume"
@@ -84,7 +85,18 @@ func (f *fakeClient) ContainerInspect(_ context.Context, id string) (container.I
 			}, nil
 		}
 	}
-	return container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{ID: id}}, nil
+	// A container the test made: it runs.
+	return container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{
+		ID: id, State: &container.State{Status: "running", Running: true},
+	}}, nil
+}
+
+// Events gives a stream that says nothing until it is cancelled: the waits
+// read the state first.
+func (f *fakeClient) Events(ctx context.Context, _ events.ListOptions) (<-chan events.Message, <-chan error) {
+	errs := make(chan error, 1)
+	go func() { <-ctx.Done(); errs <- ctx.Err() }()
+	return make(chan events.Message), errs
 }
 
 func (f *fakeClient) ContainerRename(_ context.Context, id, name string) error {
