@@ -131,7 +131,7 @@ func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	code := exitCode(ctx, err)
 	var ee *ExitError
 	switch {
-	case code == exitInterrupted:
+	case code > 128 && ctx.Err() != nil:
 		fmt.Fprintln(stderr, "stack: interrupted")
 	case err != nil && !(errors.As(err, &ee) && ee.Err == nil):
 		fmt.Fprintf(stderr, "stack: %s\n", message(err))
