@@ -35,6 +35,7 @@ func (c *checker) check() {
 			})
 		}
 		c.checkDependencies(name, s)
+		c.checkSelfReference(name, s)
 	}
 	c.checkCycles(names)
 	c.checkContainerNames(names)
@@ -93,8 +94,8 @@ func (c *checker) checkCycles(names []string) {
 		state[n] = visiting
 		stack = append(stack, n)
 		for _, dep := range sortedDeps(c.p.Services[n]) {
-			if _, ok := c.p.Services[dep]; !ok {
-				continue
+			if _, ok := c.p.Services[dep]; !ok || dep == n {
+				continue // undefined, or itself: reported on their own
 			}
 			switch state[dep] {
 			case unvisited:

@@ -21,6 +21,9 @@ var (
 	ErrUnknownDependency = errors.New("dependency on an undefined service")
 	// ErrDependencyCycle: services depend on each other in a loop.
 	ErrDependencyCycle = errors.New("dependency cycle")
+	// ErrSelfReference: a service names itself where another service
+	// belongs (network_mode: service:itself, links, volumes_from, ...).
+	ErrSelfReference = errors.New("service refers to itself")
 	// ErrNoImage: a service has neither image nor build.
 	ErrNoImage = errors.New("neither image nor build")
 	// ErrInvalidPort: a ports entry does not parse.
