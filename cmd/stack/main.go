@@ -5,23 +5,13 @@ import (
 	"context"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/stack-deploy/stack/cmd/stack/cli"
 )
 
-// memoryLimit is the default soft limit of the Go heap. A run of stack is
-// short-lived and its live heap small, but loading a large manifest through
-// compose-go allocates about 1 GB for 1,000 services, and without a limit
-// the collector lets the process grow to twice its live heap. Near the limit
-// the collector runs more often; it never fails. GOMEMLIMIT overrides it.
-const memoryLimit = 64 << 20
-
 func main() {
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(memoryLimit)
-	}
+	tuneMemory()
 	ctx, cancel := context.WithCancelCause(context.Background())
 	go onSignals(cancel)
 	os.Exit(cli.Execute(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
