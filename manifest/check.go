@@ -19,6 +19,10 @@ type checker struct {
 	idx  index
 	main string // the first compose file: where errors go that no line explains
 	ps   *problems
+
+	// inputs are the files checkFile was asked about: what compose-go
+	// will read (or find missing) once the model is resolved.
+	inputs []string
 }
 
 func (c *checker) check() {
@@ -69,6 +73,7 @@ func (c *checker) checkDependencies(name string, s types.ServiceConfig) {
 // (env_file, label_file). A missing one is compose-go's to report: it may be
 // optional.
 func (c *checker) checkFile(service, field, path string) {
+	c.inputs = append(c.inputs, path)
 	fi, err := os.Stat(path)
 	if err != nil {
 		return

@@ -37,6 +37,10 @@ type Options struct {
 	// empty: none, the compose files as they are.
 	Environment string
 
+	// Cache is the directory of the model cache (cache.go); empty: loading
+	// neither reads nor writes one.
+	Cache string
+
 	// environmentName is the project name an environment gives the
 	// project, used unless -p or COMPOSE_PROJECT_NAME names it.
 	environmentName string
@@ -58,6 +62,8 @@ type Project struct {
 	// for user errors found after loading (ErrorAt).
 	main string
 	idx  index
+	// cached is set when the model came from the model cache.
+	cached bool
 }
 
 // ErrNoComposeFile: no -f was given and discovery found no compose file.
@@ -114,6 +120,14 @@ func load(ctx context.Context, opts Options) (*Project, error) {
 		return nil, err
 	}
 	main := files[0].Filename
+	var cache *modelCache
+	if opts.Cache != "" {
+		cache = newModelCache(opts.Cache, opts, po, wd, files)
+		if p := cache.get(po.Environment); p != nil {
+			return p, p.validExtensions()
+		}
+	}
+	warned := warnings.Load()
 
 	// compose-go stops at the first problem of several kinds; read the files
 	// ourselves first to report all of them, with lines, and to refuse what
@@ -158,12 +172,24 @@ func load(ctx context.Context, opts Options) (*Project, error) {
 		return nil, err
 	}
 	p := &Project{Project: cp.WithoutUnnecessaryResources(), Services: map[string]ServiceExtension{}, main: main, idx: raw.idx}
-	p.decodeExtensions(raw.idx, main, ps)
-	p.checkInject(ps)
-	if err := ps.err(); err != nil {
+	if err := p.validExtensions(); err != nil {
 		return nil, err
 	}
+	// What compose-go reads on its own (include:, extends.file) is not
+	// known well enough to tell when it changes; what it warned about
+	// would not be said again.
+	if cache != nil && len(raw.seen) == 0 && !raw.unscanned && warnings.Load() == warned {
+		cache.put(p, ck.inputs)
+	}
 	return p, nil
+}
+
+// validExtensions decodes and checks the x-stack blocks.
+func (p *Project) validExtensions() error {
+	ps := &problems{}
+	p.decodeExtensions(p.idx, p.main, ps)
+	p.checkInject(ps)
+	return ps.err()
 }
 
 // readComposeFiles reads the compose files, stdin for "-", each a regular

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 
 	"github.com/spf13/cobra"
@@ -108,6 +109,7 @@ func (g *Globals) LoadProject(ctx context.Context) (*manifest.Project, error) {
 		EnvFiles:         g.EnvFiles,
 		Profiles:         g.Profiles,
 		Environment:      g.Env,
+		Cache:            modelCacheDir(),
 	})
 	if err != nil {
 		return nil, err
@@ -118,6 +120,28 @@ func (g *Globals) LoadProject(ctx context.Context) (*manifest.Project, error) {
 		}
 	}
 	return p, nil
+}
+
+// modelCacheDir is where loading keeps the models of the projects it loads
+// between runs (see manifest's cache.go): the user's cache directory. None
+// with STACK_CACHE=off, nor in CI (CI set) unless STACK_CACHE=on: a CI job's
+// environment holds its secrets, which interpolation can put in the model,
+// and a CI machine seldom loads the same inputs twice.
+func modelCacheDir() string {
+	switch os.Getenv("STACK_CACHE") {
+	case "off":
+		return ""
+	case "on":
+	default:
+		if os.Getenv("CI") != "" {
+			return ""
+		}
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "stack", "models")
 }
 
 // Execute runs stack with args and returns the process exit status. It is
