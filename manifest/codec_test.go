@@ -20,7 +20,9 @@ func TestModelCodec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dirs = append(dirs, tricky(t, 80), genManifest(t, 200))
+	bench := t.TempDir()
+	writeManifest(t, bench, 200, true)
+	dirs = append(dirs, tricky(t, 80), bench)
 	for _, dir := range dirs {
 		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() || strings.HasSuffix(dir, "broken") {
 			continue

@@ -84,7 +84,7 @@ func TestHostileManifests(t *testing.T) {
 		want    string // in the message
 	}{
 		{name: "billion laughs", compose: bomb(), err: ErrYAMLLimit,
-			want: `compose.yaml:7: the aliases expand to more than 1000000 values (alias *l5 adds`},
+			want: `compose.yaml:7: the aliases expand to more than 200000 values (alias *l5 adds`},
 		{name: "an alias inside its own anchor", compose: "x-a: &a [1, *a]\n" + webWith, err: ErrYAMLLimit,
 			want: "compose.yaml:1: alias *a is inside the value it refers to"},
 		{name: "deep block nesting", compose: deepBlock(2000), err: ErrYAMLLimit,
@@ -107,7 +107,7 @@ func TestHostileManifests(t *testing.T) {
 			want: "compose.yaml:3: include.env_file: reading fifo: not a regular file"},
 		{name: "a bomb in an included file", compose: "include: [other.yaml]\n" + webWith, err: ErrYAMLLimit,
 			setup: file("other.yaml", bomb()),
-			want:  "other.yaml:7: the aliases expand to more than 1000000 values"},
+			want:  "other.yaml:7: the aliases expand to more than 200000 values"},
 		{name: "extends.file a FIFO", compose: "services:\n  web:\n    extends: {file: fifo, service: base}\n", setup: fifo("fifo"), err: ErrNotRegularFile,
 			want: `compose.yaml:3: service "web": extends.file: reading fifo: not a regular file`},
 		{name: "the project's .env a FIFO", compose: webWith, err: ErrNotRegularFile,
