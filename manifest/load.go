@@ -124,7 +124,10 @@ func load(ctx context.Context, opts Options) (*Project, error) {
 	if opts.Cache != "" {
 		cache = newModelCache(opts.Cache, opts, po, wd, files)
 		if p := cache.get(po.Environment); p != nil {
-			return p, p.validExtensions()
+			if err := p.validExtensions(); err != nil {
+				return nil, err
+			}
+			return p, nil
 		}
 	}
 	warned := warnings.Load()
