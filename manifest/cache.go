@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -25,13 +26,16 @@ import (
 // runs, so that `stack plan` after `stack up` does not load the same files
 // through compose-go again: most of what a run of stack costs on a large
 // manifest. An entry is used only when every input of the load is what it
-// was: the stack binary, the options, the working directory, the whole
-// process environment and the one after .env and --env-file (so every
-// variable interpolation could read), the compose files' contents, and the
-// env_file and label_file entries the model names (contents, or absence).
-// A project whose load reads files only compose-go knows of (include:,
-// extends.file, remote files), during which compose-go warned, or whose
-// model holds secret values is not kept.
+// was: the stack binary, the options, the working directory, the compose
+// files' contents, the env_file and label_file entries the model names
+// (contents, or absence), and every variable the load could read: those
+// compose-go reads by name (COMPOSE_*, HOME) and every other one whose name
+// is a word of those files, since interpolation (${X}), `environment: [X]`
+// and env files only read variables they name. A variable no input names
+// (the shell's $_, OLDPWD) cannot change the model, and changing it keeps
+// the entry. A project whose load reads files only compose-go knows of
+// (include:, extends.file, remote files), during which compose-go warned,
+// or whose model holds secret values is not kept.
 //
 // Each project and set of options has one entry, a file in the cache
 // directory, replaced when its inputs change; entries not used for a month
@@ -45,13 +49,20 @@ const cacheMaxAge = 30 * 24 * time.Hour
 
 // modelCache is one project's entry.
 type modelCache struct {
-	path string   // the entry's file
-	key  [32]byte // every input known before loading
+	path  string   // the entry's file
+	key   [32]byte // every input known before loading but the variables
+	env   types.Mapping
+	named map[string]bool // the words of the inputs: the variables they can name
+	// inputs are the files the load read besides the compose files.
+	inputs []cachedInput
 }
 
 // cachedEntry is what an entry holds, as codec.go encodes it.
 type cachedEntry struct {
-	Inputs  []cachedInput
+	Inputs []cachedInput
+	// Vars are the variables the inputs name, and VarsSum what they were.
+	Vars    []string
+	VarsSum [32]byte
 	Project *types.Project
 	Main    string
 	Index   []cachedPos
@@ -91,19 +102,54 @@ func newModelCache(dir string, opts Options, po *cli.ProjectOptions, wd string, 
 		}
 	}
 	write(buildIdentity())
-	for _, env := range [][]string{os.Environ(), opts.Env, mapping(po.Environment)} {
-		env = slices.Clone(env)
-		slices.Sort(env)
-		write(strconv.Itoa(len(env)))
-		write(env...)
+	// What compose-go reads by name, from the process (COMPOSE_DISABLE_ENV_FILE)
+	// or the project environment (COMPOSE_PROFILES, ...).
+	for _, env := range [][]string{os.Environ(), mapping(po.Environment)} {
+		var read []string
+		for _, kv := range env {
+			if strings.HasPrefix(kv, "COMPOSE_") || strings.HasPrefix(kv, "HOME=") {
+				read = append(read, kv)
+			}
+		}
+		slices.Sort(read)
+		write(strconv.Itoa(len(read)))
+		write(read...)
 	}
+	c := &modelCache{path: filepath.Join(dir, hex.EncodeToString(slot.Sum(nil))[:32]), env: maps.Clone(po.Environment), named: map[string]bool{}}
 	for _, f := range files {
 		sum := sha256.Sum256(f.Content)
 		write(f.Filename, string(sum[:]))
+		words(f.Content, c.named)
 	}
-	c := &modelCache{path: filepath.Join(dir, hex.EncodeToString(slot.Sum(nil))[:32])}
 	copy(c.key[:], key.Sum(nil))
 	return c
+}
+
+// varsSum is what the variables named were in env: set or not, and to what.
+func varsSum(names []string, env types.Mapping) [32]byte {
+	h := sha256.New()
+	for _, name := range names {
+		v, set := env[name]
+		h.Write([]byte(strconv.Itoa(len(name)) + ":" + name + strconv.FormatBool(set) + strconv.Itoa(len(v)) + ":" + v))
+	}
+	var sum [32]byte
+	copy(sum[:], h.Sum(nil))
+	return sum
+}
+
+// words adds to set every word of b that could name a variable.
+func words(b []byte, set map[string]bool) {
+	start := -1
+	for i := 0; i <= len(b); i++ {
+		word := i < len(b) && (b[i] == '_' || 'a' <= b[i] && b[i] <= 'z' || 'A' <= b[i] && b[i] <= 'Z' || start >= 0 && '0' <= b[i] && b[i] <= '9')
+		switch {
+		case word && start < 0:
+			start = i
+		case !word && start >= 0:
+			set[string(b[start:i])] = true
+			start = -1
+		}
+	}
 }
 
 // buildIdentity names the running binary: its build (module versions,
@@ -151,9 +197,12 @@ func (c *modelCache) get(env types.Mapping) *Project {
 		return nil
 	}
 	for _, in := range e.Inputs {
-		if inputState(in.Path) != in.State {
+		if state, _ := inputState(in.Path); state != in.State {
 			return nil
 		}
+	}
+	if varsSum(e.Vars, env) != e.VarsSum {
+		return nil
 	}
 	now := time.Now()
 	_ = os.Chtimes(c.path, now, now)                // in use: not to be removed as old
@@ -166,10 +215,20 @@ func (c *modelCache) get(env types.Mapping) *Project {
 	return p
 }
 
-// put stores p, loaded from inputs (the files the load read besides the
-// compose files). Nothing is stored when p holds what the cache must not
+// record notes what the files the load is about to read besides the
+// compose files are: recorded before they are read, a file that changes
+// meanwhile fails the check of the next run instead of passing it.
+func (c *modelCache) record(paths []string) {
+	for _, path := range paths {
+		state, b := inputState(path)
+		c.inputs = append(c.inputs, cachedInput{Path: path, State: state})
+		words(b, c.named)
+	}
+}
+
+// put stores p. Nothing is stored when p holds what the cache must not
 // keep; a failure to store is no failure of the load.
-func (c *modelCache) put(p *Project, inputs []string) {
+func (c *modelCache) put(p *Project) {
 	for _, s := range p.Secrets {
 		if s.Content != "" || s.Environment != "" {
 			return // a secret's value: not to be written down
@@ -181,13 +240,12 @@ func (c *modelCache) put(p *Project, inputs []string) {
 		}
 	}
 	// The process environment is not part of what is stored: it holds
-	// whatever secrets the shell has. get restores it (it is in the key).
+	// whatever secrets the shell has. get restores it.
 	model := *p.Project
 	model.Environment = nil
-	e := cachedEntry{Project: &model, Main: p.main}
-	for _, in := range inputs {
-		e.Inputs = append(e.Inputs, cachedInput{Path: in, State: inputState(in)})
-	}
+	e := cachedEntry{Project: &model, Main: p.main, Inputs: c.inputs}
+	e.Vars = slices.Sorted(maps.Keys(c.named))
+	e.VarsSum = varsSum(e.Vars, c.env)
 	for path, at := range p.idx {
 		e.Index = append(e.Index, cachedPos{path, at.file, at.line})
 	}
@@ -214,23 +272,24 @@ func (c *modelCache) put(p *Project, inputs []string) {
 	removeOld(dir)
 }
 
-// inputState is what the cache records of a file the load read.
-func inputState(path string) string {
+// inputState is what the cache records of a file the load reads, and its
+// contents.
+func inputState(path string) (string, []byte) {
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return "absent"
+		return "absent", nil
 	case err != nil:
-		return "unreadable: " + err.Error()
+		return "unreadable: " + err.Error(), nil
 	case fi.IsDir():
-		return "directory"
+		return "directory", nil
 	}
 	b, err := readRegular(path)
 	if err != nil {
-		return "unreadable: " + err.Error()
+		return "unreadable: " + err.Error(), nil
 	}
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	return hex.EncodeToString(sum[:]), b
 }
 
 // removeOld removes the entries of dir not used for cacheMaxAge, and the

@@ -12,6 +12,7 @@ const cachedCompose = `
 services:
   web:
     image: web:${TAG:-1}
+    environment: [PASSED]
     env_file: [web.env, {path: extra.env, required: false}]
     label_file: web.labels
   debug:
@@ -20,14 +21,15 @@ services:
 `
 
 // TestModelCache: a second load of unchanged inputs is the first one's
-// model from the cache; changing any input of the load (a compose file, a
-// variable, .env, an env_file or label_file, one appearing that was
-// absent, the profiles, the name, the directory) is never answered with the
-// model of before.
+// model from the cache, as is one where only variables no input names
+// changed; changing any input of the load (a compose file, a variable it
+// interpolates or passes through, one an env_file interpolates, .env, an
+// env_file or label_file, one appearing that was absent, the profiles,
+// the name) is never answered with the model of before.
 func TestModelCache(t *testing.T) {
 	files := map[string]string{
 		"compose.yaml": cachedCompose,
-		"web.env":      "A=1\n",
+		"web.env":      "A=1\nC=${FROM_ENV_FILE:-none}\n",
 		"web.labels":   "l=1\n",
 	}
 	tests := []struct {
@@ -35,11 +37,23 @@ func TestModelCache(t *testing.T) {
 		change func(t *testing.T, dir string, o *Options)
 		check  func(t *testing.T, p *Project)
 	}{
-		{name: "nothing", check: func(t *testing.T, p *Project) {
-			if !p.cached {
-				t.Error("unchanged inputs: loaded again, want the cached model")
-			}
-		}},
+		{name: "nothing", check: cached},
+		{name: "a variable no input names",
+			change: func(_ *testing.T, _ string, o *Options) { o.Env = append(o.Env, "OLDPWD=/elsewhere", "_=/usr/bin/env") },
+			check:  cached},
+		{name: "a variable environment: passes through",
+			change: func(_ *testing.T, _ string, o *Options) { o.Env = append(o.Env, "PASSED=yes") },
+			check:  env("PASSED", "yes")},
+		{name: "a variable only an env_file names",
+			change: func(_ *testing.T, _ string, o *Options) { o.Env = append(o.Env, "FROM_ENV_FILE=set") },
+			check:  env("C", "set")},
+		{name: "COMPOSE_PROFILES",
+			change: func(_ *testing.T, _ string, o *Options) { o.Env = append(o.Env, "COMPOSE_PROFILES=debug") },
+			check: func(t *testing.T, p *Project) {
+				if _, ok := p.Project.Services["debug"]; !ok {
+					t.Error("COMPOSE_PROFILES=debug: no debug service")
+				}
+			}},
 		{name: "the compose file",
 			change: func(t *testing.T, dir string, _ *Options) {
 				writeFile(t, filepath.Join(dir, "compose.yaml"), strings.Replace(cachedCompose, "web:${TAG", "app:${TAG", 1))
@@ -102,6 +116,12 @@ func TestModelCache(t *testing.T) {
 				t.Error("the cached model differs from the loaded one")
 			}
 		})
+	}
+}
+
+func cached(t *testing.T, p *Project) {
+	if !p.cached {
+		t.Error("loaded again; want the cached model, no input of the load changed")
 	}
 }
 

@@ -100,35 +100,37 @@ func (c *compose) consistent(ctx context.Context) (p *types.Project, inconsisten
 	return p, nil, nil
 }
 
-// resolved reads the env_file and label_file entries of the enabled
-// services into their environment and labels, as compose-go would have
-// during the load, once each file is known to be readable.
-func resolved(p *types.Project, ck *checker) (*types.Project, error) {
-	for _, name := range ck.declarationOrder() {
-		s := p.Services[name]
+// checkFiles checks the env_file and label_file entries of the enabled
+// services (and of their pre_start hooks) before compose-go reads them.
+func (c *checker) checkFiles() {
+	for _, name := range c.declarationOrder() {
+		s := c.p.Services[name]
 		specs := []types.ContainerSpec{s.ContainerSpec}
 		for _, h := range s.PreStart {
 			specs = append(specs, h.ContainerSpec)
 		}
 		for _, spec := range specs {
 			for _, f := range spec.EnvFiles {
-				ck.checkFile(name, "env_file", f.Path)
+				c.checkFile(name, "env_file", f.Path)
 			}
 			for _, f := range spec.LabelFiles {
-				ck.checkFile(name, "label_file", f)
+				c.checkFile(name, "label_file", f)
 			}
 		}
 	}
-	if err := ck.ps.err(); err != nil {
-		return nil, err
-	}
+}
+
+// resolved reads the env_file and label_file entries of the enabled
+// services into their environment and labels, as compose-go would have
+// during the load; checkFiles has checked them.
+func resolved(p *types.Project, main string, idx index) (*types.Project, error) {
 	p, err := p.WithServicesEnvironmentResolved(true)
 	if err != nil {
-		return nil, composeError(err, ck.main, ck.idx)
+		return nil, composeError(err, main, idx)
 	}
 	p, err = p.WithServicesLabelsResolved(false)
 	if err != nil {
-		return nil, composeError(err, ck.main, ck.idx)
+		return nil, composeError(err, main, idx)
 	}
 	return p, nil
 }

@@ -171,7 +171,14 @@ func load(ctx context.Context, opts Options) (*Project, error) {
 	if inconsistent != nil {
 		return nil, composeError(inconsistent, main, raw.idx)
 	}
-	if cp, err = resolved(cp, ck); err != nil {
+	ck.checkFiles()
+	if err := ps.err(); err != nil {
+		return nil, err
+	}
+	if cache != nil {
+		cache.record(ck.inputs) // as they are before compose-go reads them
+	}
+	if cp, err = resolved(cp, main, raw.idx); err != nil {
 		return nil, err
 	}
 	p := &Project{Project: cp.WithoutUnnecessaryResources(), Services: map[string]ServiceExtension{}, main: main, idx: raw.idx}
@@ -182,7 +189,7 @@ func load(ctx context.Context, opts Options) (*Project, error) {
 	// known well enough to tell when it changes; what it warned about
 	// would not be said again.
 	if cache != nil && len(raw.seen) == 0 && !raw.unscanned && warnings.Load() == warned {
-		cache.put(p, ck.inputs)
+		cache.put(p)
 	}
 	return p, nil
 }
