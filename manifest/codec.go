@@ -144,14 +144,23 @@ func (d *decoder) uvarint() uint64 {
 	return n
 }
 
-// length reads a length, checked against what is left: every element takes
-// at least a byte, so a corrupt length cannot make a huge allocation.
+// length checks a length against what is left: every element takes at
+// least a byte, so a corrupt length cannot make a huge allocation.
 func (d *decoder) length(n uint64) int {
 	if n > uint64(len(d.b)) {
 		d.fail()
 		return 0
 	}
 	return int(n)
+}
+
+// count reads the length of a slice or map; false for a nil one.
+func (d *decoder) count() (int, bool) {
+	n := d.uvarint()
+	if n == 0 {
+		return 0, false
+	}
+	return d.length(n - 1), true
 }
 
 func (d *decoder) value(v reflect.Value) {
@@ -190,22 +199,20 @@ func (d *decoder) value(v reflect.Value) {
 		d.value(p.Elem())
 		v.Set(p)
 	case reflect.Slice:
-		n := d.uvarint()
-		if n == 0 {
+		l, ok := d.count()
+		if !ok {
 			return
 		}
-		l := d.length(n - 1)
 		s := reflect.MakeSlice(v.Type(), l, l)
 		for i := range l {
 			d.value(s.Index(i))
 		}
 		v.Set(s)
 	case reflect.Map:
-		n := d.uvarint()
-		if n == 0 {
+		l, ok := d.count()
+		if !ok {
 			return
 		}
-		l := d.length(n - 1)
 		m := reflect.MakeMapWithSize(v.Type(), l)
 		for range l {
 			k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()

@@ -3,10 +3,8 @@ package manifest
 import (
 	"bytes"
 	"math"
-	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -16,23 +14,11 @@ import (
 // the cache's encoding as the same value (nil and empty, pointers to zero
 // values, number types, extensions), rendering the same bytes.
 func TestModelCodec(t *testing.T) {
-	dirs, err := filepath.Glob(filepath.Join("testdata", "corpus", "*"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	bench := t.TempDir()
 	writeManifest(t, bench, 200, true)
-	dirs = append(dirs, tricky(t, 80), bench)
-	for _, dir := range dirs {
-		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() || strings.HasSuffix(dir, "broken") {
-			continue
-		}
+	for _, dir := range modelDirs(t, tricky(t, 80), bench) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			abs, _ := filepath.Abs(dir)
-			p, err := Load(t.Context(), Options{ProjectDirectory: abs, Env: []string{"PWD=" + abs}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := loadDir(t, dir)
 			b, err := encodeValue(nil, p.Project)
 			if err != nil {
 				t.Fatal(err)

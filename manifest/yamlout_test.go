@@ -15,26 +15,9 @@ import (
 // quoting or sort as numbers, long lines it folds at the 80th column,
 // multi-line strings, empty values, top-level extensions).
 func TestMarshalYAMLInPieces(t *testing.T) {
-	dirs, err := filepath.Glob(filepath.Join("testdata", "corpus", "*"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range []int{64, 300} {
-		dirs = append(dirs, tricky(t, n))
-	}
-	for _, dir := range dirs {
-		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() || strings.HasSuffix(dir, "broken") {
-			continue
-		}
+	for _, dir := range modelDirs(t, tricky(t, 64), tricky(t, 300)) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			abs, err := filepath.Abs(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := Load(t.Context(), Options{ProjectDirectory: abs, Env: []string{"PWD=" + abs}})
-			if err != nil {
-				t.Skipf("not a loadable project: %v", err)
-			}
+			p := loadDir(t, dir)
 			want, err := p.MarshalYAML()
 			if err != nil {
 				t.Fatal(err)
@@ -54,6 +37,37 @@ func TestMarshalYAMLInPieces(t *testing.T) {
 			}
 		})
 	}
+}
+
+// modelDirs lists the projects of the corpus (not the broken ones), then
+// extra.
+func modelDirs(t *testing.T, extra ...string) []string {
+	t.Helper()
+	all, err := filepath.Glob(filepath.Join("testdata", "corpus", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, dir := range all {
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() && filepath.Base(dir) != "broken" {
+			abs, err := filepath.Abs(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dirs = append(dirs, abs)
+		}
+	}
+	return append(dirs, extra...)
+}
+
+// loadDir loads the project in dir as `stack config` there would.
+func loadDir(t *testing.T, dir string) *Project {
+	t.Helper()
+	p, err := Load(t.Context(), Options{ProjectDirectory: dir, Env: []string{"PWD=" + dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // tricky writes a project of n services that exercises the encoder.
