@@ -50,7 +50,7 @@ fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')
 
 .PHONY: bench
-bench: engine ## benchmarks that print time and memory figures (stack config on 1,000 services: manifest/)
+bench: engine ## benchmarks that print time and memory figures, beside Docker Compose (COMPOSE=binary, else docker compose) for config and plan
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
 
 FUZZTIME ?= 3m

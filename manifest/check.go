@@ -2,14 +2,13 @@ package manifest
 
 import (
 	"fmt"
-	"github.com/compose-spec/compose-go/v2/errdefs"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
 
-	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/errdefs"
 	"github.com/compose-spec/compose-go/v2/types"
-	"go.yaml.in/yaml/v4"
 )
 
 // checker validates the typed model compose-go built with its own
@@ -20,6 +19,10 @@ type checker struct {
 	idx  index
 	main string // the first compose file: where errors go that no line explains
 	ps   *problems
+
+	// inputs are the files checkFile was asked about: what compose-go
+	// will read (or find missing) once the model is resolved.
+	inputs []string
 }
 
 func (c *checker) check() {
@@ -36,6 +39,7 @@ func (c *checker) check() {
 			})
 		}
 		c.checkDependencies(name, s)
+		c.checkSelfReference(name, s)
 	}
 	c.checkCycles(names)
 	c.checkContainerNames(names)
@@ -65,6 +69,20 @@ func (c *checker) checkDependencies(name string, s types.ServiceConfig) {
 	}
 }
 
+// checkFile checks a file compose-go is about to read for service's field
+// (env_file, label_file). A missing one is compose-go's to report: it may be
+// optional.
+func (c *checker) checkFile(service, field, path string) {
+	c.inputs = append(c.inputs, path)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return
+	}
+	if err := checkRegular(fi); err != nil {
+		c.ps.add(fileError(c.idx.locate(c.main, service, field), service, field, path, err))
+	}
+}
+
 // checkCycles reports each dependency loop once, starting from the service
 // declared first, as `web -> api -> web`.
 func (c *checker) checkCycles(names []string) {
@@ -81,8 +99,8 @@ func (c *checker) checkCycles(names []string) {
 		state[n] = visiting
 		stack = append(stack, n)
 		for _, dep := range sortedDeps(c.p.Services[n]) {
-			if _, ok := c.p.Services[dep]; !ok {
-				continue
+			if _, ok := c.p.Services[dep]; !ok || dep == n {
+				continue // undefined, or itself: reported on their own
 			}
 			switch state[dep] {
 			case unvisited:
@@ -198,33 +216,4 @@ func composeError(err error, main string, idx index) *Error {
 		e.Problem = strings.TrimPrefix(problem, fmt.Sprintf("service %q ", e.Service))
 	}
 	return e
-}
-
-// composeConsistency runs compose-go's own consistency check (undefined
-// networks, volumes, secrets and configs, conflicting settings, ...) on p
-// without its dependency part: compose-go searches dependency cycles by
-// enumerating every path, which is exponential in a dependency graph with
-// shared dependencies (a 100-service chain takes 15 s, in Docker Compose
-// too; 1,000 never finish). checker.check has already checked depends_on and
-// cycles in linear time, so the check runs on a copy without them.
-func composeConsistency(p *types.Project) error {
-	c, err := p.WithServicesTransform(func(_ string, s types.ServiceConfig) (types.ServiceConfig, error) {
-		s.DependsOn = nil
-		return s, nil
-	})
-	if err != nil {
-		return err
-	}
-	b, err := c.MarshalYAML()
-	if err != nil {
-		return err
-	}
-	var dict map[string]any
-	if err := yaml.Unmarshal(b, &dict); err != nil {
-		return err
-	}
-	opts := &loader.Options{SkipResolveEnvironment: true, SkipResolveLabels: true, Profiles: p.Profiles}
-	opts.SetProjectName(p.Name, true)
-	_, err = loader.ModelToProject(dict, opts, types.ConfigDetails{WorkingDir: p.WorkingDir, Environment: p.Environment})
-	return err
 }

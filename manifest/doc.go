@@ -7,17 +7,27 @@
 // with a sentinel of errors.go inside), and Load reports all the problems of
 // the files at once, not the first one compose-go stops at:
 //
-//   - raw.go reads each file as YAML first: syntax, duplicate keys,
+//   - files.go reads every file a load needs only when it is a regular file
+//     of at most MaxFileSize (never a FIFO, a device, a directory);
+//   - raw.go reads each compose file as YAML first: syntax, duplicate keys,
 //     interpolation (${X:?message}), port and volume syntax, and an index of
-//     the line of every key for the later errors;
-//   - check.go checks the typed model compose-go builds (with its own
-//     consistency check off, as it stops at the first problem and searches
-//     cycles in exponential time): depends_on, cycles, image or build,
-//     container_name, profiles; then compose-go's check runs for the rest on a
-//     copy without depends_on;
+//     the line of every key for the later errors; budget.go measures each
+//     document against the nesting and alias limits before anything decodes
+//     it (a "billion laughs" is refused in microseconds), and refs.go does
+//     the same for the files it names (include:, extends.file, env files);
+//   - compose.go calls compose-go's loader on those files, step by step:
+//     its consistency check runs on the model without depends_on (its cycle
+//     search is exponential), and interpolation gets only the type casts
+//     the files can use (casts.go);
+//   - check.go (and self.go) check the typed model: depends_on, cycles in
+//     linear time, image or build, container_name, services naming
+//     themselves, the env and label files before compose-go reads them;
 //   - salvage.go runs check.go's checks even when the files have problems of
-//     their own, on what can be loaded of them.
+//     their own, on what can be loaded of them;
+//   - cache.go keeps the loaded model between runs, keyed by every input of
+//     the load (codec.go stores it).
 //
-// The model is the one `docker compose config` prints (render.go), checked on
-// the corpus of testdata/corpus against Docker Compose itself.
+// Load returns as soon as its context is done, whatever compose-go is doing.
+// The model is the one `docker compose config` prints (render.go, yamlout.go),
+// checked on the corpus of testdata/corpus against Docker Compose itself.
 package manifest

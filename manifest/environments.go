@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/google/go-containerregistry/pkg/name"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/distribution/reference"
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // ErrUnknownEnvironment: --env (or STACK_ENV) names an environment that
@@ -31,10 +32,13 @@ var ErrInvalidEnvironment = errors.New("invalid environment")
 //	    prod:
 //	      registry: 127.0.0.1:5001/shop
 //	      host: tcp://prod-1.example.com:2376
+//	      project: shop-live
 //
 // Selecting one (Options.Environment, the CLI's --env or STACK_ENV) loads the
 // base compose files, then its Files on top; interpolates with its EnvFile
-// after the usual .env (or --env-file) files; and re-prefixes every service's
+// after the usual .env (or --env-file) files; names the project
+// <project>-<environment> (shop-staging), or its Project, so that two
+// environments deployed to one engine are two projects; and re-prefixes every service's
 // image into its Registry as <registry>/<service>:<tag>, keeping the tag (or
 // digest) the service had and "latest" when it had none. Every image of an
 // environment thus lives in the environment's registry under a name derived
@@ -56,6 +60,10 @@ type Environment struct {
 	// DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for TLS) or ssh://. Empty:
 	// DOCKER_HOST, else the docker context, else the default socket.
 	Host string `yaml:"host,omitempty" json:"host,omitempty"`
+	// Project is the compose project name in this environment. Empty: the
+	// base project's name and the environment's, <project>-<env>. -p and
+	// COMPOSE_PROJECT_NAME still win over both, as they do over `name:`.
+	Project string `yaml:"project,omitempty" json:"project,omitempty"`
 }
 
 // Selected is the environment a Project was loaded for.
@@ -87,14 +95,14 @@ func loadEnvironment(ctx context.Context, opts Options) (*Project, error) {
 	if !ok {
 		return nil, unknownEnvironment(base, name)
 	}
-	if err := env.validate(); err != nil {
-		return nil, &Error{
-			File: base.ComposeFiles[0], Field: "x-stack.environments." + name + ".registry",
-			Problem: err.Error(), Fix: "write a repository prefix such as 127.0.0.1:5000/shop or registry.example.com/team/shop",
-			Err: fmt.Errorf("%w: %w", ErrInvalidEnvironment, err),
-		}
+	if err := env.validate(base, name); err != nil {
+		return nil, err
 	}
 
+	opts.environmentName = env.Project
+	if opts.environmentName == "" {
+		opts.environmentName = loader.NormalizeProjectName(base.Name + "-" + name)
+	}
 	opts.Files = slices.Clone(base.ComposeFiles)
 	for _, f := range env.Files {
 		opts.Files = append(opts.Files, base.path(f))
@@ -166,16 +174,27 @@ func EnvironmentRepository(registry, service string) string {
 	return strings.TrimSuffix(registry, "/") + "/" + service
 }
 
-// validate checks the settings that compose-go does not.
-func (e Environment) validate() error {
-	if e.Registry == "" {
-		return nil
+// validate checks the settings that compose-go does not; the error is
+// located at the environment's setting in base's files.
+func (e Environment) validate(base *Project, env string) error {
+	invalid := func(field, problem, fix string, err error) error {
+		ae := base.ErrorAt("", "x-stack.environments."+env+"."+field)
+		ae.Problem, ae.Fix, ae.Err = problem, fix, fmt.Errorf("%w: %w", ErrInvalidEnvironment, err)
+		return ae
 	}
-	// As strict as promotion (go-containerregistry) will be: the registry
-	// host must be written out, Docker Hub's included (docker.io/org).
-	probe := strings.TrimSuffix(e.Registry, "/") + "/service"
-	if _, err := name.NewRepository(probe, name.StrictValidation); err != nil {
-		return fmt.Errorf("registry %q is not a repository prefix with its registry host (e.g. 127.0.0.1:5000/shop or docker.io/shop): %w", e.Registry, err)
+	if e.Registry != "" {
+		// As strict as promotion (go-containerregistry) will be: the
+		// registry host must be written out, Docker Hub's included
+		// (docker.io/org).
+		probe := strings.TrimSuffix(e.Registry, "/") + "/service"
+		if _, err := name.NewRepository(probe, name.StrictValidation); err != nil {
+			return invalid("registry", fmt.Sprintf("registry %q is not a repository prefix with its registry host (e.g. 127.0.0.1:5000/shop or docker.io/shop): %v", e.Registry, err),
+				"write a repository prefix such as 127.0.0.1:5000/shop or registry.example.com/team/shop", err)
+		}
+	}
+	if e.Project != "" && loader.NormalizeProjectName(e.Project) != e.Project {
+		err := loader.InvalidProjectNameErr(e.Project)
+		return invalid("project", err.Error(), fmt.Sprintf("write it as a compose project name, e.g. %q", loader.NormalizeProjectName(e.Project)), err)
 	}
 	return nil
 }

@@ -148,3 +148,70 @@ func TestLoadWithoutEnvironment(t *testing.T) {
 		t.Fatalf("EnvironmentNames = %v", got)
 	}
 }
+
+// TestEnvironmentProjectName: each environment is a project of its own,
+// <project>-<env> unless it sets x-stack.environments.<env>.project, so
+// that staging and prod on one engine never touch each other; -p and
+// COMPOSE_PROJECT_NAME (from the shell or an env file) still win, as they
+// do over `name:`. An environment's project must be a valid project name.
+func TestEnvironmentProjectName(t *testing.T) {
+	const compose = `
+name: shop
+services:
+  web:
+    image: nginx
+x-stack:
+  environments:
+    staging: {}
+    Prod.EU: {}
+    live:
+      project: shop-live
+    bad:
+      project: Shop Live
+`
+	tests := []struct {
+		name    string
+		env     string
+		flag    string   // -p
+		vars    []string // the process environment
+		dotenv  string
+		want    string
+		wantErr string
+	}{
+		{name: "the base name and the environment's", env: "staging", want: "shop-staging"},
+		{name: "normalized as compose normalizes names", env: "Prod.EU", want: "shop-prodeu"},
+		{name: "the environment's project", env: "live", want: "shop-live"},
+		{name: "-p wins", env: "live", flag: "mine", want: "mine"},
+		{name: "COMPOSE_PROJECT_NAME wins", env: "staging", vars: []string{"COMPOSE_PROJECT_NAME=fromenv"}, want: "fromenv"},
+		{name: "COMPOSE_PROJECT_NAME in .env wins", env: "live", dotenv: "COMPOSE_PROJECT_NAME=fromdotenv\n", want: "fromdotenv"},
+		{name: "no environment: the base name", want: "shop"},
+		{name: "an invalid project", env: "bad",
+			wantErr: `compose.yaml:13: x-stack.environments.bad.project: invalid project name "Shop Live": must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number; write it as a compose project name, e.g. "shoplive"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := map[string]string{"compose.yaml": compose}
+			if tt.dotenv != "" {
+				files[".env"] = tt.dotenv
+			}
+			dir := writeProject(t, files)
+			t.Chdir(dir)
+			p, err := Load(t.Context(), Options{ProjectDirectory: dir, ProjectName: tt.flag, Env: append([]string{"PWD=" + dir}, tt.vars...), Environment: tt.env})
+			if tt.wantErr != "" {
+				if !errors.Is(err, ErrInvalidEnvironment) || err.Error() != tt.wantErr {
+					t.Fatalf("error:\n  %v\nwant ErrInvalidEnvironment:\n  %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Name != tt.want {
+				t.Errorf("project name %q, want %q", p.Name, tt.want)
+			}
+			if got := p.Networks["default"].Name; got != tt.want+"_default" {
+				t.Errorf("default network %q, want %q: resources carry the environment's project", got, tt.want+"_default")
+			}
+		})
+	}
+}

@@ -21,6 +21,9 @@ var (
 	ErrUnknownDependency = errors.New("dependency on an undefined service")
 	// ErrDependencyCycle: services depend on each other in a loop.
 	ErrDependencyCycle = errors.New("dependency cycle")
+	// ErrSelfReference: a service names itself where another service
+	// belongs (network_mode: service:itself, links, volumes_from, ...).
+	ErrSelfReference = errors.New("service refers to itself")
 	// ErrNoImage: a service has neither image nor build.
 	ErrNoImage = errors.New("neither image nor build")
 	// ErrInvalidPort: a ports entry does not parse.
@@ -37,6 +40,17 @@ var (
 	ErrDisabledDependency = errors.New("dependency on a profile-disabled service")
 	// ErrUnknownExtensionKey: a key inside x-stack that stack does not know.
 	ErrUnknownExtensionKey = errors.New("unknown x-stack key")
+	// ErrUnreadableFile: a file the manifest (or the command line) names
+	// cannot be read: missing, or ErrNotRegularFile, or ErrFileTooLarge.
+	ErrUnreadableFile = errors.New("unreadable file")
+	// ErrNotRegularFile: the file is a directory, a FIFO, a device or a
+	// socket; loading reads regular files only.
+	ErrNotRegularFile = errors.New("not a regular file")
+	// ErrFileTooLarge: the file is larger than MaxFileSize.
+	ErrFileTooLarge = errors.New("file too large")
+	// ErrYAMLLimit: a compose file nests deeper, or expands through its
+	// aliases to more nodes, than loading allows (see budget.go).
+	ErrYAMLLimit = errors.New("YAML beyond the loading limits")
 	// ErrInvalid: any other problem compose-go reports about the model.
 	ErrInvalid = errors.New("invalid compose project")
 )

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/consts"
 	"github.com/compose-spec/compose-go/v2/types"
-	"go.yaml.in/yaml/v4"
 )
 
 // Options say which compose files to read and how, with Docker Compose's
@@ -33,6 +36,14 @@ type Options struct {
 	// Environment selects one of x-stack.environments (the CLI's --env);
 	// empty: none, the compose files as they are.
 	Environment string
+
+	// Cache is the directory of the model cache (cache.go); empty: loading
+	// neither reads nor writes one.
+	Cache string
+
+	// environmentName is the project name an environment gives the
+	// project, used unless -p or COMPOSE_PROJECT_NAME names it.
+	environmentName string
 }
 
 // Project is the loaded, validated desired state of one stack.
@@ -51,6 +62,8 @@ type Project struct {
 	// for user errors found after loading (ErrorAt).
 	main string
 	idx  index
+	// cached is set when the model came from the model cache.
+	cached bool
 }
 
 // ErrNoComposeFile: no -f was given and discovery found no compose file.
@@ -64,65 +77,178 @@ var ErrNoComposeFile = errors.New("no compose file found")
 // The model is the one `docker compose config` shows: env_file entries are
 // resolved into environment, and networks and volumes no service uses are
 // dropped.
+//
+// Load returns as soon as ctx is done, with ctx's cause: compose-go does not
+// look at ctx while it works, and a large manifest takes it seconds, so
+// Ctrl-C must not wait for it. What it was doing is left to finish and be
+// dropped.
 func Load(ctx context.Context, opts Options) (*Project, error) {
+	type loaded struct {
+		p   *Project
+		err error
+	}
+	done := make(chan loaded, 1)
+	go func() {
+		p, err := load(ctx, opts)
+		done <- loaded{p, err}
+	}()
+	select {
+	case r := <-done:
+		return r.p, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("loading the compose files: %w", context.Cause(ctx))
+	}
+}
+
+func load(ctx context.Context, opts Options) (*Project, error) {
 	if opts.Environment != "" {
 		return loadEnvironment(ctx, opts)
 	}
-	// compose-go's consistency check stops at the first broken reference and
-	// is exponential on dependency graphs: checker.check and
-	// composeConsistency do its work instead.
-	po, err := projectOptions(opts, cli.WithConsistency(false))
+	po, err := projectOptions(opts)
 	if err != nil {
 		return nil, err
 	}
+	wd, err := po.GetWorkingDir()
+	if err != nil {
+		return nil, fmt.Errorf("finding the project directory: %w", err)
+	}
 	if len(po.ConfigPaths) == 0 {
-		wd, _ := po.GetWorkingDir()
 		return nil, fmt.Errorf("%w in %s or its parents: create compose.yaml there, or name one with -f", ErrNoComposeFile, wd)
 	}
-	main := po.ConfigPaths[0]
+	files, err := readComposeFiles(po.ConfigPaths)
+	if err != nil {
+		return nil, err
+	}
+	main := files[0].Filename
+	var cache *modelCache
+	if opts.Cache != "" {
+		cache = newModelCache(opts.Cache, opts, po, wd, files)
+		if p := cache.get(po.Environment); p != nil {
+			if err := p.validExtensions(); err != nil {
+				return nil, err
+			}
+			return p, nil
+		}
+	}
+	warned := warnings.Load()
 
 	// compose-go stops at the first problem of several kinds; read the files
-	// ourselves first to report all of them, with lines.
+	// ourselves first to report all of them, with lines, and to refuse what
+	// compose-go would choke on (see budget.go, refs.go).
 	ps := &problems{}
-	raw := &rawChecker{lookup: po.Environment.Resolve, idx: index{}, ps: ps, bad: map[*yaml.Node]bool{}, seen: map[string]bool{}}
-	for _, f := range po.ConfigPaths {
-		b, ok, err := readFile(f)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			raw.checkFile(f, b)
-		}
+	raw := newRawChecker(po.Environment.Resolve, wd, ps)
+	for _, f := range files {
+		raw.checkFile(f.Filename, f.Content)
 	}
 	if len(ps.errs) > 0 {
 		raw.salvage(ctx, po, opts.Profiles, main)
 		return nil, ps.err()
 	}
-
-	cp, err := po.LoadProject(ctx)
+	name, err := projectName(opts, po.Environment, wd, raw.docs)
 	if err != nil {
 		return nil, composeError(err, main, raw.idx)
 	}
-	(&checker{p: cp, idx: raw.idx, main: main, ps: ps}).check()
-	if err := ps.err(); err != nil {
-		return nil, err
+	raw.docs = nil // only salvage needed them; the rest of the load is large
+
+	c := &compose{
+		details:  types.ConfigDetails{WorkingDir: wd, ConfigFiles: files, Environment: po.Environment},
+		name:     name,
+		profiles: profiles(opts.Profiles, po.Environment),
+		casts:    castsFor(raw.keys, !raw.unscanned),
 	}
-	if err := composeConsistency(cp); err != nil {
+	cp, inconsistent, err := c.consistent(ctx)
+	if err != nil {
 		return nil, composeError(err, main, raw.idx)
 	}
-	p := &Project{Project: cp.WithoutUnnecessaryResources(), Services: map[string]ServiceExtension{}, main: main, idx: raw.idx}
-	p.decodeExtensions(raw.idx, main, ps)
-	p.checkInject(ps)
+	for _, f := range files {
+		cp.ComposeFiles = append(cp.ComposeFiles, f.Filename)
+	}
+	ck := &checker{p: cp, idx: raw.idx, main: main, ps: ps}
+	ck.check()
 	if err := ps.err(); err != nil {
 		return nil, err
 	}
+	if inconsistent != nil {
+		return nil, composeError(inconsistent, main, raw.idx)
+	}
+	ck.checkFiles()
+	if err := ps.err(); err != nil {
+		return nil, err
+	}
+	if cache != nil {
+		cache.record(ck.inputs) // as they are before compose-go reads them
+	}
+	if cp, err = resolved(cp, main, raw.idx); err != nil {
+		return nil, err
+	}
+	p := &Project{Project: cp.WithoutUnnecessaryResources(), Services: map[string]ServiceExtension{}, main: main, idx: raw.idx}
+	if err := p.validExtensions(); err != nil {
+		return nil, err
+	}
+	// What compose-go reads on its own (include:, extends.file) is not
+	// known well enough to tell when it changes; what it warned about
+	// would not be said again.
+	if cache != nil && len(raw.seen) == 0 && !raw.unscanned && warnings.Load() == warned {
+		cache.put(p)
+	}
 	return p, nil
+}
+
+// validExtensions decodes and checks the x-stack blocks.
+func (p *Project) validExtensions() error {
+	ps := &problems{}
+	p.decodeExtensions(p.idx, p.main, ps)
+	p.checkInject(ps)
+	return ps.err()
+}
+
+// readComposeFiles reads the compose files, stdin for "-", each a regular
+// file (or stdin) of at most MaxFileSize, named by absolute path as
+// compose-go names them.
+func readComposeFiles(paths []string) ([]types.ConfigFile, error) {
+	files := make([]types.ConfigFile, 0, len(paths))
+	for _, p := range paths {
+		if p == "-" {
+			b, err := io.ReadAll(io.LimitReader(os.Stdin, MaxFileSize+1))
+			if err != nil {
+				return nil, fmt.Errorf("reading the compose file from stdin: %w", err)
+			}
+			if len(b) > MaxFileSize {
+				return nil, fileError(pos{}, "", "", p, fmt.Errorf("%w: stdin carries more than %s", ErrFileTooLarge, sizeString(MaxFileSize)))
+			}
+			files = append(files, types.ConfigFile{Filename: p, Content: b})
+			continue
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", p, err)
+		}
+		b, err := readRegular(abs)
+		if err != nil {
+			return nil, fileError(pos{}, "", "", abs, err)
+		}
+		files = append(files, types.ConfigFile{Filename: abs, Content: b})
+	}
+	return files, nil
+}
+
+// profiles are the profiles to enable: the --profile flags, else
+// COMPOSE_PROFILES (cli.WithDefaultProfiles).
+func profiles(flags []string, env types.Mapping) []string {
+	if len(flags) > 0 {
+		return flags
+	}
+	var out []string
+	for _, s := range strings.Split(env[consts.ComposeProfiles], ",") {
+		out = append(out, strings.TrimSpace(s))
+	}
+	return out
 }
 
 // projectOptions builds compose-go's options in the order Docker Compose
 // applies them (cmd/compose: toProjectOptions), so that the same flags and
 // environment select the same files, .env, profiles and name.
-func projectOptions(opts Options, extra ...cli.ProjectOptionsFn) (*cli.ProjectOptions, error) {
+func projectOptions(opts Options) (*cli.ProjectOptions, error) {
 	env := opts.Env
 	if env == nil {
 		env = os.Environ()
@@ -138,19 +264,22 @@ func projectOptions(opts Options, extra ...cli.ProjectOptionsFn) (*cli.ProjectOp
 	}
 	fns = append(fns,
 		cli.WithEnvFiles(opts.EnvFiles...),
+		envFiles,
 		cli.WithDotEnv,
 		cli.WithConfigFileEnv,
 		cli.WithDefaultConfigPath,
 		// the project directory may only be known now, from the files found:
 		// its .env counts too (Compose applies these two twice as well)
 		cli.WithEnvFiles(opts.EnvFiles...),
+		envFiles,
 		cli.WithDotEnv,
-		cli.WithDefaultProfiles(opts.Profiles...),
 		cli.WithName(opts.ProjectName),
-		cli.WithResolvedPaths(true),
-		cli.WithDiscardEnvFile,
 	)
-	po, err := cli.NewProjectOptions(opts.Files, append(extra, fns...)...)
+	po, err := cli.NewProjectOptions(opts.Files, fns...)
+	var e *Error
+	if errors.As(err, &e) {
+		return nil, err // an env file: the error says which
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading project options: %w", err)
 	}

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-
 	"regexp"
 	"strconv"
 	"strings"
@@ -47,22 +44,40 @@ type rawChecker struct {
 	bad    map[*yaml.Node]bool
 	broken bool // a file is not YAML: nothing more can be learnt
 
-	// included is set while an `include`d file is checked: its keys do not
-	// replace those of the files that include it, and its ${...} are left to
-	// compose-go, as an include may bring its own env_file.
+	// included is set while an `include`d or `extends`ed file is checked:
+	// its keys do not replace those of the files that include it, and its
+	// ${...} are left to compose-go, as an include may bring its own
+	// env_file. dir is what relative paths in the file being checked are
+	// relative to, as compose-go resolves them; seen, the files checked.
 	included bool
+	dir      string
 	seen     map[string]bool
+
+	// keys records which of the words in castWords are keys somewhere in
+	// the files, for interpolation (see casts.go); unscanned is set when a
+	// file compose-go will read could not be checked here.
+	keys      map[string]bool
+	unscanned bool
+}
+
+func newRawChecker(lookup template.Mapping, dir string, ps *problems) *rawChecker {
+	return &rawChecker{
+		lookup: lookup, idx: index{}, ps: ps, bad: map[*yaml.Node]bool{},
+		dir: dir, seen: map[string]bool{}, keys: map[string]bool{},
+	}
 }
 
 type rawDoc struct {
-	file string
-	root *yaml.Node
+	file  string
+	root  *yaml.Node
+	first bool // the file's first document
 }
 
-// checkFile parses one compose file and checks every value in it.
+// checkFile parses one compose file and checks every value in it, and the
+// files it names.
 func (c *rawChecker) checkFile(file string, content []byte) {
 	dec := yaml.NewDecoder(bytes.NewReader(content))
-	for {
+	for first := true; ; first = false {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
 		if errors.Is(err, io.EOF) {
@@ -79,12 +94,17 @@ func (c *rawChecker) checkFile(file string, content []byte) {
 			})
 			return
 		}
+		if e := checkBudget(file, &doc); e != nil {
+			c.broken = true
+			c.ps.add(e)
+			return
+		}
 		if len(doc.Content) == 1 {
 			c.walk(file, doc.Content[0], "")
 			if !c.included {
-				c.docs = append(c.docs, rawDoc{file, doc.Content[0]})
+				c.docs = append(c.docs, rawDoc{file, doc.Content[0], first})
 			}
-			c.checkIncludes(file, doc.Content[0])
+			c.checkReferences(file, doc.Content[0])
 		}
 	}
 }
@@ -111,6 +131,9 @@ func (c *rawChecker) walk(file string, n *yaml.Node, path string) {
 				continue
 			}
 			seen[k.Value] = k.Line
+			if castWords[k.Value] {
+				c.keys[k.Value] = true
+			}
 			c.set(child, pos{file, k.Line})
 			c.walk(file, n.Content[i+1], child)
 		}
@@ -136,64 +159,6 @@ func (c *rawChecker) set(path string, p pos) {
 		}
 	}
 	c.idx[path] = p
-}
-
-// checkIncludes checks the local files a top-level `include` names (short
-// syntax, or path: as a string or a list), relative to the including file.
-func (c *rawChecker) checkIncludes(file string, root *yaml.Node) {
-	if root.Kind != yaml.MappingNode {
-		return
-	}
-	var paths []string
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value != "include" || root.Content[i+1].Kind != yaml.SequenceNode {
-			continue
-		}
-		for _, entry := range root.Content[i+1].Content {
-			switch entry.Kind {
-			case yaml.ScalarNode:
-				paths = append(paths, entry.Value)
-			case yaml.MappingNode:
-				for j := 0; j+1 < len(entry.Content); j += 2 {
-					if entry.Content[j].Value != "path" {
-						continue
-					}
-					v := entry.Content[j+1]
-					if v.Kind == yaml.ScalarNode {
-						paths = append(paths, v.Value)
-					}
-					for _, p := range v.Content {
-						paths = append(paths, p.Value)
-					}
-				}
-			case yaml.SequenceNode, yaml.DocumentNode, yaml.AliasNode:
-			}
-		}
-	}
-	for _, p := range paths {
-		p, err := template.Substitute(p, c.lookup)
-		if err != nil || p == "" || strings.Contains(p, "://") || strings.HasPrefix(p, "git@") {
-			continue // reported, or remote: compose-go's business
-		}
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(filepath.Dir(file), p)
-		}
-		if c.seen[p] {
-			continue
-		}
-		c.seen[p] = true
-		if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() {
-			continue // compose-go says what is wrong with it
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		was := c.included
-		c.included = true
-		c.checkFile(p, b)
-		c.included = was
-	}
 }
 
 var listItem = regexp.MustCompile(`^services\.([^.]+)\.(ports|volumes)\[\d+\]$`)
@@ -295,19 +260,6 @@ func yamlError(err error, content []byte) (line int, msg string) {
 		}
 	}
 	return line, msg
-}
-
-// readFile reads a compose file for the raw checks; "-" (stdin) is left to
-// compose-go, which reads it once.
-func readFile(file string) ([]byte, bool, error) {
-	if file == "-" {
-		return nil, false, nil
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, false, fmt.Errorf("reading %s: %w", displayPath(file), err)
-	}
-	return b, true, nil
 }
 
 // locate returns where service's field is written, falling back to the

@@ -16,7 +16,7 @@ func (p *Project) Render(format string) ([]byte, error) {
 	)
 	switch format {
 	case "yaml":
-		b, err = p.MarshalYAML()
+		b, err = marshalYAML(p.Project)
 	case "json":
 		b, err = p.MarshalJSON()
 	default:

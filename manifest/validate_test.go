@@ -123,6 +123,37 @@ services:
 			},
 		},
 		{
+			name: "a service naming itself: the setting at fault, not a cycle",
+			files: map[string]string{"compose.yaml": `
+services:
+  a:
+    image: x
+    network_mode: service:a
+  b:
+    image: x
+    ipc: service:b
+  c:
+    image: x
+    links: ["c:self"]
+  d:
+    image: x
+    volumes_from: [d]
+  e:
+    image: x
+    depends_on: [e]
+  f:
+    image: x
+    network_mode: service:a
+`},
+			want: []problem{
+				{err: ErrSelfReference, file: "compose.yaml", line: 5, service: "a", field: "network_mode", text: "service:a: a service cannot share its own network namespace"},
+				{err: ErrSelfReference, file: "compose.yaml", line: 8, service: "b", field: "ipc", text: "cannot share its own IPC namespace"},
+				{err: ErrSelfReference, file: "compose.yaml", line: 11, service: "c", field: "links", text: `"c:self": a service cannot link to itself`},
+				{err: ErrSelfReference, file: "compose.yaml", line: 14, service: "d", field: "volumes_from", text: "cannot mount its own volumes"},
+				{err: ErrDependencyCycle, file: "compose.yaml", line: 17, service: "e", field: "depends_on", text: "the service depends on itself"},
+			},
+		},
+		{
 			name: "neither image nor build",
 			files: map[string]string{"compose.yaml": `
 services:

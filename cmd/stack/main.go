@@ -5,25 +5,29 @@ import (
 	"context"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/stack-deploy/stack/cmd/stack/cli"
 )
 
-// memoryLimit is the default soft limit of the Go heap. A run of stack is
-// short-lived and its live heap small, but loading a large manifest through
-// compose-go allocates about 1 GB for 1,000 services, and without a limit
-// the collector lets the process grow to twice its live heap. Near the limit
-// the collector runs more often; it never fails. GOMEMLIMIT overrides it.
-const memoryLimit = 64 << 20
-
 func main() {
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(memoryLimit)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Execute(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	tuneMemory()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	go onSignals(cancel)
+	os.Exit(cli.Execute(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// onSignals cancels the run on the first SIGINT or SIGTERM, with the signal
+// as the cause: every verb returns promptly on a canceled context (loading
+// included, however large the manifest) after its own bounded clean-up, and
+// the exit status says which signal it was (130, 143). A second signal ends
+// the process at once, clean-up or not, as it would a program that does not
+// catch signals.
+func onSignals(cancel context.CancelCauseFunc) {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	first := (<-sigs).(syscall.Signal)
+	cancel(cli.Interrupted{Signal: first})
+	second := (<-sigs).(syscall.Signal)
+	os.Exit(cli.SignalExitCode(second))
 }

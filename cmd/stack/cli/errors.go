@@ -5,16 +5,35 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 
 	"github.com/hashicorp/go-multierror"
 )
 
 // Exit codes, as Docker Compose uses them.
 const (
-	exitOK          = 0
-	exitError       = 1
-	exitInterrupted = 130
+	exitOK    = 0
+	exitError = 1
+	// exitInterrupted is the status of a run stopped by a signal other
+	// than Interrupted (a canceled context): as for SIGINT.
+	exitInterrupted = 128 + int(syscall.SIGINT)
 )
+
+// Interrupted is the cause main cancels the command's context with when a
+// signal arrives: the run ends with status 128+Signal, as a shell reports a
+// process a signal ended (130 for SIGINT, 143 for SIGTERM).
+type Interrupted struct {
+	Signal syscall.Signal
+}
+
+func (i Interrupted) Error() string { return "interrupted by " + i.Signal.String() }
+
+// Is makes an Interrupted cause a context.Canceled, which is what the
+// commands see and return.
+func (i Interrupted) Is(target error) bool { return target == context.Canceled }
+
+// SignalExitCode is the exit status of a run a signal ended.
+func SignalExitCode(s syscall.Signal) int { return 128 + int(s) }
 
 // ExitError ends the command with Code. A nil Err prints nothing (the command
 // has already said what it had to), otherwise Err is printed.
@@ -41,6 +60,10 @@ func exitCode(ctx context.Context, err error) int {
 	case errors.As(err, &ee):
 		return ee.Code
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		var in Interrupted
+		if errors.As(context.Cause(ctx), &in) {
+			return SignalExitCode(in.Signal)
+		}
 		return exitInterrupted
 	default:
 		return exitError

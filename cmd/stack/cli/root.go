@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 
 	"github.com/spf13/cobra"
@@ -106,7 +107,30 @@ func (g *Globals) LoadProject(ctx context.Context) (*manifest.Project, error) {
 		EnvFiles:         g.EnvFiles,
 		Profiles:         g.Profiles,
 		Environment:      g.Env,
+		Cache:            modelCacheDir(),
 	})
+}
+
+// modelCacheDir is where loading keeps the models of the projects it loads
+// between runs (see manifest's cache.go): the user's cache directory. None
+// with STACK_CACHE=off, nor in CI (CI set) unless STACK_CACHE=on: a CI job's
+// environment holds its secrets, which interpolation can put in the model,
+// and a CI machine seldom loads the same inputs twice.
+func modelCacheDir() string {
+	switch os.Getenv("STACK_CACHE") {
+	case "off":
+		return ""
+	case "on":
+	default:
+		if os.Getenv("CI") != "" {
+			return ""
+		}
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "stack", "models")
 }
 
 // Execute runs stack with args and returns the process exit status. It is
@@ -120,7 +144,7 @@ func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	code := exitCode(ctx, err)
 	var ee *ExitError
 	switch {
-	case code == exitInterrupted:
+	case code > 128 && ctx.Err() != nil:
 		fmt.Fprintln(stderr, "stack: interrupted")
 	case err != nil && !(errors.As(err, &ee) && ee.Err == nil):
 		fmt.Fprintf(stderr, "stack: %s\n", message(err))
