@@ -166,7 +166,7 @@ func TestLockCheckAndPin(t *testing.T) {
 		t.Fatalf("staging and prod hash the manifest differently: %s, %s", other.Hash, mh.Hash)
 	}
 	lockFor := func(env string, services ...string) *Lock {
-		l := &Lock{Version: LockVersion, Project: "shop", Environment: env, Tag: "v1", GitCommit: "abc123", Manifest: mh, Services: map[string]ServiceImage{}}
+		l := &Lock{Version: LockVersion, Project: "shop-" + env, Environment: env, Tag: "v1", GitCommit: "abc123", Manifest: mh, Services: map[string]ServiceImage{}}
 		for _, s := range services {
 			l.Services[s] = ServiceImage{Image: "127.0.0.1:5001/shop/" + s + "@" + digestA}
 		}

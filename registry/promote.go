@@ -61,6 +61,9 @@ type Target struct {
 	Environment string
 	// Registry is its registry prefix (x-stack.environments.<env>.registry).
 	Registry string
+	// Project is the project the environment deploys as (each environment
+	// is its own project); empty: the source lock's.
+	Project string
 }
 
 // Promote copies every image of l into to's registry, as
@@ -121,6 +124,9 @@ func (p *Promoter) Promote(ctx context.Context, l *Lock, to Target) (*Lock, erro
 
 	promoted := *l
 	promoted.Environment = to.Environment
+	if to.Project != "" {
+		promoted.Project = to.Project
+	}
 	promoted.Created = time.Now().UTC().Truncate(time.Second)
 	promoted.PromotedFrom = &Origin{Environment: l.Environment, Created: l.Created}
 	promoted.Services = map[string]ServiceImage{}

@@ -70,6 +70,7 @@ func TestReleaseAndPromote(t *testing.T) {
 	prod.RemoveImagesAtCleanup(t)
 	project := e2e.ProjectName(t)
 	dir := releaseProject(t, project, staging, prod)
+	e2e.RemoveAtCleanup(t, project+"-staging", project+"-prod")
 	cmd := e2e.Cmd{Dir: dir, Env: []string{"DOCKER_CONFIG=" + e2e.DockerConfig(t, staging, prod)}}
 
 	// release
@@ -79,7 +80,7 @@ func TestReleaseAndPromote(t *testing.T) {
 		t.Fatalf("release printed %q, want a lock in .stack/releases/staging named <time>-v1.json", stagingLockPath)
 	}
 	v1 := lockAt(t, stagingLockPath)
-	if v1.Environment != "staging" || v1.Tag != "v1" || v1.Project != project || len(v1.Services) != 2 || v1.Manifest.Hash == "" {
+	if v1.Environment != "staging" || v1.Tag != "v1" || v1.Project != project+"-staging" || len(v1.Services) != 2 || v1.Manifest.Hash == "" {
 		t.Fatalf("staging lock %+v", v1)
 	}
 	if v1.Services["web"].Source != "build" || v1.Services["cache"].Source != "busybox:stable" {

@@ -132,7 +132,7 @@ x-stack:
 			t.Errorf("pushed %s as %+v, want %s:v1 from image sha256:id-of-%s", svc, u, repo+svc, want)
 		}
 	}
-	if l.Environment != "staging" || l.Tag != "v1" || l.Project != "shop" || l.Manifest.Hash == "" || len(l.Services) != len(wantEnsured) {
+	if l.Environment != "staging" || l.Tag != "v1" || l.Project != "shop-staging" || l.Manifest.Hash == "" || len(l.Services) != len(wantEnsured) {
 		t.Fatalf("lock %+v", l)
 	}
 	sources := map[string]string{"web": "build", "api": "build", "worker": "shop-api:1", "cache": "redis:7-alpine", "pinned": pin}

@@ -33,6 +33,7 @@ func TestUpWithLock(t *testing.T) {
 	prod.RemoveImagesAtCleanup(t)
 	project := e2e.ProjectName(t)
 	dir := releaseProject(t, project, staging, prod)
+	e2e.RemoveAtCleanup(t, project+"-staging", project+"-prod")
 	cmd := e2e.Cmd{Dir: dir, Env: []string{"DOCKER_CONFIG=" + e2e.DockerConfig(t, staging, prod)}}
 
 	stagingLock := strings.TrimSpace(cmd.MustRun(t, "release", "--env", "staging", "--tag", "v1").Stdout)
@@ -43,12 +44,12 @@ func TestUpWithLock(t *testing.T) {
 	locked := lockAt(t, prodLock)
 
 	cmd.MustRun(t, "up", "--env", "prod", "--lock", prodLock)
-	running := containers(t, project)
+	running := containers(t, project+"-prod")
 	if len(running) != 2 {
 		t.Fatalf("up --lock: %d containers running, want 2 (web, cache)", len(running))
 	}
 	for svc, si := range locked.Services {
-		id := e2e.Docker(t, "ps", "-q", "--filter", "label=io.stack.project="+project, "--filter", "label=io.stack.service="+svc)
+		id := e2e.Docker(t, "ps", "-q", "--filter", "label=io.stack.project="+project+"-prod", "--filter", "label=io.stack.service="+svc)
 		img := e2e.Docker(t, "inspect", "--format", "{{.Image}}", id)
 		digests := e2e.Docker(t, "image", "inspect", "--format", "{{range .RepoDigests}}{{.}} {{end}}", img)
 		if !slices.Contains(strings.Fields(digests), si.Image) {
@@ -77,7 +78,7 @@ func TestUpWithLock(t *testing.T) {
 			t.Errorf("refusal does not say %q:\n%s", want, r.Stderr)
 		}
 	}
-	if after := containers(t, project); !slices.Equal(after, running) {
+	if after := containers(t, project+"-prod"); !slices.Equal(after, running) {
 		t.Errorf("a refused lock changed the containers: before %v, after %v", running, after)
 	}
 	if _, err := registry.ReadLock(prodLock); err != nil {

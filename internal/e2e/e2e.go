@@ -96,6 +96,17 @@ func uniqueName(t testing.TB) string {
 	return "e2e" + base + hex.EncodeToString(b)
 }
 
+// RemoveAtCleanup removes the projects named (an --env deploys as
+// <project>-<env>) when the test ends.
+func RemoveAtCleanup(t testing.TB, projects ...string) {
+	t.Helper()
+	t.Cleanup(func() {
+		for _, p := range projects {
+			RemoveProject(t, p)
+		}
+	})
+}
+
 // RemoveProject force-removes the containers, networks and volumes labelled
 // with project name (images are the tests' own to remove).
 func RemoveProject(t testing.TB, name string) {

@@ -60,7 +60,7 @@ func newPromoteCommand(g *Globals) *cobra.Command {
 			}
 			r := g.newRenderer()
 			ctx = progress.WithSink(ctx, r)
-			promoted, err := pr.Promote(ctx, l, registry.Target{Environment: to, Registry: p.Env.Registry})
+			promoted, err := pr.Promote(ctx, l, registry.Target{Environment: to, Registry: p.Env.Registry, Project: p.Name})
 			if err != nil {
 				return err
 			}
