@@ -184,6 +184,9 @@ var sparks = []rune("▁▂▃▄▅▆▇█")
 // minute in trendWidth characters, each the highest of its seconds, scaled
 // to the highest of the minute; seconds not seen yet are blank.
 func sparkline(trend []float64) string {
+	if len(trend) > trendSeconds {
+		trend = trend[len(trend)-trendSeconds:]
+	}
 	per := trendSeconds / trendWidth
 	top := 0.0
 	for _, v := range trend {
