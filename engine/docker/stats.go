@@ -65,12 +65,21 @@ func (d *Driver) statsOnce(ctx context.Context, project string, o engine.StatsOp
 			emit(engine.Sample{Container: c, Time: time.Now()})
 			continue
 		}
+		// The limits are read while the engine prepares the reading, so
+		// that the request for it goes out at once: the engine answers
+		// at its second collection after the request.
+		var lim limits
+		limErr := make(chan error, 1)
+		go func() {
+			var err error
+			lim, err = d.limits(gctx, c)
+			limErr <- err
+		}()
 		g.Go(func() error {
-			lim, err := d.limits(gctx, c)
-			if err != nil {
-				return err
-			}
 			v, err := d.readStats(gctx, c)
+			if lerr := <-limErr; lerr != nil {
+				return lerr
+			}
 			if err != nil {
 				return err
 			}
