@@ -100,7 +100,9 @@ type LogsOptions struct {
 	// `docker logs` takes them; empty: unbounded.
 	Since, Until string
 	// Previous reads the lines kept from the container each replica had
-	// before its current one (replaced by up, or removed by rm).
+	// before its current one (replaced by up, or removed by rm): the last
+	// ones it wrote, Tail, Since and Until applying to them; Follow has
+	// nothing to follow there.
 	Previous bool
 }
 

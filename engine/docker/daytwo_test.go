@@ -268,6 +268,10 @@ func TestPreviousKeepsTheLastLinesOfARemovedContainer(t *testing.T) {
 				ContainerJSONBase: &container.ContainerJSONBase{ID: "old", Name: "/shop-web-1", State: &container.State{ExitCode: 3, FinishedAt: "2026-12-01T08:00:09Z"}},
 				Config:            &container.Config{Labels: map[string]string{engine.LabelProject: "shop", engine.LabelService: "web", engine.LabelContainerNumber: "1"}},
 			},
+			"created": {
+				ContainerJSONBase: &container.ContainerJSONBase{ID: "created", Name: "/shop-web-1"},
+				Config:            &container.Config{Labels: map[string]string{engine.LabelProject: "shop", engine.LabelService: "web", engine.LabelContainerNumber: "1"}},
+			},
 			"run": {
 				ContainerJSONBase: &container.ContainerJSONBase{ID: "run", Name: "/shop-web-run-1"},
 				Config:            &container.Config{Labels: map[string]string{engine.LabelService: "web", engine.LabelOneoff: "true"}},
@@ -276,8 +280,13 @@ func TestPreviousKeepsTheLastLinesOfARemovedContainer(t *testing.T) {
 		logs: map[string][]byte{"old": multiplexed(t,
 			"2026-12-01T08:00:01Z starting\n", "err:2026-12-01T08:00:05Z panic: no redis\n", "2026-12-01T08:00:08Z bye\n")},
 	}
-	if err := savePrevious(t.Context(), f, "shop", "run"); err != nil || len(f.calls) != 0 {
-		t.Fatalf("a one-off: err %v, calls %v; want nothing kept", err, f.calls)
+	// A one-off keeps nothing, nor does a container that never wrote a
+	// line (created, never started): it would hide what its replica's last
+	// container left.
+	for _, ref := range []string{"run", "created"} {
+		if err := savePrevious(t.Context(), f, "shop", ref); err != nil || len(f.calls) != 0 {
+			t.Fatalf("%s: err %v, calls %v; want nothing kept", ref, err, f.calls)
+		}
 	}
 	for range 2 { // the second replaces what the first kept
 		if err := savePrevious(t.Context(), f, "shop", "old"); err != nil {

@@ -93,6 +93,9 @@ func savePrevious(ctx context.Context, c Client, project, ref string) error {
 	if err != nil {
 		return fmt.Errorf("reading logs of container %q: %w", p.Container, err)
 	}
+	if len(p.Lines) == 0 {
+		return nil // one created and never started keeps what its replica had before
+	}
 	encoded, err := encodePrevious(p)
 	if err != nil {
 		return err

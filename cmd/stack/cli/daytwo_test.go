@@ -77,7 +77,7 @@ func TestStatsBoardSumsServicesAndMarksNearLimit(t *testing.T) {
 	if db := services[0]; near(db.Sample) || db.CPULimit != 0 || db.CPUOfLimit() != db.CPUOfMachine() {
 		t.Errorf("db %+v: no limit, so not near one, its CPU of limit that of the machine", db)
 	}
-	b.record(time.Now())
+	b.record()
 	f := b.frame(time.Now(), false, 0)
 	want := [][]string{
 		{"CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS", "CPU % OF MACHINE", "CPU % OF LIMIT"},

@@ -107,7 +107,7 @@ func statsTables(ctx context.Context, g *Globals, sr engine.StatsReader, project
 		case err := <-done:
 			return err
 		case now := <-tick.C:
-			b.record(now)
+			b.record()
 			if screen != nil {
 				screen.draw(b.frame(now, true, screen.width()))
 			} else {

@@ -47,7 +47,7 @@ func (b *statsBoard) add(s engine.Sample) {
 }
 
 // record appends each service's current CPU and memory to its trend.
-func (b *statsBoard) record(time.Time) {
+func (b *statsBoard) record() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, s := range b.services() {
