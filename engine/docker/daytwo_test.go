@@ -32,8 +32,12 @@ type dayTwoClient struct {
 	inspect    map[string]container.InspectResponse
 	logs       map[string][]byte // a multiplexed stream, by container ID
 	stats      map[string][]container.StatsResponse
-	events     chan events.Message
-	volumes    []*volume.Volume
+	// hold keeps a container's stats stream open after its readings,
+	// until the request is cancelled, as the engine's is while it runs.
+	hold      map[string]bool
+	events    chan events.Message
+	eventErrs chan error // nil: the stream ends only with its context
+	volumes   []*volume.Volume
 }
 
 func (f *dayTwoClient) record(call string) {
@@ -57,15 +61,25 @@ func (f *dayTwoClient) ContainerLogs(_ context.Context, id string, _ container.L
 	return io.NopCloser(bytes.NewReader(f.logs[id])), nil
 }
 
-func (f *dayTwoClient) ContainerStats(_ context.Context, id string, _ bool) (container.StatsResponseReader, error) {
-	var b bytes.Buffer
-	for _, s := range f.stats[id] {
-		_ = json.NewEncoder(&b).Encode(s)
-	}
-	return container.StatsResponseReader{Body: io.NopCloser(&b)}, nil
+func (f *dayTwoClient) ContainerStats(ctx context.Context, id string, _ bool) (container.StatsResponseReader, error) {
+	f.record("ContainerStats " + id)
+	r, w := io.Pipe()
+	go func() {
+		for _, s := range f.stats[id] {
+			_ = json.NewEncoder(w).Encode(s)
+		}
+		if f.hold[id] {
+			<-ctx.Done()
+		}
+		w.Close()
+	}()
+	return container.StatsResponseReader{Body: r}, nil
 }
 
 func (f *dayTwoClient) Events(ctx context.Context, _ events.ListOptions) (<-chan events.Message, <-chan error) {
+	if f.eventErrs != nil {
+		return f.events, f.eventErrs
+	}
 	errs := make(chan error, 1)
 	go func() { <-ctx.Done(); errs <- ctx.Err() }()
 	return f.events, errs
@@ -237,6 +251,63 @@ func TestStatsStreamFollowsContainersThatStartAndStop(t *testing.T) {
 	}
 	if len(got) != 2 {
 		t.Errorf("samples of %v, want only web and db (not the one-off)", got)
+	}
+}
+
+func TestStatsStreamEndsAContainersSamplesAtItsDeath(t *testing.T) {
+	f := &dayTwoClient{
+		containers: []container.Summary{{ID: "web1", Names: []string{"/shop-web-1"}, State: "running", Labels: map[string]string{engine.LabelService: "web"}}},
+		stats:      map[string][]container.StatsResponse{"web1": {{}}},
+		hold:       map[string]bool{"web1": true},
+		events:     make(chan events.Message),
+		eventErrs:  make(chan error, 1),
+	}
+	d, _ := New(WithClient(f))
+	got := make(chan string, 16)
+	done := make(chan error, 1)
+	go func() {
+		done <- d.Stats(t.Context(), "shop", engine.StatsOptions{Stream: true}, func(s engine.Sample) {
+			if s.Gone {
+				got <- "gone"
+			} else {
+				got <- "sample"
+			}
+		})
+	}()
+	next := func() string {
+		t.Helper()
+		select {
+		case g := <-got:
+			return g
+		case <-time.After(10 * time.Second):
+			t.Fatal("no sample in 10s")
+			return ""
+		}
+	}
+	actor := events.Actor{ID: "web1", Attributes: map[string]string{"name": "shop-web-1", engine.LabelService: "web"}}
+	// A restart: the stream open while it ran ends with its death, a new
+	// one follows it when it starts again.
+	var seq []string
+	seq = append(seq, next())
+	f.events <- events.Message{Action: events.ActionDie, Actor: actor}
+	seq = append(seq, next())
+	f.events <- events.Message{Action: events.ActionStart, Actor: actor}
+	seq = append(seq, next())
+	if strings.Join(seq, " ") != "sample gone sample" {
+		t.Errorf("samples %v, want sample gone sample", seq)
+	}
+	// The event stream failing ends Stats, every stream closed.
+	f.eventErrs <- errors.New("connection reset")
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "connection reset") {
+			t.Errorf("error %v, want the event stream's", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Stats did not return after its event stream failed")
+	}
+	if n := strings.Count(strings.Join(f.calls, " "), "ContainerStats web1"); n != 2 {
+		t.Errorf("%d streams opened, want 2 (one per run): %v", n, f.calls)
 	}
 }
 

@@ -109,7 +109,11 @@ func (d *Driver) readStats(ctx context.Context, c engine.Container) (container.S
 
 func (d *Driver) statsStream(ctx context.Context, project string, o engine.StatsOptions, emit func(engine.Sample)) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	var wg sync.WaitGroup
+	defer func() {
+		cancel() // every stream ends with ctx
+		wg.Wait()
+	}()
 	// Subscribed before listing, so that a container starting in between is
 	// not missed (one listed and started again is followed once).
 	args := filters.NewArgs(
@@ -123,21 +127,37 @@ func (d *Driver) statsStream(ctx context.Context, project string, o engine.Stats
 	if err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	streams := map[string]context.CancelFunc{}
+	// The streams by container ID; only this loop reads and changes it.
+	type stream struct {
+		stop context.CancelFunc
+		done chan struct{}
+	}
+	type end struct {
+		id string
+		s  *stream
+	}
+	streams := map[string]*stream{}
+	ended := make(chan end)
 	follow := func(c engine.Container) {
 		if _, ok := streams[c.ID]; ok {
 			return
 		}
 		sctx, stop := context.WithCancel(ctx)
-		streams[c.ID] = stop
+		s := &stream{stop: stop, done: make(chan struct{})}
+		streams[c.ID] = s
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer close(s.done)
 			d.followStats(sctx, c, emit)
-			if ctx.Err() == nil {
-				emit(engine.Sample{Container: c, Time: time.Now(), Gone: true})
+			if sctx.Err() != nil {
+				return // stopped by the loop, which says the container is gone
+			}
+			// Ended by itself: the container stopped, or its stream failed.
+			emit(engine.Sample{Container: c, Time: time.Now(), Gone: true})
+			select {
+			case ended <- end{c.ID, s}:
+			case <-sctx.Done():
 			}
 		}()
 	}
@@ -157,6 +177,10 @@ func (d *Driver) statsStream(ctx context.Context, project string, o engine.Stats
 				return nil
 			}
 			return fmt.Errorf("following the containers of project %q: %w", project, err)
+		case e := <-ended:
+			if streams[e.id] == e.s {
+				delete(streams, e.id)
+			}
 		case m := <-msgs:
 			c := eventContainer(m)
 			if c.OneOff || !selected(c, o.Services, 0) {
@@ -166,9 +190,13 @@ func (d *Driver) statsStream(ctx context.Context, project string, o engine.Stats
 			case events.ActionStart:
 				follow(c)
 			case events.ActionDie:
-				if stop, ok := streams[c.ID]; ok {
-					stop()
+				// Its last sample is in before it is said gone, and before
+				// a start again opens a new stream.
+				if s, ok := streams[c.ID]; ok {
+					s.stop()
+					<-s.done
 					delete(streams, c.ID)
+					emit(engine.Sample{Container: c, Time: time.Now(), Gone: true})
 				}
 			}
 		}
