@@ -336,11 +336,11 @@ func TestPreviousKeepsTheLastLinesOfARemovedContainer(t *testing.T) {
 	f := &dayTwoClient{
 		inspect: map[string]container.InspectResponse{
 			"old": {
-				ContainerJSONBase: &container.ContainerJSONBase{ID: "old", Name: "/shop-web-1", State: &container.State{ExitCode: 3, FinishedAt: "2026-12-01T08:00:09Z"}},
+				ContainerJSONBase: &container.ContainerJSONBase{ID: "old", Name: "/shop-web-1", State: &container.State{ExitCode: 3, StartedAt: "2026-12-01T08:00:00Z", FinishedAt: "2026-12-01T08:00:09Z"}},
 				Config:            &container.Config{Labels: map[string]string{engine.LabelProject: "shop", engine.LabelService: "web", engine.LabelContainerNumber: "1"}},
 			},
 			"created": {
-				ContainerJSONBase: &container.ContainerJSONBase{ID: "created", Name: "/shop-web-1"},
+				ContainerJSONBase: &container.ContainerJSONBase{ID: "created", Name: "/shop-web-1", State: &container.State{StartedAt: "0001-01-01T00:00:00Z"}},
 				Config:            &container.Config{Labels: map[string]string{engine.LabelProject: "shop", engine.LabelService: "web", engine.LabelContainerNumber: "1"}},
 			},
 			"run": {
@@ -351,9 +351,8 @@ func TestPreviousKeepsTheLastLinesOfARemovedContainer(t *testing.T) {
 		logs: map[string][]byte{"old": multiplexed(t,
 			"2026-12-01T08:00:01Z starting\n", "err:2026-12-01T08:00:05Z panic: no redis\n", "2026-12-01T08:00:08Z bye\n")},
 	}
-	// A one-off keeps nothing, nor does a container that never wrote a
-	// line (created, never started): it would hide what its replica's last
-	// container left.
+	// A one-off keeps nothing, nor does a container created and never
+	// started: it would hide what its replica's last container left.
 	for _, ref := range []string{"run", "created"} {
 		if err := savePrevious(t.Context(), f, "shop", ref); err != nil || len(f.calls) != 0 {
 			t.Fatalf("%s: err %v, calls %v; want nothing kept", ref, err, f.calls)

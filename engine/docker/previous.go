@@ -74,14 +74,17 @@ func savePrevious(ctx context.Context, c Client, project, ref string) error {
 	if ins.Config == nil || ins.Config.Labels[engine.LabelOneoff] == "true" || ins.Config.Labels[engine.LabelService] == "" {
 		return nil
 	}
+	if started, err := time.Parse(time.RFC3339Nano, startedAt(ins)); err != nil || started.Year() <= 1 {
+		// Created and never started: it would hide what the replica's
+		// last container that ran left.
+		return nil
+	}
 	labels := ins.Config.Labels
 	p := previous{ID: ins.ID, Service: labels[engine.LabelService]}
 	p.Container = strings.TrimPrefix(ins.Name, "/")
 	p.Number, _ = strconv.Atoi(labels[engine.LabelContainerNumber])
-	if ins.State != nil {
-		p.ExitCode = ins.State.ExitCode
-		p.Finished, _ = time.Parse(time.RFC3339Nano, ins.State.FinishedAt)
-	}
+	p.ExitCode = ins.State.ExitCode
+	p.Finished, _ = time.Parse(time.RFC3339Nano, ins.State.FinishedAt)
 	rc, err := c.ContainerLogs(ctx, ins.ID, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: strconv.Itoa(previousLines), Timestamps: true})
 	if err != nil {
 		return fmt.Errorf("reading logs of container %q: %w", p.Container, err)
@@ -92,9 +95,6 @@ func savePrevious(ctx context.Context, c Client, project, ref string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("reading logs of container %q: %w", p.Container, err)
-	}
-	if len(p.Lines) == 0 {
-		return nil // one created and never started keeps what its replica had before
 	}
 	encoded, err := encodePrevious(p)
 	if err != nil {
@@ -116,6 +116,13 @@ func savePrevious(ctx context.Context, c Client, project, ref string) error {
 		return fmt.Errorf("creating volume %q: %w", name, err)
 	}
 	return nil
+}
+
+func startedAt(ins container.InspectResponse) string {
+	if ins.ContainerJSONBase == nil || ins.State == nil {
+		return ""
+	}
+	return ins.State.StartedAt
 }
 
 // encodePrevious gives p as gzipped JSON in base64 (a label holds text),
