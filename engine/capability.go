@@ -27,7 +27,13 @@ type Execer interface {
 
 // Logger streams containers' output (`stack logs`).
 type Logger interface {
-	Logs(ctx context.Context, project string, o LogsOptions, w LogWriter) error
+	// Logs calls line for each line of output of the project's service
+	// containers (not one-offs) as o selects, from every container at once
+	// (calls for one container come in order, never two at a time); with
+	// Follow it returns when every stream ends or ctx is cancelled. With
+	// Previous it reads instead the last lines each replaced or removed
+	// container left, ErrNoPrevious when none did.
+	Logs(ctx context.Context, project string, o LogsOptions, line func(LogLine)) error
 }
 
 // Lister lists a project's containers or tasks (`stack ps`).
@@ -84,14 +90,33 @@ type ExecOptions struct {
 
 // LogsOptions are `stack logs`' flags.
 type LogsOptions struct {
-	Services   []string // empty: every service
-	Follow     bool
-	Tail       string // "all" or a number of lines
-	Timestamps bool
+	Services []string // empty: every service
+	// Index is the replica number to read; 0: every replica.
+	Index  int
+	Follow bool
+	Tail   string // "all" or a number of lines
+	// Since and Until bound the lines by the time the engine received them:
+	// an RFC 3339 time, a Unix time, or a duration ago ("42m"), as
+	// `docker logs` takes them; empty: unbounded.
+	Since, Until string
+	// Previous reads the lines kept from the container each replica had
+	// before its current one (replaced by up, or removed by rm): the last
+	// ones it wrote, Tail, Since and Until applying to them; Follow has
+	// nothing to follow there.
+	Previous bool
 }
 
-// LogWriter gives the writers a container's output goes to.
-type LogWriter func(c Container) (stdout, stderr io.Writer)
+// LogLine is one line of a container's output.
+type LogLine struct {
+	Container Container
+	// Stream is "stdout" or "stderr" ("stdout" for a container with a
+	// terminal, whose output is one stream).
+	Stream string
+	// Time is when the engine received the line.
+	Time time.Time
+	// Text is the line without its line break.
+	Text string
+}
 
 // Status is one container of a project as `stack ps` shows it.
 type Status struct {

@@ -23,3 +23,7 @@ var ErrNoHealthcheck = errors.New("no healthcheck")
 
 // ErrUnsupported: the orchestrator cannot do what a verb asks.
 var ErrUnsupported = errors.New("not supported")
+
+// ErrNoPrevious: `stack logs --previous` found no lines kept from a
+// replaced or removed container.
+var ErrNoPrevious = errors.New("no previous container")

@@ -21,4 +21,10 @@ const (
 	LabelNetwork = "io.stack.network"
 	// LabelVolume holds a volume's key in the compose file.
 	LabelVolume = "io.stack.volume"
+	// LabelConfigFiles holds the absolute paths of the compose files a
+	// container was created from, comma-separated, in order (`stack ls`).
+	LabelConfigFiles = "io.stack.config-files"
+	// LabelPreviousLogs marks a volume that keeps the last lines of a
+	// replaced container, and holds them (engine/docker/previous.go).
+	LabelPreviousLogs = "io.stack.previous-logs"
 )

@@ -1,10 +1,13 @@
 package docker
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
@@ -13,34 +16,41 @@ import (
 	"github.com/stack-deploy/stack/engine"
 )
 
-// Logs streams the output of the project's service containers (not
-// one-offs) to the writers w gives for each, all containers at once; with
-// Follow it returns when every stream ends or ctx is cancelled.
-func (d *Driver) Logs(ctx context.Context, project string, o engine.LogsOptions, w engine.LogWriter) error {
+// Logs calls line for each line of output of the project's service
+// containers (not one-offs) that o selects, reading all containers at once;
+// with Follow it returns when every stream ends or ctx is cancelled. With
+// Previous it reads the lines kept from the containers replaced or removed
+// last instead (previous.go).
+func (d *Driver) Logs(ctx context.Context, project string, o engine.LogsOptions, line func(engine.LogLine)) error {
+	var mu sync.Mutex
+	serial := func(l engine.LogLine) {
+		mu.Lock()
+		defer mu.Unlock()
+		line(l)
+	}
+	if o.Previous {
+		return d.previousLogs(ctx, project, o, serial)
+	}
 	cs, err := d.containers(ctx, project)
 	if err != nil {
 		return err
 	}
-	want := map[string]bool{}
-	for _, s := range o.Services {
-		want[s] = true
-	}
 	var (
 		wg   sync.WaitGroup
-		mu   sync.Mutex
+		emu  sync.Mutex
 		errs *multierror.Error
 	)
 	for _, c := range cs {
-		if c.OneOff || (len(want) > 0 && !want[c.Service]) {
+		if c.OneOff || !selected(c, o.Services, o.Index) {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := d.containerLogs(ctx, c, o, w); err != nil {
-				mu.Lock()
+			if err := d.containerLogs(ctx, c, o, serial); err != nil {
+				emu.Lock()
 				errs = multierror.Append(errs, err)
-				mu.Unlock()
+				emu.Unlock()
 			}
 		}()
 	}
@@ -51,31 +61,106 @@ func (d *Driver) Logs(ctx context.Context, project string, o engine.LogsOptions,
 	return errs.ErrorOrNil()
 }
 
-func (d *Driver) containerLogs(ctx context.Context, c engine.Container, o engine.LogsOptions, w engine.LogWriter) error {
+// selected reports whether c is of one of services (any when none) and,
+// when index is not 0, replica number index.
+func selected(c engine.Container, services []string, index int) bool {
+	if index > 0 && c.Number != index {
+		return false
+	}
+	if len(services) == 0 {
+		return true
+	}
+	for _, s := range services {
+		if c.Service == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Driver) containerLogs(ctx context.Context, c engine.Container, o engine.LogsOptions, line func(engine.LogLine)) error {
 	tail := o.Tail
 	if tail == "" {
 		tail = "all"
 	}
 	rc, err := d.client.ContainerLogs(ctx, c.ID, container.LogsOptions{
-		ShowStdout: true, ShowStderr: true, Follow: o.Follow, Tail: tail, Timestamps: o.Timestamps,
+		ShowStdout: true, ShowStderr: true, Follow: o.Follow, Tail: tail,
+		Since: o.Since, Until: o.Until,
+		// Always with the engine's time: the JSON form carries it, and
+		// -t shows it.
+		Timestamps: true,
 	})
 	if err != nil {
 		return fmt.Errorf("reading logs of container %q: %w", c.Name, err)
 	}
 	defer rc.Close()
-	stdout, stderr := w(c)
 	ins, err := d.client.ContainerInspect(ctx, c.ID)
 	if err != nil {
 		return fmt.Errorf("inspecting container %q: %w", c.Name, err)
 	}
-	if ins.Config != nil && ins.Config.Tty {
-		// A terminal's output is one raw stream, not multiplexed.
-		_, err = io.Copy(stdout, rc)
-	} else {
-		_, err = stdcopy.StdCopy(stdout, stderr, rc)
-	}
-	if err != nil && ctx.Err() == nil {
+	tty := ins.Config != nil && ins.Config.Tty
+	if err := splitLogs(c, rc, tty, line); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("reading logs of container %q: %w", c.Name, err)
 	}
 	return nil
+}
+
+// splitLogs reads the engine's log stream of c (multiplexed, or one raw
+// stream for a container with a terminal), every line led by its
+// timestamp, and calls line for each.
+func splitLogs(c engine.Container, r io.Reader, tty bool, line func(engine.LogLine)) error {
+	stdout := &lineWriter{emit: func(t time.Time, text string) {
+		line(engine.LogLine{Container: c, Stream: "stdout", Time: t, Text: text})
+	}}
+	stderr := &lineWriter{emit: func(t time.Time, text string) {
+		line(engine.LogLine{Container: c, Stream: "stderr", Time: t, Text: text})
+	}}
+	var err error
+	if tty {
+		_, err = io.Copy(stdout, r)
+	} else {
+		_, err = stdcopy.StdCopy(stdout, stderr, r)
+	}
+	stdout.flush()
+	stderr.flush()
+	return err
+}
+
+// lineWriter cuts what is written into lines, each "<RFC 3339 time> text"
+// as the engine sends them with timestamps.
+type lineWriter struct {
+	buf  bytes.Buffer
+	emit func(t time.Time, text string)
+}
+
+func (w *lineWriter) Write(b []byte) (int, error) {
+	w.buf.Write(b)
+	for {
+		i := bytes.IndexByte(w.buf.Bytes(), '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		w.line(string(w.buf.Next(i + 1)[:i]))
+	}
+}
+
+// flush emits an unterminated last line.
+func (w *lineWriter) flush() {
+	if w.buf.Len() > 0 {
+		w.line(w.buf.String())
+		w.buf.Reset()
+	}
+}
+
+func (w *lineWriter) line(raw string) {
+	raw = strings.TrimSuffix(raw, "\r") // a terminal ends lines with \r\n
+	stamp, text, _ := strings.Cut(raw, " ")
+	t, err := time.Parse(time.RFC3339Nano, stamp)
+	if err != nil {
+		// Only a line without the stamp the engine puts on each (the
+		// continuation of a line longer than its 16 KiB messages) gets
+		// here: it is text through and through.
+		t, text = time.Time{}, raw
+	}
+	w.emit(t, text)
 }

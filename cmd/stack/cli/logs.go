@@ -1,10 +1,13 @@
 package cli
 
 import (
-	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"sync"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -12,14 +15,32 @@ import (
 	"github.com/stack-deploy/stack/engine"
 )
 
+type logsOptions struct {
+	engine.LogsOptions
+	Timestamps bool
+	NoPrefix   bool
+	NoColor    bool
+	Format     string
+}
+
 func init() { register(newLogsCommand) }
 
 func newLogsCommand(g *Globals) *cobra.Command {
-	var o engine.LogsOptions
+	var o logsOptions
 	cmd := &cobra.Command{
 		Use:   "logs [SERVICE...]",
 		Short: "Show the output of the project's containers, each line prefixed by its container",
+		Long: "Show the output of the project's service containers, each line prefixed by its container\n" +
+			"(service-number), stderr lines on stderr. --previous shows instead the last lines of the\n" +
+			"container each replica had before its current one (replaced by up, or removed by rm).",
+		ValidArgsFunction: completeServices(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Format != "text" && o.Format != "json" {
+				return fmt.Errorf("--format %q: use text or json", o.Format)
+			}
+			if o.Index > 0 && len(args) != 1 {
+				return errors.New("--index needs exactly one service")
+			}
 			ctx := cmd.Context()
 			p, err := g.LoadProject(ctx)
 			if err != nil {
@@ -40,9 +61,14 @@ func newLogsCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			pw := newPrefixWriters(g.Stdout, isTerminal(g.Stdout) && !ciEnv())
-			err = l.Logs(ctx, p.Name, o, pw.writers)
-			pw.flush()
+			var line func(engine.LogLine)
+			if o.Format == "json" {
+				line = jsonLogLine(g.Stdout)
+			} else {
+				colour := !o.NoColor && isTerminal(g.Stdout) && !ciEnv() && os.Getenv("NO_COLOR") == ""
+				line = (&logPrinter{stdout: g.Stdout, stderr: g.Stderr, colour: colour, prefix: !o.NoPrefix, timestamps: o.Timestamps, colours: map[string]string{}}).line
+			}
+			err = l.Logs(ctx, p.Name, o.LogsOptions, line)
 			if o.Follow && ctx.Err() != nil {
 				return nil // Ctrl-C is how following ends
 			}
@@ -52,73 +78,76 @@ func newLogsCommand(g *Globals) *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVarP(&o.Follow, "follow", "f", false, "follow the output")
 	f.StringVarP(&o.Tail, "tail", "n", "all", "lines to show from the end of each container's output")
-	f.BoolVarP(&o.Timestamps, "timestamps", "t", false, "show timestamps")
+	f.BoolVarP(&o.Timestamps, "timestamps", "t", false, "show the time the engine received each line")
+	f.StringVar(&o.Since, "since", "", "show lines since a time (2013-01-02T13:23:37Z) or a duration ago (42m)")
+	f.StringVar(&o.Until, "until", "", "show lines before a time (2013-01-02T13:23:37Z) or a duration ago (42m)")
+	f.IntVar(&o.Index, "index", 0, "the replica to show, when the service has several (with one SERVICE)")
+	f.BoolVar(&o.NoPrefix, "no-log-prefix", false, "do not prefix lines with their container")
+	f.BoolVar(&o.NoColor, "no-color", false, "do not colour the prefixes (NO_COLOR does the same)")
+	f.BoolVar(&o.Previous, "previous", false, "show the last lines of the container each replica had before its current one")
+	f.StringVar(&o.Format, "format", "text", "output format: text, or json (one object a line: service, container, stream, time, line)")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
-// prefixWriters interleave the lines of many containers on one writer, each
-// whole line prefixed by its container's name (coloured on a terminal), as
-// Compose does.
-type prefixWriters struct {
-	mu     sync.Mutex
-	out    io.Writer
-	colour bool
-	all    []*prefixWriter
-}
+// rfc3339NanoFixed is the engine's time format for log lines: always nine
+// digits of fraction, so that columns line up.
+const rfc3339NanoFixed = "2006-01-02T15:04:05.000000000Z07:00"
 
-func newPrefixWriters(out io.Writer, colour bool) *prefixWriters {
-	return &prefixWriters{out: out, colour: colour}
+// logPrinter writes lines as Compose does: "<service>-<number> | " padded
+// to the longest name seen so far (coloured by container on a terminal),
+// the time with -t, the text; a container's stderr lines to stderr.
+type logPrinter struct {
+	stdout, stderr io.Writer
+	colour         bool
+	prefix         bool
+	timestamps     bool
+	width          int
+	colours        map[string]string
 }
 
 var logColours = []string{"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"}
 
-func (p *prefixWriters) writers(c engine.Container) (io.Writer, io.Writer) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	prefix := fmt.Sprintf("%s-%d  | ", c.Service, c.Number)
-	if p.colour {
-		prefix = "\x1b[" + logColours[len(p.all)%len(logColours)] + "m" + prefix + "\x1b[0m"
-	}
-	w := &prefixWriter{parent: p, prefix: prefix}
-	p.all = append(p.all, w)
-	return w, w
-}
-
-// flush writes the unterminated last line of every container.
-func (p *prefixWriters) flush() {
-	for _, w := range p.all {
-		w.mu.Lock()
-		if w.buf.Len() > 0 {
-			p.emit(w.prefix, append(w.buf.Bytes(), '\n'))
-			w.buf.Reset()
+func (p *logPrinter) line(l engine.LogLine) {
+	var b strings.Builder
+	if p.prefix {
+		name := fmt.Sprintf("%s-%d", l.Container.Service, l.Container.Number)
+		p.width = max(p.width, len(name)+1)
+		prefix := fmt.Sprintf("%-*s | ", p.width, name)
+		if p.colour {
+			c, ok := p.colours[name]
+			if !ok {
+				c = logColours[len(p.colours)%len(logColours)]
+				p.colours[name] = c
+			}
+			prefix = "\x1b[" + c + "m" + prefix + "\x1b[0m"
 		}
-		w.mu.Unlock()
+		b.WriteString(prefix)
 	}
+	if p.timestamps && !l.Time.IsZero() {
+		b.WriteString(l.Time.UTC().Format(rfc3339NanoFixed) + " ")
+	}
+	b.WriteString(l.Text)
+	b.WriteByte('\n')
+	w := p.stdout
+	if l.Stream == "stderr" {
+		w = p.stderr
+	}
+	_, _ = io.WriteString(w, b.String())
 }
 
-func (p *prefixWriters) emit(prefix string, line []byte) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	_, _ = io.WriteString(p.out, prefix)
-	_, _ = p.out.Write(line)
+// logJSON is a line of `stack logs --format json`.
+type logJSON struct {
+	Service   string    `json:"service"`
+	Container string    `json:"container"`
+	Stream    string    `json:"stream"`
+	Time      time.Time `json:"time"`
+	Line      string    `json:"line"`
 }
 
-type prefixWriter struct {
-	mu     sync.Mutex
-	parent *prefixWriters
-	prefix string
-	buf    bytes.Buffer
-}
-
-func (w *prefixWriter) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(b)
-	for {
-		i := bytes.IndexByte(w.buf.Bytes(), '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		w.parent.emit(w.prefix, w.buf.Next(i+1))
+func jsonLogLine(w io.Writer) func(engine.LogLine) {
+	enc := json.NewEncoder(w)
+	return func(l engine.LogLine) {
+		_ = enc.Encode(logJSON{Service: l.Container.Service, Container: l.Container.Name, Stream: l.Stream, Time: l.Time, Line: l.Text})
 	}
 }

@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/progress"
+)
+
+type rmOptions struct {
+	Force   bool
+	Stop    bool
+	Volumes bool
+}
+
+func init() { register(newRmCommand) }
+
+func newRmCommand(g *Globals) *cobra.Command {
+	var o rmOptions
+	cmd := &cobra.Command{
+		Use:   "rm [SERVICE...]",
+		Short: "Remove the services' stopped containers",
+		Long: "Remove the stopped containers of the services (all when none), after asking unless -f;\n" +
+			"with -s, stop the running ones first (dependants first, as stop does). Anonymous volumes\n" +
+			"stay unless -v; named volumes always stay. The last lines of each container are kept for\n" +
+			"`stack logs --previous`.",
+		ValidArgsFunction: completeServices(g),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
+			p, t, obs, err := g.observe(ctx)
+			if err != nil {
+				return err
+			}
+			defer t.Close()
+			for _, a := range args {
+				if err := knownService(p, a); err != nil {
+					return err
+				}
+			}
+			if o.Stop {
+				plan, err := engine.StopServices(p, nil, obs, args)
+				if err != nil {
+					return err
+				}
+				if err := engine.Apply(ctx, t.Driver, plan, engine.ApplyOptions{}); err != nil {
+					return err
+				}
+			}
+			rows, err := listContainers(ctx, t, p, "rm")
+			if err != nil {
+				return err
+			}
+			cs := selection{Services: args, Keep: func(s engine.Status) bool { return !running(s) }}.pick(p, rows)
+			if len(cs) == 0 {
+				fmt.Fprintln(g.Stderr, "No stopped containers")
+				return nil
+			}
+			names := make([]string, len(cs))
+			for i, c := range cs {
+				names[i] = c.Name
+			}
+			msg := "Going to remove " + strings.Join(names, ", ")
+			if !o.Force {
+				fmt.Fprintf(g.Stderr, "%s. Are you sure? [y/N] ", msg)
+				answer, _ := bufio.NewReader(g.Stdin).ReadString('\n')
+				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+					fmt.Fprintln(g.Stderr, "\nNothing removed (-f removes without asking)")
+					return nil
+				}
+			} else {
+				fmt.Fprintln(g.Stderr, msg)
+			}
+			r, err := engine.Capability[engine.Remover](t.Driver, "rm")
+			if err != nil {
+				return err
+			}
+			return r.Remove(ctx, p.Name, cs, o.Volumes)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&o.Force, "force", "f", false, "do not ask for confirmation")
+	f.BoolVarP(&o.Stop, "stop", "s", false, "stop the containers first, if they run")
+	f.BoolVarP(&o.Volumes, "volumes", "v", false, "remove the anonymous volumes the containers mount")
+	return cmd
+}

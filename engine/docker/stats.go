@@ -1,0 +1,320 @@
+package docker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/stack-deploy/stack/engine"
+)
+
+var _ engine.StatsReader = (*Driver)(nil)
+
+// Stats gives the resource usage of the project's running service
+// containers. Without o.Stream, one sample each, read at once (the engine
+// takes about a second to give a sample its CPU figure, whatever the
+// number of containers). With it, one engine stream per container, opened
+// for those running and for each that starts later (the project's start
+// events), closed when it dies.
+func (d *Driver) Stats(ctx context.Context, project string, o engine.StatsOptions, sample func(engine.Sample)) error {
+	var mu sync.Mutex
+	emit := func(s engine.Sample) {
+		mu.Lock()
+		defer mu.Unlock()
+		sample(s)
+	}
+	if !o.Stream {
+		return d.statsOnce(ctx, project, o, emit)
+	}
+	return d.statsStream(ctx, project, o, emit)
+}
+
+// statsContainers lists the service containers of project o selects: those
+// running, or with o.All every one.
+func (d *Driver) statsContainers(ctx context.Context, project string, o engine.StatsOptions) ([]engine.Container, error) {
+	cs, err := d.client.ContainerList(ctx, container.ListOptions{All: o.All, Filters: ProjectFilter(project)})
+	if err != nil {
+		return nil, fmt.Errorf("listing containers of project %q: %w", project, err)
+	}
+	var out []engine.Container
+	for _, c := range cs {
+		oc := observedContainer(nil, c)
+		if !oc.OneOff && selected(oc, o.Services, 0) {
+			out = append(out, oc)
+		}
+	}
+	return out, nil
+}
+
+func (d *Driver) statsOnce(ctx context.Context, project string, o engine.StatsOptions, emit func(engine.Sample)) error {
+	cs, err := d.statsContainers(ctx, project, o)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, c := range cs {
+		if !c.Running() {
+			emit(engine.Sample{Container: c, Time: time.Now()})
+			continue
+		}
+		// The limits are read while the engine prepares the reading, so
+		// that the request for it goes out at once: the engine answers
+		// at its second collection after the request.
+		var lim limits
+		limErr := make(chan error, 1)
+		go func() {
+			var err error
+			lim, err = d.limits(gctx, c)
+			limErr <- err
+		}()
+		g.Go(func() error {
+			v, err := d.readStats(gctx, c)
+			if lerr := <-limErr; lerr != nil {
+				return lerr
+			}
+			if err != nil {
+				return err
+			}
+			emit(sampleOf(c, lim, v))
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// readStats reads c's usage once. The engine gives it when it has made two
+// of its readings, a second apart (all containers' at once), so that the
+// sample has a CPU figure: one-shot reads make it no sooner, as the engine
+// still waits for its next reading.
+func (d *Driver) readStats(ctx context.Context, c engine.Container) (container.StatsResponse, error) {
+	var v container.StatsResponse
+	r, err := d.client.ContainerStats(ctx, c.ID, false)
+	if err != nil {
+		return v, fmt.Errorf("reading the resource usage of container %q: %w", c.Name, err)
+	}
+	defer r.Body.Close()
+	if err := json.NewDecoder(r.Body).Decode(&v); err != nil {
+		return v, fmt.Errorf("reading the resource usage of container %q: %w", c.Name, err)
+	}
+	return v, nil
+}
+
+func (d *Driver) statsStream(ctx context.Context, project string, o engine.StatsOptions, emit func(engine.Sample)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel() // every stream ends with ctx
+		wg.Wait()
+	}()
+	// Subscribed before listing, so that a container starting in between is
+	// not missed (one listed and started again is followed once).
+	args := filters.NewArgs(
+		filters.Arg("type", string(events.ContainerEventType)),
+		filters.Arg("label", engine.LabelProject+"="+project),
+		filters.Arg("event", string(events.ActionStart)),
+		filters.Arg("event", string(events.ActionDie)),
+	)
+	msgs, errs := d.client.Events(ctx, events.ListOptions{Filters: args})
+	cs, err := d.statsContainers(ctx, project, o)
+	if err != nil {
+		return err
+	}
+	// The streams by container ID; only this loop reads and changes it.
+	type stream struct {
+		stop context.CancelFunc
+		done chan struct{}
+	}
+	type end struct {
+		id string
+		s  *stream
+	}
+	streams := map[string]*stream{}
+	ended := make(chan end)
+	follow := func(c engine.Container) {
+		if _, ok := streams[c.ID]; ok {
+			return
+		}
+		sctx, stop := context.WithCancel(ctx)
+		s := &stream{stop: stop, done: make(chan struct{})}
+		streams[c.ID] = s
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(s.done)
+			d.followStats(sctx, c, emit)
+			if sctx.Err() != nil {
+				return // stopped by the loop, which says the container is gone
+			}
+			// Ended by itself: the container stopped, or its stream failed.
+			emit(engine.Sample{Container: c, Time: time.Now(), Gone: true})
+			select {
+			case ended <- end{c.ID, s}:
+			case <-sctx.Done():
+			}
+		}()
+	}
+	for _, c := range cs {
+		if c.Running() {
+			follow(c)
+		} else {
+			emit(engine.Sample{Container: c, Time: time.Now()})
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errs:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("following the containers of project %q: %w", project, err)
+		case e := <-ended:
+			if streams[e.id] == e.s {
+				delete(streams, e.id)
+			}
+		case m := <-msgs:
+			c := eventContainer(m)
+			if c.OneOff || !selected(c, o.Services, 0) {
+				continue
+			}
+			switch m.Action {
+			case events.ActionStart:
+				follow(c)
+			case events.ActionDie:
+				// Its last sample is in before it is said gone, and before
+				// a start again opens a new stream.
+				if s, ok := streams[c.ID]; ok {
+					s.stop()
+					<-s.done
+					delete(streams, c.ID)
+					emit(engine.Sample{Container: c, Time: time.Now(), Gone: true})
+				}
+			}
+		}
+	}
+}
+
+// followStats emits the samples of one container's stream until it ends
+// or ctx is cancelled. A stream that cannot be opened or read ends the
+// container's samples, not the others'.
+func (d *Driver) followStats(ctx context.Context, c engine.Container, emit func(engine.Sample)) {
+	lim, err := d.limits(ctx, c)
+	if err != nil {
+		return
+	}
+	r, err := d.client.ContainerStats(ctx, c.ID, true)
+	if err != nil {
+		return
+	}
+	defer r.Body.Close()
+	dec := json.NewDecoder(r.Body)
+	for {
+		var v container.StatsResponse
+		if err := dec.Decode(&v); err != nil {
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		emit(sampleOf(c, lim, v))
+	}
+}
+
+// limits are what a container may use: CPUs (0: no limit) and whether its
+// memory is limited (the engine's figure is the machine's when not).
+type limits struct {
+	cpus   float64
+	memory bool
+}
+
+func (d *Driver) limits(ctx context.Context, c engine.Container) (limits, error) {
+	ins, err := d.client.ContainerInspect(ctx, c.ID)
+	if err != nil {
+		return limits{}, fmt.Errorf("inspecting container %q: %w", c.Name, err)
+	}
+	var l limits
+	if h := ins.HostConfig; h != nil {
+		switch {
+		case h.NanoCPUs > 0:
+			l.cpus = float64(h.NanoCPUs) / 1e9
+		case h.CPUQuota > 0:
+			period := h.CPUPeriod
+			if period <= 0 {
+				period = 100000 // the kernel's default CFS period, in µs
+			}
+			l.cpus = float64(h.CPUQuota) / float64(period)
+		}
+		l.memory = h.Memory > 0
+	}
+	return l, nil
+}
+
+// sampleOf computes a Sample from the engine's reading v, as `docker stats`
+// does: CPU from the change since the previous reading, memory without the
+// inactive page cache.
+func sampleOf(c engine.Container, lim limits, v container.StatsResponse) engine.Sample {
+	s := engine.Sample{
+		Container:     c,
+		Time:          v.Read,
+		CPUs:          int(v.CPUStats.OnlineCPUs),
+		CPULimit:      lim.cpus,
+		MemoryLimit:   v.MemoryStats.Limit,
+		MemoryLimited: lim.memory,
+		PIDs:          v.PidsStats.Current,
+	}
+	if s.CPUs == 0 {
+		s.CPUs = len(v.CPUStats.CPUUsage.PercpuUsage)
+	}
+	// The first reading of a stream has no previous one to compare with.
+	if v.PreCPUStats.SystemUsage > 0 {
+		cpu := float64(v.CPUStats.CPUUsage.TotalUsage) - float64(v.PreCPUStats.CPUUsage.TotalUsage)
+		system := float64(v.CPUStats.SystemUsage) - float64(v.PreCPUStats.SystemUsage)
+		if cpu > 0 && system > 0 {
+			s.CPUPercent = cpu / system * float64(s.CPUs) * 100
+		}
+	}
+	s.MemoryUsage = v.MemoryStats.Usage
+	inactive, ok := v.MemoryStats.Stats["total_inactive_file"] // cgroup v1
+	if !ok {
+		inactive = v.MemoryStats.Stats["inactive_file"] // cgroup v2
+	}
+	if inactive < s.MemoryUsage {
+		s.MemoryUsage -= inactive
+	}
+	for _, n := range v.Networks {
+		s.NetRx += n.RxBytes
+		s.NetTx += n.TxBytes
+	}
+	for _, b := range v.BlkioStats.IoServiceBytesRecursive {
+		switch b.Op {
+		case "read", "Read":
+			s.BlockRead += b.Value
+		case "write", "Write":
+			s.BlockWrite += b.Value
+		}
+	}
+	return s
+}
+
+// eventContainer reads the container an event is about from its
+// attributes (the container's labels, its name and image).
+func eventContainer(m events.Message) engine.Container {
+	a := m.Actor.Attributes
+	c := engine.Container{
+		ID:      m.Actor.ID,
+		Name:    a["name"],
+		Service: a[engine.LabelService],
+		OneOff:  a[engine.LabelOneoff] == "true",
+	}
+	c.Number, _ = strconv.Atoi(a[engine.LabelContainerNumber])
+	return c
+}
