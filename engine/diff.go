@@ -21,6 +21,8 @@ type DiffOptions struct {
 	ForceRecreate bool
 	NoRecreate    bool
 	RemoveOrphans bool
+	// Atomic makes the run all or nothing (Plan.Atomic).
+	Atomic bool
 	// Leave are selected services whose containers stay as they are: `stack
 	// run` converges a service's dependencies, networks and volumes for a
 	// one-off container, not the service itself.
@@ -61,11 +63,15 @@ func Diff(m *manifest.Project, images Images, obs *Observed, o DiffOptions) (*Pl
 	if err != nil {
 		return nil, err
 	}
-	plan := &Plan{Project: p.Name, Desired: m, Images: images.IDs(), Observed: obs}
+	plan := &Plan{Project: p.Name, Desired: m, Images: images.IDs(), Observed: obs, Atomic: o.Atomic}
 	if err := checkHealthyDependencies(m, order, images); err != nil {
 		return nil, err
 	}
-	networks, err := diffNetworks(p, order, obs)
+	gateway, err := diffGateway(m, obs)
+	if err != nil {
+		return nil, err
+	}
+	networks, err := diffNetworks(p, order, gateway, obs)
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +81,9 @@ func Diff(m *manifest.Project, images Images, obs *Observed, o DiffOptions) (*Pl
 	}
 	plan.Actions = append(plan.Actions, networks...)
 	plan.Actions = append(plan.Actions, volumes...)
+	if gateway != nil {
+		plan.Actions = append(plan.Actions, gateway)
+	}
 
 	selected := map[string]bool{}
 	for _, name := range order {
@@ -84,7 +93,7 @@ func Diff(m *manifest.Project, images Images, obs *Observed, o DiffOptions) (*Pl
 		if slices.Contains(o.Leave, name) {
 			continue
 		}
-		a, err := diffService(p, p.Services[name], images[name], obs, selected, o)
+		a, err := diffService(m, p.Services[name], images[name], obs, selected, o)
 		if err != nil {
 			return nil, err
 		}

@@ -14,13 +14,22 @@ type desiredResource struct {
 	cfg  any    // its compose definition, hashed
 }
 
-func diffNetworks(p *types.Project, order []string, obs *Observed) ([]*Action, error) {
+// diffNetworks plans the networks of the selected services and those the
+// gateway joins (gateway may be nil).
+func diffNetworks(p *types.Project, order []string, gateway *Action, obs *Observed) ([]*Action, error) {
 	want := map[string]desiredResource{}
+	keys := []string{}
 	for _, name := range order {
-		for _, n := range ServiceNetworks(p.Services[name]) {
-			if cfg, ok := p.Networks[n]; ok && !bool(cfg.External) {
-				want[n] = desiredResource{cfg.Name, cfg}
-			}
+		keys = append(keys, ServiceNetworks(p.Services[name])...)
+	}
+	if gateway != nil && gateway.Kind != Remove {
+		for _, w := range gateway.WaitsFor {
+			keys = append(keys, strings.TrimPrefix(w, "network:"))
+		}
+	}
+	for _, n := range keys {
+		if cfg, ok := p.Networks[n]; ok && !bool(cfg.External) {
+			want[n] = desiredResource{cfg.Name, cfg}
 		}
 	}
 	return resourceActions("network", want, obs.Networks, obs.usedNetworks(false))

@@ -7,10 +7,16 @@ import (
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/stack-deploy/stack/manifest"
 )
 
-func diffService(p *types.Project, s types.ServiceConfig, img Image, obs *Observed, selected map[string]bool, o DiffOptions) (*Action, error) {
+func diffService(m *manifest.Project, s types.ServiceConfig, img Image, obs *Observed, selected map[string]bool, o DiffOptions) (*Action, error) {
+	p := m.Project
 	h, err := ConfigHash(p, s, img.ID)
+	if err != nil {
+		return nil, err
+	}
+	update, err := updateOf(m, s)
 	if err != nil {
 		return nil, err
 	}
@@ -19,6 +25,7 @@ func diffService(p *types.Project, s types.ServiceConfig, img Image, obs *Observ
 		ConfigHash:  h.Sum,
 		ConfigParts: h.PartsLabel(),
 		Ready:       readiness(p, s, img, selected),
+		Update:      update,
 	}
 	for _, n := range ServiceNetworks(s) {
 		if cfg, ok := p.Networks[n]; ok && !bool(cfg.External) {
@@ -128,6 +135,9 @@ func diffService(p *types.Project, s types.ServiceConfig, img Image, obs *Observ
 		a.Kind, a.Reason = Create, "new service"
 	case count[Recreate] > 0:
 		a.Kind, a.Reason = Recreate, joinReasons(reasons[Recreate][0], scale)
+		if update.Order == StartFirst {
+			a.Reason = joinReasons(a.Reason, StartFirst)
+		}
 	case count[Create] > 0 || count[Remove] > leftovers:
 		a.Kind, a.Reason = Scale, scale
 	case count[Start] > 0:

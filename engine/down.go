@@ -75,6 +75,11 @@ func Down(m *manifest.Project, obs *Observed, o DownOptions) *Plan {
 			containers = append(containers, a.Resource)
 		}
 	}
+	if g := obs.Gateway; g != nil {
+		c := g.Container
+		plan.Actions = append(plan.Actions, &Action{Resource: GatewayResource, Kind: Remove, Replicas: []Replica{{Number: 1, Kind: Remove, Container: &c}}})
+		containers = append(containers, GatewayResource)
+	}
 	plan.Actions = append(plan.Actions, removeResources("network", obs.Networks, obs.usedNetworks(true), containers)...)
 	if o.Volumes {
 		plan.Actions = append(plan.Actions, removeResources("volume", obs.Volumes, obs.usedVolumes(true), containers)...)

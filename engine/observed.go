@@ -11,6 +11,8 @@ type Observed struct {
 	Containers []Container
 	Networks   []Resource
 	Volumes    []Resource
+	// Gateway is the project's gateway; nil when it has none.
+	Gateway *Gateway
 }
 
 // Container is one observed container of the project.
@@ -130,4 +132,11 @@ func (o *Observed) usedVolumes(compose bool) map[string]bool {
 		}
 	}
 	return used
+}
+
+// Gateway is the observed gateway of a project: its container, and the
+// routes it was last configured with (their hash; empty when unknown).
+type Gateway struct {
+	Container  Container `json:"container"`
+	RoutesHash string    `json:"-"`
 }

@@ -27,6 +27,8 @@ const (
 	OpRemove     OpKind = "remove"
 	OpRename     OpKind = "rename"
 	OpUpdate     OpKind = "update" // a Swarm service, in place
+	OpRoute      OpKind = "route"  // the gateway's traffic to a service's containers
+	OpCommit     OpKind = "commit" // no call: the point every step of an atomic deploy leads to
 )
 
 // Op is one engine call of a run: a node of the operation graph, with the

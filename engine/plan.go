@@ -23,6 +23,7 @@ const (
 	Remove    Kind = "remove"    // the resource goes: orphan, down, scale-down
 	Repair    Kind = "repair"    // kept, and brought back in line: a network reconnected, a leftover or duplicate removed
 	Adopt     Kind = "adopt"     // one of its name exists that stack did not create: used as it is
+	Reload    Kind = "reload"    // the gateway's routes are loaded again, without a restart
 	Unchanged Kind = "unchanged" // nothing to do
 )
 
@@ -69,6 +70,8 @@ type Action struct {
 	// Volumes makes a service removal remove its containers' anonymous
 	// volumes too (`down -v`).
 	Volumes bool `json:"volumes,omitempty"`
+	// Update is how a service's replicas are replaced.
+	Update *Update `json:"update,omitempty"`
 	// Resources are the observed networks or volumes a network or volume
 	// action acts on: the duplicates a repair removes, every one of the
 	// key that down removes.
@@ -108,6 +111,10 @@ type Plan struct {
 	Desired  *manifest.Project `json:"-"`
 	Images   map[string]string `json:"-"`
 	Observed *Observed         `json:"-"`
+	// Atomic makes the whole run one transaction: when any step fails,
+	// every service it replaced or created returns to what ran before
+	// (`up --atomic`, and deploys of a release lock).
+	Atomic bool `json:"atomic,omitempty"`
 	// Graph is the engine calls that carry the plan out, made by the
 	// driver (Driver.Operations); nil until then.
 	Graph *Graph `json:"-"`

@@ -80,6 +80,7 @@ type txn struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	failed   bool
+	cause    string // the action of the operation that failed first
 	inflight int
 	done     []*Op         // succeeded, or cancelled under way: undone on failure
 	settled  chan struct{} // closed once failed and nothing is under way
@@ -109,9 +110,10 @@ func (w *walk) visit(ctx context.Context, op *Op) error {
 	as := w.actions[op.Action]
 	if t != nil && t.failed {
 		// Another operation of its transaction failed: this one is not
-		// begun, and its action ends here unless it has already.
-		report := !as.ended
-		as.ended = true
+		// begun, and its action ends here unless it has already (or it is
+		// the failing one, which reports its failure).
+		report := !as.ended && op.Action != t.cause
+		as.ended = as.ended || report
 		w.mu.Unlock()
 		if report {
 			progress.Report(ctx, op.Action, string(w.kind(as)), progress.Skipped, "rolled back: another step of the deploy failed", nil)
@@ -131,7 +133,7 @@ func (w *walk) visit(ctx context.Context, op *Op) error {
 		progress.Report(ctx, op.Action, kind, progress.Working, w.reason(as), nil)
 	}
 	if op.Kind == OpWait {
-		progress.Report(ctx, op.Action, kind, progress.Working, "waiting until "+string(op.Condition), nil)
+		progress.Report(ctx, op.Action, kind, progress.Working, "waiting "+op.Detail, nil)
 	}
 	reportOp(ctx, op, progress.Working, nil)
 	err := w.x.Execute(ctx, op)
@@ -174,7 +176,7 @@ func (w *walk) visit(ctx context.Context, op *Op) error {
 	}
 	reportOp(ctx, op, progress.Failed, err)
 	if t != nil {
-		err = w.failTxn(ctx, t, err)
+		err = w.failTxn(ctx, t, op, err)
 	}
 	w.mu.Lock()
 	report := !as.ended
@@ -188,13 +190,14 @@ func (w *walk) visit(ctx context.Context, op *Op) error {
 
 // failTxn marks t failed, cancels its operations under way, waits for them
 // and undoes what was done; err is returned with what the undo did.
-func (w *walk) failTxn(ctx context.Context, t *txn, err error) error {
+func (w *walk) failTxn(ctx context.Context, t *txn, op *Op, err error) error {
 	w.mu.Lock()
 	if t.failed {
 		w.mu.Unlock()
 		return err
 	}
 	t.failed = true
+	t.cause = op.Action
 	t.settled = make(chan struct{})
 	if t.inflight == 0 {
 		close(t.settled)
@@ -258,11 +261,12 @@ func (w *walk) skipped(ctx context.Context, op *Op, need string) {
 	w.mu.Lock()
 	t := w.txns[op.Txn]
 	as := w.actions[op.Action]
-	report := !as.ended
-	as.ended = true
+	// Skipped for its own action's failure: that failure is reported.
+	report := !as.ended && w.resource(need) != op.Action
+	as.ended = as.ended || report
 	w.mu.Unlock()
 	if t != nil {
-		_ = w.failTxn(ctx, t, dag.ErrSkipped)
+		_ = w.failTxn(ctx, t, op, dag.ErrSkipped)
 	}
 	if report {
 		progress.Report(ctx, op.Action, string(w.kind(as)), progress.Skipped, reason, nil)

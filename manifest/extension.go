@@ -19,12 +19,16 @@ type Extension struct {
 	Inject *Inject `yaml:"inject,omitempty" json:"inject,omitempty"`
 	// Environments are the named deploy targets (staging, prod, ...).
 	Environments map[string]Environment `yaml:"environments,omitempty" json:"environments,omitempty"`
+	// Gateway is the project's HTTP entry point; nil: none.
+	Gateway *Gateway `yaml:"gateway,omitempty" json:"gateway,omitempty"`
 }
 
 // ServiceExtension is the x-stack block of one service. Unknown keys are errors.
 type ServiceExtension struct {
 	// Inject overrides the top-level injection rules for this service.
 	Inject *Inject `yaml:"inject,omitempty" json:"inject,omitempty"`
+	// Route sends the gateway's requests that match to this service.
+	Route Routes `yaml:"route,omitempty" json:"route,omitempty"`
 }
 
 // decodeExtensions decodes the x-stack blocks strictly, adding a problem
@@ -88,10 +92,12 @@ func decodeStrict(raw any, out any) error {
 	if err != nil {
 		return err
 	}
+	return decodeKnown(b, out)
+}
+
+// decodeKnown decodes YAML into out, refusing unknown keys.
+func decodeKnown(b []byte, out any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(out); err != nil {
-		return err
-	}
-	return nil
+	return dec.Decode(out)
 }

@@ -199,6 +199,7 @@ func (p *Project) validExtensions() error {
 	ps := &problems{}
 	p.decodeExtensions(p.idx, p.main, ps)
 	p.checkInject(ps)
+	p.checkGateway(ps)
 	return ps.err()
 }
 

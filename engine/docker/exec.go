@@ -52,15 +52,15 @@ func (d *Driver) Exec(ctx context.Context, project string, o engine.ExecOptions)
 			return 0, fmt.Errorf("reading the output of %q in container %q: %w", o.Command, name, err)
 		}
 	}
-	return d.execExitCode(ctx, created.ID, name)
+	return execExitCode(ctx, d.client, created.ID, name)
 }
 
 // execExitCode reads the exit code once the engine marks the exec done: the
 // output stream can end a moment before it does, so it asks a bounded number
 // of times.
-func (d *Driver) execExitCode(ctx context.Context, execID, name string) (int, error) {
+func execExitCode(ctx context.Context, c Client, execID, name string) (int, error) {
 	for range 100 {
-		ins, err := d.client.ContainerExecInspect(ctx, execID)
+		ins, err := c.ContainerExecInspect(ctx, execID)
 		if err != nil {
 			return 0, fmt.Errorf("reading the exit code of an exec in container %q: %w", name, err)
 		}

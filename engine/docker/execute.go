@@ -32,6 +32,9 @@ type executor struct {
 
 	watchOnce sync.Once
 	watch     *watcher
+
+	gwOnce sync.Once
+	gw     *gatewayRun
 }
 
 // Begin opens a run of plan's operations. The project's container events are
@@ -92,7 +95,28 @@ func (x *executor) Execute(ctx context.Context, op *engine.Op) error {
 	case *containerCall:
 		return x.call(ctx, p)
 	case *waitContainer:
-		return x.waitReady(ctx, p.service, p.container, p.cond)
+		return x.waitReady(ctx, p.service, p.container, p.cond, p.monitor)
+	case *leave:
+		return x.leave(ctx, p)
+	case *pause:
+		select {
+		case <-time.After(p.d):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	case *createGateway:
+		return x.createGateway(ctx, p.name)
+	case *configure:
+		return x.gatewayState().configure(ctx, x, p.name)
+	case *route:
+		return x.gatewayState().route(ctx, x, p)
+	case *drain:
+		return x.gatewayState().drain(ctx, x, p)
+	case nil:
+		if op.Kind == engine.OpCommit {
+			return nil // a point in the graph, no call
+		}
 	}
 	return fmt.Errorf("operation %q: the Docker driver has no call for it", op.ID)
 }
@@ -180,13 +204,15 @@ func (x *executor) createContainer(ctx context.Context, p *createContainer) erro
 // connect attaches a container to a network with the endpoint settings its
 // service's spec gives there.
 func (x *executor) connect(ctx context.Context, p *connect) error {
-	sp, err := x.spec(p.service, 1, x.plan.Action("service:"+p.service))
-	if err != nil {
-		return err
-	}
-	ep := sp.connect[p.network]
-	if ep == nil {
-		ep = sp.network.EndpointsConfig[p.network]
+	ep := &network.EndpointSettings{} // the gateway's: no alias
+	if p.service != "" {
+		sp, err := x.spec(p.service, 1, x.plan.Action("service:"+p.service))
+		if err != nil {
+			return err
+		}
+		if ep = sp.connect[p.network]; ep == nil {
+			ep = sp.network.EndpointsConfig[p.network]
+		}
 	}
 	if p.disconnect {
 		if err := x.client.NetworkDisconnect(ctx, p.network, p.container, true); err != nil && !cerrdefs.IsNotFound(err) {
@@ -239,6 +265,11 @@ func (x *executor) remove(ctx context.Context, p *containerCall) error {
 				anon = append(anon, m.Name)
 			}
 		}
+	}
+	if p.keepLogs {
+		// Never worth failing a replacement for: logs --previous then says
+		// it has nothing.
+		_ = savePrevious(ctx, x.client, x.plan.Project, p.ref)
 	}
 	err := x.client.ContainerRemove(ctx, p.ref, container.RemoveOptions{Force: true, RemoveVolumes: p.volumes})
 	if err != nil && !cerrdefs.IsNotFound(err) {

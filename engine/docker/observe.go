@@ -52,6 +52,10 @@ func (d *Driver) Observe(ctx context.Context, p *manifest.Project) (*engine.Obse
 	ours := map[string]bool{}
 	for _, c := range cs {
 		ours[c.ID] = true
+		if c.Labels[LabelGateway] == "true" {
+			obs.Gateway = d.observeGateway(ctx, p, c)
+			continue
+		}
 		obs.Containers = append(obs.Containers, observedContainer(p, c))
 	}
 	for _, c := range ccs {
@@ -211,4 +215,16 @@ func (d *Driver) aliases(ctx context.Context, cs []engine.Container) error {
 		return ctx.Err()
 	}
 	return err
+}
+
+// observeGateway reads the project's gateway container and the hash of the
+// routes it was last loaded with.
+func (d *Driver) observeGateway(ctx context.Context, p *manifest.Project, c container.Summary) *engine.Gateway {
+	oc := observedContainer(p, c)
+	oc.Service, oc.Temporary = "", oc.Name != GatewayName(p.Name)
+	g := &engine.Gateway{Container: oc}
+	if rf := readRoutes(ctx, d.client, c.ID); rf != nil {
+		g.RoutesHash = rf.RoutesHash
+	}
+	return g
 }

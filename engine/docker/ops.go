@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/versions"
 
@@ -32,8 +33,8 @@ type (
 		keep []engine.Mount
 	}
 	// connect attaches a container to one of its service's networks, as
-	// its spec says; disconnect first when it is attached without the
-	// aliases it needs.
+	// its spec says (service empty: the gateway's, with no alias);
+	// disconnect first when it is attached without the aliases it needs.
 	connect struct {
 		service, container, network string
 		disconnect                  bool
@@ -48,10 +49,15 @@ type (
 		volumes bool
 		// name is the container's name for messages, when ref is its ID.
 		name string
+		// keepLogs saves the last lines of a replaced container before it
+		// is removed, for `stack logs --previous`.
+		keepLogs bool
 	}
 	waitContainer struct {
 		service, container string
 		cond               engine.Condition
+		// monitor is how long it must stay ready (update_config.monitor).
+		monitor time.Duration
 	}
 )
 
@@ -86,11 +92,12 @@ type actionOps struct {
 // one started again when any step fails. It is pure.
 func (d *Driver) Operations(plan *engine.Plan) (*engine.Graph, error) {
 	g := &engine.Graph{}
-	b := &builder{g: g, plan: plan, apiVersion: d.client.ClientVersion(), points: map[string]*actionOps{}}
+	b := &builder{g: g, plan: plan, apiVersion: d.client.ClientVersion(), points: map[string]*actionOps{}, ids: map[string]int{}}
 	for _, a := range plan.Actions {
 		b.points[a.Resource] = b.action(a)
 	}
 	b.link()
+	b.commit()
 	if err := g.Check(); err != nil {
 		return nil, fmt.Errorf("planning the engine calls: %w", err)
 	}
@@ -102,6 +109,51 @@ type builder struct {
 	plan       *engine.Plan
 	apiVersion string
 	points     map[string]*actionOps
+	ids        map[string]int // IDs made unique by uniqueID
+	routes     []*engine.Op   // they need the gateway running
+	postCommit []*engine.Op   // an atomic deploy makes them only once everything is ready
+}
+
+// deployTxn is the one transaction of an atomic deploy.
+const deployTxn = "deploy"
+
+// txn is the transaction named so, or the deploy's when it is atomic: then
+// any failure undoes every replacement and creation of the run.
+func (b *builder) txn(name string) string {
+	if b.plan.Atomic {
+		return deployTxn
+	}
+	return name
+}
+
+// afterCommit marks op as one that ends a replacement for good (removing
+// the old container): an atomic deploy makes it only once every step of
+// the deploy has succeeded.
+func (b *builder) afterCommit(op *engine.Op) {
+	b.postCommit = append(b.postCommit, op)
+}
+
+// commit adds, to an atomic deploy, the point every step of its
+// transaction leads to, and makes what ends a replacement wait for it.
+func (b *builder) commit() {
+	if !b.plan.Atomic {
+		return
+	}
+	var steps []string
+	for _, op := range b.g.Ops {
+		if op.Txn == deployTxn {
+			steps = append(steps, op.ID)
+		}
+	}
+	if len(steps) == 0 {
+		return
+	}
+	c := &engine.Op{ID: "commit deploy", Kind: engine.OpCommit, Target: "deploy", Action: b.plan.Actions[len(b.plan.Actions)-1].Resource,
+		Detail: "every service of the deploy ready", Needs: steps}
+	b.g.Add(c)
+	for _, op := range b.postCommit {
+		op.Needs = appendNew(op.Needs, c.ID)
+	}
 }
 
 func (b *builder) action(a *engine.Action) *actionOps {
@@ -115,12 +167,22 @@ func (b *builder) action(a *engine.Action) *actionOps {
 			ao.resourceGates = append(ao.resourceGates, op)
 			ao.done = append(ao.done, op.ID)
 		}
+	case engine.GatewayResource:
+		b.gateway(a, ao)
 	case "service":
 		if a.Orphan && a.Kind == engine.Unchanged {
 			break // kept, with a warning
 		}
+		var recreate []engine.Replica
 		for _, r := range a.Replicas {
+			if r.Kind == engine.Recreate {
+				recreate = append(recreate, r)
+				continue
+			}
 			b.replica(a, r, ao)
+		}
+		if len(recreate) > 0 {
+			b.replace(a, recreate, ao)
 		}
 	}
 	return ao
@@ -180,8 +242,8 @@ func (b *builder) replica(a *engine.Action, r engine.Replica, ao *actionOps) {
 	c := r.Container
 	switch r.Kind {
 	case engine.Create:
-		txn := "create " + name
-		create := b.op(a, engine.OpCreate, "container:"+name, &createContainer{action: a, service: a.Name(), number: r.Number, name: name})
+		txn := b.txn("create " + name)
+		create := b.op(a, engine.OpCreate, "container:"+name, b.createPayload(a, r.Number, name, nil))
 		create.Txn = txn
 		create.Undo = &engine.Op{Kind: engine.OpRemove, Target: "container:" + name, Payload: &containerCall{kind: engine.OpRemove, ref: name}}
 		ao.resourceGates = append(ao.resourceGates, create)
@@ -189,42 +251,7 @@ func (b *builder) replica(a *engine.Action, r engine.Replica, ao *actionOps) {
 		start := b.op(a, engine.OpStart, "container:"+name, &containerCall{kind: engine.OpStart, ref: name}, last...)
 		start.Txn = txn
 		ao.depGates = append(ao.depGates, start)
-		b.ready(a, ao, name, start)
-	case engine.Recreate:
-		tmp := TemporaryName(name, a.ConfigHash)
-		txn := "replace " + name
-		create := b.op(a, engine.OpCreate, "container:"+tmp,
-			&createContainer{action: a, service: a.Name(), number: r.Number, name: tmp, keep: c.Anonymous}, b.leftovers(a, r.Number, ao)...)
-		create.Txn, create.Detail = txn, "replaces "+c.Name
-		create.Undo = &engine.Op{Kind: engine.OpRemove, Target: "container:" + tmp, Detail: "removed " + tmp,
-			Payload: &containerCall{kind: engine.OpRemove, ref: tmp}}
-		ao.resourceGates = append(ao.resourceGates, create)
-		last := b.connects(a, tmp, b.extraNetworks(a), b.copyFiles(a, tmp, create.ID, txn), txn)
-		stop := b.op(a, engine.OpStop, "container:"+c.Name, &containerCall{kind: engine.OpStop, ref: c.ID, name: c.Name}, last...)
-		stop.Txn = txn
-		if c.Running() {
-			stop.Undo = &engine.Op{Kind: engine.OpStart, Target: "container:" + c.Name, Detail: c.Name + " runs again",
-				Payload: &containerCall{kind: engine.OpStart, ref: c.ID, name: c.Name}}
-		}
-		ao.depGates = append(ao.depGates, stop)
-		start := b.op(a, engine.OpStart, "container:"+tmp, &containerCall{kind: engine.OpStart, ref: tmp}, stop.ID)
-		// Undone by removing it at once: the old container may need its
-		// ports back.
-		start.Txn = txn
-		start.Undo = &engine.Op{Kind: engine.OpRemove, Target: "container:" + tmp, Payload: &containerCall{kind: engine.OpRemove, ref: tmp}}
-		// A new container that never turns ready, or exits at once (say,
-		// its entrypoint does not exist), is rolled back too: its wait is
-		// part of the transaction, even when ready means started.
-		ao.started = append(ao.started, start.ID)
-		w := b.wait(a, tmp, start.ID)
-		w.Condition = cmp.Or(a.Ready, engine.Started)
-		w.Detail, w.Payload.(*waitContainer).cond = "until "+string(w.Condition), w.Condition
-		w.Txn = txn
-		ao.done = append(ao.done, w.ID)
-		readyID := w.ID
-		remove := b.op(a, engine.OpRemove, "container:"+c.Name, &containerCall{kind: engine.OpRemove, ref: c.ID, name: c.Name}, readyID)
-		rename := b.op(a, engine.OpRename, "container:"+tmp, &containerCall{kind: engine.OpRename, ref: tmp, newName: name}, remove.ID)
-		rename.Detail = "to " + name // dependants need not wait for it
+		b.serve(a, ao, name, start, txn)
 	case engine.Start, engine.Restart, engine.Unchanged, engine.Repair:
 		needs := b.leftovers(a, r.Number, ao)
 		ref := c.Name
@@ -249,7 +276,7 @@ func (b *builder) replica(a *engine.Action, r engine.Replica, ao *actionOps) {
 		}
 		if gate != nil {
 			ao.depGates = append(ao.depGates, gate)
-			b.ready(a, ao, ref, gate)
+			b.serve(a, ao, ref, gate, "")
 			return
 		}
 		if !ready(c, a.Ready) {
@@ -268,9 +295,18 @@ func (b *builder) replica(a *engine.Action, r engine.Replica, ao *actionOps) {
 		}
 		needs := b.leftovers(a, r.Number, ao)
 		var first *engine.Op // what waits for the dependants: the stop, or the removal
+		if b.routed(a) && c.Running() {
+			// Off the gateway, and its requests finished, before it stops.
+			out := b.route(a, nil, []string{c.ID}, "", needs...)
+			first = out
+			drain := b.op(a, engine.OpWait, "container:"+c.Name+" gateway", &drain{container: c.ID, name: c.Name}, out.ID)
+			drain.Detail = "until the gateway has no request under way on " + c.Name
+			needs = []string{drain.ID}
+		}
 		if c.Running() {
-			first = b.op(a, engine.OpStop, "container:"+c.Name, &containerCall{kind: engine.OpStop, ref: c.ID, name: c.Name}, needs...)
-			needs = []string{first.ID}
+			stop := b.op(a, engine.OpStop, "container:"+c.Name, &containerCall{kind: engine.OpStop, ref: c.ID, name: c.Name}, needs...)
+			first = cmp.Or(first, stop)
+			needs = []string{stop.ID}
 		}
 		remove := b.op(a, engine.OpRemove, "container:"+c.Name, &containerCall{kind: engine.OpRemove, ref: c.ID, name: c.Name, volumes: a.Volumes}, needs...)
 		if first == nil {
@@ -296,6 +332,22 @@ func (b *builder) leftovers(a *engine.Action, number int, ao *actionOps) []strin
 		}
 	}
 	return ids
+}
+
+// serve plans the wait after gate as ready does and, when the gateway routes
+// to the service, the route to the container once it is ready: its
+// dependants wait for that.
+func (b *builder) serve(a *engine.Action, ao *actionOps, container string, gate *engine.Op, txn string) {
+	w := b.ready(a, ao, container, gate)
+	if !b.routed(a) {
+		return
+	}
+	readyID := gate.ID
+	if w != nil {
+		readyID = w.ID
+	}
+	in := b.route(a, []string{container}, nil, txn, readyID)
+	ao.done[len(ao.done)-1] = in.ID
 }
 
 // ready plans the wait after gate (a start or restart) when the action's
@@ -413,6 +465,11 @@ func (b *builder) link() {
 					}
 				}
 			}
+		}
+	}
+	if gw, ok := b.points[engine.GatewayResource]; ok {
+		for _, r := range b.routes {
+			r.Needs = appendNew(r.Needs, gw.done...)
 		}
 	}
 }

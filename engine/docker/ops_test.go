@@ -45,6 +45,11 @@ func TestOperationsGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	restart := strings.Replace(opsSeed, "condition: service_healthy}", "condition: service_healthy, restart: true}", 1)
+	// app behind the gateway: replaced start-first.
+	routed := strings.Replace(opsSeed, "    networks: [default, back]\n", "    networks: [default, back]\n    x-stack:\n      route: {path: /, port: 80}\n", 1) +
+		"x-stack:\n  gateway:\n    ports: [\"80:80\"]\n"
+	// three app replicas, one at a time, 5 s apart, the rest left alone after a failure.
+	batches := strings.Replace(opsSeed, "    networks: [default, back]\n", "    networks: [default, back]\n    scale: 3\n    deploy:\n      update_config: {parallelism: 1, delay: 5s, failure_action: pause}\n", 1)
 	motd := func(text string) string {
 		return strings.Replace(opsSeed, "    environment: {MODE: a}\n", "    environment: {MODE: a}\n    configs: [{source: motd, target: /etc/motd}]\n", 1) +
 			"configs:\n  motd: {content: " + text + "}\n"
@@ -67,6 +72,10 @@ func TestOperationsGolden(t *testing.T) {
 		{name: "orphan", before: strings.Replace(opsSeed, "services:\n", "services:\n  old:\n    image: busybox:stable\n", 1), after: opsSeed, opts: engine.DiffOptions{RemoveOrphans: true}},
 		{name: "restart-dependency", before: restart, after: restart, afterImages: engine.Images{"app": {ID: "sha256:a1"}, "redis": {ID: "sha256:r2"}}},
 		{name: "down", before: opsSeed, after: opsSeed, down: true},
+		{name: "gateway-new", after: routed},
+		{name: "gateway-start-first", before: routed, after: strings.Replace(routed, "MODE: a", "MODE: b", 1)},
+		{name: "update-batches", before: batches, after: strings.Replace(batches, "MODE: a", "MODE: b", 1)},
+		{name: "atomic", before: opsSeed, after: opsSeed, afterImages: engine.Images{"app": {ID: "sha256:a2"}, "redis": {ID: "sha256:r2"}}, opts: engine.DiffOptions{Atomic: true}},
 		{name: "config-new", after: motd("hello")},
 		{name: "config-change", before: motd("hello"), after: motd("bye")},
 		{name: "compose-takeover", before: opsSeed, after: opsSeed, compose: true},

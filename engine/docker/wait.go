@@ -89,7 +89,10 @@ func (w *watcher) stop() { w.cancel(); <-w.done }
 // subscribing to its events, then only events move it. A container that
 // dies or turns unhealthy is an error carrying its exit code and last log
 // lines.
-func (s *executor) waitReady(ctx context.Context, service, ref string, cond engine.Condition) error {
+//
+// With monitor, a container once ready must stay so that long: dying or
+// turning unhealthy meanwhile is a failure too (update_config.monitor).
+func (s *executor) waitReady(ctx context.Context, service, ref string, cond engine.Condition, monitor time.Duration) error {
 	if s.opts.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, s.opts.Timeout, engine.ErrTimeout)
@@ -140,6 +143,11 @@ func (s *executor) waitReady(ctx context.Context, service, ref string, cond engi
 			return ctx.Err()
 		}
 	}
+	if failure == "" && monitor > 0 {
+		if failure = monitorReady(ctx, events, w, monitor); failure == "" && ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
 	if failure == "" {
 		return nil
 	}
@@ -158,6 +166,32 @@ func (s *executor) waitReady(ctx context.Context, service, ref string, cond engi
 		logs = "; last log lines:" + logs
 	}
 	return fmt.Errorf("service %q: container %s %s%s%s", service, name, failure, detail, logs)
+}
+
+// monitorReady watches a ready container's events for d: what it says when
+// the container dies or turns unhealthy meanwhile; empty when it stays
+// ready (or ctx ends).
+func monitorReady(ctx context.Context, msgs <-chan events.Message, w *watcher, d time.Duration) string {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case m := <-msgs:
+			action := string(m.Action)
+			switch {
+			case action == string(events.ActionDie):
+				return fmt.Sprintf("exited with code %s within %s of being ready (update_config.monitor)", m.Actor.Attributes["exitCode"], d)
+			case strings.TrimSpace(strings.TrimPrefix(action, "health_status:")) == container.Unhealthy:
+				return fmt.Sprintf("turned unhealthy within %s of being ready (update_config.monitor)", d)
+			}
+		case <-w.done:
+			return ""
+		case <-t.C:
+			return ""
+		case <-ctx.Done():
+			return ""
+		}
+	}
 }
 
 // readyFromState decides from an inspected state: done, or a failure, or

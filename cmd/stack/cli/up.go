@@ -19,6 +19,7 @@ type upOptions struct {
 	NoBuild  bool
 	Lock     string
 	Pull     string
+	Atomic   bool
 }
 
 func init() { register(newUpCommand) }
@@ -42,6 +43,8 @@ func newUpCommand(g *Globals) *cobra.Command {
 			case o.NoBuild:
 				img.Build = image.BuildNever
 			}
+			// A release deploys whole or not at all.
+			o.DiffOptions.Atomic = o.Atomic || o.Lock != ""
 			p, t, err := g.open(ctx, o.Lock)
 			if err != nil {
 				return err
@@ -67,6 +70,7 @@ func newUpCommand(g *Globals) *cobra.Command {
 	f.BoolP("detach", "d", true, "return once the services are ready (always so; follow their output with stack logs -f)")
 	f.StringVar(&o.Pull, "pull", "", "pull images: always, missing or never (default: each service's pull_policy)")
 	f.BoolVar(&o.Build, "build", false, "build images even when their inputs did not change")
+	f.BoolVar(&o.Atomic, "atomic", false, "all or nothing: when any service fails, every service this run replaced returns to what ran before (always so with --lock)")
 	f.BoolVar(&o.NoBuild, "no-build", false, "never build: use the images the engine has")
 	cmd.MarkFlagsMutuallyExclusive("force-recreate", "no-recreate")
 	cmd.MarkFlagsMutuallyExclusive("build", "no-build")

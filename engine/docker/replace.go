@@ -1,0 +1,245 @@
+package docker
+
+import (
+	"cmp"
+	"fmt"
+	"time"
+
+	"github.com/stack-deploy/stack/engine"
+)
+
+// Replacing a service's containers, as its deploy.update_config says
+// (engine.Update): in batches of Parallelism (all at once when 0), each
+// after the one before and Delay; each replica stop-first (the old stops,
+// the new starts) or start-first (the new starts beside the old, which
+// leaves once the new is ready). Either way the new container is created
+// under a temporary name first, and until it is ready the old one is kept:
+// a failure undoes the transaction (the new removed, the old running and
+// receiving its traffic again). failure_action rollback makes the whole
+// service one transaction, its old containers removed only once every
+// batch is ready; pause and continue make each batch one, pause skipping the
+// batches after a failure, continue going on with them.
+
+// Payloads of the replacement's own steps.
+type (
+	// leave takes a container off the networks it answers on by name,
+	// so that clients resolving the service reach only the new ones.
+	leave struct {
+		container string
+		name      string
+		service   string
+		networks  []string
+		// rejoin connects it again instead: the undo.
+		rejoin bool
+	}
+	// pause waits between two batches.
+	pause struct{ d time.Duration }
+)
+
+// replace plans replacing the replicas rs of a.
+func (b *builder) replace(a *engine.Action, rs []engine.Replica, ao *actionOps) {
+	u := a.Update
+	if u == nil {
+		u = &engine.Update{Order: engine.StopFirst, FailureAction: engine.FailRollback}
+	}
+	size := u.Parallelism
+	if size <= 0 || size > len(rs) {
+		size = len(rs)
+	}
+	// Others serve while one is replaced when not every replica is
+	// replaced at once.
+	running := 0
+	for _, r := range a.Replicas {
+		if r.Kind == engine.Unchanged && r.Container != nil && r.Container.Running() {
+			running++
+		}
+	}
+	othersServe := size < len(rs) || running > 0
+	var (
+		after    []string // what the next batch needs: the last batch's readiness (and delay)
+		optional bool     // after's failure does not stop the next batch (continue)
+		ready    []string // every replica's readiness: the service's, for rollback
+		removes  []*engine.Op
+	)
+	for i := 0; i*size < len(rs); i++ {
+		batch := rs[i*size : min((i+1)*size, len(rs))]
+		txn := b.txn(fmt.Sprintf("replace %s", a.Resource))
+		if u.FailureAction != engine.FailRollback && len(rs) > size {
+			txn = b.txn(fmt.Sprintf("replace %s batch %d", a.Resource, i+1))
+		}
+		var batchReady []string
+		for _, r := range batch {
+			readyID, remove := b.replaceOne(a, r, u, txn, after, optional, othersServe, ao)
+			batchReady = append(batchReady, readyID)
+			removes = append(removes, remove)
+		}
+		ready = append(ready, batchReady...)
+		after, optional = batchReady, u.FailureAction == engine.FailContinue
+		if u.Delay > 0 && (i+1)*size < len(rs) {
+			d := b.op(a, engine.OpWait, fmt.Sprintf("%s after batch %d", a.Resource, i+1), &pause{d: u.Delay}, batchReady...)
+			d.Detail = fmt.Sprintf("%s before the next batch", u.Delay)
+			if optional {
+				d.Optional = batchReady
+			}
+			after = []string{d.ID}
+		}
+	}
+	if u.FailureAction == engine.FailRollback {
+		// The old containers go only once every new one is ready: until
+		// then a failure starts them all again.
+		for _, rm := range removes {
+			rm.Needs = appendNew(rm.Needs, ready...)
+		}
+	}
+}
+
+// replaceOne plans replacing one replica in txn after the operations
+// after (optional: their failure does not stop it); othersServe says
+// whether other replicas receive the service's traffic meanwhile. It
+// returns the ID of the operation after which the new container is ready
+// and serves, and the removal of the old.
+func (b *builder) replaceOne(a *engine.Action, r engine.Replica, u *engine.Update, txn string, after []string, optional, othersServe bool, ao *actionOps) (string, *engine.Op) {
+	name := b.containerName(a, r.Number)
+	c := r.Container
+	tmp := TemporaryName(name, a.ConfigHash)
+	routed := b.routed(a)
+
+	create := b.op(a, engine.OpCreate, "container:"+tmp, b.createPayload(a, r.Number, tmp, c.Anonymous), b.leftovers(a, r.Number, ao)...)
+	create.Needs = appendNew(create.Needs, after...)
+	if optional {
+		create.Optional = after
+	}
+	create.Txn, create.Detail = txn, "replaces "+c.Name
+	create.Undo = &engine.Op{Kind: engine.OpRemove, Target: "container:" + tmp, Detail: "removed " + tmp,
+		Payload: &containerCall{kind: engine.OpRemove, ref: tmp}}
+	ao.resourceGates = append(ao.resourceGates, create)
+	last := b.connects(a, tmp, b.extraNetworks(a), b.copyFiles(a, tmp, create.ID, txn), txn)
+
+	// The new container's start: undone by removing it at once, so the old
+	// one has its ports back.
+	startNew := func(needs ...string) *engine.Op {
+		start := b.op(a, engine.OpStart, "container:"+tmp, &containerCall{kind: engine.OpStart, ref: tmp}, needs...)
+		start.Txn = txn
+		start.Undo = &engine.Op{Kind: engine.OpRemove, Target: "container:" + tmp, Payload: &containerCall{kind: engine.OpRemove, ref: tmp}}
+		ao.started = append(ao.started, start.ID)
+		return start
+	}
+	stopOld := func(needs ...string) *engine.Op {
+		stop := b.op(a, engine.OpStop, "container:"+c.Name, &containerCall{kind: engine.OpStop, ref: c.ID, name: c.Name}, needs...)
+		if c.Running() {
+			stop.Undo = &engine.Op{Kind: engine.OpStart, Target: "container:" + c.Name, Detail: c.Name + " runs again",
+				Payload: &containerCall{kind: engine.OpStart, ref: c.ID, name: c.Name}}
+		}
+		return stop
+	}
+	// A new container that never turns ready, exits at once (say, its
+	// entrypoint does not exist) or fails while monitored is rolled back
+	// too: its wait is part of the transaction, even when ready means
+	// started.
+	waitNew := func(needs ...string) *engine.Op {
+		w := b.wait(a, tmp, needs...)
+		w.Condition = cmp.Or(a.Ready, engine.Started)
+		wc := w.Payload.(*waitContainer)
+		wc.cond, wc.monitor = w.Condition, u.Monitor
+		w.Detail = "until " + string(w.Condition)
+		if u.Monitor > 0 {
+			w.Detail += fmt.Sprintf(", then %s more", u.Monitor)
+		}
+		w.Txn = txn
+		return w
+	}
+
+	var readyID string
+	var tail []string // what the old container's removal needs
+	if u.Order == engine.StartFirst {
+		start := startNew(last...)
+		ao.depGates = append(ao.depGates, start) // the new runs only once its dependencies are ready
+		w := waitNew(start.ID)
+		readyID = w.ID
+		// With rollback, the old container is taken out of service in the
+		// transaction too, so a later batch's failure brings it back.
+		undoable := func(op *engine.Op) *engine.Op {
+			if u.FailureAction == engine.FailRollback {
+				op.Txn = txn
+			}
+			return op
+		}
+		if routed {
+			in := b.route(a, []string{tmp}, []string{c.ID}, txn, w.ID)
+			drain := undoable(b.op(a, engine.OpWait, "container:"+c.Name+" gateway", &drain{container: c.ID, name: c.Name}, in.ID))
+			drain.Detail = "until the gateway has no request under way on " + c.Name
+			readyID = in.ID
+			tail = []string{drain.ID}
+		}
+		needs := appendNew([]string{readyID}, tail...)
+		if nets := b.networkNames(a); len(nets) > 0 {
+			lv := undoable(b.op(a, engine.OpDisconnect, "container:"+c.Name, &leave{container: c.ID, name: c.Name, service: a.Name(), networks: nets}, needs...))
+			lv.Detail = "off its networks: clients that resolve " + a.Name() + " reach the new container only"
+			lv.Undo = &engine.Op{Kind: engine.OpConnect, Target: "container:" + c.Name, Detail: c.Name + " back on its networks",
+				Payload: &leave{container: c.ID, name: c.Name, service: a.Name(), networks: nets, rejoin: true}}
+			needs = []string{lv.ID}
+		}
+		stop := undoable(stopOld(needs...))
+		tail = []string{stop.ID}
+	} else {
+		needs := last
+		if routed && othersServe {
+			// Traffic goes to the other replicas while this one is
+			// replaced; with none, the gateway keeps trying the old for a
+			// few seconds, which the new one may answer in time.
+			out := b.route(a, nil, []string{c.ID}, txn, last...)
+			out.Detail = "others serve while " + c.Name + " is replaced"
+			needs = []string{out.ID}
+		}
+		stop := stopOld(needs...)
+		stop.Txn = txn
+		ao.depGates = append(ao.depGates, stop) // the old runs until the dependencies are ready
+		w := waitNew(startNew(stop.ID).ID)
+		readyID = w.ID
+		if routed {
+			readyID = b.route(a, []string{tmp}, []string{c.ID}, txn, w.ID).ID
+		}
+		tail = []string{readyID}
+	}
+	ao.done = append(ao.done, readyID)
+	remove := b.op(a, engine.OpRemove, "container:"+c.Name, &containerCall{kind: engine.OpRemove, ref: c.ID, name: c.Name, keepLogs: true}, appendNew([]string{readyID}, tail...)...)
+	rename := b.op(a, engine.OpRename, "container:"+tmp, &containerCall{kind: engine.OpRename, ref: tmp, newName: name}, remove.ID)
+	rename.Detail = "to " + name // dependants need not wait for it
+	b.afterCommit(remove)
+	return readyID, remove
+}
+
+// createPayload is the creation of replica number of a's service as name,
+// mounting the anonymous volumes keep of the container it replaces.
+func (b *builder) createPayload(a *engine.Action, number int, name string, keep []engine.Mount) *createContainer {
+	return &createContainer{action: a, service: a.Name(), number: number, name: name, keep: keep}
+}
+
+// networkNames are the engine names of the networks a's service is on.
+func (b *builder) networkNames(a *engine.Action) []string {
+	s, ok := b.plan.Desired.Project.Services[a.Name()]
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, key := range engine.ServiceNetworks(s) {
+		if n, ok := b.plan.Desired.Project.Networks[key]; ok {
+			out = append(out, n.Name)
+		}
+	}
+	return out
+}
+
+// appendNew appends the ids not in list already.
+func appendNew(list []string, ids ...string) []string {
+	for _, id := range ids {
+		found := false
+		for _, have := range list {
+			found = found || have == id
+		}
+		if !found {
+			list = append(list, id)
+		}
+	}
+	return list
+}
