@@ -128,4 +128,7 @@ type Status struct {
 	// Started is when the running container started; zero when it does
 	// not run.
 	Started time.Time `json:"started,omitzero"`
+	// Traffic names the gateway routes the container receives requests
+	// of ("/api"); "gateway" for the gateway itself.
+	Traffic []string `json:"traffic,omitempty"`
 }

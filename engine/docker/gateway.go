@@ -46,6 +46,8 @@ func GatewayName(project string) string { return project + "-gateway" }
 type routesFile struct {
 	RoutesHash string              `json:"routes_hash"`
 	Serving    map[string][]string `json:"serving"`
+	// Routes names each service's routes, "api.example.com/api", for ps.
+	Routes map[string][]string `json:"routes"`
 }
 
 // gatewaySpec is the gateway container's spec: Caddy running stack's

@@ -2,6 +2,7 @@ package docker
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -119,7 +120,11 @@ func (g *gatewayRun) write(ctx context.Context, x *executor, name string) error 
 	if err != nil {
 		return err
 	}
-	routes, err := json.Marshal(routesFile{RoutesHash: hash, Serving: g.serving})
+	names := map[string][]string{}
+	for _, r := range x.plan.Desired.GatewayRoutes() {
+		names[r.Service] = append(names[r.Service], r.Host+cmp.Or(r.Path, "/"))
+	}
+	routes, err := json.Marshal(routesFile{RoutesHash: hash, Serving: g.serving, Routes: names})
 	if err != nil {
 		return err
 	}
@@ -128,7 +133,10 @@ func (g *gatewayRun) write(ctx context.Context, x *executor, name string) error 
 		{Kind: "config", Key: "gateway", Target: gatewayConfig, Content: engine.Sensitive(cfg), Mode: &mode},
 		{Kind: "config", Key: "gateway routes", Target: gatewayRoutes, Content: engine.Sensitive(routes), Mode: &mode},
 	}
-	return copyInto(ctx, x.client, name, files)
+	if err := copyInto(ctx, x.client, name, files); err != nil {
+		return fmt.Errorf("loading the gateway's routes: %w", err)
+	}
+	return nil
 }
 
 // drain waits until the gateway has no request under way on p's container

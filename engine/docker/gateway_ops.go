@@ -24,9 +24,13 @@ type (
 	drain struct{ container, name string }
 )
 
-// routed reports whether the gateway routes to a's service.
+// routed reports whether the gateway routes to a's service, and stays:
+// when the run removes the gateway, nothing is routed any more.
 func (b *builder) routed(a *engine.Action) bool {
 	m := b.plan.Desired
+	if g := b.plan.Action(engine.GatewayResource); g == nil || g.Kind == engine.Remove {
+		return false
+	}
 	return m.Stack.Gateway != nil && a.Type() == "service" && len(m.Services[a.Name()].Route) > 0
 }
 

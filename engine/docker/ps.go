@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -21,8 +22,20 @@ func (d *Driver) Ps(ctx context.Context, project string, all bool) ([]engine.Sta
 		return nil, fmt.Errorf("listing containers of project %q: %w", project, err)
 	}
 	out := make([]engine.Status, 0, len(cs))
+	var routes *routesFile
+	for _, c := range cs {
+		if c.Labels[LabelGateway] == "true" && c.State == "running" {
+			routes = readRoutes(ctx, d.client, c.ID)
+		}
+	}
 	for _, c := range cs {
 		st := engine.Status{Container: observedContainer(nil, c), Image: c.Image, Ports: portList(c.Ports)}
+		switch {
+		case c.Labels[LabelGateway] == "true":
+			st.Traffic = []string{"gateway"}
+		case routes != nil && slices.Contains(routes.Serving[st.Service], c.ID):
+			st.Traffic = routes.Routes[st.Service]
+		}
 		if st.Running() {
 			ins, err := d.client.ContainerInspect(ctx, c.ID)
 			if err != nil {

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -73,9 +74,16 @@ func newPsCommand(g *Globals) *cobra.Command {
 	return cmd
 }
 
+// psTable prints the containers, with a TRAFFIC column saying which
+// receive the gateway's requests when the project has a gateway.
 func psTable(g *Globals, rows []engine.Status, now time.Time) error {
 	tw := tabwriter.NewWriter(g.Stdout, 0, 0, 3, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSERVICE\tSTATE\tHEALTH\tUPTIME\tPORTS")
+	gateway := slices.ContainsFunc(rows, func(st engine.Status) bool { return len(st.Traffic) > 0 })
+	header := "NAME\tSERVICE\tSTATE\tHEALTH\tUPTIME\tPORTS"
+	if gateway {
+		header += "\tTRAFFIC"
+	}
+	fmt.Fprintln(tw, header)
 	for _, st := range rows {
 		state := st.State
 		if st.State == "exited" {
@@ -85,7 +93,11 @@ func psTable(g *Globals, rows []engine.Status, now time.Time) error {
 		if !st.Started.IsZero() {
 			uptime = now.Sub(st.Started).Round(time.Second).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, st.Service, state, st.Health, uptime, strings.Join(st.Ports, ", "))
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", st.Name, st.Service, state, st.Health, uptime, strings.Join(st.Ports, ", "))
+		if gateway {
+			line += "\t" + strings.Join(st.Traffic, ", ")
+		}
+		fmt.Fprintln(tw, line)
 	}
 	return tw.Flush()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -46,10 +47,14 @@ func newReleasesCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			running := g.running(cmd.Context(), p)
-			if o.Format == "json" {
-				return writeReleasesJSON(g, entries, running)
+			deploys, err := registry.Store{Dir: registry.DefaultStoreDir(p.WorkingDir)}.LastDeploys(p.Env.Name)
+			if err != nil {
+				return err
 			}
-			return writeReleasesTable(g, entries, running)
+			if o.Format == "json" {
+				return writeReleasesJSON(g, entries, running, deploys)
+			}
+			return writeReleasesTable(g, entries, running, deploys)
 		},
 	}
 	cmd.Flags().StringVar(&o.Format, "format", "table", "output format: table or json")
@@ -72,24 +77,29 @@ func (g *Globals) running(ctx context.Context, p *manifest.Project) registry.Run
 }
 
 // releaseState says "current" for the environment's current lock and
-// "running" for the one whose images the engine runs.
-func releaseState(e registry.Entry, running registry.Running) string {
+// "running" for the one whose images the engine runs, and "failed" for
+// one whose last deploy failed (and that does not run).
+func releaseState(e registry.Entry, running registry.Running, deploys map[string]registry.Deploy) string {
 	var states []string
 	if e.Current {
 		states = append(states, "current")
 	}
-	if e.Lock != nil && running.RunsLock(e.Lock) {
+	runs := e.Lock != nil && running.RunsLock(e.Lock)
+	if runs {
 		states = append(states, "running")
+	}
+	if d, ok := deploys[filepath.Base(e.Path)]; ok && d.Error != "" && !runs {
+		states = append(states, "failed "+d.Time.Format("2006-01-02 15:04:05Z"))
 	}
 	return strings.Join(states, ",")
 }
 
-func writeReleasesTable(g *Globals, entries []registry.Entry, running registry.Running) error {
+func writeReleasesTable(g *Globals, entries []registry.Entry, running registry.Running, deploys map[string]registry.Deploy) error {
 	w := tabwriter.NewWriter(g.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "TAG\tCREATED\tCOMMIT\tFROM\tSTATE\tFILE")
 	for _, e := range entries {
 		if e.Err != nil {
-			fmt.Fprintf(w, "?\t\t\t\t%s\t%s: %v\n", releaseState(e, running), e.Path, e.Err)
+			fmt.Fprintf(w, "?\t\t\t\t%s\t%s: %v\n", releaseState(e, running, deploys), e.Path, e.Err)
 			continue
 		}
 		l := e.Lock
@@ -104,22 +114,27 @@ func writeReleasesTable(g *Globals, entries []registry.Entry, running registry.R
 		if l.PromotedFrom != nil {
 			from = l.PromotedFrom.Environment
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", l.Tag, l.Created.Format("2006-01-02 15:04:05Z"), commit, from, releaseState(e, running), e.Path)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", l.Tag, l.Created.Format("2006-01-02 15:04:05Z"), commit, from, releaseState(e, running, deploys), e.Path)
 	}
 	return w.Flush()
 }
 
-func writeReleasesJSON(g *Globals, entries []registry.Entry, running registry.Running) error {
+func writeReleasesJSON(g *Globals, entries []registry.Entry, running registry.Running, deploys map[string]registry.Deploy) error {
 	type item struct {
 		Path    string         `json:"path"`
 		Current bool           `json:"current"`
 		Running bool           `json:"running"`
 		Lock    *registry.Lock `json:"lock,omitempty"`
 		Error   string         `json:"error,omitempty"`
+		// LastDeploy is the last attempt to deploy it, failed or not.
+		LastDeploy *registry.Deploy `json:"last_deploy,omitempty"`
 	}
 	items := make([]item, 0, len(entries))
 	for _, e := range entries {
 		it := item{Path: e.Path, Current: e.Current, Running: e.Lock != nil && running.RunsLock(e.Lock), Lock: e.Lock}
+		if d, ok := deploys[filepath.Base(e.Path)]; ok {
+			it.LastDeploy = &d
+		}
 		if e.Err != nil {
 			it.Error = e.Err.Error()
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/progress"
+	"github.com/stack-deploy/stack/registry"
 )
 
 type upOptions struct {
@@ -54,7 +55,19 @@ func newUpCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return engine.Apply(ctx, t.Driver, plan, engine.ApplyOptions{Parallel: o.Parallel, Timeout: o.Timeout})
+			started := time.Now()
+			err = engine.Apply(ctx, t.Driver, plan, engine.ApplyOptions{Parallel: o.Parallel, Timeout: o.Timeout})
+			if o.Lock != "" && p.Env != nil {
+				// stack releases says which attempt failed.
+				path, lerr := registry.LockFor(p, o.Lock)
+				if lerr == nil {
+					lerr = registry.Store{Dir: registry.DefaultStoreDir(p.WorkingDir)}.RecordDeploy(p.Env.Name, path, started, err)
+				}
+				if lerr != nil {
+					progress.Report(ctx, "release:"+p.Env.Name, "record", progress.Warning, lerr.Error(), nil)
+				}
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()
