@@ -17,9 +17,13 @@ build: ## build bin/stack (stack version prints VERSION: git describe)
 	$(GO) build -ldflags "-X github.com/stack-deploy/stack/cmd/stack/cli.version=$(VERSION)" -o $(BIN) ./cmd/stack
 
 .PHONY: engine
-engine: ## make sure a Docker engine answers (installs docker.io as root on Debian if absent) and docker compose runs
+engine: ## make sure a Docker engine answers (installs docker.io as root on Debian if absent), with the stand-in images
 	scripts/engine.sh
 	scripts/standin-images.sh
+
+.PHONY: tools
+tools: ## what the tests and benchmarks drive besides the engine: tmux, and docker compose (built from the Go module proxy)
+	scripts/tools.sh
 	scripts/compose.sh
 
 .PHONY: swarm-lab
@@ -31,7 +35,7 @@ swarm-lab-down: ## remove the Swarm lab and everything it made
 	scripts/swarm-lab.sh down
 
 .PHONY: test
-test: engine swarm-lab ## every test: unit and end-to-end against the real engine, registries and a Swarm
+test: engine tools swarm-lab ## every test: unit and end-to-end against the real engine, registries and a Swarm
 	$(GO) test -count=1 -timeout 60m $(PKGS)
 
 .PHONY: unit
@@ -50,7 +54,7 @@ fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')
 
 .PHONY: bench
-bench: engine ## benchmarks that print time and memory figures, beside Docker Compose (COMPOSE=binary, else docker compose) for config and plan
+bench: engine tools swarm-lab ## benchmarks that print time and memory figures, beside Docker Compose (COMPOSE=binary, else docker compose) for config and plan
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
 
 FUZZTIME ?= 3m

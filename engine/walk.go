@@ -260,6 +260,9 @@ func (w *walk) skipped(ctx context.Context, op *Op, need string) {
 	}
 	w.mu.Lock()
 	t := w.txns[op.Txn]
+	if t != nil && t.failed && t.cause != op.Action {
+		reason = "rolled back: " + t.cause + " did not succeed"
+	}
 	as := w.actions[op.Action]
 	// Skipped for its own action's failure: that failure is reported.
 	report := !as.ended && w.resource(need) != op.Action

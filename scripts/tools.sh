@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# tools.sh: the programs the end-to-end tests drive besides the engine,
+# installed from Debian's packages when missing (as root on Debian/Ubuntu):
+#   tmux   stack stats and the tty renderer are tested on a real terminal
+set -euo pipefail
+need=()
+command -v tmux >/dev/null || need+=(tmux)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "tools: the tests need ${need[*]}; install them and run this again" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${need[@]}" >/dev/null
