@@ -54,13 +54,7 @@ services:
 		ch, _ := table(dc.run(t, "ls").Stdout)
 		sameColumns(t, "ls", sh, ch)
 		r := row(t, srows, 0, project)
-		// The compose files are those the containers' label names, which
-		// containers created before stack labelled them lack.
-		files := e2e.Docker(t, "inspect", "--format", `{{index .Config.Labels "io.stack.config-files"}}`, name("web"))
-		if files == "" {
-			files = "N/A"
-		}
-		if r[1] != "running(2)" || r[2] != files {
+		if files := filepath.Join(stack.Dir, "compose.yaml"); r[1] != "running(2)" || r[2] != files {
 			t.Errorf("ls: %q, want running(2) and %s", r, files)
 		}
 		var sj, cj []map[string]any
@@ -295,6 +289,20 @@ services:
 		}
 		if prev := stack.MustRun(t, "logs", "--previous", "web").Stdout; !strings.Contains(prev, "kvstore: listening") {
 			t.Errorf("the kept lines went with create and up: %q", prev)
+		}
+	})
+
+	t.Run("a replacement keeps the replaced container's lines", func(t *testing.T) {
+		kept := func() string {
+			return e2e.Docker(t, "volume", "inspect", "--format", `{{index .Labels "io.stack.previous-logs"}}`, name("web")+".previous-logs")
+		}
+		before := kept()
+		stack.MustRun(t, "up", "--force-recreate", "web")
+		if after := kept(); after == "" || after == before {
+			t.Error("up replaced web without keeping the replaced container's last lines")
+		}
+		if prev := stack.MustRun(t, "logs", "--previous", "web").Stdout; !strings.Contains(prev, "kvstore: listening") {
+			t.Errorf("logs --previous web after a replacement: %q", prev)
 		}
 	})
 

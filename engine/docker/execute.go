@@ -174,7 +174,7 @@ func (x *executor) createVolume(ctx context.Context, key string) error {
 func (x *executor) spec(service string, number int, a *engine.Action) (spec, error) {
 	p := x.plan.Desired
 	svc := p.Project.Services[service]
-	sp, _, err := containerSpec(p.Project, svc, containerLabels(p.Name, service, number, a), x.apiVersion)
+	sp, _, err := containerSpec(p.Project, svc, containerLabels(p, service, number, a), x.apiVersion)
 	if err != nil {
 		return spec{}, err
 	}

@@ -3,10 +3,12 @@ package docker
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/docker/docker/api/types/filters"
 
 	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/manifest"
 )
 
 // ContainerName is the name of replica number of service, as Compose names
@@ -21,9 +23,12 @@ func ProjectFilter(project string) filters.Args {
 }
 
 // containerLabels are the labels stack puts on a service container.
-func containerLabels(project, service string, number int, a *engine.Action) map[string]string {
+// The compose files go on it too, for `stack ls`; they are not part of
+// the config hash.
+func containerLabels(p *manifest.Project, service string, number int, a *engine.Action) map[string]string {
 	return map[string]string{
-		engine.LabelProject:         project,
+		engine.LabelProject:         p.Name,
+		engine.LabelConfigFiles:     strings.Join(p.ComposeFiles, ","),
 		engine.LabelService:         service,
 		engine.LabelContainerNumber: strconv.Itoa(number),
 		engine.LabelConfigHash:      a.ConfigHash,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types"
@@ -30,9 +31,10 @@ func (d *Driver) Run(ctx context.Context, p *manifest.Project, o engine.RunOptio
 	}
 	d.client.NegotiateAPIVersion(ctx)
 	labels := map[string]string{
-		engine.LabelProject: p.Name,
-		engine.LabelService: svc.Name,
-		engine.LabelOneoff:  "true",
+		engine.LabelProject:     p.Name,
+		engine.LabelService:     svc.Name,
+		engine.LabelOneoff:      "true",
+		engine.LabelConfigFiles: strings.Join(p.ComposeFiles, ","),
 	}
 	sp, _, err := containerSpec(p.Project, svc, labels, d.client.ClientVersion())
 	if err != nil {
