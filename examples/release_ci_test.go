@@ -25,22 +25,23 @@ import (
 func TestReleaseCIJob(t *testing.T) {
 	t.Parallel()
 	dir := copyExample(t, "release")
-	stagingPort, prodPort, helloPort := freePort(t), freePort(t), freePort(t)
+	stagingPort, prodPort, stagingHello, prodHello := freePort(t), freePort(t), freePort(t), freePort(t)
 	t.Cleanup(func() { removeImagesOf(t, "127.0.0.1:"+stagingPort+"/", "127.0.0.1:"+prodPort+"/") })
 	env := []string{
 		"STAGING_REGISTRY_PORT=" + stagingPort, "PROD_REGISTRY_PORT=" + prodPort,
 		"STAGING_REGISTRY=127.0.0.1:" + stagingPort, "PROD_REGISTRY=127.0.0.1:" + prodPort,
-		"HELLO_PORT=" + helloPort,
+		"STAGING_HELLO_PORT=" + stagingHello, "PROD_HELLO_PORT=" + prodHello,
 	}
 	stack, project := example(t, "release", env...)
 	stack.Dir = dir
+	e2e.RemoveAtCleanup(t, project+"-staging", project+"-prod")
 	stack.MustRun(t, "-f", "registries.yaml", "-p", e2e.ProjectName(t), "up")
 
 	events := filepath.Join(t.TempDir(), "events.jsonl")
 	job := exec.Command("bash", filepath.Join(dir, "ci.sh"))
 	job.Env = append(append(os.Environ(), stack.Env...),
 		"CI=true", "STACK="+e2e.Binary(t), "RELEASE_TAG=ci1", "EVENTS="+events,
-		"STAGING_URL="+endpoint(helloPort, "/"), "PROD_URL="+endpoint(helloPort, "/"))
+		"STAGING_URL="+endpoint(stagingHello, "/"), "PROD_URL="+endpoint(prodHello, "/"))
 	out, err := job.CombinedOutput()
 	t.Logf("ci.sh:\n%s", out)
 	if err != nil {
@@ -75,7 +76,7 @@ func TestReleaseCIJob(t *testing.T) {
 	}
 	l := readLock(t, prodLock)
 	digest := l.digest(t, "127.0.0.1:"+prodPort+"/hello/hello@")
-	running := containers(t, project)["hello"]
+	running := containers(t, project+"-prod")["hello"]
 	mustContain(t, "the prod container's image", e2e.Docker(t, "image", "inspect", "--format", "{{json .RepoDigests}}", running.Image),
 		"127.0.0.1:"+prodPort+"/hello/hello@"+digest)
 }

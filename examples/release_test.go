@@ -29,15 +29,16 @@ import (
 func TestRelease(t *testing.T) {
 	t.Parallel()
 	dir := copyExample(t, "release")
-	stagingPort, prodPort, helloPort := freePort(t), freePort(t), freePort(t)
+	stagingPort, prodPort, stagingHello, prodHello := freePort(t), freePort(t), freePort(t), freePort(t)
 	// registered before example's cleanups so that it runs after them, once
 	// the containers using the images are gone.
 	t.Cleanup(func() { removeImagesOf(t, "127.0.0.1:"+stagingPort+"/", "127.0.0.1:"+prodPort+"/") })
 	stack, project := example(t, "release",
 		"STAGING_REGISTRY_PORT="+stagingPort, "PROD_REGISTRY_PORT="+prodPort,
 		"STAGING_REGISTRY=127.0.0.1:"+stagingPort, "PROD_REGISTRY=127.0.0.1:"+prodPort,
-		"HELLO_PORT="+helloPort)
+		"STAGING_HELLO_PORT="+stagingHello, "PROD_HELLO_PORT="+prodHello)
 	stack.Dir = dir
+	e2e.RemoveAtCleanup(t, project+"-staging", project+"-prod")
 	registries := e2e.ProjectName(t)
 	stack.MustRun(t, "-f", "registries.yaml", "-p", registries, "up")
 
@@ -48,7 +49,8 @@ func TestRelease(t *testing.T) {
 	hello := func(wantEnv, wantVersion string) {
 		t.Helper()
 		var got struct{ Environment, Version string }
-		callJSON(t, "GET", endpoint(helloPort, "/"), "", http.StatusOK, &got)
+		port := map[string]string{"staging": stagingHello, "prod": prodHello}[wantEnv]
+		callJSON(t, "GET", endpoint(port, "/"), "", http.StatusOK, &got)
 		if got.Environment != wantEnv || got.Version != wantVersion {
 			t.Errorf("hello answers %+v, want environment %s, version %s", got, wantEnv, wantVersion)
 		}
@@ -65,7 +67,8 @@ func TestRelease(t *testing.T) {
 	}
 	stack.MustRun(t, "up", "--env", "prod", "--lock", "current")
 	hello("prod", "1.0.0")
-	running := containers(t, project)["hello"]
+	hello("staging", "1.0.0") // each environment its own project: prod left staging alone
+	running := containers(t, project+"-prod")["hello"]
 	repoDigests := e2e.Docker(t, "image", "inspect", "--format", "{{json .RepoDigests}}", running.Image)
 	mustContain(t, "the prod container's image", repoDigests, "127.0.0.1:"+prodPort+"/hello/hello@"+digest)
 
@@ -82,6 +85,7 @@ func TestRelease(t *testing.T) {
 
 	stack.MustRun(t, "up", "--env", "prod", "--lock", prodV1Path)
 	hello("prod", "1.0.0")
+	hello("staging", "1.0.0")
 	releases := stack.MustRun(t, "releases", "--env", "prod").Stdout
 	for _, line := range strings.Split(releases, "\n") {
 		if strings.Contains(line, "v1 ") && !strings.Contains(line, "running") {

@@ -135,11 +135,15 @@ func resolved(p *types.Project, main string, idx index) (*types.Project, error) 
 	return p, nil
 }
 
-// projectName decides the project's name as Docker Compose does: -p, else
-// COMPOSE_PROJECT_NAME, else (for an environment) the environment's name for
-// it, else the last `name:` of the compose files, interpolated and
-// normalized, else the project directory's name, normalized.
+// projectName decides the project's name: for an environment, the name it
+// gives (made from the base name, which -p and COMPOSE_PROJECT_NAME set);
+// else as Docker Compose does: -p, else COMPOSE_PROJECT_NAME, else the last
+// `name:` of the compose files, interpolated and normalized, else the
+// project directory's name, normalized.
 func projectName(opts Options, env types.Mapping, wd string, docs []rawDoc) (string, error) {
+	if opts.environmentName != "" {
+		return opts.environmentName, nil
+	}
 	if opts.ProjectName != "" {
 		return opts.ProjectName, nil // cli.WithName has checked it
 	}
@@ -148,9 +152,6 @@ func projectName(opts Options, env types.Mapping, wd string, docs []rawDoc) (str
 			return "", loader.InvalidProjectNameErr(v)
 		}
 		return v, nil
-	}
-	if opts.environmentName != "" {
-		return opts.environmentName, nil
 	}
 	named, name := false, ""
 	skip := ""

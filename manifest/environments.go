@@ -61,8 +61,9 @@ type Environment struct {
 	// DOCKER_HOST, else the docker context, else the default socket.
 	Host string `yaml:"host,omitempty" json:"host,omitempty"`
 	// Project is the compose project name in this environment. Empty: the
-	// base project's name and the environment's, <project>-<env>. -p and
-	// COMPOSE_PROJECT_NAME still win over both, as they do over `name:`.
+	// base project's name (-p, COMPOSE_PROJECT_NAME, `name:` or the
+	// directory's) and the environment's, <project>-<env>: two
+	// environments are two projects even when COMPOSE_PROJECT_NAME is set.
 	Project string `yaml:"project,omitempty" json:"project,omitempty"`
 }
 

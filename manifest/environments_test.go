@@ -181,9 +181,12 @@ x-stack:
 		{name: "the base name and the environment's", env: "staging", want: "shop-staging"},
 		{name: "normalized as compose normalizes names", env: "Prod.EU", want: "shop-prodeu"},
 		{name: "the environment's project", env: "live", want: "shop-live"},
-		{name: "-p wins", env: "live", flag: "mine", want: "mine"},
-		{name: "COMPOSE_PROJECT_NAME wins", env: "staging", vars: []string{"COMPOSE_PROJECT_NAME=fromenv"}, want: "fromenv"},
-		{name: "COMPOSE_PROJECT_NAME in .env wins", env: "live", dotenv: "COMPOSE_PROJECT_NAME=fromdotenv\n", want: "fromdotenv"},
+		// The environment still makes its own project of a base name set
+		// otherwise: two environments on one engine never share one.
+		{name: "-p names the base", env: "staging", flag: "mine", want: "mine-staging"},
+		{name: "the environment's project wins over -p", env: "live", flag: "mine", want: "shop-live"},
+		{name: "COMPOSE_PROJECT_NAME names the base", env: "staging", vars: []string{"COMPOSE_PROJECT_NAME=fromenv"}, want: "fromenv-staging"},
+		{name: "COMPOSE_PROJECT_NAME in .env names the base", env: "staging", dotenv: "COMPOSE_PROJECT_NAME=fromdotenv\n", want: "fromdotenv-staging"},
 		{name: "no environment: the base name", want: "shop"},
 		{name: "an invalid project", env: "bad",
 			wantErr: `compose.yaml:13: x-stack.environments.bad.project: invalid project name "Shop Live": must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number; write it as a compose project name, e.g. "shoplive"`},
