@@ -14,7 +14,6 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 
@@ -51,15 +50,20 @@ func Name(project string) string { return "stack-lock." + project }
 
 // Lock is a deploy lock held by this process.
 type Lock struct {
-	c        Client
-	project  string
-	id       string
-	conn     types.HijackedResponse
-	ctx      context.Context
-	cancel   context.CancelCauseFunc
-	stop     chan struct{}
-	stopped  chan struct{}
+	c       Client
+	project string
+	id      string
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	// stop ends keep, which closes kept when it returns, and attached once
+	// it is attached to the lock container.
+	stop     context.CancelFunc
+	kept     chan struct{}
+	attached chan struct{}
+	// image is the lock image when keep could not remove it.
+	image    string
 	released atomic.Bool
+	lost     sync.Once
 	once     sync.Once
 	err      error
 }
@@ -82,22 +86,25 @@ func (l *Lock) Lost() error {
 func (l *Lock) Release(ctx context.Context) error {
 	l.once.Do(func() {
 		l.released.Store(true)
-		close(l.stop)
+		l.stop()
+		<-l.kept
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 		defer cancel()
 		l.err = removeContainer(ctx, l.c, l.id)
-		_ = l.conn.Conn.Close()
-		<-l.stopped
+		if l.image != "" && l.err == nil {
+			if _, err := l.c.ImageRemove(ctx, l.image, image.RemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+				l.err = fmt.Errorf("removing the lock image: %w", err)
+			}
+		}
 		l.cancel(context.Canceled)
 		reportOp(ctx, l.project, "release", l.err, "")
 	})
 	return l.err
 }
 
-// take makes the lock container and attaches to it: the lock is taken once
-// the container is created, and errTaken says another holds it. The lock
-// image is removed once the container exists (the container keeps its
-// layer until it goes), so nothing of the lock outlives its container.
+// take makes the lock container: the lock is taken once it is created, and
+// errTaken says another holds it. The rest (removing the image, attaching,
+// the heartbeat) goes on in keep, beside the work the lock protects.
 func take(ctx context.Context, c Client, arch func() (string, error), project string, o Options) (*Lock, error) {
 	img, err := importImage(ctx, c, project, o.Expiry)
 	if err != nil {
@@ -107,47 +114,112 @@ func take(ctx context.Context, c Client, arch func() (string, error), project st
 	if err == nil && !slices.Contains(archs, a) {
 		err = fmt.Errorf("%w: the engine runs on %q", ErrArch, a)
 	}
+	var created container.CreateResponse
+	if err == nil {
+		created, err = c.ContainerCreate(ctx,
+			&container.Config{
+				Image: img, Cmd: []string{programPath(a)}, User: "65534:65534", Labels: o.Holder.labels(project),
+				// The program reads the holder's attach stream as its
+				// standard input, which the engine closes when that stream
+				// ends.
+				OpenStdin: true, StdinOnce: true, AttachStdin: true,
+			},
+			&container.HostConfig{
+				// Once its program exits, the engine removes it: a holder
+				// that died leaves nothing once its lock ends.
+				AutoRemove:  true,
+				NetworkMode: "none", LogConfig: container.LogConfig{Type: "none"},
+				ReadonlyRootfs: true, CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
+			}, nil, nil, Name(project))
+	}
 	if err != nil {
 		_, _ = c.ImageRemove(context.WithoutCancel(ctx), img, image.RemoveOptions{Force: true})
-		return nil, err
 	}
-	created, err := c.ContainerCreate(ctx,
-		&container.Config{
-			Image: img, Cmd: []string{programPath(a)}, User: "65534:65534", Labels: o.Holder.labels(project),
-			// The program reads the holder's attach stream as its standard
-			// input, which the engine closes when that stream ends.
-			OpenStdin: true, StdinOnce: true, AttachStdin: true,
-		},
-		&container.HostConfig{
-			// Once its program exits, the engine removes it: a holder that
-			// died leaves nothing once its lock ends.
-			AutoRemove:  true,
-			NetworkMode: "none", LogConfig: container.LogConfig{Type: "none"},
-			ReadonlyRootfs: true, CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
-		}, nil, nil, Name(project))
-	_, rmErr := c.ImageRemove(context.WithoutCancel(ctx), img, image.RemoveOptions{Force: true})
 	switch {
 	case cerrdefs.IsConflict(err):
 		return nil, errTaken
 	case cerrdefs.IsNotFound(err):
 		// stack lock release removed the image as a leftover meanwhile.
 		return nil, errRetry
+	case errors.Is(err, ErrArch):
+		return nil, err
 	case err != nil:
 		return nil, fmt.Errorf("creating the lock container %q: %w", Name(project), err)
-	case rmErr != nil && !cerrdefs.IsNotFound(rmErr):
-		_ = removeContainer(context.WithoutCancel(ctx), c, created.ID)
-		return nil, fmt.Errorf("removing the lock image: %w", rmErr)
-	}
-	conn, err := c.ContainerAttach(ctx, created.ID, container.AttachOptions{Stream: true, Stdin: true})
-	if err != nil {
-		_ = removeContainer(context.WithoutCancel(ctx), c, created.ID)
-		return nil, fmt.Errorf("attaching to the lock container %q: %w", Name(project), err)
 	}
 	lctx, cancel := context.WithCancelCause(ctx)
-	l := &Lock{c: c, project: project, id: created.ID, conn: conn, ctx: lctx, cancel: cancel, stop: make(chan struct{}), stopped: make(chan struct{})}
-	go l.watch()
-	go l.heartbeat(o.Expiry / beatsPerExpiry)
+	// keep outlives a cancelled run (Ctrl-C) until Release.
+	kctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	l := &Lock{
+		c: c, project: project, id: created.ID, ctx: lctx, cancel: cancel,
+		stop: stop, kept: make(chan struct{}), attached: make(chan struct{}),
+	}
+	go l.keep(kctx, img, o.Expiry/beatsPerExpiry)
 	return l, nil
+}
+
+// keep runs while the lock is held. It removes the lock image (the
+// container keeps its layer until it goes, so nothing of the lock outlives
+// it), attaches to the lock container (a stream the program reads, which
+// the engine closes when this process's connection ends), then writes a
+// byte every interval and looks that the container is still there: a
+// forced release of a lock nobody started ends no stream. None of it delays
+// the work: a connection over ssh:// takes a new ssh session.
+func (l *Lock) keep(ctx context.Context, img string, interval time.Duration) {
+	defer close(l.kept)
+	if _, err := l.c.ImageRemove(ctx, img, image.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		l.image = img
+	}
+	conn, err := l.c.ContainerAttach(ctx, l.id, container.AttachOptions{Stream: true, Stdin: true})
+	if err != nil {
+		if ctx.Err() == nil {
+			l.lose(fmt.Sprintf("attaching to its container: %v", err))
+		}
+		return
+	}
+	defer conn.Close()
+	close(l.attached)
+	go func() {
+		// The stream carries nothing back: it ends when the engine closes it.
+		_, _ = io.Copy(io.Discard, conn.Reader)
+		l.lose("its connection to the engine closed")
+	}()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := conn.Conn.Write([]byte{0}); err != nil {
+			l.lose(fmt.Sprintf("sending a heartbeat: %v", err))
+			return
+		}
+		ictx, cancel := context.WithTimeout(ctx, interval)
+		in, err := l.c.ContainerInspect(ictx, l.id)
+		cancel()
+		switch {
+		case cerrdefs.IsNotFound(err):
+			l.lose("its container is gone: stack lock release removed it, or the engine had not heard from this run for the expiry")
+			return
+		case err == nil && !in.State.Running && in.State.Status != "created":
+			l.lose(fmt.Sprintf("its container is %s", in.State.Status))
+			return
+		}
+		// Any other error (the engine slow to answer) is the expiry's to judge.
+	}
+}
+
+// lose ends the lock's context with ErrLost, once, unless it was released.
+func (l *Lock) lose(why string) {
+	if l.released.Load() {
+		return
+	}
+	l.lost.Do(func() {
+		err := fmt.Errorf("%w: %s", ErrLost, why)
+		progress.Report(l.ctx, resource(l.project), "hold", progress.Failed, "", err)
+		l.cancel(err)
+	})
 }
 
 var (
@@ -186,57 +258,6 @@ func importImage(ctx context.Context, c Client, project string, expiry time.Dura
 		return "", errors.New("importing the lock image: the engine gave no image ID")
 	}
 	return id, nil
-}
-
-// watch reads the attach stream, which carries nothing: it ends when the
-// engine closes it, the lock container having gone.
-func (l *Lock) watch() {
-	_, _ = io.Copy(io.Discard, l.conn.Reader)
-	l.lose("its connection to the engine closed")
-}
-
-// heartbeat writes a byte to the lock process every interval, which keeps it
-// running, and checks that the lock container is still there: a forced
-// release of a lock nobody started ends no stream, so only a look tells.
-func (l *Lock) heartbeat(interval time.Duration) {
-	defer close(l.stopped)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-t.C:
-		}
-		if _, err := l.conn.Conn.Write([]byte{0}); err != nil {
-			l.lose(fmt.Sprintf("sending a heartbeat: %v", err))
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), interval)
-		in, err := l.c.ContainerInspect(ctx, l.id)
-		cancel()
-		switch {
-		case cerrdefs.IsNotFound(err):
-			l.lose("its container was removed (stack lock release?)")
-			return
-		case err == nil && !in.State.Running && in.State.Status != "created":
-			l.lose(fmt.Sprintf("its container is %s", in.State.Status))
-			return
-		}
-		// Any other error (the engine slow to answer) is the expiry's to judge.
-	}
-}
-
-// lose ends the lock's context with ErrLost unless it was released.
-func (l *Lock) lose(why string) {
-	if l.released.Load() {
-		return
-	}
-	err := fmt.Errorf("%w: %s", ErrLost, why)
-	if context.Cause(l.ctx) == nil {
-		progress.Report(l.ctx, resource(l.project), "hold", progress.Failed, "", err)
-	}
-	l.cancel(err)
 }
 
 // removeContainer removes a lock container, killing its program; one that

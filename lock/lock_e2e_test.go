@@ -20,38 +20,6 @@ import (
 	"github.com/stack-deploy/stack/progress"
 )
 
-// holdEnv makes the test binary a holder in another process: it takes the
-// lock of the project named, prints "held", and waits until it loses it.
-const holdEnv = "STACK_LOCK_TEST_HOLD"
-
-// testExpiry is the expiry of the tests' holders: short, so that a silent
-// one is taken over quickly.
-const testExpiry = 2 * time.Second
-
-func TestMain(m *testing.M) {
-	if project := os.Getenv(holdEnv); project != "" {
-		os.Exit(holdUntilLost(project))
-	}
-	os.Exit(m.Run())
-}
-
-func holdUntilLost(project string) int {
-	c, err := docker.NewClient()
-	if err != nil {
-		fmt.Println(err)
-		return 1
-	}
-	l, err := lock.Acquire(context.Background(), c, project, lock.Options{Holder: lock.Me("lock test holder"), Expiry: testExpiry})
-	if err != nil {
-		fmt.Println(err)
-		return 1
-	}
-	fmt.Println("held")
-	<-l.Context().Done()
-	fmt.Println("lost:", l.Lost())
-	return 3
-}
-
 // engine returns a client of the test engine and a project name whose lock
 // container and images are removed when the test ends.
 func engine(t *testing.T) (*client.Client, string) {
@@ -200,7 +168,7 @@ func TestWaitThenHandOff(t *testing.T) {
 func holder(t *testing.T, project string) (*exec.Cmd, *bufio.Reader) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), holdEnv+"="+project)
+	cmd.Env = append(os.Environ(), lock.HoldEnv+"="+project)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -288,8 +256,8 @@ func TestSilentHolderExpires(t *testing.T) {
 	if err := <-got; err != nil {
 		t.Fatal(err)
 	}
-	if waited := time.Since(stopped); waited < testExpiry/2 {
-		t.Errorf("taken over %s after the holder stopped, before its expiry of %s", waited, testExpiry)
+	if waited := time.Since(stopped); waited < lock.TestExpiry/2 {
+		t.Errorf("taken over %s after the holder stopped, before its expiry of %s", waited, lock.TestExpiry)
 	}
 	if took := ev.await(t, "take over", time.Second); !strings.Contains(took.Message, "had not heard from it") {
 		t.Errorf("the take-over says %q, want that the engine had not heard from the holder", took.Message)
@@ -314,7 +282,7 @@ func TestBreak(t *testing.T) {
 	if h, err := lock.Break(ctx, c, project); h != nil || err != nil {
 		t.Fatalf("Break of a free lock = %v, %v; want nil, nil", h, err)
 	}
-	l, err := lock.Acquire(ctx, c, project, lock.Options{Holder: lock.Me("held"), Expiry: testExpiry})
+	l, err := lock.Acquire(ctx, c, project, lock.Options{Holder: lock.Me("held"), Expiry: lock.TestExpiry})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +292,7 @@ func TestBreak(t *testing.T) {
 	}
 	select {
 	case <-l.Context().Done():
-	case <-time.After(5 * testExpiry):
+	case <-time.After(5 * lock.TestExpiry):
 		t.Fatal("the holder did not learn that its lock was removed")
 	}
 	if !errors.Is(l.Lost(), lock.ErrLost) {
