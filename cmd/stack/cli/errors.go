@@ -7,12 +7,17 @@ import (
 	"strings"
 
 	"github.com/hashicorp/go-multierror"
+
+	"github.com/stack-deploy/stack/lock"
 )
 
-// Exit codes, as Docker Compose uses them.
+// Exit codes, as Docker Compose uses them, and stack's own.
 const (
-	exitOK          = 0
-	exitError       = 1
+	exitOK    = 0
+	exitError = 1
+	// exitLocked: another run held the project's deploy lock for all of
+	// --lock-timeout. 75 is EX_TEMPFAIL of sysexits.h: try again later.
+	exitLocked      = 75
 	exitInterrupted = 130
 )
 
@@ -42,6 +47,8 @@ func exitCode(ctx context.Context, err error) int {
 		return ee.Code
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return exitInterrupted
+	case errors.Is(err, lock.ErrHeld):
+		return exitLocked
 	default:
 		return exitError
 	}
