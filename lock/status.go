@@ -43,6 +43,19 @@ func Status(ctx context.Context, c Client, project string) (*Holder, error) {
 	return nil, fmt.Errorf("the lock container %q keeps changing: ask again", Name(project))
 }
 
+// Free reports, in one look, whether nobody holds project's lock. The lock
+// of a holder that is gone counts as held: Acquire takes it over.
+func Free(ctx context.Context, c Client, project string) (bool, error) {
+	_, err := c.ContainerInspect(ctx, Name(project))
+	switch {
+	case cerrdefs.IsNotFound(err):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("inspecting the lock container %q: %w", Name(project), err)
+	}
+	return false, nil
+}
+
 // Break removes project's lock whoever holds it, and returns whose it was
 // (nil: nobody's). A holder that is still running learns it within a
 // heartbeat and stops. It also removes lock images of project that runs

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/lock"
+	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/progress"
 )
 
@@ -72,6 +74,56 @@ func (g *Globals) hold(ctx context.Context, cmd *cobra.Command, t *deploy.Target
 			*errp = rerr
 		}
 	}, nil
+}
+
+// planUp plans an up of p (args: its services) and takes the deploy lock
+// only when it must. A plan that changes nothing, made while no run held the
+// lock before and after it, is carried out without it: every change to a
+// project is made under its lock, so no run changed it meanwhile. That
+// spares a no-op up the lock's cost, an image import and a container create
+// and remove, as much again as the rest of the no-op. A plan that changes
+// something stands if the engine, observed again under the lock, is as the
+// plan saw it; else it is made again, under the lock. It returns the
+// context to carry the plan out under, and unlock (see hold).
+func (g *Globals) planUp(ctx context.Context, cmd *cobra.Command, t *deploy.Target, p *manifest.Project, args []string, o deploy.Options) (context.Context, *engine.Plan, func(*error), error) {
+	locker, err := engine.Capability[engine.Locker](t.Driver, cmd.Name())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var plan *engine.Plan
+	free, err := lock.Free(ctx, locker.LockClient(), p.Name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if free {
+		if plan, err = t.Plan(ctx, p, o); err != nil {
+			return nil, nil, nil, err
+		}
+		if plan.Changes() == 0 {
+			if free, err = lock.Free(ctx, locker.LockClient(), p.Name); err != nil || free {
+				return ctx, plan, func(*error) {}, err
+			}
+		}
+	}
+	ctx, unlock, err := g.hold(ctx, cmd, t, p.Name, args...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if plan != nil {
+		obs, err := t.Driver.Observe(ctx, p)
+		if err != nil {
+			unlock(&err)
+			return nil, nil, nil, err
+		}
+		if reflect.DeepEqual(obs, plan.Observed) {
+			return ctx, plan, unlock, nil
+		}
+	}
+	if plan, err = t.Plan(ctx, p, o); err != nil {
+		unlock(&err)
+		return nil, nil, nil, err
+	}
+	return ctx, plan, unlock, nil
 }
 
 func init() { register(newLockCommand) }

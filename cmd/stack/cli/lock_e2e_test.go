@@ -177,8 +177,8 @@ type held struct {
 }
 
 // heldSpan reads the lock's acquire and release events of a run, and checks
-// that every other event of its work lies between them.
-func heldSpan(t *testing.T, r *run) held {
+// that every event of its work (those work picks) lies between them.
+func heldSpan(t *testing.T, r *run, work func(event) bool) held {
 	t.Helper()
 	h := held{pid: r.cmd.Process.Pid}
 	for _, e := range events(t, r.stderr.String()) {
@@ -191,7 +191,7 @@ func heldSpan(t *testing.T, r *run) held {
 			h.waited = e.Message
 		case strings.HasPrefix(e.Resource, "lock:") && e.Action == "take over":
 			h.tookOver = e.Message
-		case !strings.HasPrefix(e.Resource, "lock:"):
+		case !strings.HasPrefix(e.Resource, "lock:") && work(e):
 			if h.first.IsZero() {
 				h.first = e.Time
 			}
@@ -206,6 +206,13 @@ func heldSpan(t *testing.T, r *run) held {
 	}
 	return h
 }
+
+// engineCalls picks the events of engine operations: an up plans before it
+// takes the lock, and changes the engine only under it.
+func engineCalls(e event) bool { return e.Op != "" }
+
+// everything picks every event: release and promote do all under the lock.
+func everything(event) bool { return true }
 
 // engineEvent is one line of `docker events --format '{{json .}}'`.
 type engineEvent struct {
@@ -297,7 +304,7 @@ func engineHolds(t *testing.T, project string, since, until time.Time) int {
 //
 //	down; up --force-recreate & (100 ms later) up --force-recreate
 //	   -> both exit 0; the second reports it waits for the first (its pid);
-//	      each run's work lies inside its hold, the two holds do not
+//	      each run's engine calls lie inside its hold, the two holds do not
 //	      overlap; the engine's events: lock containers one at a time, every
 //	      change of the project's containers and networks inside one
 //	   -> one network project_default, nothing of the lock left
@@ -313,7 +320,7 @@ func TestDeployLockE2E(t *testing.T) {
 			t.Fatalf("round %d: exits %d and %d, want 0 and 0", round, c1, c2)
 		}
 		until := time.Now()
-		a, b := heldSpan(t, first), heldSpan(t, second)
+		a, b := heldSpan(t, first, engineCalls), heldSpan(t, second, engineCalls)
 		if b.acquired.Before(a.acquired) {
 			a, b = b, a
 		}
@@ -358,7 +365,7 @@ func TestDeployLockKilledE2E(t *testing.T) {
 	if code := next.wait(t); code != 0 {
 		t.Fatalf("the up after the killed one: exit %d", code)
 	}
-	h := heldSpan(t, next)
+	h := heldSpan(t, next, engineCalls)
 	if want := fmt.Sprintf("(pid %d)", killed.cmd.Process.Pid); !containsAll(h.tookOver, want, "connection to the engine closed") {
 		t.Errorf("the next up says %q on taking over; want the killed run %s and that its connection closed", h.tookOver, want)
 	}
@@ -382,17 +389,27 @@ func TestDeployLockKilledE2E(t *testing.T) {
 	}
 }
 
-// TestLockVerbsE2E: `stack lock status|release`, and the exit code of a run
+// TestLockVerbsE2E: an up that changes nothing takes the lock only when
+// another run holds it; `stack lock status|release`; the exit code of a run
 // that waited in vain.
 //
-// Model: db (busybox); the test itself holds the lock, as "e2e holder".
+// Model: db and web (busybox); the test itself holds the lock, as "e2e
+// holder", from the second step.
 //
+//	up; up (nothing to change)     -> the second takes no lock (no lock event)
 //	lock status [--format json]     -> held by the test's pid, its command
-//	up --lock-timeout 1s            -> exit 75 naming the holder; nothing changed
+//	up --lock-timeout 1s            -> exit 75 naming the holder, though nothing would change
+//	up --force-recreate --lock-timeout 1s -> exit 75; the containers are the same
 //	lock release                    -> says whose lock it removed; the test's lock is lost
 //	lock status                     -> not locked; release again: nothing to release
 func TestLockVerbsE2E(t *testing.T) {
-	stack, name := lockProject(t, slowProject)
+	stack, name := lockProject(t, lockedProject)
+	stack.MustRun(t, "up")
+	if r := stack.MustRun(t, "--progress", "json", "up"); strings.Contains(r.Stderr, `"lock:`) {
+		t.Errorf("an up that changes nothing took the lock, free:\n%s", r.Stderr)
+	}
+	containers := e2e.Docker(t, "ps", "-aq", "--filter", "label=io.stack.project="+name)
+
 	c, err := docker.NewClient()
 	if err != nil {
 		t.Fatal(err)
@@ -421,12 +438,14 @@ func TestLockVerbsE2E(t *testing.T) {
 		t.Errorf("lock status --format json: %+v", status)
 	}
 
-	r := stack.Run(t, "up", "--lock-timeout", "1s")
-	if r.Code != 75 || !containsAll(r.Stderr, pid, "--lock-timeout", "stack lock release") {
-		t.Errorf("up while held: exit %d, stderr %q; want 75 naming the holder %s", r.Code, r.Stderr, pid)
+	for _, args := range [][]string{{"up", "--lock-timeout", "1s"}, {"up", "--force-recreate", "--lock-timeout", "1s"}} {
+		r := stack.Run(t, args...)
+		if r.Code != 75 || !containsAll(r.Stderr, pid, "--lock-timeout", "stack lock release") {
+			t.Errorf("%v while held: exit %d, stderr %q; want 75 naming the holder %s", args, r.Code, r.Stderr, pid)
+		}
 	}
-	if ps := e2e.Docker(t, "ps", "-aq", "--filter", "label=io.stack.project="+name); ps != "" {
-		t.Errorf("up that did not get the lock created containers: %s", ps)
+	if now := e2e.Docker(t, "ps", "-aq", "--filter", "label=io.stack.project="+name); now != containers {
+		t.Errorf("an up that did not get the lock changed the containers: %q, were %q", now, containers)
 	}
 
 	if out := stack.MustRun(t, "lock", "release").Stdout; !strings.HasPrefix(out, name+": removed the deploy lock held by ") || !strings.Contains(out, pid) {
@@ -510,7 +529,7 @@ x-stack:
 	if c1, c2 := release.wait(t), promote.wait(t); c1 != 0 || c2 != 0 {
 		t.Fatalf("release and promote: exits %d and %d, want 0 and 0", c1, c2)
 	}
-	a, b := heldSpan(t, release), heldSpan(t, promote)
+	a, b := heldSpan(t, release, everything), heldSpan(t, promote, everything)
 	if b.acquired.Before(a.acquired) {
 		a, b = b, a
 	}

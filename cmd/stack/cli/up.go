@@ -47,15 +47,11 @@ func newUpCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer t.Close()
-			ctx, unlock, err := g.hold(ctx, cmd, t, p.Name, args...)
+			ctx, plan, unlock, err := g.planUp(ctx, cmd, t, p, args, deploy.Options{Diff: o.DiffOptions, Images: img})
 			if err != nil {
 				return err
 			}
 			defer unlock(&err)
-			plan, err := t.Plan(ctx, p, deploy.Options{Diff: o.DiffOptions, Images: img})
-			if err != nil {
-				return err
-			}
 			return engine.Apply(ctx, t.Driver, plan, engine.ApplyOptions{Parallel: o.Parallel, Timeout: o.Timeout})
 		},
 	}
