@@ -166,7 +166,12 @@ func take(ctx context.Context, c Client, arch func() (string, error), project st
 // the work: a connection over ssh:// takes a new ssh session.
 func (l *Lock) keep(ctx context.Context, img string, interval time.Duration) {
 	defer close(l.kept)
-	if _, err := l.c.ImageRemove(ctx, img, image.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+	// A short hold's Release must not cut this short: it would then remove
+	// the image itself, after the container, which takes longer.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	_, err := l.c.ImageRemove(rctx, img, image.RemoveOptions{Force: true})
+	cancel()
+	if err != nil && !cerrdefs.IsNotFound(err) {
 		l.image = img
 	}
 	conn, err := l.c.ContainerAttach(ctx, l.id, container.AttachOptions{Stream: true, Stdin: true})
