@@ -36,7 +36,8 @@ type Options struct {
 	// Holder is who takes the lock: the waiting runs see it.
 	Holder Holder
 	// Wait bounds how long Acquire waits while another run holds the lock;
-	// 0: it fails at once.
+	// 0: it does not wait for a live holder (a dead one's lock is still
+	// taken over, which takes up to a second).
 	Wait time.Duration
 	// Expiry is how long the lock outlives a holder whose heartbeats stop
 	// with its connection open; 0: DefaultExpiry. Whole seconds.
@@ -131,20 +132,19 @@ func take(ctx context.Context, c Client, arch func() (string, error), project st
 				NetworkMode: "none", LogConfig: container.LogConfig{Type: "none"},
 				ReadonlyRootfs: true, CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
 			}, nil, nil, Name(project))
+		switch {
+		case cerrdefs.IsConflict(err):
+			err = errTaken
+		case cerrdefs.IsNotFound(err):
+			// stack lock release removed the image as a leftover meanwhile.
+			err = errRetry
+		case err != nil:
+			err = fmt.Errorf("creating the lock container %q: %w", Name(project), err)
+		}
 	}
 	if err != nil {
 		_, _ = c.ImageRemove(context.WithoutCancel(ctx), img, image.RemoveOptions{Force: true})
-	}
-	switch {
-	case cerrdefs.IsConflict(err):
-		return nil, errTaken
-	case cerrdefs.IsNotFound(err):
-		// stack lock release removed the image as a leftover meanwhile.
-		return nil, errRetry
-	case errors.Is(err, ErrArch):
 		return nil, err
-	case err != nil:
-		return nil, fmt.Errorf("creating the lock container %q: %w", Name(project), err)
 	}
 	lctx, cancel := context.WithCancelCause(ctx)
 	// keep outlives a cancelled run (Ctrl-C) until Release.
