@@ -76,16 +76,16 @@ func (g *Globals) hold(ctx context.Context, cmd *cobra.Command, t *deploy.Target
 	}, nil
 }
 
-// planUp plans an up of p (args: its services) and takes the deploy lock
-// only when it must. A plan that changes nothing, made while no run held the
+// planUnderLock plans an up of p (args: what the waiting runs are told it
+// works on) and takes the deploy lock only when it must. A plan that changes nothing, made while no run held the
 // lock before and after it, is carried out without it: every change to a
 // project is made under its lock, so no run changed it meanwhile. That
-// spares a no-op up the lock's cost, an image import and a container create
+// spares a no-op up (or run) the lock's cost, an image import and a container create
 // and remove, as much again as the rest of the no-op. A plan that changes
 // something stands if the engine, observed again under the lock, is as the
 // plan saw it; else it is made again, under the lock. It returns the
 // context to carry the plan out under, and unlock (see hold).
-func (g *Globals) planUp(ctx context.Context, cmd *cobra.Command, t *deploy.Target, p *manifest.Project, args []string, o deploy.Options) (context.Context, *engine.Plan, func(*error), error) {
+func (g *Globals) planUnderLock(ctx context.Context, cmd *cobra.Command, t *deploy.Target, p *manifest.Project, args []string, o deploy.Options) (context.Context, *engine.Plan, func(*error), error) {
 	locker, err := engine.Capability[engine.Locker](t.Driver, cmd.Name())
 	if err != nil {
 		return nil, nil, nil, err

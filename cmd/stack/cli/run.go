@@ -52,18 +52,15 @@ func newRunCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx, unlock, err := g.hold(ctx, cmd, t, p.Name, o.Service)
+			// The dependencies, and the networks and volumes the one-off
+			// uses, converge as `stack up SERVICE` would; the service's own
+			// containers are left as they are.
+			ctx, plan, unlock, err := g.planUnderLock(ctx, cmd, t, p, []string{o.Service},
+				deploy.Options{Diff: engine.DiffOptions{Services: []string{o.Service}, NoDeps: o.NoDeps, Leave: []string{o.Service}}})
 			if err != nil {
 				return err
 			}
 			defer unlock(&err)
-			// The dependencies, and the networks and volumes the one-off
-			// uses, converge as `stack up SERVICE` would; the service's own
-			// containers are left as they are.
-			plan, err := t.Plan(ctx, p, deploy.Options{Diff: engine.DiffOptions{Services: []string{o.Service}, NoDeps: o.NoDeps, Leave: []string{o.Service}}})
-			if err != nil {
-				return err
-			}
 			if err := engine.Apply(ctx, t.Driver, plan, engine.ApplyOptions{}); err != nil {
 				return err
 			}

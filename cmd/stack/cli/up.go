@@ -47,7 +47,7 @@ func newUpCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer t.Close()
-			ctx, plan, unlock, err := g.planUp(ctx, cmd, t, p, args, deploy.Options{Diff: o.DiffOptions, Images: img})
+			ctx, plan, unlock, err := g.planUnderLock(ctx, cmd, t, p, args, deploy.Options{Diff: o.DiffOptions, Images: img})
 			if err != nil {
 				return err
 			}
