@@ -30,7 +30,11 @@ type HeldError struct {
 }
 
 func (e *HeldError) Error() string {
-	return fmt.Sprintf("the deploy lock of project %q is held by %s (waited %s)", e.Project, e.Holder, e.Waited.Round(time.Second))
+	holder := "another run"
+	if e.Holder != (Holder{}) {
+		holder = e.Holder.String()
+	}
+	return fmt.Sprintf("the deploy lock of project %q is held by %s (waited %s)", e.Project, holder, e.Waited.Round(time.Second))
 }
 
 // Is makes errors.Is(err, ErrHeld) hold.
