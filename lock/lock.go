@@ -161,9 +161,11 @@ func take(ctx context.Context, c Client, arch func() (string, error), project st
 // container keeps its layer until it goes, so nothing of the lock outlives
 // it), attaches to the lock container (a stream the program reads, which
 // the engine closes when this process's connection ends), then writes a
-// byte every interval and looks that the container is still there: a
-// forced release of a lock nobody started ends no stream. None of it delays
-// the work: a connection over ssh:// takes a new ssh session.
+// byte every interval and looks that the container is still there (a
+// forced release of a lock nobody started ends no stream), starting it at
+// the first look. None of it delays the work: a connection over ssh:// takes
+// a new ssh session, and a start is a few hundred ms of the engine's time
+// that a short hold, released before, never spends.
 func (l *Lock) keep(ctx context.Context, img string, interval time.Duration) {
 	defer close(l.kept)
 	// A short hold's Release must not cut this short: it would then remove
@@ -207,7 +209,14 @@ func (l *Lock) keep(ctx context.Context, img string, interval time.Duration) {
 		case cerrdefs.IsNotFound(err):
 			l.lose("its container is gone: stack lock release removed it, or the engine had not heard from this run for the expiry")
 			return
-		case err == nil && !in.State.Running && in.State.Status != "created":
+		case err == nil && in.State.Status == "created":
+			// Held for a heartbeat: a deploy, not a glance. Started, the
+			// program ends the lock by itself if this process dies, with no
+			// other run coming to probe it, and the engine removes it.
+			sctx, cancel := context.WithTimeout(ctx, interval)
+			_ = l.c.ContainerStart(sctx, l.id, container.StartOptions{})
+			cancel()
+		case err == nil && !in.State.Running:
 			l.lose(fmt.Sprintf("its container is %s", in.State.Status))
 			return
 		}

@@ -321,3 +321,30 @@ func TestNotALock(t *testing.T) {
 		t.Error("the container that is not a lock was removed")
 	}
 }
+
+// Intent: a holder that held the lock for a heartbeat has started its lock
+// container; killed with -9, it leaves nothing on the engine even when no
+// other run comes.
+func TestKilledHolderLeavesNothing(t *testing.T) {
+	_, project := engine(t)
+	h, _ := holder(t, project)
+	running := func() bool {
+		return e2e.Docker(t, "ps", "-q", "--filter", "name=^"+lock.Name(project)+"$", "--filter", "status=running") != ""
+	}
+	for deadline := time.Now().Add(30 * time.Second); !running(); {
+		if time.Now().After(deadline) {
+			t.Fatal("the holder did not start its lock container within 30s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := h.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = h.Wait()
+	for deadline := time.Now().Add(30 * time.Second); leftovers(t, project) != ""; {
+		if time.Now().After(deadline) {
+			t.Fatalf("left 30s after the holder was killed: %s", leftovers(t, project))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
