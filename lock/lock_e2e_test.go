@@ -163,12 +163,16 @@ func TestWaitThenHandOff(t *testing.T) {
 	}
 }
 
-// holder starts a holder in another process and returns it once it holds
-// the lock, with what it prints next.
-func holder(t *testing.T, project string) (*exec.Cmd, *bufio.Reader) {
+// holder starts a holder in another process (its expiry: lock.TestExpiry
+// unless given) and returns it once it holds the lock, with what it prints
+// next.
+func holder(t *testing.T, project string, expiry ...time.Duration) (*exec.Cmd, *bufio.Reader) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), lock.HoldEnv+"="+project)
+	if len(expiry) > 0 {
+		cmd.Env = append(cmd.Env, lock.ExpiryEnv+"="+expiry[0].String())
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -187,13 +191,19 @@ func holder(t *testing.T, project string) (*exec.Cmd, *bufio.Reader) {
 
 // Intent: a holder killed with -9 is taken over at once by the next run,
 // whether or not a waiting run had looked at its lock before (the lock
-// container is then created, or running); nothing of it is left after.
+// container is then created, or running); nothing of it is left after. The
+// holder killed before anyone looked has a long expiry: its heartbeats, the
+// first of which starts its container, are far off.
 func TestKilledHolderTakenOver(t *testing.T) {
 	for _, waitingFirst := range []bool{false, true} {
 		t.Run(fmt.Sprintf("waiting first %v", waitingFirst), func(t *testing.T) {
 			c, project := engine(t)
 			ctx := context.Background()
-			h, _ := holder(t, project)
+			expiry := lock.TestExpiry
+			if !waitingFirst {
+				expiry = time.Minute
+			}
+			h, _ := holder(t, project, expiry)
 			ev := newEvents()
 			got := make(chan error, 1)
 			var next *lock.Lock

@@ -16,9 +16,13 @@ import (
 // once), and waits until it loses the lock.
 const HoldEnv = "STACK_LOCK_TEST_HOLD"
 
-// TestExpiry is the expiry of that holder: short, so that a silent one is
-// taken over quickly.
+// TestExpiry is the expiry of that holder, unless ExpiryEnv gives another:
+// short, so that a silent one is taken over quickly, and one that has held
+// the lock for a heartbeat has started its lock container.
 const TestExpiry = 2 * time.Second
+
+// ExpiryEnv sets the holder's expiry (a duration).
+const ExpiryEnv = "STACK_LOCK_TEST_EXPIRY"
 
 func TestMain(m *testing.M) {
 	if project := os.Getenv(HoldEnv); project != "" {
@@ -33,7 +37,11 @@ func holdUntilLost(project string) int {
 		fmt.Println(err)
 		return 1
 	}
-	l, err := Acquire(context.Background(), c, project, Options{Holder: Me("lock test holder"), Expiry: TestExpiry})
+	expiry := TestExpiry
+	if d, err := time.ParseDuration(os.Getenv(ExpiryEnv)); err == nil {
+		expiry = d
+	}
+	l, err := Acquire(context.Background(), c, project, Options{Holder: Me("lock test holder"), Expiry: expiry})
 	if err != nil {
 		fmt.Println(err)
 		return 1

@@ -347,21 +347,21 @@ func TestDeployLockE2E(t *testing.T) {
 //
 // Model: db, healthy 4 s after it starts.
 //
-//	up (under way: waiting for db healthy); kill -9
-//	up                      -> takes over, naming the killed run (pid) and that
-//	                           its connection closed; exit 0; one network
+//	up (under way: waiting for db healthy); up (waits for it); kill -9 the first
+//	                        -> the second takes over, naming the killed run (pid)
+//	                           and that its connection closed; exit 0; one network
 //	up --force-recreate; Ctrl-C while it waits -> exit 130, nothing of the lock left
 //	lock status             -> not locked
 func TestDeployLockKilledE2E(t *testing.T) {
 	stack, name := lockProject(t, slowProject)
 	killed := start(t, stack, "--progress", "json", "up")
 	killed.until(t, "waiting until healthy")
+	next := start(t, stack, "--progress", "json", "up", "--lock-timeout", "1m")
+	next.until(t, `"lock:`, `"wait"`)
 	if err := killed.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	killed.wait(t)
-
-	next := start(t, stack, "--progress", "json", "up", "--lock-timeout", "1m")
 	if code := next.wait(t); code != 0 {
 		t.Fatalf("the up after the killed one: exit %d", code)
 	}
