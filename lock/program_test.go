@@ -15,19 +15,26 @@ import (
 // its input closing, its heartbeats stopping for the expiry, and neither
 // while heartbeats come.
 func TestProgram(t *testing.T) {
+	const expiry = 2 * time.Second
 	qemu := map[string]string{"amd64": "qemu-x86_64-static", "arm64": "qemu-aarch64-static"}
+	// Every program is written before any runs: a fork while another
+	// goroutine holds a file open for writing makes its exec fail with
+	// ETXTBSY (golang/go#22315).
+	paths := map[string]string{}
+	for arch := range qemu {
+		prog, err := program(arch, expiry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths[arch] = filepath.Join(t.TempDir(), "stack-lock-"+arch)
+		if err := os.WriteFile(paths[arch], prog, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for arch, emulator := range qemu {
 		t.Run(arch, func(t *testing.T) {
 			t.Parallel()
-			const expiry = 2 * time.Second
-			prog, err := program(arch, expiry)
-			if err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(t.TempDir(), "stack-lock")
-			if err := os.WriteFile(path, prog, 0o755); err != nil {
-				t.Fatal(err)
-			}
+			path := paths[arch]
 			argv := []string{path}
 			if arch != runtime.GOARCH {
 				q, err := exec.LookPath(emulator)
