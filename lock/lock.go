@@ -87,11 +87,14 @@ func (l *Lock) Lost() error {
 func (l *Lock) Release(ctx context.Context) error {
 	l.once.Do(func() {
 		l.released.Store(true)
-		l.stop()
-		<-l.kept
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 		defer cancel()
+		// The container goes first, its program killed: with the stream
+		// closed first, it would exit as if this process had died, and a
+		// waiting run would say so.
 		l.err = removeContainer(ctx, l.c, l.id)
+		l.stop()
+		<-l.kept
 		if l.image != "" && l.err == nil {
 			if _, err := l.c.ImageRemove(ctx, l.image, image.RemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
 				l.err = fmt.Errorf("removing the lock image: %w", err)

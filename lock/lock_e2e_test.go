@@ -161,6 +161,11 @@ func TestWaitThenHandOff(t *testing.T) {
 	if first.Lost() != nil {
 		t.Errorf("first's release was taken for a loss: %v", first.Lost())
 	}
+	for _, e := range ev.Events() {
+		if e.Action == "take over" {
+			t.Errorf("second took first's released lock for a dead one's: %s", e.Message)
+		}
+	}
 }
 
 // holder starts a holder in another process (its expiry: lock.TestExpiry
