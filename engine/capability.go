@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/stack-deploy/stack/lock"
 	"github.com/stack-deploy/stack/manifest"
 )
 
@@ -39,6 +40,13 @@ type Logger interface {
 // Lister lists a project's containers or tasks (`stack ps`).
 type Lister interface {
 	Ps(ctx context.Context, project string, all bool) ([]Status, error)
+}
+
+// Locker keeps the projects' deploy locks (package lock) on the engine the
+// driver deploys to: a Docker engine itself, a Swarm cluster's manager.
+type Locker interface {
+	// LockClient is the engine the locks live on.
+	LockClient() lock.Client
 }
 
 // Capability returns d as the interface T, or an error naming the verb and

@@ -18,6 +18,7 @@ import (
 	"github.com/stack-deploy/stack/engine/docker"
 	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/internal/e2e"
+	"github.com/stack-deploy/stack/lock"
 	"github.com/stack-deploy/stack/manifest"
 )
 
@@ -43,7 +44,7 @@ func layeredDAG() string {
 }
 
 // BenchmarkLayeredDAG measures `stack up` (cold), `stack up` (nothing
-// changed) and `stack down` on a 6 wide x 5 deep DAG of 30 busybox services,
+// changed; noop-lock-s is its deploy lock's share) and `stack down` on a 6 wide x 5 deep DAG of 30 busybox services,
 // and in the same run the engine floor: the same containers created and
 // started straight through the API, layer by layer, each layer in parallel,
 // then stopped and removed the same way. It reports seconds and the ratios
@@ -58,7 +59,7 @@ func BenchmarkLayeredDAG(b *testing.B) {
 	}
 	defer c.Close()
 	ctx := context.Background()
-	var up, noop, noopLoad, noopEngine, down, floorUp, floorDown time.Duration
+	var up, noop, noopLoad, noopEngine, noopLock, down, floorUp, floorDown time.Duration
 	for i := 0; i < b.N; i++ {
 		name := e2e.ProjectName(b)
 		dir := b.TempDir()
@@ -70,6 +71,7 @@ func BenchmarkLayeredDAG(b *testing.B) {
 		l, e := noopInProcess(ctx, b, c, dir)
 		noopLoad += l
 		noopEngine += e
+		noopLock += lockInProcess(ctx, b, c, name)
 		down += timed(func() { cmd.MustRun(b, "down") })
 
 		fu, fd := floor(ctx, b, c, name+"floor")
@@ -81,6 +83,7 @@ func BenchmarkLayeredDAG(b *testing.B) {
 	b.ReportMetric(noop.Seconds()/n, "noop-up-s")
 	b.ReportMetric(noopLoad.Seconds()/n, "noop-load-s")
 	b.ReportMetric(noopEngine.Seconds()/n, "noop-engine-s")
+	b.ReportMetric(noopLock.Seconds()/n, "noop-lock-s")
 	b.ReportMetric(down.Seconds()/n, "down-s")
 	b.ReportMetric(floorUp.Seconds()/n, "floor-up-s")
 	b.ReportMetric(floorDown.Seconds()/n, "floor-down-s")
@@ -122,6 +125,20 @@ func noopInProcess(ctx context.Context, b *testing.B, c *client.Client, dir stri
 		}
 	})
 	return load, rest
+}
+
+// lockInProcess takes and releases the project's deploy lock, as every
+// `up` does around its work: the share of the no-op `up` that is the lock.
+func lockInProcess(ctx context.Context, b *testing.B, c *client.Client, project string) time.Duration {
+	return timed(func() {
+		l, err := lock.Acquire(ctx, c, project, lock.Options{Holder: lock.Me("benchmark")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := l.Release(ctx); err != nil {
+			b.Fatal(err)
+		}
+	})
 }
 
 func timed(f func()) time.Duration {

@@ -12,14 +12,19 @@ import (
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/stack-deploy/stack/lock"
 )
 
 // Client is the subset of the Docker Engine client the driver uses: add
 // methods here when a verb needs them (Facts takes the one-method
-// ImageInspector, which Client includes).
+// ImageInspector, which Client includes; the deploy lock's calls are
+// lock.Client's).
 // *client.Client implements it; unit tests embed it in a fake and override
 // what they need.
 type Client interface {
+	lock.Client
+
 	ClientVersion() string
 	NegotiateAPIVersion(ctx context.Context)
 

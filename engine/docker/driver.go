@@ -7,7 +7,7 @@ import (
 )
 
 // Driver converges projects on one Docker engine. It implements
-// engine.Driver and the capabilities run, exec, logs and ps.
+// engine.Driver and the capabilities run, exec, logs, ps and the deploy lock.
 type Driver struct {
 	client Client
 	host   string
@@ -19,6 +19,7 @@ var (
 	_ engine.Execer = (*Driver)(nil)
 	_ engine.Logger = (*Driver)(nil)
 	_ engine.Lister = (*Driver)(nil)
+	_ engine.Locker = (*Driver)(nil)
 )
 
 // Option configures New.

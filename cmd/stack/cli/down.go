@@ -26,22 +26,32 @@ func newDownCommand(g *Globals) *cobra.Command {
 		Long: "Stop and remove the project's containers in reverse dependency order, then its networks.\n" +
 			"Named volumes are kept unless -v is given; images are removed only with --rmi.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			ctx := cmd.Context()
 			if err := validRMI(o.RMI); err != nil {
 				return err
 			}
 			ctx = progress.WithSink(ctx, g.newRenderer())
-			p, t, obs, err := g.observe(ctx)
+			p, t, err := g.open(ctx, "")
 			if err != nil {
 				return err
 			}
 			defer t.Close()
+			ctx, unlock, err := g.hold(ctx, cmd, t, p.Name)
+			if err != nil {
+				return err
+			}
+			defer unlock(&err)
+			obs, err := t.Driver.Observe(ctx, p)
+			if err != nil {
+				return err
+			}
 			images := imagesToRemove(p, o.RMI)
 			plan := engine.Down(p, obs, engine.DownOptions{Volumes: o.Volumes, RemoveOrphans: o.RemoveOrphans, Images: images})
 			return engine.Apply(ctx, t.Driver, plan, engine.ApplyOptions{})
 		},
 	}
+	lockFlag(cmd)
 	f := cmd.Flags()
 	f.BoolVarP(&o.Volumes, "volumes", "v", false, "remove the project's named volumes too")
 	f.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove containers of services no longer in the manifest, and one-off containers")

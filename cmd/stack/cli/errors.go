@@ -8,15 +8,20 @@ import (
 	"syscall"
 
 	"github.com/hashicorp/go-multierror"
+
+	"github.com/stack-deploy/stack/lock"
 )
 
-// Exit codes, as Docker Compose uses them.
+// Exit codes, as Docker Compose uses them, and stack's own.
 const (
 	exitOK    = 0
 	exitError = 1
 	// exitInterrupted is the status of a run stopped by a signal other
 	// than Interrupted (a canceled context): as for SIGINT.
 	exitInterrupted = 128 + int(syscall.SIGINT)
+	// exitLocked: another run held the project's deploy lock for all of
+	// --lock-timeout. 75 is EX_TEMPFAIL of sysexits.h: try again later.
+	exitLocked = 75
 )
 
 // Interrupted is the cause main cancels the command's context with when a
@@ -65,6 +70,8 @@ func exitCode(ctx context.Context, err error) int {
 			return SignalExitCode(in.Signal)
 		}
 		return exitInterrupted
+	case errors.Is(err, lock.ErrHeld):
+		return exitLocked
 	default:
 		return exitError
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/progress"
 	"github.com/stack-deploy/stack/registry"
@@ -29,12 +30,12 @@ func newPromoteCommand(g *Globals) *cobra.Command {
 			"failure TO's locks are left as they were and the error names each image and registry.\n" +
 			"Credentials come from the Docker config.",
 		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			from, to := args[0], args[1]
 			if from == to {
 				return fmt.Errorf("promote %s %s: FROM and TO are the same environment", from, to)
 			}
-			ctx := cmd.Context()
+			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
 			fromP, err := g.loadFor(ctx, from)
 			if err != nil {
 				return err
@@ -58,8 +59,18 @@ func newPromoteCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r := g.newRenderer()
-			ctx = progress.WithSink(ctx, r)
+			// Only registries change, but TO's releases serialise on the
+			// lock on TO's engine, where `stack release --env TO` takes it.
+			t, err := deploy.Open(p)
+			if err != nil {
+				return err
+			}
+			defer t.Close()
+			ctx, unlock, err := g.hold(ctx, cmd, t, p.Name, args...)
+			if err != nil {
+				return err
+			}
+			defer unlock(&err)
 			promoted, err := pr.Promote(ctx, l, registry.Target{Environment: to, Registry: p.Env.Registry, Project: p.Name})
 			if err != nil {
 				return err
@@ -67,6 +78,7 @@ func newPromoteCommand(g *Globals) *cobra.Command {
 			return g.saveLock(ctx, registry.Store{Dir: registry.DefaultStoreDir(p.WorkingDir)}, promoted, "promote")
 		},
 	}
+	lockFlag(cmd)
 	cmd.Flags().StringVar(&o.Lock, "lock", registry.CurrentLock, "lock file of the release to promote; current: FROM's current lock")
 	return cmd
 }

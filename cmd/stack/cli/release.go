@@ -33,8 +33,9 @@ func newReleaseCommand(g *Globals) *cobra.Command {
 			"Prints the lock file's path. Deploy it with `stack up --env ENV --lock FILE`, move it to\n" +
 			"another environment with `stack promote`.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := g.LoadProject(cmd.Context())
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
+			p, err := g.LoadProject(ctx)
 			if err != nil {
 				return err
 			}
@@ -43,6 +44,11 @@ func newReleaseCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer t.Close()
+			ctx, unlock, err := g.hold(ctx, cmd, t, p.Name)
+			if err != nil {
+				return err
+			}
+			defer unlock(&err)
 			b := t.Images
 			pr, err := registry.NewPromoter()
 			if err != nil {
@@ -52,8 +58,6 @@ func newReleaseCommand(g *Globals) *cobra.Command {
 			if o.Force {
 				policy = image.BuildAlways
 			}
-			r := g.newRenderer()
-			ctx := progress.WithSink(cmd.Context(), r)
 			l, err := registry.Releaser{Images: b, Registry: pr}.Release(ctx, p, registry.ReleaseOptions{Tag: o.Tag, Build: policy})
 			if err != nil {
 				return err
@@ -61,6 +65,7 @@ func newReleaseCommand(g *Globals) *cobra.Command {
 			return g.saveLock(ctx, registry.Store{Dir: registry.DefaultStoreDir(p.WorkingDir)}, l, "release")
 		},
 	}
+	lockFlag(cmd)
 	f := cmd.Flags()
 	f.StringVar(&o.Tag, "tag", "", "release tag (default: <UTC time>-<git commit>, e.g. 20261122-011500-0123abc)")
 	f.BoolVar(&o.Force, "force", false, "build even when the inputs did not change")

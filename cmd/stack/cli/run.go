@@ -33,7 +33,7 @@ func newRunCommand(g *Globals) *cobra.Command {
 			"service with the injected addresses, COMMAND replacing its command. Its output is\n" +
 			"streamed, its standard input attached with -i, and its exit code becomes stack's.",
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
 			p, t, err := g.open(ctx, "")
 			if err != nil {
@@ -55,11 +55,18 @@ func newRunCommand(g *Globals) *cobra.Command {
 			// The dependencies, and the networks and volumes the one-off
 			// uses, converge as `stack up SERVICE` would; the service's own
 			// containers are left as they are.
-			plan, err := t.Plan(ctx, p, deploy.Options{Diff: engine.DiffOptions{Services: []string{o.Service}, NoDeps: o.NoDeps, Leave: []string{o.Service}}})
+			ctx, plan, unlock, err := g.planUnderLock(ctx, cmd, t, p, []string{o.Service},
+				deploy.Options{Diff: engine.DiffOptions{Services: []string{o.Service}, NoDeps: o.NoDeps, Leave: []string{o.Service}}})
 			if err != nil {
 				return err
 			}
+			defer unlock(&err)
 			if err := engine.Apply(ctx, t.Driver, plan, engine.ApplyOptions{}); err != nil {
+				return err
+			}
+			// The one-off runs without the lock: a shell or a long job
+			// must not hold up every deploy.
+			if unlock(&err); err != nil {
 				return err
 			}
 			o.Stdin, o.Stdout, o.Stderr = g.Stdin, g.Stdout, g.Stderr
@@ -73,6 +80,7 @@ func newRunCommand(g *Globals) *cobra.Command {
 			return nil
 		},
 	}
+	lockFlag(cmd)
 	f := cmd.Flags()
 	// Everything after SERVICE belongs to the command, flags included.
 	f.SetInterspersed(false)

@@ -34,7 +34,7 @@ func newUpCommand(g *Globals) *cobra.Command {
 			"containers that differ from the manifest, dependencies first, independent services in\n" +
 			"parallel; return once every service is running, healthy where it has a healthcheck, and\n" +
 			"one-shot dependencies have completed. Nothing changed: nothing is done.",
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			o.Services = args
 			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
 			img := image.EnsureOptions{Pull: o.Pull}
@@ -51,10 +51,11 @@ func newUpCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer t.Close()
-			plan, err := t.Plan(ctx, p, deploy.Options{Diff: o.DiffOptions, Images: img})
+			ctx, plan, unlock, err := g.planUnderLock(ctx, cmd, t, p, args, deploy.Options{Diff: o.DiffOptions, Images: img})
 			if err != nil {
 				return err
 			}
+			defer unlock(&err)
 			started := time.Now()
 			err = engine.Apply(ctx, t.Driver, plan, engine.ApplyOptions{Parallel: o.Parallel, Timeout: o.Timeout})
 			if o.Lock != "" && p.Env != nil {
@@ -70,6 +71,7 @@ func newUpCommand(g *Globals) *cobra.Command {
 			return err
 		},
 	}
+	lockFlag(cmd)
 	f := cmd.Flags()
 	f.IntVar(&o.Parallel, "parallel", engine.DefaultParallel, "engine operations under way at once")
 	f.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "how long a service may take to be running, healthy or completed")
