@@ -9,6 +9,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/stack-deploy/stack/internal/dag"
 	"github.com/stack-deploy/stack/manifest"
 )
 
@@ -135,37 +136,39 @@ func SelectServices(m *manifest.Project, names []string, noDeps bool) ([]string,
 		}
 		add(name)
 	}
-	level := map[string]int{}
-	visiting := map[string]bool{}
-	var depth func(string) (int, error)
-	depth = func(name string) (int, error) {
-		if l, ok := level[name]; ok {
-			return l, nil
-		}
-		if visiting[name] {
-			return 0, fmt.Errorf("service %q: %w in depends_on", name, ErrCycle)
-		}
-		visiting[name] = true
-		l := 0
-		for dep := range p.Services[name].DependsOn {
-			if !selected[dep] {
-				continue
-			}
-			d, err := depth(dep)
-			if err != nil {
-				return 0, err
-			}
-			l = max(l, d+1)
-		}
-		level[name] = l
-		return l, nil
-	}
 	order := make([]string, 0, len(selected))
 	for name := range selected {
-		if _, err := depth(name); err != nil {
-			return nil, err
-		}
 		order = append(order, name)
+	}
+	sort.Strings(order)
+	deps := func(name string) []string {
+		var out []string
+		for dep := range p.Services[name].DependsOn {
+			if selected[dep] {
+				out = append(out, dep)
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	if c := dag.Cycle(order, deps); c != nil { // Load refuses them: a model built otherwise
+		return nil, fmt.Errorf("services %s: %w in depends_on", dag.Path(c), ErrCycle)
+	}
+	level := map[string]int{}
+	var depth func(string) int
+	depth = func(name string) int {
+		if l, ok := level[name]; ok {
+			return l
+		}
+		l := 0
+		for _, dep := range deps(name) {
+			l = max(l, depth(dep)+1)
+		}
+		level[name] = l
+		return l
+	}
+	for _, name := range order {
+		depth(name)
 	}
 	sort.Slice(order, func(i, j int) bool {
 		if level[order[i]] != level[order[j]] {

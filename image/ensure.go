@@ -13,6 +13,7 @@ import (
 	"github.com/distribution/reference"
 	"github.com/hashicorp/go-multierror"
 
+	"github.com/stack-deploy/stack/internal/dag"
 	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/progress"
 )
@@ -166,40 +167,6 @@ func selectServices(p *manifest.Project, names []string) ([]types.ServiceConfig,
 	return out, nil
 }
 
-// forEach calls fn for each of n items, at most limit at once, and returns
-// every error fn returned. Items not started when ctx ends are left out and
-// ctx's error is returned instead.
-func forEach(ctx context.Context, limit, n int, fn func(i int) error) error {
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs *multierror.Error
-		sem  = make(chan struct{}, limit)
-	)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			defer func() { <-sem }()
-			if err := fn(i); err != nil {
-				mu.Lock()
-				errs = multierror.Append(errs, err)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return errs.ErrorOrNil()
-}
-
 type idMap struct {
 	mu sync.Mutex
 	m  map[string]string
@@ -217,60 +184,41 @@ func (m *idMap) get(service string) string {
 	return m.m[service]
 }
 
-// buildAll runs the builds, each after the builds its FROM lines name, at
-// most b.parallel at once. Dependents of a failed build are skipped, and
-// only the root failure is reported.
+// buildAll builds the jobs, a job after the jobs that build its base
+// images, independent ones in parallel, on the same walker as the engine's
+// operations: a failed build skips what builds FROM it, and every failure
+// is returned.
 func (b *Builder) buildAll(ctx context.Context, jobs []*buildJob, ids *idMap) error {
 	if err := linkBuildDeps(jobs); err != nil {
 		return err
 	}
-	done := make(map[*buildJob]chan struct{}, len(jobs))
-	for _, j := range jobs {
-		done[j] = make(chan struct{})
+	nodes := make([]dag.Node, len(jobs))
+	for i, j := range jobs {
+		nodes[i].ID = j.service
+		for _, d := range j.deps {
+			nodes[i].Needs = append(nodes[i].Needs, d.service)
+		}
+		sort.Strings(nodes[i].Needs)
 	}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs *multierror.Error
-		sem  = make(chan struct{}, b.parallel)
-	)
-	fail := func(j *buildJob, err error) {
-		j.failed = true
-		mu.Lock()
-		errs = multierror.Append(errs, err)
-		mu.Unlock()
-		progress.Report(ctx, "image:"+j.service, "build", progress.Failed, "", err)
+	skipped := func(n dag.Node, need string) {
+		msg := "interrupted"
+		if need != "" {
+			msg = fmt.Sprintf("the build of its base image (service %s) failed", need)
+		}
+		progress.Report(ctx, "image:"+n.ID, "build", progress.Skipped, msg, nil)
 	}
-	for _, j := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer close(done[j])
-			for _, d := range j.deps {
-				<-done[d]
-				if d.failed {
-					j.failed = true
-					progress.Report(ctx, "image:"+j.service, "build", progress.Skipped, fmt.Sprintf("the build of its base image (service %s) failed", d.service), nil)
-					return
-				}
-			}
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				fail(j, ctx.Err())
-				return
-			}
-			defer func() { <-sem }()
-			id, err := b.ensureBuilt(ctx, j, ids)
-			if err != nil {
-				fail(j, err)
-				return
-			}
-			ids.set(j.service, id)
-		}()
-	}
-	wg.Wait()
-	return errs.ErrorOrNil()
+	err := dag.Walk(ctx, nodes, b.parallel, dag.Hooks{Skipped: skipped}, func(ctx context.Context, i int) error {
+		j := jobs[i]
+		id, err := b.ensureBuilt(ctx, j, ids)
+		if err != nil {
+			j.failed = true
+			progress.Report(ctx, "image:"+j.service, "build", progress.Failed, "", err)
+			return err
+		}
+		ids.set(j.service, id)
+		return nil
+	})
+	return err
 }
 
 // linkBuildDeps points each job at the jobs that build the images its FROM
@@ -290,32 +238,22 @@ func linkBuildDeps(jobs []*buildJob) error {
 			}
 		}
 	}
-	const (
-		visiting = 1
-		visited  = 2
-	)
-	state := map[*buildJob]int{}
-	var visit func(j *buildJob, path []string) error
-	visit = func(j *buildJob, path []string) error {
-		switch state[j] {
-		case visiting:
-			return fmt.Errorf("services %s build FROM each other's images; break the cycle", strings.Join(append(path, j.service), " -> "))
-		case visited:
-			return nil
-		}
-		state[j] = visiting
-		for _, d := range j.deps {
-			if err := visit(d, append(path, j.service)); err != nil {
-				return err
-			}
-		}
-		state[j] = visited
-		return nil
+	ids := make([]string, len(jobs))
+	byService := map[string]*buildJob{}
+	for i, j := range jobs {
+		ids[i] = j.service
+		byService[j.service] = j
 	}
-	for _, j := range jobs {
-		if err := visit(j, nil); err != nil {
-			return err
+	c := dag.Cycle(ids, func(service string) []string {
+		var out []string
+		for _, d := range byService[service].deps {
+			out = append(out, d.service)
 		}
+		sort.Strings(out)
+		return out
+	})
+	if c != nil {
+		return fmt.Errorf("services %s build FROM each other's images; break the cycle", dag.Path(c))
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/image"
 
+	"github.com/stack-deploy/stack/internal/dag"
 	"github.com/stack-deploy/stack/progress"
 )
 
@@ -54,7 +55,7 @@ func (b *Builder) fetchAll(ctx context.Context, jobs []fetchJob, ids *idMap) err
 		}
 		groups[i] = append(groups[i], j)
 	}
-	return forEach(ctx, b.parallel, len(groups), func(i int) error {
+	return dag.Each(ctx, len(groups), b.parallel, func(ctx context.Context, i int) error {
 		id, err := b.fetch(ctx, groups[i][0])
 		if err != nil {
 			progress.Report(ctx, "image:"+groups[i][0].service, "pull", progress.Failed, "", err)

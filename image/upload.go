@@ -12,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/stack-deploy/stack/internal/dag"
 	"github.com/stack-deploy/stack/progress"
 )
 
@@ -52,7 +53,7 @@ func (b *Builder) PushIDs(ctx context.Context, ups []Upload) ([]Pushed, error) {
 func (b *Builder) pushAll(ctx context.Context, ups []Upload, tag bool) ([]Pushed, error) {
 	pushed := make([]Pushed, len(ups))
 	ok := make([]bool, len(ups))
-	err := forEach(ctx, b.parallel, len(ups), func(i int) error {
+	err := dag.Each(ctx, len(ups), b.parallel, func(ctx context.Context, i int) error {
 		u := ups[i]
 		digest, err := b.pushImage(ctx, u, tag)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/errdefs"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/stack-deploy/stack/internal/dag"
 )
 
 // checker validates the typed model compose-go built with its own
@@ -86,40 +87,18 @@ func (c *checker) checkFile(service, field, path string) {
 // checkCycles reports each dependency loop once, starting from the service
 // declared first, as `web -> api -> web`.
 func (c *checker) checkCycles(names []string) {
-	const (
-		unvisited = iota
-		visiting
-		done
-	)
-	state := map[string]int{}
-	var stack []string
 	seen := map[string]bool{}
-	var visit func(string)
-	visit = func(n string) {
-		state[n] = visiting
-		stack = append(stack, n)
+	cycles := dag.Cycles(names, func(n string) []string {
+		var deps []string
 		for _, dep := range sortedDeps(c.p.Services[n]) {
-			if _, ok := c.p.Services[dep]; !ok || dep == n {
-				continue // undefined, or itself: reported on their own
-			}
-			switch state[dep] {
-			case unvisited:
-				visit(dep)
-			case visiting:
-				i := len(stack) - 1
-				for stack[i] != dep {
-					i--
-				}
-				c.addCycle(append(append([]string{}, stack[i:]...), dep), seen)
+			if _, ok := c.p.Services[dep]; ok && dep != n { // undefined, or itself: reported on their own
+				deps = append(deps, dep)
 			}
 		}
-		stack = stack[:len(stack)-1]
-		state[n] = done
-	}
-	for _, n := range names {
-		if state[n] == unvisited {
-			visit(n)
-		}
+		return deps
+	})
+	for _, cycle := range cycles {
+		c.addCycle(cycle, seen)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/go-multierror"
+	"github.com/stack-deploy/stack/internal/dag"
 )
 
 // Sentinels for the validation problems Load reports; each arrives wrapped in
@@ -19,8 +20,9 @@ var (
 	ErrSyntax = errors.New("invalid YAML")
 	// ErrUnknownDependency: depends_on names a service that does not exist.
 	ErrUnknownDependency = errors.New("dependency on an undefined service")
-	// ErrDependencyCycle: services depend on each other in a loop.
-	ErrDependencyCycle = errors.New("dependency cycle")
+	// ErrDependencyCycle: services depend on each other in a loop; the one
+	// sentinel of cycles, the walker's (engine.ErrCycle) too.
+	ErrDependencyCycle = dag.ErrCycle
 	// ErrSelfReference: a service names itself where another service
 	// belongs (network_mode: service:itself, links, volumes_from, ...).
 	ErrSelfReference = errors.New("service refers to itself")

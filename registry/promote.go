@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -15,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/hashicorp/go-multierror"
 
+	"github.com/stack-deploy/stack/internal/dag"
 	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/progress"
 )
@@ -160,26 +160,23 @@ func (j *copyJob) fail(ctx context.Context, what string, err error) {
 // each runs fn for every job that has not failed nor finished, p.images at
 // a time.
 func (p *Promoter) each(ctx context.Context, jobs []*copyJob, fn func(*copyJob)) {
-	sem := make(chan struct{}, p.images)
-	var wg sync.WaitGroup
+	var todo []*copyJob
 	for _, j := range jobs {
-		if j.err != nil || j.done {
-			continue
+		if j.err == nil && !j.done {
+			todo = append(todo, j)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-				defer func() { <-sem }()
-			case <-ctx.Done():
-				j.err = fmt.Errorf("service %s: %w", j.svc, ctx.Err())
-				return
-			}
-			fn(j)
-		}()
 	}
-	wg.Wait()
+	ran := make([]bool, len(todo))
+	_ = dag.Each(ctx, len(todo), p.images, func(_ context.Context, i int) error {
+		ran[i] = true
+		fn(todo[i])
+		return nil
+	})
+	for i, j := range todo {
+		if !ran[i] {
+			j.err = fmt.Errorf("service %s: %w", j.svc, ctx.Err())
+		}
+	}
 }
 
 // prepare names the job's source and target and finishes it at once when

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/hashicorp/go-multierror"
@@ -160,8 +161,19 @@ func Check(nodes []Node) error {
 
 // Cycle returns a cycle among ids, following edges (names that are not in
 // ids are ignored), as the path that closes it (a, b, a); nil when there is
-// none. It visits each node once: linear in nodes and edges.
+// none.
 func Cycle(ids []string, edges func(id string) []string) []string {
+	if cs := Cycles(ids, edges); len(cs) > 0 {
+		return cs[0]
+	}
+	return nil
+}
+
+// Cycles returns the cycle each back edge closes in a depth-first search
+// from ids in order, each as the path that closes it; a loop can be found
+// more than once, from different starts. It visits each node once: linear
+// in nodes and edges.
+func Cycles(ids []string, edges func(id string) []string) [][]string {
 	known := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		known[id] = true
@@ -173,8 +185,9 @@ func Cycle(ids []string, edges func(id string) []string) []string {
 	)
 	state := make(map[string]int, len(ids))
 	var stack []string
-	var visit func(id string) []string
-	visit = func(id string) []string {
+	var out [][]string
+	var visit func(id string)
+	visit = func(id string) {
 		state[id] = visiting
 		stack = append(stack, id)
 		for _, next := range edges(id) {
@@ -184,25 +197,20 @@ func Cycle(ids []string, edges func(id string) []string) []string {
 			switch state[next] {
 			case visiting:
 				at := slices.Index(stack, next)
-				return append(slices.Clone(stack[at:]), next)
+				out = append(out, append(slices.Clone(stack[at:]), next))
 			case unvisited:
-				if c := visit(next); c != nil {
-					return c
-				}
+				visit(next)
 			}
 		}
 		stack = stack[:len(stack)-1]
 		state[id] = visited
-		return nil
 	}
 	for _, id := range ids {
 		if state[id] == unvisited {
-			if c := visit(id); c != nil {
-				return c
-			}
+			visit(id)
 		}
 	}
-	return nil
+	return out
 }
 
 // Path renders a cycle as "a -> b -> a".
@@ -215,4 +223,16 @@ func Path(cycle []string) string {
 		s += id
 	}
 	return s
+}
+
+// Each calls fn for 0..n-1, at most parallel at once (0 or less: no bound):
+// Walk over n independent nodes. It returns every error fn returned, and
+// ctx's error once when it was cancelled (the calls not yet begun are not
+// made).
+func Each(ctx context.Context, n, parallel int, fn func(ctx context.Context, i int) error) error {
+	nodes := make([]Node, n)
+	for i := range nodes {
+		nodes[i].ID = strconv.Itoa(i)
+	}
+	return Walk(ctx, nodes, parallel, Hooks{}, fn)
 }
