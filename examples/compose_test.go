@@ -18,6 +18,7 @@ import (
 // compose runs the reference Docker Compose (the `docker compose` plugin CI
 // installs) on a project, to compare what stack prints with what it prints.
 type compose struct {
+	cmd     []string // e2e.Compose's
 	dir     string
 	project string
 	files   []string
@@ -29,23 +30,18 @@ type compose struct {
 // volumes too, when the test ends.
 func newCompose(t *testing.T, dir, project string, env []string, files ...string) compose {
 	t.Helper()
-	if out, err := exec.Command("docker", "compose", "version").CombinedOutput(); err != nil {
-		t.Fatalf("these tests compare stack with Docker Compose, and `docker compose` does not answer "+
-			"(install the plugin: go install github.com/docker/compose/v5/cmd@v5.6.0, copied to "+
-			"~/.docker/cli-plugins/docker-compose): %v\n%s", err, out)
-	}
-	c := compose{dir: dir, project: project, files: files, env: env}
+	c := compose{cmd: e2e.Compose(t), dir: dir, project: project, files: files, env: env}
 	t.Cleanup(func() { c.run(t, "down", "-v", "--remove-orphans") })
 	return c
 }
 
 func (c compose) run(t *testing.T, args ...string) e2e.Result {
 	t.Helper()
-	full := []string{"compose", "-p", c.project}
+	full := append(c.cmd[1:len(c.cmd):len(c.cmd)], "-p", c.project)
 	for _, f := range c.files {
 		full = append(full, "-f", f)
 	}
-	cmd := exec.Command("docker", append(full, args...)...)
+	cmd := exec.Command(c.cmd[0], append(full, args...)...)
 	cmd.Dir = c.dir
 	cmd.Env = append(os.Environ(), c.env...)
 	var stdout, stderr bytes.Buffer

@@ -38,7 +38,8 @@ const composeProjectLabel = "com.docker.compose.project"
 //	                                 the project left, by either label or name
 func TestComposeTakeover(t *testing.T) {
 	t.Parallel()
-	composeCLI(t)
+	e2e.Engine(t)
+	dc := e2e.Compose(t)
 	port := freePort(t)
 	override := filepath.Join(t.TempDir(), "compose.takeover.yaml")
 	if err := os.WriteFile(override, []byte("services:\n  web:\n    environment:\n      REDIS_HOST: redis\n      REDIS_PORT: \"6379\"\n"), 0o644); err != nil {
@@ -49,7 +50,7 @@ func TestComposeTakeover(t *testing.T) {
 	t.Cleanup(func() { removeComposeProject(t, project) }) // runs before the stack project's cleanup
 	compose := func(args ...string) {
 		t.Helper()
-		cmd := exec.Command("docker", append([]string{"compose"}, args...)...)
+		cmd := exec.Command(dc[0], append(dc[1:len(dc):len(dc)], args...)...)
 		cmd.Dir, cmd.Env = stack.Dir, append(os.Environ(), stack.Env...)
 		out, err := cmd.CombinedOutput()
 		t.Logf("$ docker compose %s\n%s", strings.Join(args, " "), out)
@@ -130,16 +131,6 @@ func TestComposeTakeover(t *testing.T) {
 		if left := e2e.Docker(t, kind, "ls", "-q", "--filter", "name="+project+"_"); left != "" {
 			t.Errorf("after stack down -v: %ss named %s_*: %s", kind, project, left)
 		}
-	}
-}
-
-// composeCLI fails the test unless `docker compose` runs (scripts/compose.sh
-// installs it; `make engine` runs that).
-func composeCLI(t *testing.T) {
-	t.Helper()
-	e2e.Engine(t)
-	if out, err := exec.Command("docker", "compose", "version").CombinedOutput(); err != nil {
-		t.Fatalf("docker compose does not run (scripts/compose.sh installs it): %v\n%s", err, out)
 	}
 }
 

@@ -58,23 +58,6 @@ func changeVersion(b *testing.B, dir, v string) {
 	}
 }
 
-// composeCommand is the reference Docker Compose: $STACK_BENCH_COMPOSE (the
-// docker-compose binary), else `docker compose` when the plugin answers.
-func composeCommand(b *testing.B) []string {
-	if bin := os.Getenv("STACK_BENCH_COMPOSE"); bin != "" {
-		return []string{bin}
-	}
-	if exec.Command("docker", "compose", "version").Run() == nil {
-		return []string{"docker", "compose"}
-	}
-	msg := "no Docker Compose to compare with: set STACK_BENCH_COMPOSE to a docker-compose binary, or install the docker compose plugin (go install github.com/docker/compose/v5/cmd@v5.6.0, copied to ~/.docker/cli-plugins/docker-compose)"
-	if os.Getenv("CI") != "" {
-		b.Fatal(msg)
-	}
-	b.Skip(msg)
-	return nil
-}
-
 // BenchmarkGoServiceRebuild measures rebuilding a Go service after a
 // one-line change of its main package, in the same run: `stack build` with
 // `RUN --mount=type=cache,target=/root/.cache/go-build go build` (the
@@ -86,7 +69,7 @@ func composeCommand(b *testing.B) []string {
 // rebuild for each and stack's share of Compose's time (goal: 0.5 or less).
 func BenchmarkGoServiceRebuild(b *testing.B) {
 	e2e.Engine(b)
-	compose := composeCommand(b)
+	compose := e2e.Compose(b)
 	stack := e2e.Binary(b)
 	const build = "go build -trimpath -o /svc ."
 	stackDir, composeDir := b.TempDir(), b.TempDir()

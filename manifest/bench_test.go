@@ -37,7 +37,7 @@ func BenchmarkConfig1000(b *testing.B) {
 	bin := e2e.Binary(b)
 	var compose float64
 	b.Run("compose", func(b *testing.B) {
-		compose = runBinary(b, dir, nil, append(composeCommand(b), "config")...)
+		compose = runBinary(b, dir, nil, append(e2e.Compose(b), "config")...)
 	})
 	b.Run("stack-cold", func(b *testing.B) {
 		vsCompose(b, compose, runBinary(b, dir, []string{"STACK_CACHE=off"}, bin, "config", "--no-inject"))
@@ -60,7 +60,7 @@ func BenchmarkPlan1000(b *testing.B) {
 	name := e2e.ProjectName(b)
 	var compose float64
 	b.Run("compose-config", func(b *testing.B) {
-		compose = runBinary(b, dir, nil, append(composeCommand(b), "config")...)
+		compose = runBinary(b, dir, nil, append(e2e.Compose(b), "config")...)
 	})
 	b.Run("stack-cold", func(b *testing.B) {
 		vsCompose(b, compose, runBinary(b, dir, []string{"STACK_CACHE=off"}, bin, "-p", name, "plan"))
@@ -82,7 +82,7 @@ func BenchmarkConfigSize(b *testing.B) {
 		dir := b.TempDir()
 		n := writeManifest(b, dir, mb*(1<<20)/bytesPerService, false)
 		b.Run(fmt.Sprintf("%dMB/compose", mb), func(b *testing.B) {
-			perMB(b, mb, runBinary(b, dir, nil, append(composeCommand(b), "config")...))
+			perMB(b, mb, runBinary(b, dir, nil, append(e2e.Compose(b), "config")...))
 		})
 		b.Run(fmt.Sprintf("%dMB/stack", mb), func(b *testing.B) {
 			b.ReportMetric(float64(n), "services")
@@ -106,20 +106,6 @@ func BenchmarkLoad1000(b *testing.B) {
 			b.Fatalf("loaded %d services", len(p.Project.Services))
 		}
 	}
-}
-
-// composeCommand is the reference Docker Compose: $COMPOSE, else the
-// docker CLI's compose plugin; the benchmark is skipped, saying so, when
-// there is neither.
-func composeCommand(b *testing.B) []string {
-	if c := os.Getenv("COMPOSE"); c != "" {
-		return []string{c}
-	}
-	if exec.Command("docker", "compose", "version").Run() == nil {
-		return []string{"docker", "compose"}
-	}
-	skip(b, "Docker Compose is absent: set COMPOSE to a docker-compose binary (v5.6.0 is the reference) or install the docker compose plugin")
-	return nil
 }
 
 // skip skips b saying why on the benchmark output itself: go test -bench

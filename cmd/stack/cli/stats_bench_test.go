@@ -25,9 +25,7 @@ import (
 // collection takes.
 func BenchmarkStats30Services(b *testing.B) {
 	e2e.Engine(b)
-	if out, err := exec.Command("docker", "compose", "version").CombinedOutput(); err != nil {
-		b.Fatalf("this benchmark compares with `docker compose`, which does not answer: %v\n%s", err, out)
-	}
+	dcCmd := e2e.Compose(b)
 	dir := b.TempDir()
 	project := e2e.ProjectName(b)
 	var compose strings.Builder
@@ -86,7 +84,7 @@ func BenchmarkStats30Services(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		stack += run(e2e.Binary(b), "stats", "--no-stream")
-		dc += run("docker", "compose", "-p", project, "stats", "--no-stream")
+		dc += run(dcCmd[0], append(dcCmd[1:], "-p", project, "stats", "--no-stream")...)
 		engine += floor()
 	}
 	b.StopTimer()
