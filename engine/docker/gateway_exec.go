@@ -109,11 +109,11 @@ func (g *gatewayRun) write(ctx context.Context, x *executor, name string) error 
 	upstreams := map[string][]string{}
 	for service, ids := range g.serving {
 		for _, id := range ids {
-			addr, err := address(ctx, x.client, id, spec.Networks)
-			if err != nil {
-				return fmt.Errorf("routing service %q: %w", service, err)
+			// One that stopped meanwhile (a stop-first replacement of its
+			// sibling) has no address: it gets no traffic until it has.
+			if addr, err := address(ctx, x.client, id, spec.Networks); err == nil {
+				upstreams[service] = append(upstreams[service], addr)
 			}
-			upstreams[service] = append(upstreams[service], addr)
 		}
 	}
 	cfg, err := caddyConfig(spec, x.plan.Desired.GatewayRoutes(), upstreams)
