@@ -126,21 +126,49 @@ func containers(t *testing.T, project string) map[string]container {
 	return m
 }
 
-// firstHealthy is when the container's healthcheck first passed.
-func firstHealthy(t *testing.T, c container) time.Time {
-	t.Helper()
-	if c.State.Health == nil {
-		t.Fatalf("%s has no healthcheck", c.Name)
-	}
-	for _, l := range c.State.Health.Log {
-		if l.ExitCode == 0 {
-			return l.End
+// load asks each of its URLs in turn every 20 ms, until stopped or five
+// minutes pass, counting the answers (200) and the failures.
+type load struct {
+	ok, failed int
+	quit, done chan struct{}
+}
+
+func startLoad(urls ...string) *load {
+	l := &load{quit: make(chan struct{}), done: make(chan struct{})}
+	hc := &http.Client{Timeout: 10 * time.Second}
+	go func() {
+		defer close(l.done)
+		deadline := time.After(5 * time.Minute)
+		for i := 0; ; i++ {
+			resp, err := hc.Get(urls[i%len(urls)])
+			if err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			if err == nil && resp.StatusCode == http.StatusOK {
+				l.ok++
+			} else {
+				l.failed++
+			}
+			select {
+			case <-l.quit:
+				return
+			case <-deadline:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
-	}
-	// docker keeps the last five results: all failing means it never passed
-	// in the window, which these tests never expect.
-	t.Fatalf("%s: no passing healthcheck in %+v", c.Name, c.State.Health.Log)
-	return time.Time{}
+	}()
+	time.Sleep(200 * time.Millisecond) // under way before what it measures
+	return l
+}
+
+// stop ends the load a moment later and returns its counts.
+func (l *load) stop() (ok, failed int) {
+	time.Sleep(200 * time.Millisecond)
+	close(l.quit)
+	<-l.done
+	return l.ok, l.failed
 }
 
 func mustContain(t *testing.T, what, got string, want ...string) {
