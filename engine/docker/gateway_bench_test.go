@@ -123,4 +123,3 @@ services:
 	}
 	b.ReportMetric(start.took.Seconds()/stop.took.Seconds(), "stack/stopfirst")
 }
-
