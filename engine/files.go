@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/stack-deploy/stack/manifest"
 )
 
 // The two kinds of file a service can be given from the top level of a
@@ -155,24 +155,9 @@ func (f FileSource) digest() (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// CheckFile reports whether name is a regular file, the only kind a file
-// source may name: anything else (a FIFO, a device, a directory) could
-// block or never end when hashed, and the engine mounts it as something
-// else.
-func CheckFile(name string) error {
-	st, err := os.Stat(name)
-	if err != nil {
-		return err
-	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%s is a %s, not a regular file", name, fileType(st.Mode()))
-	}
-	return nil
-}
-
 // hashFile writes the contents of the regular file name to h.
 func hashFile(h io.Writer, name string) error {
-	if err := CheckFile(name); err != nil {
+	if err := manifest.CheckRegularFile(name); err != nil {
 		return fmt.Errorf("%w: %w", ErrFileSource, err)
 	}
 	fh, err := os.Open(name)
@@ -184,18 +169,4 @@ func hashFile(h io.Writer, name string) error {
 		return fmt.Errorf("reading %s: %w", name, err)
 	}
 	return nil
-}
-
-func fileType(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "named pipe"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m&fs.ModeDevice != 0:
-		return "device"
-	}
-	return "special file"
 }

@@ -43,6 +43,21 @@ func readRegular(file string) ([]byte, error) {
 	return b, nil
 }
 
+// CheckRegularFile reports whether name is a regular file of at most
+// MaxFileSize, the only kind stack reads: anything else (a FIFO, a device,
+// a directory) could block or never end. The error wraps
+// ErrNotRegularFile or ErrFileTooLarge.
+func CheckRegularFile(name string) error {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return err
+	}
+	if err := checkRegular(fi); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
 func checkRegular(fi fs.FileInfo) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("%w: it is %s", ErrNotRegularFile, fileKind(fi.Mode()))

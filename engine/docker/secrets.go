@@ -202,7 +202,7 @@ func checkFiles(p *manifest.Project, s types.ServiceConfig) (warnings []string, 
 		}
 		targets[f.Target] = ref
 		if !f.Copied() {
-			if err := engine.CheckFile(f.File); err != nil {
+			if err := manifest.CheckRegularFile(f.File); err != nil {
 				fail("", top+".file", err.Error(), "point file: at the regular file holding it")
 			}
 			if f.UID != "" || f.GID != "" || f.Mode != nil {

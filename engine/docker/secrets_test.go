@@ -102,7 +102,7 @@ configs:
   conf:
     file: .
 `,
-			err: `is a directory, not a regular file; point file: at the regular file holding it`,
+			err: `not a regular file: it is a directory; point file: at the regular file holding it`,
 		},
 		{
 			name: "read-only root filesystem",

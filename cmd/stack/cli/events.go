@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/engine"
 )
 
@@ -40,25 +39,12 @@ func newEventsCommand(g *Globals) *cobra.Command {
 				return fmt.Errorf("--format %q: use text or json", o.Format)
 			}
 			ctx := cmd.Context()
-			p, err := g.LoadProject(ctx)
-			if err != nil {
-				return err
-			}
-			for _, a := range args {
-				if err := knownService(p, a); err != nil {
-					return err
-				}
-			}
-			o.Services = args
-			t, err := deploy.Open(p)
+			p, t, ew, err := openFor[engine.EventWatcher](ctx, g, "events", args)
 			if err != nil {
 				return err
 			}
 			defer t.Close()
-			ew, err := engine.Capability[engine.EventWatcher](t.Driver, "events")
-			if err != nil {
-				return err
-			}
+			o.Services = args
 			emit := eventLine(g.Stdout)
 			if o.Format == "json" {
 				emit = eventJSON(g.Stdout)

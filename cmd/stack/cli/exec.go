@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/engine"
 )
 
@@ -27,13 +26,6 @@ func newExecCommand(g *Globals) *cobra.Command {
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			p, err := g.LoadProject(ctx)
-			if err != nil {
-				return err
-			}
-			if err := knownService(p, args[0]); err != nil {
-				return err
-			}
 			o.Service, o.Command = args[0], command(args[1:])
 			if len(o.Command) == 0 {
 				return fmt.Errorf("exec %s: give the command to run", o.Service)
@@ -43,15 +35,11 @@ func newExecCommand(g *Globals) *cobra.Command {
 			if !o.NoStdin {
 				o.Stdin = g.Stdin
 			}
-			t, err := deploy.Open(p)
+			p, t, x, err := openFor[engine.Execer](ctx, g, "exec", args[:1])
 			if err != nil {
 				return err
 			}
 			defer t.Close()
-			x, err := engine.Capability[engine.Execer](t.Driver, "exec")
-			if err != nil {
-				return err
-			}
 			code, err := x.Exec(ctx, p.Name, o.ExecOptions)
 			if err != nil {
 				return err

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/engine"
 )
 
@@ -42,25 +41,12 @@ func newLogsCommand(g *Globals) *cobra.Command {
 				return errors.New("--index needs exactly one service")
 			}
 			ctx := cmd.Context()
-			p, err := g.LoadProject(ctx)
-			if err != nil {
-				return err
-			}
-			for _, a := range args {
-				if err := knownService(p, a); err != nil {
-					return err
-				}
-			}
-			o.Services = args
-			t, err := deploy.Open(p)
+			p, t, l, err := openFor[engine.Logger](ctx, g, "logs", args)
 			if err != nil {
 				return err
 			}
 			defer t.Close()
-			l, err := engine.Capability[engine.Logger](t.Driver, "logs")
-			if err != nil {
-				return err
-			}
+			o.Services = args
 			var line func(engine.LogLine)
 			if o.Format == "json" {
 				line = jsonLogLine(g.Stdout)

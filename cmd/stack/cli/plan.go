@@ -114,3 +114,29 @@ func builder(p *manifest.Project) (*image.Builder, error) {
 	}
 	return t.Images, nil
 }
+
+// openFor loads the manifest, checks that services are its services, and
+// connects to its engine, whose driver must have the capability T the verb
+// needs: the start of every verb that reads or acts on what runs.
+func openFor[T any](ctx context.Context, g *Globals, verb string, services []string) (*manifest.Project, *deploy.Target, T, error) {
+	var none T
+	p, err := g.LoadProject(ctx)
+	if err != nil {
+		return nil, nil, none, err
+	}
+	for _, s := range services {
+		if err := knownService(p, s); err != nil {
+			return nil, nil, none, err
+		}
+	}
+	t, err := deploy.Open(p)
+	if err != nil {
+		return nil, nil, none, err
+	}
+	c, err := engine.Capability[T](t.Driver, verb)
+	if err != nil {
+		t.Close()
+		return nil, nil, none, err
+	}
+	return p, t, c, nil
+}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/engine"
 )
 
@@ -31,19 +30,11 @@ func newPsCommand(g *Globals) *cobra.Command {
 				return fmt.Errorf("--format %q: use table or json", o.Format)
 			}
 			ctx := cmd.Context()
-			p, err := g.LoadProject(ctx)
-			if err != nil {
-				return err
-			}
-			t, err := deploy.Open(p)
+			p, t, l, err := openFor[engine.Lister](ctx, g, "ps", nil)
 			if err != nil {
 				return err
 			}
 			defer t.Close()
-			l, err := engine.Capability[engine.Lister](t.Driver, "ps")
-			if err != nil {
-				return err
-			}
 			all, err := l.Ps(ctx, p.Name, o.All)
 			if err != nil {
 				return err

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/engine"
 )
 
@@ -41,25 +40,12 @@ func newStatsCommand(g *Globals) *cobra.Command {
 				return fmt.Errorf("--format %q: use table or json", o.Format)
 			}
 			ctx := cmd.Context()
-			p, err := g.LoadProject(ctx)
-			if err != nil {
-				return err
-			}
-			for _, a := range args {
-				if err := knownService(p, a); err != nil {
-					return err
-				}
-			}
-			o.Services, o.Stream = args, !o.NoStream
-			t, err := deploy.Open(p)
+			p, t, sr, err := openFor[engine.StatsReader](ctx, g, "stats", args)
 			if err != nil {
 				return err
 			}
 			defer t.Close()
-			sr, err := engine.Capability[engine.StatsReader](t.Driver, "stats")
-			if err != nil {
-				return err
-			}
+			o.Services, o.Stream = args, !o.NoStream
 			if o.Format == "json" {
 				err = sr.Stats(ctx, p.Name, o.StatsOptions, jsonSample(g.Stdout))
 			} else {
