@@ -77,6 +77,13 @@ func lifecycle(m *manifest.Project, images Images, obs *Observed, services []str
 			}
 		}
 	}
+	if g := obs.Gateway; g != nil && m.Stack.Gateway != nil {
+		// The gateway stays as it is; routed containers that stop leave
+		// its routes first, those that start join them once ready.
+		c := g.Container
+		plan.Actions = append(plan.Actions, &Action{Resource: GatewayResource, Kind: Unchanged,
+			Replicas: []Replica{{Number: 1, Kind: Unchanged, Container: &c}}})
+	}
 	return plan, nil
 }
 

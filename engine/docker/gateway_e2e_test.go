@@ -225,10 +225,12 @@ services:
 	}
 }
 
-// The gateway's routes change without a restart. Model: web behind the
-// gateway at /. Steps: up; route it at /app with strip_prefix -> plan says
-// reload, up reloads, /app/index.html answers, the gateway and web are the
-// same containers.
+// The gateway's routes change without a restart, and follow the containers
+// stop and start. Model: web behind the gateway at /. Steps: up; route it
+// at /app with strip_prefix -> plan says reload, up reloads,
+// /app/index.html answers, the gateway and web are the same containers;
+// stop -> the gateway says no web container is ready (503); start -> it
+// answers again.
 func TestGatewayRoutesReload(t *testing.T) {
 	port := freePort(t)
 	compose := webCompose(port, "v1", "true")
@@ -249,5 +251,19 @@ func TestGatewayRoutesReload(t *testing.T) {
 	}
 	if r := c.Run(t, "plan", "--detailed-exitcode"); r.Code != 0 {
 		t.Errorf("plan after the reload: exit %d, want 0", r.Code)
+	}
+
+	c.MustRun(t, "stop", "web")
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/app/index.html", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("with web stopped the gateway answers %s, want 503", resp.Status)
+	}
+	c.MustRun(t, "start", "web")
+	if got := get(t, fmt.Sprintf("http://127.0.0.1:%d/app/index.html", port)); got != "v1\n" {
+		t.Errorf("after start: %q, want v1", got)
 	}
 }

@@ -59,6 +59,9 @@ func (b *builder) uniqueID(id string) string {
 // routes reloaded; removed.
 func (b *builder) gateway(a *engine.Action, ao *actionOps) {
 	name := GatewayName(b.plan.Project)
+	if a.Kind == engine.Unchanged || len(a.Replicas) == 0 {
+		return
+	}
 	c := a.Replicas[0].Container
 	startAndWait := func(target string, needs ...string) *engine.Op {
 		start := b.op(a, engine.OpStart, "container:"+target, &containerCall{kind: engine.OpStart, ref: target}, needs...)

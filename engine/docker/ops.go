@@ -285,8 +285,10 @@ func (b *builder) replica(a *engine.Action, r engine.Replica, ao *actionOps) {
 			ao.done = append(ao.done, w.ID)
 		}
 	case engine.Stop:
-		stop := b.op(a, engine.OpStop, "container:"+c.Name, &containerCall{kind: engine.OpStop, ref: c.ID, name: c.Name})
-		ao.depGates = append(ao.depGates, stop)
+		first, needs := b.takeOff(a, c)
+		stop := b.op(a, engine.OpStop, "container:"+c.Name, &containerCall{kind: engine.OpStop, ref: c.ID, name: c.Name}, needs...)
+		first = cmp.Or(first, stop)
+		ao.depGates = append(ao.depGates, first)
 		ao.started = append(ao.started, stop.ID)
 		ao.done = append(ao.done, stop.ID)
 	case engine.Remove:
@@ -294,14 +296,9 @@ func (b *builder) replica(a *engine.Action, r engine.Replica, ao *actionOps) {
 			return // planned with the replica it was left beside
 		}
 		needs := b.leftovers(a, r.Number, ao)
-		var first *engine.Op // what waits for the dependants: the stop, or the removal
-		if b.routed(a) && c.Running() {
-			// Off the gateway, and its requests finished, before it stops.
-			out := b.route(a, nil, []string{c.ID}, "", needs...)
-			first = out
-			drain := b.op(a, engine.OpWait, "container:"+c.Name+" gateway", &drain{container: c.ID, name: c.Name}, out.ID)
-			drain.Detail = "until the gateway has no request under way on " + c.Name
-			needs = []string{drain.ID}
+		var first *engine.Op // what waits for the dependants: the route, the stop, or the removal
+		if c.Running() {
+			first, needs = b.takeOff(a, c, needs...)
 		}
 		if c.Running() {
 			stop := b.op(a, engine.OpStop, "container:"+c.Name, &containerCall{kind: engine.OpStop, ref: c.ID, name: c.Name}, needs...)
@@ -316,6 +313,20 @@ func (b *builder) replica(a *engine.Action, r engine.Replica, ao *actionOps) {
 		ao.started = append(ao.started, first.ID)
 		ao.done = append(ao.done, remove.ID)
 	}
+}
+
+// takeOff plans, when the gateway routes to a's service, taking c off its
+// routes and waiting for the requests under way on it, after needs; it
+// returns the first operation (nil when not routed) and what comes next
+// needs.
+func (b *builder) takeOff(a *engine.Action, c *engine.Container, needs ...string) (*engine.Op, []string) {
+	if !b.routed(a) {
+		return nil, needs
+	}
+	out := b.route(a, nil, []string{c.ID}, "", needs...)
+	drain := b.op(a, engine.OpWait, "container:"+c.Name+" gateway", &drain{container: c.ID, name: c.Name}, out.ID)
+	drain.Detail = "until the gateway has no request under way on " + c.Name
+	return out, []string{drain.ID}
 }
 
 // leftovers plans removing the containers an interrupted replacement left
