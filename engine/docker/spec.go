@@ -438,7 +438,10 @@ func unsupported(s types.ServiceConfig, warn func(string, string)) {
 	check(s.Net != "", "net", "the legacy form; use network_mode")
 	if d := s.Deploy; d != nil {
 		check(d.Mode != "" && d.Mode != "replicated", "deploy.mode "+d.Mode, "Swarm only")
-		check(d.UpdateConfig != nil || d.RollbackConfig != nil, "deploy.update_config/rollback_config", "Swarm only")
+		check(d.UpdateConfig != nil && d.UpdateConfig.MaxFailureRatio != 0, "deploy.update_config.max_failure_ratio",
+			"a failure acts as failure_action says, whatever the ratio")
+		check(d.RollbackConfig != nil, "deploy.rollback_config",
+			"a rollback starts the previous containers again at once: they are kept until the new ones are ready")
 		check(len(d.Placement.Constraints) > 0 || len(d.Placement.Preferences) > 0, "deploy.placement", "Swarm only")
 		check(len(d.Labels) > 0, "deploy.labels", "Swarm service labels; use labels")
 		check(d.EndpointMode != "", "deploy.endpoint_mode", "Swarm only")
