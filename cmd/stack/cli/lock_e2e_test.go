@@ -510,7 +510,10 @@ x-stack:
 	}
 	defer c.Close()
 	ctx := context.Background()
-	l, err := lock.Acquire(ctx, c, name, lock.Options{Holder: lock.Me("e2e holder")})
+	// prod deploys as a project of its own: its lock is that project's.
+	prodProject := name + "-prod"
+	t.Cleanup(func() { removeLock(t, prodProject) })
+	l, err := lock.Acquire(ctx, c, prodProject, lock.Options{Holder: lock.Me("e2e holder")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -549,7 +552,7 @@ x-stack:
 			t.Errorf("pid %d took over a lock that was released: %s", h.pid, h.tookOver)
 		}
 	}
-	if left := lockLeftovers(t, name); left != "" {
+	if left := lockLeftovers(t, prodProject); left != "" {
 		t.Errorf("left of the lock: %s", left)
 	}
 }
