@@ -233,9 +233,13 @@ func TestKilledHolderTakenOver(t *testing.T) {
 			if err := <-got; err != nil {
 				t.Fatal(err)
 			}
-			took := ev.await(t, "take over", time.Second)
-			if !strings.Contains(took.Message, "connection to the engine closed") || !strings.Contains(took.Message, "lock test holder") {
-				t.Errorf("the take-over says %q, want the holder and that its connection closed", took.Message)
+			// Taken. It says so when it saw the dead holder's lock exit; on
+			// a busy engine the lock may be gone (removed as it exits)
+			// before it looks, and then it just takes the free lock.
+			for _, took := range ev.Events() {
+				if took.Action == "take over" && (!strings.Contains(took.Message, "connection to the engine closed") || !strings.Contains(took.Message, "lock test holder")) {
+					t.Errorf("the take-over says %q, want the holder and that its connection closed", took.Message)
+				}
 			}
 			if err := next.Release(ctx); err != nil {
 				t.Fatal(err)
