@@ -195,6 +195,11 @@ func (x *executor) createContainer(ctx context.Context, p *createContainer) erro
 		keep = append(keep, mount.Mount{Type: mount.TypeVolume, Source: m.Name, Target: m.Target})
 	}
 	sp.host.Mounts = append(sp.host.Mounts, uncovered(sp.host, keep)...)
+	if p.hidden {
+		for _, ep := range sp.network.EndpointsConfig {
+			ep.Aliases = nil
+		}
+	}
 	if _, err := x.client.ContainerCreate(ctx, sp.config, sp.host, sp.network, nil, p.name); err != nil {
 		return fmt.Errorf("creating container %q: %w", p.name, err)
 	}
@@ -212,6 +217,11 @@ func (x *executor) connect(ctx context.Context, p *connect) error {
 		}
 		if ep = sp.connect[p.network]; ep == nil {
 			ep = sp.network.EndpointsConfig[p.network]
+		}
+		if p.hidden {
+			hidden := *ep
+			hidden.Aliases = nil
+			ep = &hidden
 		}
 	}
 	if p.disconnect {

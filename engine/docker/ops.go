@@ -31,6 +31,10 @@ type (
 		name    string
 		// keep are the anonymous volumes of the container it replaces.
 		keep []engine.Mount
+		// hidden: on its networks without the names it answers to, until
+		// a join gives them (start-first: no client reaches it before it
+		// is ready).
+		hidden bool
 	}
 	// connect attaches a container to one of its service's networks, as
 	// its spec says (service empty: the gateway's, with no alias);
@@ -38,6 +42,8 @@ type (
 	connect struct {
 		service, container, network string
 		disconnect                  bool
+		// hidden connects it without its aliases (see createContainer).
+		hidden bool
 	}
 	// containerCall is a call on one container by name or ID.
 	containerCall struct {
@@ -420,9 +426,14 @@ func (b *builder) extraNetworks(a *engine.Action) []string {
 // connects plans connecting a new container to networks, one after the
 // other from after, in txn; it returns what comes next needs.
 func (b *builder) connects(a *engine.Action, container string, networks []string, after, txn string) []string {
+	return b.connectAll(a, container, networks, after, txn, false)
+}
+
+// connectAll is connects, hidden or not (see createContainer).
+func (b *builder) connectAll(a *engine.Action, container string, networks []string, after, txn string, hidden bool) []string {
 	last := []string{after}
 	for _, n := range networks {
-		op := b.op(a, engine.OpConnect, "container:"+container+" network:"+n, &connect{service: a.Name(), container: container, network: n}, last...)
+		op := b.op(a, engine.OpConnect, "container:"+container+" network:"+n, &connect{service: a.Name(), container: container, network: n, hidden: hidden}, last...)
 		op.Txn = txn
 		last = []string{op.ID}
 	}

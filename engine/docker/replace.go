@@ -104,7 +104,12 @@ func (b *builder) replaceOne(a *engine.Action, r engine.Replica, u *engine.Updat
 	tmp := TemporaryName(name, a.ConfigHash)
 	routed := b.routed(a)
 
-	create := b.op(a, engine.OpCreate, "container:"+tmp, b.createPayload(a, r.Number, tmp, c.Anonymous), b.leftovers(a, r.Number, ao)...)
+	// Start-first: the new container answers to the service's names only
+	// once it is ready (a join), not as soon as it runs.
+	hidden := u.Order == engine.StartFirst && len(b.networkNames(a)) > 0
+	payload := b.createPayload(a, r.Number, tmp, c.Anonymous)
+	payload.hidden = hidden
+	create := b.op(a, engine.OpCreate, "container:"+tmp, payload, b.leftovers(a, r.Number, ao)...)
 	create.Needs = appendNew(create.Needs, after...)
 	if optional {
 		create.Optional = after
@@ -113,7 +118,7 @@ func (b *builder) replaceOne(a *engine.Action, r engine.Replica, u *engine.Updat
 	create.Undo = &engine.Op{Kind: engine.OpRemove, Target: "container:" + tmp, Detail: "removed " + tmp,
 		Payload: &containerCall{kind: engine.OpRemove, ref: tmp}}
 	ao.resourceGates = append(ao.resourceGates, create)
-	last := b.connects(a, tmp, b.extraNetworks(a), b.copyFiles(a, tmp, create.ID, txn), txn)
+	last := b.connectAll(a, tmp, b.extraNetworks(a), b.copyFiles(a, tmp, create.ID, txn), txn, hidden)
 
 	// The new container's start: undone by removing it at once, so the old
 	// one has its ports back.
@@ -156,6 +161,16 @@ func (b *builder) replaceOne(a *engine.Action, r engine.Replica, u *engine.Updat
 		ao.depGates = append(ao.depGates, start) // the new runs only once its dependencies are ready
 		w := waitNew(start.ID)
 		readyID = w.ID
+		if hidden {
+			// Ready: it joins the service's names (connected again, with
+			// its aliases), beside the old one until that one leaves.
+			for _, n := range b.networkNames(a) {
+				j := b.op(a, engine.OpConnect, "container:"+tmp+" network:"+n, &connect{service: a.Name(), container: tmp, network: n, disconnect: true}, readyID)
+				j.ID = b.uniqueID("join " + j.Target)
+				j.Txn, j.Detail = txn, "with the service's aliases, now that it is ready"
+				readyID = j.ID
+			}
+		}
 		// With rollback, the old container is taken out of service in the
 		// transaction too, so a later batch's failure brings it back.
 		undoable := func(op *engine.Op) *engine.Op {
@@ -165,7 +180,7 @@ func (b *builder) replaceOne(a *engine.Action, r engine.Replica, u *engine.Updat
 			return op
 		}
 		if routed {
-			in := b.route(a, []string{tmp}, []string{c.ID}, txn, w.ID)
+			in := b.route(a, []string{tmp}, []string{c.ID}, txn, readyID)
 			drain := undoable(b.op(a, engine.OpWait, "container:"+c.Name+" gateway", &drain{container: c.ID, name: c.Name}, in.ID))
 			drain.Detail = "until the gateway has no request under way on " + c.Name
 			readyID = in.ID
