@@ -35,6 +35,14 @@ type Lister interface {
 	Ps(ctx context.Context, project string, all bool) ([]Status, error)
 }
 
+// ImageLister reports the images a project runs (`stack releases`), where
+// its containers are not on the image builder's engine (a Swarm's nodes).
+type ImageLister interface {
+	// RunningImages returns, by service, per running container or task,
+	// the repo@sha256 names of its image.
+	RunningImages(ctx context.Context, project string) (map[string][][]string, error)
+}
+
 // Capability returns d as the interface T, or an error naming the verb and
 // the orchestrator that cannot do it.
 func Capability[T any](d Driver, verb string) (T, error) {
@@ -103,4 +111,8 @@ type Status struct {
 	// Started is when the running container started; zero when it does
 	// not run.
 	Started time.Time `json:"started,omitzero"`
+	// Node is the cluster node a task runs on, Error why it cannot run or
+	// failed; both empty on one engine.
+	Node  string `json:"node,omitempty"`
+	Error string `json:"error,omitempty"`
 }

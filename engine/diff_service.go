@@ -10,7 +10,7 @@ import (
 )
 
 func diffService(p *types.Project, s types.ServiceConfig, img Image, obs *Observed, selected map[string]bool, o DiffOptions) (*Action, error) {
-	h, err := ConfigHash(s, img.ID)
+	h, err := serviceHash(s, img)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +136,14 @@ func diffService(p *types.Project, s types.ServiceConfig, img Image, obs *Observ
 		a.Kind = Unchanged
 	}
 	return a, nil
+}
+
+// serviceHash is the driver's hash of s when it made one, else ConfigHash.
+func serviceHash(s types.ServiceConfig, img Image) (Hash, error) {
+	if img.Hash != nil {
+		return *img.Hash, nil
+	}
+	return ConfigHash(s, img.ID)
 }
 
 // primary picks, among the containers of one number, the one the service

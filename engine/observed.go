@@ -9,6 +9,10 @@ type Observed struct {
 	Containers []Container
 	Networks   []Resource
 	Volumes    []Resource
+	// Driver is what the driver read beyond these, in its own terms, for
+	// its Operations (a Swarm: each service's ID, version and task counts,
+	// the secrets and configs); the planner never reads it.
+	Driver any
 }
 
 // Container is one observed container of the project.

@@ -60,7 +60,7 @@ func newConfigCommand(g *Globals) *cobra.Command {
 				return nil
 			}
 			if !o.NoInject {
-				t, err := deploy.Open(p)
+				t, err := g.target(p)
 				if err != nil {
 					return err
 				}
@@ -87,13 +87,22 @@ func newConfigCommand(g *Globals) *cobra.Command {
 	return cmd
 }
 
+// serviceHash is the hash up compares: the driver's own (a Swarm spec's),
+// else ConfigHash.
+func serviceHash(p *manifest.Project, name string, img engine.Image) (engine.Hash, error) {
+	if img.Hash != nil {
+		return *img.Hash, nil
+	}
+	return engine.ConfigHash(p.Project.Services[name], img.ID)
+}
+
 // printHashes prints `service hash` per service, as `docker compose config
 // --hash` does, with the hash `stack up` would put on the containers: over
 // the configuration after address injection and the image ID. Nothing is
 // built or pulled: an image not on the engine yet is hashed as unknown, and a
 // warning says the hash will change once it is there.
 func (g *Globals) printHashes(ctx context.Context, p *manifest.Project) error {
-	t, err := deploy.Open(p)
+	t, err := g.target(p)
 	if err != nil {
 		return err
 	}
@@ -103,7 +112,7 @@ func (g *Globals) printHashes(ctx context.Context, p *manifest.Project) error {
 		return err
 	}
 	for _, name := range p.ServiceNames() {
-		h, err := engine.ConfigHash(p.Project.Services[name], images[name].ID)
+		h, err := serviceHash(p, name, images[name])
 		if err != nil {
 			return err
 		}

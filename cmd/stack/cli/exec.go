@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/engine"
 )
 
@@ -43,7 +42,7 @@ func newExecCommand(g *Globals) *cobra.Command {
 			if !o.NoStdin {
 				o.Stdin = g.Stdin
 			}
-			t, err := deploy.Open(p)
+			t, err := g.target(p)
 			if err != nil {
 				return err
 			}

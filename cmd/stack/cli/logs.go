@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/engine"
 )
 
@@ -31,7 +30,7 @@ func newLogsCommand(g *Globals) *cobra.Command {
 				}
 			}
 			o.Services = args
-			t, err := deploy.Open(p)
+			t, err := g.target(p)
 			if err != nil {
 				return err
 			}
