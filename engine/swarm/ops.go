@@ -24,8 +24,8 @@ type (
 	removeVolume struct{ name string }
 	// object is a secret or config by its (content-hashed) name; id is set
 	// when it exists.
-	createObject struct{ kind, name string }
-	removeObject struct{ kind, id, name string }
+	createObject  struct{ kind, name string }
+	removeObject  struct{ kind, id, name string }
 	createService struct{ service string }
 	// updateService sends the desired spec to the service as observed;
 	// force restarts its tasks even when nothing else changed (a restart,
