@@ -9,6 +9,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
 
 	"github.com/stack-deploy/stack/engine"
@@ -124,16 +125,33 @@ func (x *executor) createNetwork(ctx context.Context, key string) error {
 }
 
 // removeNetwork removes a network, polling while the tasks of services just
-// removed still hold it, within networkRemoveTimeout.
+// removed still hold it, and then until it is gone, within
+// networkRemoveTimeout.
 func (x *executor) removeNetwork(ctx context.Context, r engine.Resource) error {
 	deadline := time.Now().Add(networkRemoveTimeout)
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
+	removed := false
 	for {
-		err := x.d.client.NetworkRemove(ctx, r.ID)
+		var err error
+		if !removed {
+			err = x.d.client.NetworkRemove(ctx, r.ID)
+			if cerrdefs.IsNotFound(err) {
+				return nil
+			}
+			removed = err == nil
+		}
 		switch {
-		case err == nil || cerrdefs.IsNotFound(err):
-			return nil
+		case removed:
+			// The manager removes it asynchronously: done once it is gone,
+			// so that the next run does not find it.
+			left, err := x.d.client.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("id", r.ID))})
+			if err != nil || len(left) == 0 {
+				return err
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("removing network %q: the manager still lists it %s later", r.Name, networkRemoveTimeout)
+			}
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case !strings.Contains(err.Error(), "active endpoints") && !strings.Contains(err.Error(), "in use"):
