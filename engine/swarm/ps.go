@@ -3,6 +3,7 @@ package swarm
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/docker/docker/api/types/filters"
@@ -109,12 +110,17 @@ func taskName(svc swarm.Service, t swarm.Task) string {
 // node.
 func taskPorts(svc swarm.Service, t swarm.Task, node swarm.Node) []string {
 	var out []string
+	add := func(s string) {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
 	for _, p := range t.Status.PortStatus.Ports {
-		out = append(out, fmt.Sprintf("%s:%d->%d/%s", node.Status.Addr, p.PublishedPort, p.TargetPort, p.Protocol))
+		add(fmt.Sprintf("%s:%d->%d/%s", node.Status.Addr, p.PublishedPort, p.TargetPort, p.Protocol))
 	}
 	for _, p := range svc.Endpoint.Ports {
 		if p.PublishMode == swarm.PortConfigPublishModeIngress && p.PublishedPort != 0 {
-			out = append(out, fmt.Sprintf("*:%d->%d/%s", p.PublishedPort, p.TargetPort, p.Protocol))
+			add(fmt.Sprintf("*:%d->%d/%s", p.PublishedPort, p.TargetPort, p.Protocol))
 		}
 	}
 	sort.Strings(out)

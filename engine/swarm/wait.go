@@ -26,6 +26,9 @@ type verdict struct {
 	done   bool
 	err    error
 	status string
+	// why is Swarm's reason for a rollback under way, which the message
+	// once it completed no longer gives.
+	why string
 }
 
 // waitService returns once the service is as w says, reporting where it
@@ -43,7 +46,7 @@ func (x *executor) waitService(ctx context.Context, op *engine.Op, w *waitServic
 		kind = string(a.Kind)
 	}
 	wt := x.watcher(context.WithoutCancel(ctx))
-	since, last := time.Now(), ""
+	since, last, why := time.Now(), "", ""
 	for {
 		s := wt.after(ctx, since)
 		if s == nil {
@@ -56,6 +59,12 @@ func (x *executor) waitService(ctx context.Context, op *engine.Op, w *waitServic
 		if v.status != last && v.status != "" {
 			last = v.status
 			progress.Report(ctx, op.Action, kind, progress.Working, v.status, nil)
+		}
+		if v.why != "" {
+			why = v.why
+		}
+		if v.err != nil && errors.Is(v.err, ErrRolledBack) && why != "" {
+			return fmt.Errorf("%w: %s", v.err, why)
 		}
 		if v.done || v.err != nil {
 			return v.err
@@ -92,9 +101,9 @@ func judge(s *snapshot, w *waitService) verdict {
 		}
 		switch state {
 		case swarm.UpdateStateRollbackStarted:
-			return verdict{status: "the update failed; Swarm is rolling it back: " + msg}
+			return verdict{status: "the update failed; Swarm is rolling it back: " + msg, why: msg}
 		case swarm.UpdateStateRollbackCompleted:
-			return verdict{err: fmt.Errorf("service %q: %w: the update failed (%s)%s, and Swarm rolled it back: the previous version runs", w.service, ErrRolledBack, msg, failures(s, svc))}
+			return verdict{err: fmt.Errorf("service %q: %w: the new version failed%s, and Swarm rolled it back: the previous version runs (stack ps -a shows the tasks)", w.service, ErrRolledBack, failures(s, svc))}
 		case swarm.UpdateStateRollbackPaused:
 			return verdict{err: fmt.Errorf("service %q: %w, and the rollback paused (%s): fix the service and run stack up again", w.service, ErrRolledBack, msg)}
 		}
