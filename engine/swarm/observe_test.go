@@ -75,8 +75,8 @@ func TestObserve(t *testing.T) {
 			{ID: "n1", Name: "shop_default", Driver: "overlay", Labels: map[string]string{engine.LabelProject: "shop", engine.LabelNetwork: "default", engine.LabelConfigHash: "h-n"}},
 			{ID: "n2", Name: "shop_back", Driver: "overlay"},
 		},
-		secrets:  []swarm.Secret{{ID: "x1", Spec: swarm.SecretSpec{Annotations: swarm.Annotations{Name: "shop_token-abc", Labels: map[string]string{LabelSecret: "token"}}}}},
-		configs:  []swarm.Config{{ID: "c1", Spec: swarm.ConfigSpec{Annotations: swarm.Annotations{Name: "shop_conf-def", Labels: map[string]string{LabelConfig: "conf"}}}}},
+		secrets: []swarm.Secret{{ID: "x1", Spec: swarm.SecretSpec{Annotations: swarm.Annotations{Name: "shop_token-abc", Labels: map[string]string{LabelSecret: "token"}}}}},
+		configs: []swarm.Config{{ID: "c1", Spec: swarm.ConfigSpec{Annotations: swarm.Annotations{Name: "shop_conf-def", Labels: map[string]string{LabelConfig: "conf"}}}}},
 	}
 	got, err := Observe(t.Context(), f, "shop")
 	if err != nil {
