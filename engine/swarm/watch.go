@@ -13,8 +13,9 @@ import (
 // pollInterval is how often the project's tasks are read while something
 // waits: a task's state changes on its node, which raises no event on the
 // manager; a service event (an update starting, finishing or rolling back)
-// is read at once.
-const pollInterval = 250 * time.Millisecond
+// is read at once. Two list calls per interval, however many services wait:
+// the manager answers them from memory.
+const pollInterval = 100 * time.Millisecond
 
 // snapshot is the project's services and tasks as read at one moment.
 type snapshot struct {
