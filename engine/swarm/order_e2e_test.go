@@ -87,6 +87,34 @@ func TestDependsOnOrderOnSwarm(t *testing.T) {
 	if n := len(tasksOf(t, lab, project+"_migrate")); n != 1 {
 		t.Errorf("a second up ran the job again: %d tasks", n)
 	}
+
+	// The same project through --orchestrator and the manager as
+	// DOCKER_HOST, without the environment: the Swarm driver, which finds
+	// it converged (the Docker driver would plan containers).
+	flag := e2e.Cmd{Dir: dir, Env: []string{"DOCKER_HOST=" + lab.Host}}
+	if r := flag.Run(t, "--orchestrator", "swarm", "plan", "--detailed-exitcode"); r.Code != 0 {
+		t.Errorf("plan --orchestrator swarm: exit %d, want 0", r.Code)
+	}
+
+	// The verbs: ps lists tasks with their nodes; run is a one-off job with
+	// the injected addresses and its exit code; exec and stop say why not.
+	ps := stack.MustRun(t, "ps").Stdout
+	if !strings.Contains(ps, "NODE") || strings.Count(ps, " running ") != 3 {
+		t.Errorf("stack ps:\n%s", ps)
+	}
+	run := stack.Run(t, "run", "app", "sh", "-c", "echo one-off at $DB_HOST; exit 3")
+	if run.Code != 3 || !strings.Contains(run.Stdout, "one-off at db") {
+		t.Errorf("stack run: exit %d, output %q; want 3 and the injected DB_HOST", run.Code, run.Stdout)
+	}
+	if exec := stack.Run(t, "exec", "app", "true"); exec.Code != 1 || !strings.Contains(exec.Stderr, "not supported by the swarm orchestrator") || !strings.Contains(exec.Stderr, "runs on node stklab-node") {
+		t.Errorf("stack exec: exit %d, %q", exec.Code, exec.Stderr)
+	}
+	if stop := stack.Run(t, "stop"); stop.Code != 1 || !strings.Contains(stop.Stderr, "a Swarm service has no stopped state") {
+		t.Errorf("stack stop: exit %d, %q", stop.Code, stop.Stderr)
+	}
+	if left := lab.Docker(t, 0, "service", "ls", "-q", "--filter", "label=io.stack.oneoff=true"); left != "" {
+		t.Errorf("stack run left its job: %s", left)
+	}
 }
 
 // tasksOf lists a service's tasks, those that ended included.

@@ -33,6 +33,9 @@ type SwarmLab struct {
 	// Registry is the lab registry, 127.0.0.1:5235: the main engine pushes
 	// to it, and every node pulls from it under the same name.
 	Registry string
+	// PrivateRegistry, 127.0.0.1:5236, serves the same images to HTTP basic
+	// authentication as PrivateUser and PrivatePassword only.
+	PrivateRegistry, PrivateUser, PrivatePassword string
 	// Nodes are the lab's nodes in order; Nodes[0] is the manager.
 	Nodes []SwarmNode
 
@@ -90,10 +93,11 @@ func parseSwarmEnv(out []byte) (*SwarmLab, error) {
 			env[k] = v
 		}
 	}
-	lab := &SwarmLab{Host: env["STACK_SWARM_LAB_HOST"], Registry: env["STACK_SWARM_LAB_REGISTRY"], images: map[string]string{}}
+	lab := &SwarmLab{Host: env["STACK_SWARM_LAB_HOST"], Registry: env["STACK_SWARM_LAB_REGISTRY"], PrivateRegistry: env["STACK_SWARM_LAB_PRIVATE_REGISTRY"], images: map[string]string{}}
+	lab.PrivateUser, lab.PrivatePassword, _ = strings.Cut(env["STACK_SWARM_LAB_PRIVATE_AUTH"], ":")
 	n, err := strconv.Atoi(env["STACK_SWARM_LAB_NODES"])
-	if err != nil || lab.Host == "" || lab.Registry == "" {
-		return nil, fmt.Errorf("reading the Swarm lab's environment: no STACK_SWARM_LAB_HOST, _REGISTRY or _NODES in:\n%s", out)
+	if err != nil || lab.Host == "" || lab.Registry == "" || lab.PrivateRegistry == "" || lab.PrivatePassword == "" {
+		return nil, fmt.Errorf("reading the Swarm lab's environment: no STACK_SWARM_LAB_HOST, _REGISTRY, _PRIVATE_REGISTRY, _PRIVATE_AUTH or _NODES in:\n%s", out)
 	}
 	for i := 1; i <= n; i++ {
 		node := SwarmNode{Host: env[fmt.Sprintf("STACK_SWARM_LAB_NODE%d_HOST", i)], Addr: env[fmt.Sprintf("STACK_SWARM_LAB_NODE%d_ADDR", i)]}
