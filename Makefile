@@ -49,7 +49,7 @@ fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')
 
 .PHONY: bench
-bench: engine ## benchmarks that print time and memory figures (stack config on 1,000 services: manifest/)
+bench: engine swarm-lab ## benchmarks that print time and memory figures (stack config on 1,000 services: manifest/; the 30-service DAG on the Swarm lab beside docker stack deploy)
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
 
 FUZZTIME ?= 3m

@@ -66,7 +66,7 @@ x-stack:
 //	down                          -> services, network, secrets gone; the volume stays on node 1
 //	up                            -> the key written first is still there
 func TestKVStoreOnSwarm(t *testing.T) {
-	lab := e2e.Swarm(t)
+	lab := e2e.SwarmExclusive(t) // it drains a node
 	project := lab.SwarmProject(t)
 	dir := copyExample(t, "kvstore")
 	t.Cleanup(func() { removeImagesOf(t, lab.Registry+"/"+project+"/") })

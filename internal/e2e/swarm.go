@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -58,11 +60,49 @@ var (
 	swarmErr  error
 )
 
+// labTests is the lock every test using the lab holds until it ends:
+// shared, or alone for one that changes the lab itself. Test processes of
+// several packages run at once, and a drained node would move their tasks
+// under them.
+const labTests = "/tmp/stack-swarm-lab.tests.lock"
+
 // Swarm returns the lab, starting it when it is not up (`make test` starts
 // it before the tests; scripts/swarm-lab.sh up is a no-op on a healthy lab).
 // It stays up for later tests and runs; scripts/swarm-lab.sh down removes
 // it. Left out under -short; failed, never skipped, when it cannot start.
+// The test shares the lab with those of other processes until it ends.
 func Swarm(t testing.TB) *SwarmLab {
+	t.Helper()
+	lab := startSwarm(t)
+	holdLab(t, syscall.LOCK_SH)
+	return lab
+}
+
+// SwarmExclusive is Swarm for a test that changes the lab (drains a node):
+// no other test uses it until this one ends.
+func SwarmExclusive(t testing.TB) *SwarmLab {
+	t.Helper()
+	lab := startSwarm(t)
+	holdLab(t, syscall.LOCK_EX)
+	return lab
+}
+
+// holdLab takes the tests' lock on the lab (how: shared or exclusive) until
+// t ends, waiting for it as long as it takes.
+func holdLab(t testing.TB, how int) {
+	t.Helper()
+	f, err := os.OpenFile(labTests, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		f.Close()
+		t.Fatalf("locking %s: %v", labTests, err)
+	}
+	t.Cleanup(func() { f.Close() }) // closing releases the lock
+}
+
+func startSwarm(t testing.TB) *SwarmLab {
 	t.Helper()
 	Engine(t) // images come from the main engine
 	swarmOnce.Do(func() {
