@@ -313,6 +313,9 @@ func (x *executor) createService(ctx context.Context, resource, service string) 
 // it rather than lose it. The force counter is the observed one, raised to
 // restart the tasks when asked: any other value would restart them too.
 func (x *executor) updateService(ctx context.Context, resource string, p *updateService) error {
+	if p.restart {
+		return x.restartService(ctx, resource, p.current)
+	}
 	spec, auth, err := x.spec(ctx, p.service)
 	if err != nil {
 		return err
@@ -326,6 +329,23 @@ func (x *executor) updateService(ctx context.Context, resource string, p *update
 		return fmt.Errorf("updating service %s: %w", spec.Name, err)
 	}
 	x.warn(ctx, resource, "update", r.Warnings)
+	return nil
+}
+
+// restartService restarts a service's tasks with the spec it has: the
+// credentials it was given stay with it (registryAuthFrom spec).
+func (x *executor) restartService(ctx context.Context, resource string, cur ObservedService) error {
+	svc, _, err := x.d.client.ServiceInspectWithRaw(ctx, cur.ID, swarm.ServiceInspectOptions{})
+	if err != nil {
+		return fmt.Errorf("inspecting service %s: %w", cur.Name, err)
+	}
+	spec := svc.Spec
+	spec.TaskTemplate.ForceUpdate++
+	r, err := x.d.client.ServiceUpdate(ctx, svc.ID, svc.Version, spec, swarm.ServiceUpdateOptions{RegistryAuthFrom: swarm.RegistryAuthFromSpec})
+	if err != nil {
+		return fmt.Errorf("restarting service %s: %w", cur.Name, err)
+	}
+	x.warn(ctx, resource, "restart", r.Warnings)
 	return nil
 }
 

@@ -28,12 +28,14 @@ type (
 	removeObject  struct{ kind, id, name string }
 	createService struct{ service string }
 	// updateService sends the desired spec to the service as observed;
-	// force restarts its tasks even when nothing else changed (a restart,
-	// a job run again, a paused update resumed).
+	// force restarts its tasks even when nothing else changed. restart
+	// sends the manager's own spec back instead, its tasks restarted (stack
+	// restart, a dependency's restart: true, a job run again, a paused
+	// update resumed): what runs, not what the manifest says now.
 	updateService struct {
-		service string
-		current ObservedService
-		force   bool
+		service        string
+		current        ObservedService
+		force, restart bool
 	}
 	removeService struct {
 		service string
@@ -192,7 +194,14 @@ func (b *builder) service(a *engine.Action, ao *actionOps) error {
 			return nil
 		}
 		wait.hash = cur.Hash
-	case engine.Create, engine.Recreate, engine.Scale, engine.Start, engine.Restart:
+	case engine.Start, engine.Restart:
+		if !exists {
+			return nil
+		}
+		// What runs, run again: the manager's own spec, its tasks restarted.
+		first = b.op(a, engine.OpUpdate, target, &updateService{service: svc, current: cur, restart: true})
+		first.Detail, wait.update, wait.hash = updateDetail(a.Kind, Service{}), true, cur.Hash
+	case engine.Create, engine.Recreate, engine.Scale:
 		desired := b.desired.service(svc)
 		needs := b.objectsOf(a, svc)
 		wait.hash = desired.Hash.Sum
@@ -209,7 +218,9 @@ func (b *builder) service(a *engine.Action, ao *actionOps) error {
 			ao.done = append(ao.done, b.wait(a, target, wait, create.ID).ID)
 			return nil
 		default:
-			force := a.Kind == engine.Start || a.Kind == engine.Restart
+			// The same spec again is a replacement forced (--force-recreate):
+			// Swarm would change nothing unless its tasks are restarted.
+			force := a.Kind == engine.Recreate && cur.Hash == desired.Hash.Sum
 			first = b.op(a, engine.OpUpdate, target, &updateService{service: svc, current: cur, force: force}, needs...)
 			first.Detail, wait.update = updateDetail(a.Kind, desired), true
 		}

@@ -54,7 +54,7 @@ func TestOperationsGolden(t *testing.T) {
 		afterImages         map[string]string // by service, over opsImages
 		notConverged        string            // a service observed with one task short
 		opts                engine.DiffOptions
-		down                bool
+		down, restart       bool
 	}{
 		{name: "new", after: opsSeed},
 		{name: "unchanged", before: opsSeed, after: opsSeed},
@@ -66,6 +66,8 @@ func TestOperationsGolden(t *testing.T) {
 		{name: "not-converged", before: opsSeed, after: opsSeed, notConverged: "app"},
 		{name: "orphan", before: strings.Replace(opsSeed, "services:\n", "services:\n  old:\n    image: busybox:stable\n", 1), after: opsSeed, opts: engine.DiffOptions{RemoveOrphans: true}},
 		{name: "down", before: opsSeed, after: opsSeed, down: true},
+		{name: "restart", before: opsSeed, after: opsSeed, restart: true},
+		{name: "force-recreate", before: opsSeed, after: opsSeed, opts: engine.DiffOptions{ForceRecreate: true, Services: []string{"redis"}, NoDeps: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,9 +78,14 @@ func TestOperationsGolden(t *testing.T) {
 			}
 			p := pinnedProject(t, tt.after, tt.afterImages)
 			var plan *engine.Plan
-			if tt.down {
+			switch {
+			case tt.down:
 				plan = engine.Down(p, obs, engine.DownOptions{Volumes: true})
-			} else {
+			case tt.restart:
+				if plan, err = engine.RestartServices(p, engine.Images{}, obs, []string{"app"}); err != nil {
+					t.Fatal(err)
+				}
+			default:
 				images, err := d.ConfigHashes(p, engine.Images{})
 				if err != nil {
 					t.Fatal(err)

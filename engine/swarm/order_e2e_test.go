@@ -115,6 +115,14 @@ func TestDependsOnOrderOnSwarm(t *testing.T) {
 	if left := lab.Docker(t, 0, "service", "ls", "-q", "--filter", "label=io.stack.oneoff=true"); left != "" {
 		t.Errorf("stack run left its job: %s", left)
 	}
+	// restart replaces the tasks of what runs, as it is.
+	stack.MustRun(t, "restart", "db")
+	if again := tasksOf(t, lab, project+"_db"); len(again) != 2 {
+		t.Errorf("after stack restart db: %d db tasks, want the old one and a new one", len(again))
+	}
+	if r := stack.Run(t, "plan", "--detailed-exitcode"); r.Code != 0 {
+		t.Errorf("plan after restart: exit %d, want 0", r.Code)
+	}
 }
 
 // tasksOf lists a service's tasks, those that ended included.
