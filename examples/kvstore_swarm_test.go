@@ -65,6 +65,7 @@ x-stack:
 //	a version failing its check   -> Swarm rolls it back, stack exits 1 saying so; the last version runs
 //	down                          -> services, network, secrets gone; the volume stays on node 1
 //	up                            -> the key written first is still there
+//	down -v                       -> the volume gone from node 1 (redis ran there), the others named
 func TestKVStoreOnSwarm(t *testing.T) {
 	lab := e2e.SwarmExclusive(t) // it drains a node
 	project := lab.SwarmProject(t)
@@ -168,6 +169,11 @@ func TestKVStoreOnSwarm(t *testing.T) {
 	callJSON(t, "GET", "http://"+psTasks(t, stack).of("web")[0].addr(t)+"/pizza", "", http.StatusOK, &read)
 	if read != stored {
 		t.Errorf("after down and up: read %+v, want %+v (redis data on the volume)", read, stored)
+	}
+	downV := stack.MustRun(t, "down", "-v")
+	mustContain(t, "down -v", downV.Stderr, "removed from the manager's node; a manager cannot remove it from the others")
+	if v := lab.Docker(t, 0, "volume", "ls", "-q", "--filter", "label="+e2e.Label+"="+project); v != "" {
+		t.Errorf("after down -v, node 1 still has volumes %q", v)
 	}
 }
 

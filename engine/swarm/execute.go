@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -16,10 +17,10 @@ import (
 	"github.com/stack-deploy/stack/progress"
 )
 
-// networkRemoveTimeout bounds the wait for a network to be free of a
+// freeTimeout bounds the wait for a network or volume to be free of a
 // removed service's tasks: Swarm removes services asynchronously, and each
-// node stops their containers in its own time.
-const networkRemoveTimeout = time.Minute
+// node stops and removes their containers in its own time.
+const freeTimeout = time.Minute
 
 // executor makes the calls of one plan's operations; it implements
 // engine.Executor.
@@ -124,54 +125,30 @@ func (x *executor) createNetwork(ctx context.Context, key string) error {
 	return fmt.Errorf("creating network %q: not in the mapped project", key)
 }
 
-// removeNetwork removes a network, polling while the tasks of services just
-// removed still hold it, and then until it is gone, within
-// networkRemoveTimeout.
+// removeNetwork removes a network once the tasks of services just removed
+// no longer hold it, then waits until the manager no longer lists it (it
+// removes networks asynchronously), within freeTimeout.
 func (x *executor) removeNetwork(ctx context.Context, r engine.Resource) error {
-	deadline := time.Now().Add(networkRemoveTimeout)
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	removed := false
-	for {
-		var err error
-		if !removed {
-			err = x.d.client.NetworkRemove(ctx, r.ID)
-			if cerrdefs.IsNotFound(err) {
-				return nil
-			}
-			removed = err == nil
-		}
-		switch {
-		case removed:
-			// The manager removes it asynchronously: done once it is gone,
-			// so that the next run does not find it.
-			left, err := x.d.client.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("id", r.ID))})
-			if err != nil || len(left) == 0 {
-				return err
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("removing network %q: the manager still lists it %s later", r.Name, networkRemoveTimeout)
-			}
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case !strings.Contains(err.Error(), "active endpoints") && !strings.Contains(err.Error(), "in use"):
-			return fmt.Errorf("removing network %q: %w", r.Name, err)
-		case time.Now().After(deadline):
-			return fmt.Errorf("removing network %q: still in use %s after the project's services were removed (%w): a service of another stack may use it; docker network inspect %s says which", r.Name, networkRemoveTimeout, err, r.Name)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
+	deadline := time.Now().Add(freeTimeout)
+	if err := removeWhenFree(ctx, deadline, "network "+r.Name, func() error { return x.d.client.NetworkRemove(ctx, r.ID) }); err != nil {
+		return err
 	}
+	return pollUntil(ctx, deadline, func() (bool, error) {
+		left, err := x.d.client.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("id", r.ID))})
+		if err == nil && len(left) > 0 && time.Now().After(deadline) {
+			err = fmt.Errorf("removing network %q: the manager still lists it %s later", r.Name, freeTimeout)
+		}
+		return err != nil || len(left) == 0, err
+	})
 }
 
-// removeVolume removes a volume from the manager's own node, and says
-// where else it may be: a manager cannot remove the volumes of other nodes.
+// removeVolume removes a volume from the manager's own node, once the
+// containers of the tasks just removed there have gone, and says where
+// else it may be: a manager cannot remove the volumes of other nodes.
 func (x *executor) removeVolume(ctx context.Context, resource, name string) error {
-	if err := x.d.client.VolumeRemove(ctx, name, false); err != nil && !cerrdefs.IsNotFound(err) {
-		return fmt.Errorf("removing volume %q from the manager's node: %w", name, err)
+	deadline := time.Now().Add(freeTimeout)
+	if err := removeWhenFree(ctx, deadline, "volume "+name+" from the manager's node", func() error { return x.d.client.VolumeRemove(ctx, name, false) }); err != nil {
+		return err
 	}
 	nodes, err := x.d.client.NodeList(ctx, swarm.NodeListOptions{})
 	if err != nil {
@@ -193,6 +170,50 @@ func (x *executor) removeVolume(ctx context.Context, resource, name string) erro
 			strings.Join(others, ", "), name), nil)
 	}
 	return nil
+}
+
+// removeWhenFree calls remove until it succeeds or finds nothing to
+// remove, polling while what it removes is in use: Swarm removes a removed
+// service's containers on each node in its own time.
+func removeWhenFree(ctx context.Context, deadline time.Time, what string, remove func() error) error {
+	var last error
+	err := pollUntil(ctx, deadline, func() (bool, error) {
+		last = remove()
+		switch {
+		case last == nil || cerrdefs.IsNotFound(last):
+			return true, nil
+		case !strings.Contains(last.Error(), "in use") && !strings.Contains(last.Error(), "active endpoints"):
+			return true, fmt.Errorf("removing %s: %w", what, last)
+		}
+		return false, nil
+	})
+	if errors.Is(err, errDeadline) {
+		return fmt.Errorf("removing %s: still in use %s after the project's services were removed (%w): another stack's service or container may use it", what, freeTimeout, last)
+	}
+	return err
+}
+
+var errDeadline = errors.New("deadline passed")
+
+// pollUntil calls check every pollInterval until it is done, ctx ends, or the
+// deadline passes (errDeadline).
+func pollUntil(ctx context.Context, deadline time.Time, check func() (bool, error)) error {
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		done, err := check()
+		if done || err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return errDeadline
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
 }
 
 func (x *executor) createObject(ctx context.Context, p *createObject) error {
