@@ -54,7 +54,7 @@ fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')
 
 .PHONY: bench
-bench: engine tools swarm-lab ## benchmarks that print time and memory figures, beside Docker Compose (COMPOSE=binary, else docker compose) for config and plan
+bench: engine tools swarm-lab ## benchmarks that print time and memory figures beside the anchors: Docker Compose (COMPOSE=binary, else docker compose), the raw Engine API, docker stack deploy on the Swarm lab
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
 
 FUZZTIME ?= 3m

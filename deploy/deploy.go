@@ -22,6 +22,7 @@ import (
 
 	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/engine/docker"
+	"github.com/stack-deploy/stack/engine/swarm"
 	"github.com/stack-deploy/stack/envinject"
 	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/manifest"
@@ -35,15 +36,46 @@ type Target struct {
 	Images *image.Builder
 	// Client is the image builder's engine client.
 	Client *client.Client
+	// manager is the Swarm manager's client when it is not Client.
+	manager *client.Client
 }
+
+// Option configures Open.
+type Option func(*openOptions)
+
+type openOptions struct{ orchestrator string }
+
+// WithOrchestrator deploys with the named driver (manifest.OrchestratorDocker
+// or OrchestratorSwarm) whatever the environment says: `--orchestrator`.
+// Default: the environment's orchestrator, else docker.
+func WithOrchestrator(name string) Option { return func(o *openOptions) { o.orchestrator = name } }
 
 // Open connects to the engine p's environment names (its host:, else
 // DOCKER_HOST or the current docker context) with its orchestrator's
 // driver. One Target serves a whole verb.
-func Open(p *manifest.Project) (*Target, error) {
+//
+// With the docker orchestrator that one engine also builds. A Swarm is
+// deployed to through the manager the host names, while images are built
+// on the local engine (DOCKER_HOST or the docker context, as for docker
+// build) and pushed to the registry the nodes pull from: a manager is no
+// build machine, and may be remote.
+func Open(p *manifest.Project, opts ...Option) (*Target, error) {
+	var o openOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	host := ""
 	if p.Env != nil {
 		host = p.Env.Host
+		if o.orchestrator == "" {
+			o.orchestrator = p.Env.Orchestrator
+		}
+	}
+	if err := manifest.ValidOrchestrator(o.orchestrator); err != nil {
+		return nil, err
+	}
+	if o.orchestrator == manifest.OrchestratorSwarm {
+		return openSwarm(host)
 	}
 	c, err := docker.NewClientForHost(host)
 	if err != nil {
@@ -60,8 +92,48 @@ func Open(p *manifest.Project) (*Target, error) {
 	return &Target{Driver: d, Images: b, Client: c}, nil
 }
 
-// Close releases the engine connection.
-func (t *Target) Close() error { return t.Client.Close() }
+// openSwarm connects to a Swarm manager at host for the driver, and to the
+// local engine for the image builder.
+func openSwarm(host string) (*Target, error) {
+	local, err := docker.NewClient()
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the Docker engine that builds: %w", err)
+	}
+	t := &Target{Client: local}
+	manager := local
+	if host != "" {
+		if manager, err = docker.NewClientForHost(host); err != nil {
+			local.Close()
+			return nil, fmt.Errorf("connecting to the Swarm manager: %w", err)
+		}
+		t.manager = manager
+	}
+	if t.Images, err = image.New(image.WithClient(local)); err != nil {
+		t.Close()
+		return nil, err
+	}
+	if t.Driver, err = swarm.New(swarm.WithClient(manager), swarm.WithImages(t.Images, local)); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// Close releases the engine connections.
+func (t *Target) Close() error {
+	if t.manager != nil {
+		t.manager.Close()
+	}
+	return t.Client.Close()
+}
+
+// Resolver is a Driver whose nodes pull the images from a registry (a
+// Swarm): Prepare has it make each service's image one they can pull, by
+// digest, and pin p to it, rather than make the images present on the
+// builder's engine.
+type Resolver interface {
+	Resolve(ctx context.Context, p *manifest.Project, services []string, o image.EnsureOptions) (map[string]string, error)
+}
 
 // Options steer Plan, with the meaning of `stack up`'s flags.
 type Options struct {
@@ -107,7 +179,11 @@ func (t *Target) Plan(ctx context.Context, p *manifest.Project, o Options) (*eng
 // returns what the plan needs of each image. A container must never get an
 // unresolved {{svc.port}} template: unless img is a dry run, one is an error.
 func (t *Target) Prepare(ctx context.Context, p *manifest.Project, services []string, img image.EnsureOptions) (engine.Images, error) {
-	ids, err := t.Images.Ensure(ctx, p, services, img)
+	ensure := t.Images.Ensure
+	if r, ok := t.Driver.(Resolver); ok {
+		ensure = r.Resolve
+	}
+	ids, err := ensure(ctx, p, services, img)
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +203,9 @@ func (t *Target) Prepare(ctx context.Context, p *manifest.Project, services []st
 	for name, id := range ids {
 		hc, _ := facts.ImageHealthcheck(name)
 		images[name] = engine.Image{ID: id, Healthcheck: hc}
+	}
+	if h, ok := t.Driver.(engine.Hasher); ok {
+		return h.ConfigHashes(p, images)
 	}
 	return images, nil
 }

@@ -49,6 +49,14 @@ type Locker interface {
 	LockClient() lock.Client
 }
 
+// ReleaseReader reports the images a project runs (`stack releases`), where
+// its containers are not on the image builder's engine (a Swarm's nodes).
+type ReleaseReader interface {
+	// RunningImages returns, by service, per running container or task,
+	// the repo@sha256 names of its image.
+	RunningImages(ctx context.Context, project string) (map[string][][]string, error)
+}
+
 // Capability returns d as the interface T, or an error naming the verb and
 // the orchestrator that cannot do it.
 func Capability[T any](d Driver, verb string) (T, error) {
@@ -139,4 +147,8 @@ type Status struct {
 	// Traffic names the gateway routes the container receives requests
 	// of ("/api"); "gateway" for the gateway itself.
 	Traffic []string `json:"traffic,omitempty"`
+	// Node is the cluster node a task runs on, Error why it cannot run or
+	// failed; both empty on one engine.
+	Node  string `json:"node,omitempty"`
+	Error string `json:"error,omitempty"`
 }

@@ -36,6 +36,9 @@ type DiffOptions struct {
 type Image struct {
 	ID          string
 	Healthcheck bool
+	// Hash, when set, is the service's config hash as its driver makes it
+	// (see Hasher), compared with the observed one instead of ConfigHash.
+	Hash *Hash
 }
 
 // Images are the services' images, by service.

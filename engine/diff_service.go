@@ -12,7 +12,7 @@ import (
 
 func diffService(m *manifest.Project, s types.ServiceConfig, img Image, obs *Observed, selected map[string]bool, o DiffOptions) (*Action, error) {
 	p := m.Project
-	h, err := ConfigHash(p, s, img.ID)
+	h, err := ServiceHash(p, s, img)
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +150,15 @@ func diffService(m *manifest.Project, s types.ServiceConfig, img Image, obs *Obs
 		a.Kind = Unchanged
 	}
 	return a, nil
+}
+
+// ServiceHash is the hash up compares for s: the driver's (a Swarm
+// spec's) when it made one, else ConfigHash.
+func ServiceHash(p *types.Project, s types.ServiceConfig, img Image) (Hash, error) {
+	if img.Hash != nil {
+		return *img.Hash, nil
+	}
+	return ConfigHash(p, s, img.ID)
 }
 
 // primary picks, among the containers of one number, the one the service

@@ -299,3 +299,32 @@ func TestDiffScaleZeroConverges(t *testing.T) {
 		t.Errorf("worker: %+v, want unchanged", a)
 	}
 }
+
+// TestDiffTakesTheDriversHash: a driver's own hash (Image.Hash, see
+// Hasher) decides whether a service changed, and its parts name what did.
+func TestDiffTakesTheDriversHash(t *testing.T) {
+	p := load(t, seed)
+	obs := deployed(t, seed, seedImages)
+	for i := range obs.Containers {
+		obs.Containers[i].Hash, obs.Containers[i].Parts = "spec-1", "image=aa,secrets=bb"
+	}
+	images := engine.Images{}
+	for name, img := range seedImages {
+		img.Hash = &engine.Hash{Sum: "spec-1", Parts: map[string]string{"image": "aa", "secrets": "bb"}}
+		images[name] = img
+	}
+	plan, err := engine.Diff(p, images, obs, engine.DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Changes() != 0 {
+		t.Fatalf("the driver's hash is unchanged, yet:\n%s", plan.Text())
+	}
+	images["app"].Hash.Sum, images["app"].Hash.Parts["secrets"] = "spec-2", "cc"
+	if plan, err = engine.Diff(p, images, obs, engine.DiffOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if a := plan.Action("service:app"); a.Kind != engine.Recreate || a.Reason != "secrets changed" || a.ConfigHash != "spec-2" {
+		t.Errorf("app: %s %q hash %s, want recreate \"secrets changed\" with the driver's hash", a.Kind, a.Reason, a.ConfigHash)
+	}
+}

@@ -37,6 +37,19 @@ type Driver interface {
 	Begin(ctx context.Context, plan *Plan, o ApplyOptions) (Executor, error)
 }
 
+// Hasher is a Driver whose engine objects are made from more than a compose
+// service and its image: a Swarm service spec also carries the contents of
+// the secrets and configs it mounts (in their names), whether the service
+// runs as a job, and the names of its networks and volumes, and a change to
+// any of them must update the service. Such a driver hashes each service's
+// object itself, after address injection (Images.Hash), and Diff compares
+// that hash with the observed one instead of ConfigHash; its parts name
+// compose fields, for the plan's reason.
+type Hasher interface {
+	// ConfigHashes returns images with each selected service's Hash set.
+	ConfigHashes(p *manifest.Project, images Images) (Images, error)
+}
+
 // Executor makes the calls of one run.
 type Executor interface {
 	// Execute makes op's call and returns once it is done (a Wait once its

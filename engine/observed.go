@@ -13,6 +13,10 @@ type Observed struct {
 	Volumes    []Resource
 	// Gateway is the project's gateway; nil when it has none.
 	Gateway *Gateway
+	// Driver is what the driver read beyond these, in its own terms, for
+	// its Operations (a Swarm: each service's ID, version and task counts,
+	// the secrets and configs); the planner never reads it.
+	Driver any
 }
 
 // Container is one observed container of the project.

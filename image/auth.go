@@ -55,6 +55,15 @@ func (b *Builder) credentialsFor(ctx context.Context, ref string) (credentials, 
 	return c, nil
 }
 
+// RegistryAuth is the X-Registry-Auth value the Docker config's credentials
+// for ref's registry give ("" when it has none): what a Swarm manager is
+// handed with a service, as docker's --with-registry-auth does, so that
+// every node can pull a private image.
+func (b *Builder) RegistryAuth(ctx context.Context, ref string) (string, error) {
+	c, err := b.credentialsFor(ctx, ref)
+	return c.header, err
+}
+
 // redact replaces any secret in msg: registries and engines should not echo
 // credentials, but an error message is no place to find out they did.
 func (c credentials) redact(msg string) string {

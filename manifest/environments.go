@@ -33,6 +33,7 @@ var ErrInvalidEnvironment = errors.New("invalid environment")
 //	      registry: 127.0.0.1:5001/shop
 //	      host: tcp://prod-1.example.com:2376
 //	      project: shop-live
+//	      orchestrator: swarm
 //
 // Selecting one (Options.Environment, the CLI's --env or STACK_ENV) loads the
 // base compose files, then its Files on top; interpolates with its EnvFile
@@ -65,6 +66,26 @@ type Environment struct {
 	// directory's) and the environment's, <project>-<env>: two
 	// environments are two projects even when COMPOSE_PROJECT_NAME is set.
 	Project string `yaml:"project,omitempty" json:"project,omitempty"`
+	// Orchestrator names the driver that deploys to Host: OrchestratorDocker
+	// (the default: containers on one engine) or OrchestratorSwarm (services
+	// on the Swarm cluster whose manager Host is).
+	Orchestrator string `yaml:"orchestrator,omitempty" json:"orchestrator,omitempty"`
+}
+
+// The orchestrators an environment can name.
+const (
+	OrchestratorDocker = "docker"
+	OrchestratorSwarm  = "swarm"
+)
+
+// ValidOrchestrator checks an orchestrator's name: empty (the default,
+// docker), docker or swarm.
+func ValidOrchestrator(name string) error {
+	switch name {
+	case "", OrchestratorDocker, OrchestratorSwarm:
+		return nil
+	}
+	return fmt.Errorf("orchestrator %q is not one stack has: use %s or %s", name, OrchestratorDocker, OrchestratorSwarm)
 }
 
 // Selected is the environment a Project was loaded for.
@@ -98,6 +119,13 @@ func loadEnvironment(ctx context.Context, opts Options) (*Project, error) {
 	}
 	if err := env.validate(base, name); err != nil {
 		return nil, err
+	}
+	if err := ValidOrchestrator(env.Orchestrator); err != nil {
+		return nil, &Error{
+			File: base.ComposeFiles[0], Field: "x-stack.environments." + name + ".orchestrator",
+			Problem: err.Error(), Fix: "write orchestrator: swarm for a Swarm cluster (host: one of its managers), or leave it out for one Docker engine",
+			Err: fmt.Errorf("%w: %w", ErrInvalidEnvironment, err),
+		}
 	}
 
 	opts.environmentName = env.Project

@@ -11,7 +11,10 @@
 # so a test reaches a host-mode published port at a node's address. One
 # registry process answers on 127.0.0.1:5235 both here and inside every node:
 # the main engine pushes to it and every node pulls from it by the same name,
-# as the plain-HTTP registry all engines accept on loopback.
+# as the plain-HTTP registry all engines accept on loopback. The same
+# images are served on 127.0.0.1:5236 only to HTTP basic authentication
+# (STACK_SWARM_LAB_PRIVATE_AUTH, user:password): a private registry, which a
+# node pulls from only with the credentials its service was given.
 #
 # The main engine (/var/run/docker.sock) is never reconfigured: up copies the
 # images in STACK_SWARM_LAB_IMAGES (default busybox:stable) into the lab
@@ -49,6 +52,9 @@ BRIDGE=stklab0
 HOSTLINK=stklab-host
 PORT=5235
 REGISTRY=127.0.0.1:$PORT
+PRIVATE_PORT=5236
+PRIVATE=127.0.0.1:$PRIVATE_PORT
+PRIVATE_AUTH=stacklab:swarm-lab-password
 IMAGES=${STACK_SWARM_LAB_IMAGES-busybox:stable}
 GO=${GO:-go}
 
@@ -81,6 +87,7 @@ preflight() {
     unsupported "$NET.0/24 is routed here already: $(ip -4 route show | grep "^$NET\." | head -1)"
   fi
   if answers 127.0.0.1 $PORT; then unsupported "something else listens on $REGISTRY"; fi
+  if answers 127.0.0.1 $PRIVATE_PORT; then unsupported "something else listens on $PRIVATE"; fi
   STORAGE=vfs
   if grep -qw overlay /proc/filesystems; then
     local t="$BASE/.overlay-probe"
@@ -96,7 +103,7 @@ preflight() {
 health() {
   local n i
   n=$(nodes) || { lab_exists && return 1; return 3; }
-  [ -e "/run/netns/$HUB" ] && answers 127.0.0.1 $PORT || return 1
+  [ -e "/run/netns/$HUB" ] && answers 127.0.0.1 $PORT && answers 127.0.0.1 $PRIVATE_PORT || return 1
   for i in $(seq 1 "$n"); do
     [ -e "/run/netns/$(node_ns "$i")" ] || return 1
     [ "$(timeout 10 docker -H "$(node_sock "$i")" info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null)" = active ] || return 1
@@ -135,14 +142,17 @@ setup_network() { # n
 }
 
 start_registry() { # n
-  local i args=(-dir "$BASE/registry/blobs" -listen "$REGISTRY" -listen "$NET.1:$PORT@/run/netns/$HUB")
-  for i in $(seq 1 "$1"); do args+=(-listen "$REGISTRY@/run/netns/$(node_ns "$i")"); done
+  local i args=(-dir "$BASE/registry/blobs" -listen "$REGISTRY" -listen "$NET.1:$PORT@/run/netns/$HUB"
+    -credentials "$PRIVATE_AUTH" -private "$PRIVATE")
+  for i in $(seq 1 "$1"); do
+    args+=(-listen "$REGISTRY@/run/netns/$(node_ns "$i")" -private "$PRIVATE@/run/netns/$(node_ns "$i")")
+  done
   mkdir -p "$BASE/bin" "$BASE/registry"
   (cd "$ROOT" && "$GO" build -o "$BASE/bin/registry" ./scripts/swarmlab/registry) ||
     die "building the lab registry (scripts/swarmlab/registry) failed"
   setsid "$BASE/bin/registry" "${args[@]}" >>"$BASE/registry/log" 2>&1 </dev/null 9>&- &
   echo $! >"$BASE/registry/pid"
-  for _ in $(seq 1 100); do answers 127.0.0.1 $PORT && return 0; sleep 0.1; done
+  for _ in $(seq 1 100); do answers 127.0.0.1 $PORT && answers 127.0.0.1 $PRIVATE_PORT && return 0; sleep 0.1; done
   die "the lab registry does not answer on $REGISTRY: $(tail -3 "$BASE/registry/log")"
 }
 
@@ -260,6 +270,8 @@ print_env() {
   echo "export DOCKER_HOST=$(node_sock 1)"
   echo "export STACK_SWARM_LAB_HOST=$(node_sock 1)"
   echo "export STACK_SWARM_LAB_REGISTRY=$REGISTRY"
+  echo "export STACK_SWARM_LAB_PRIVATE_REGISTRY=$PRIVATE"
+  echo "export STACK_SWARM_LAB_PRIVATE_AUTH=$PRIVATE_AUTH"
   echo "export STACK_SWARM_LAB_NODES=$n"
   for i in $(seq 1 "$n"); do
     echo "export STACK_SWARM_LAB_NODE${i}_HOST=$(node_sock "$i")"

@@ -16,3 +16,14 @@ var ErrInvalid = errors.New("not valid on Swarm")
 // ErrNoObjectID: Service.Resolve was not given the ID of a secret or config
 // the service uses.
 var ErrNoObjectID = errors.New("no ID for object")
+
+// ErrNotManager: the engine the driver was pointed at is not a Swarm
+// manager (a worker, or not in a swarm).
+var ErrNotManager = errors.New("not a Swarm manager")
+
+// ErrRolledBack: a service's update failed and Swarm rolled it back (its
+// update_config failure_action): the previous version runs.
+var ErrRolledBack = errors.New("update rolled back")
+
+// ErrTaskFailed: a service's tasks failed, or a job did not complete.
+var ErrTaskFailed = errors.New("task failed")

@@ -5,37 +5,44 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"strings"
 
 	"github.com/docker/docker/api/types/swarm"
 
 	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/manifest"
 )
 
 // specHash hashes a service spec for engine.LabelConfigHash. Sum covers the
-// whole spec (its JSON, maps in key order): a deploy whose mapping gives
-// the same spec updates nothing, and any difference is an update, even one
-// no part below names. Parts hash the spec by the compose fields a user
-// changes, for the plan's reason ("environment, deploy.replicas changed");
-// unset fields have no part, as in engine.ConfigHash.
+// whole spec but its replica count (its JSON, maps in key order): a deploy
+// whose mapping gives the same spec updates nothing, and any difference is
+// an update, even one no part below names. The replica count is left out
+// as engine.ConfigHash leaves scale out: the plan compares it with the
+// service's replicas, and a change scales the service rather than replacing
+// its tasks. Parts hash the spec by the compose fields a user changes, for
+// the plan's reason ("environment, ports changed"); unset fields have no
+// part, as in engine.ConfigHash.
 //
 // Secret and config IDs are not in the spec yet (Service.Resolve adds
 // them): the content hash in their names stands for them.
 func specHash(spec swarm.ServiceSpec) (engine.Hash, error) {
-	b, err := json.Marshal(spec)
+	mode := spec.Mode
+	switch {
+	case mode.Replicated != nil:
+		mode = swarm.ServiceMode{Replicated: &swarm.ReplicatedService{}}
+	case mode.ReplicatedJob != nil:
+		mode = swarm.ServiceMode{ReplicatedJob: &swarm.ReplicatedJob{}}
+	}
+	whole := spec
+	whole.Mode = mode
+	b, err := json.Marshal(whole)
 	if err != nil {
 		return engine.Hash{}, fmt.Errorf("hashing the spec of %s: %w", spec.Name, err)
 	}
 	sum := sha256.Sum256(b)
 	tt := spec.TaskTemplate
 	cs := tt.ContainerSpec
-	var replicas *uint64
-	mode := spec.Mode
-	switch {
-	case mode.Replicated != nil:
-		replicas, mode = mode.Replicated.Replicas, swarm.ServiceMode{Replicated: &swarm.ReplicatedService{}}
-	case mode.ReplicatedJob != nil:
-		replicas = mode.ReplicatedJob.TotalCompletions
-	}
 	var endpointMode swarm.ResolutionMode
 	var ports []swarm.PortConfig
 	if e := spec.EndpointSpec; e != nil {
@@ -77,7 +84,6 @@ func specHash(spec swarm.ServiceSpec) (engine.Hash, error) {
 		"networks":               tt.Networks,
 		"logging":                tt.LogDriver,
 		"deploy.mode":            mode,
-		"deploy.replicas":        replicas,
 		"deploy.update_config":   spec.UpdateConfig,
 		"deploy.rollback_config": spec.RollbackConfig,
 		"deploy.endpoint_mode":   endpointMode,
@@ -97,4 +103,30 @@ func specHash(spec swarm.ServiceSpec) (engine.Hash, error) {
 		h.Parts[k] = hex.EncodeToString(part[:6])
 	}
 	return h, nil
+}
+
+// ConfigHashes sets each service's Hash in images to the hash of the spec
+// Map makes of it (engine.Hasher): what the spec label of a service that is
+// current holds. p is resolved (Resolve) and its addresses injected; an
+// image not resolved yet (a dry run that would build it) hashes as
+// unresolved, which no deployed spec has.
+func (d *Driver) ConfigHashes(p *manifest.Project, images engine.Images) (engine.Images, error) {
+	d.mu.Lock()
+	version := d.apiVersion
+	d.mu.Unlock()
+	desired, err := Map(p.Project, Options{Images: placeholders(p, nil), APIVersion: version})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", strings.Join(p.ComposeFiles, ", "), err)
+	}
+	out := maps.Clone(images)
+	if out == nil {
+		out = engine.Images{}
+	}
+	for _, s := range desired.Services {
+		img := out[s.Name]
+		h := s.Hash
+		img.Hash = &h
+		out[s.Name] = img
+	}
+	return out, nil
 }

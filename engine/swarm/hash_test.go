@@ -75,9 +75,13 @@ services:
 }
 
 // TestHashNamesWhatChanged: each change to the model changes the hash, and
-// its parts name the compose field that changed, for the plan's reason.
+// its parts name the compose field that changed, for the plan's reason. The
+// replica count is not in it: the plan scales.
 func TestHashNamesWhatChanged(t *testing.T) {
 	before := mapWeb(t, base, nil)
+	if scaled := mapWeb(t, replaceOnce(t, base, "replicas: 2", "replicas: 3"), nil); scaled.Hash.Sum != before.Hash.Sum {
+		t.Errorf("scaling changed the hash: %v", changedParts(before.Hash, scaled.Hash))
+	}
 	tests := []struct {
 		name, from, to string
 		want           []string
@@ -88,7 +92,6 @@ func TestHashNamesWhatChanged(t *testing.T) {
 		{"entrypoint", "command: [serve]", "command: [serve]\n    entrypoint: [/app]", []string{"entrypoint"}},
 		{"labels", "tier: web", "tier: api", []string{"labels"}},
 		{"deploy.labels", "replicas: 2,", "labels: {a: b}, replicas: 2,", []string{"deploy.labels"}},
-		{"replicas", "replicas: 2", "replicas: 3", []string{"deploy.replicas"}},
 		{"endpoint_mode", "endpoint_mode: dnsrr}", "endpoint_mode: vip}", []string{"deploy.endpoint_mode"}},
 		{"ports", `published: "8080"`, `published: "8081"`, []string{"ports"}},
 		{"healthcheck", "interval: 2s", "interval: 3s", []string{"healthcheck"}},
@@ -99,7 +102,7 @@ func TestHashNamesWhatChanged(t *testing.T) {
 		{"placement", "replicas: 2,", "replicas: 2, placement: {constraints: [node.role==worker]},", []string{"deploy.placement"}},
 		{"restart", "replicas: 2,", "replicas: 2, restart_policy: {condition: none},", []string{"deploy.restart_policy"}},
 		{"update_config", "replicas: 2,", "replicas: 2, update_config: {order: start-first},", []string{"deploy.update_config"}},
-		{"mode", "replicas: 2,", "mode: global,", []string{"deploy.mode", "deploy.replicas"}},
+		{"mode", "replicas: 2,", "mode: global,", []string{"deploy.mode"}},
 		{"logging", "command: [serve]", "command: [serve]\n    logging: {driver: syslog}", []string{"logging"}},
 		{"networks", "command: [serve]", "command: [serve]\n    networks: {default: {aliases: [www]}}", []string{"networks"}},
 	}

@@ -48,7 +48,9 @@ func (m *mapper) networks() []Network {
 			}
 		}
 		spec.Labels = stackLabels(n.Labels, engine.LabelProject, m.p.Name, engine.LabelNetwork, key)
-		hash, err := engine.ResourceHash(spec)
+		// The compose definition's hash, as engine.Diff computes it to tell
+		// a changed definition.
+		hash, err := engine.ResourceHash(n)
 		if err != nil {
 			m.fail("", field, err)
 			continue
@@ -112,7 +114,8 @@ func (m *mapper) volumes() []Volume {
 		}
 		spec := volume.CreateOptions{Name: v.Name, Driver: v.Driver, DriverOpts: v.DriverOpts}
 		spec.Labels = stackLabels(v.Labels, engine.LabelProject, m.p.Name, engine.LabelVolume, key)
-		hash, err := engine.ResourceHash(spec)
+		hash, err := engine.ResourceHash(v) // as for networks
+
 		if err != nil {
 			m.fail("", "volumes."+key, err)
 			continue

@@ -33,7 +33,7 @@ func (f *fakeClient) ServiceList(_ context.Context, o swarm.ServiceListOptions) 
 }
 
 func (f *fakeClient) NetworkList(_ context.Context, o network.ListOptions) ([]network.Summary, error) {
-	f.filters = append(f.filters, "networks "+o.Filters.Get("label")[0])
+	f.filters = append(f.filters, "networks scope="+o.Filters.Get("scope")[0])
 	return f.networks, nil
 }
 
@@ -71,9 +71,12 @@ func TestObserve(t *testing.T) {
 			},
 			{ID: "s3", Spec: swarm.ServiceSpec{Annotations: swarm.Annotations{Name: "shop_agent", Labels: labels("agent", "h-a")}, Mode: swarm.ServiceMode{Global: &swarm.GlobalService{}}}},
 		},
-		networks: []network.Summary{{ID: "n1", Name: "shop_default", Driver: "overlay", Labels: map[string]string{engine.LabelNetwork: "default", engine.LabelConfigHash: "h-n"}}},
-		secrets:  []swarm.Secret{{ID: "x1", Spec: swarm.SecretSpec{Annotations: swarm.Annotations{Name: "shop_token-abc", Labels: map[string]string{LabelSecret: "token"}}}}},
-		configs:  []swarm.Config{{ID: "c1", Spec: swarm.ConfigSpec{Annotations: swarm.Annotations{Name: "shop_conf-def", Labels: map[string]string{LabelConfig: "conf"}}}}},
+		networks: []network.Summary{
+			{ID: "n1", Name: "shop_default", Driver: "overlay", Labels: map[string]string{engine.LabelProject: "shop", engine.LabelNetwork: "default", engine.LabelConfigHash: "h-n"}},
+			{ID: "n2", Name: "shop_back", Driver: "overlay"},
+		},
+		secrets: []swarm.Secret{{ID: "x1", Spec: swarm.SecretSpec{Annotations: swarm.Annotations{Name: "shop_token-abc", Labels: map[string]string{LabelSecret: "token"}}}}},
+		configs: []swarm.Config{{ID: "c1", Spec: swarm.ConfigSpec{Annotations: swarm.Annotations{Name: "shop_conf-def", Labels: map[string]string{LabelConfig: "conf"}}}}},
 	}
 	got, err := Observe(t.Context(), f, "shop")
 	if err != nil {
@@ -87,13 +90,14 @@ func TestObserve(t *testing.T) {
 				Running: 2, Desired: 3, UpdateState: "rollback_completed", UpdateMessage: "rollback completed"},
 		},
 		Networks: []ObservedNetwork{{ID: "n1", Name: "shop_default", Key: "default", Hash: "h-n", Driver: "overlay"}},
+		Others:   []ObservedNetwork{{ID: "n2", Name: "shop_back", Driver: "overlay"}},
 		Secrets:  []ObservedObject{{ID: "x1", Name: "shop_token-abc", Key: "token"}},
 		Configs:  []ObservedObject{{ID: "c1", Name: "shop_conf-def", Key: "conf"}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
-	wantFilters := []string{"services io.stack.project=shop", "networks io.stack.project=shop", "secrets io.stack.project=shop", "configs io.stack.project=shop"}
+	wantFilters := []string{"services io.stack.project=shop", "networks scope=swarm", "secrets io.stack.project=shop", "configs io.stack.project=shop"}
 	if !reflect.DeepEqual(f.filters, wantFilters) {
 		t.Errorf("filters %v, want %v", f.filters, wantFilters)
 	}

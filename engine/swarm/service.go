@@ -82,6 +82,11 @@ func (m *mapper) service(s types.ServiceConfig, completes bool) (Service, bool) 
 		EndpointSpec: m.endpoint(s),
 	}
 	if job {
+		if spec.TaskTemplate.RestartPolicy == nil {
+			// Run once, as a one-shot container does on one engine: a job
+			// that fails is the dependants' failure, not retried for ever.
+			spec.TaskTemplate.RestartPolicy = &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionNone}
+		}
 		if s.Deploy != nil && (s.Deploy.UpdateConfig != nil || s.Deploy.RollbackConfig != nil) {
 			m.warn(s.Name, "deploy.update_config/rollback_config", "the service runs as a job, and a job is run again, not updated")
 		}

@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,6 +35,9 @@ type SwarmLab struct {
 	// Registry is the lab registry, 127.0.0.1:5235: the main engine pushes
 	// to it, and every node pulls from it under the same name.
 	Registry string
+	// PrivateRegistry, 127.0.0.1:5236, serves the same images to HTTP basic
+	// authentication as PrivateUser and PrivatePassword only.
+	PrivateRegistry, PrivateUser, PrivatePassword string
 	// Nodes are the lab's nodes in order; Nodes[0] is the manager.
 	Nodes []SwarmNode
 
@@ -55,11 +60,49 @@ var (
 	swarmErr  error
 )
 
+// labTests is the lock every test using the lab holds until it ends:
+// shared, or alone for one that changes the lab itself. Test processes of
+// several packages run at once, and a drained node would move their tasks
+// under them.
+const labTests = "/tmp/stack-swarm-lab.tests.lock"
+
 // Swarm returns the lab, starting it when it is not up (`make test` starts
 // it before the tests; scripts/swarm-lab.sh up is a no-op on a healthy lab).
 // It stays up for later tests and runs; scripts/swarm-lab.sh down removes
 // it. Left out under -short; failed, never skipped, when it cannot start.
+// The test shares the lab with those of other processes until it ends.
 func Swarm(t testing.TB) *SwarmLab {
+	t.Helper()
+	lab := startSwarm(t)
+	holdLab(t, syscall.LOCK_SH)
+	return lab
+}
+
+// SwarmExclusive is Swarm for a test that changes the lab (drains a node):
+// no other test uses it until this one ends.
+func SwarmExclusive(t testing.TB) *SwarmLab {
+	t.Helper()
+	lab := startSwarm(t)
+	holdLab(t, syscall.LOCK_EX)
+	return lab
+}
+
+// holdLab takes the tests' lock on the lab (how: shared or exclusive) until
+// t ends, waiting for it as long as it takes.
+func holdLab(t testing.TB, how int) {
+	t.Helper()
+	f, err := os.OpenFile(labTests, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		f.Close()
+		t.Fatalf("locking %s: %v", labTests, err)
+	}
+	t.Cleanup(func() { f.Close() }) // closing releases the lock
+}
+
+func startSwarm(t testing.TB) *SwarmLab {
 	t.Helper()
 	Engine(t) // images come from the main engine
 	swarmOnce.Do(func() {
@@ -90,10 +133,11 @@ func parseSwarmEnv(out []byte) (*SwarmLab, error) {
 			env[k] = v
 		}
 	}
-	lab := &SwarmLab{Host: env["STACK_SWARM_LAB_HOST"], Registry: env["STACK_SWARM_LAB_REGISTRY"], images: map[string]string{}}
+	lab := &SwarmLab{Host: env["STACK_SWARM_LAB_HOST"], Registry: env["STACK_SWARM_LAB_REGISTRY"], PrivateRegistry: env["STACK_SWARM_LAB_PRIVATE_REGISTRY"], images: map[string]string{}}
+	lab.PrivateUser, lab.PrivatePassword, _ = strings.Cut(env["STACK_SWARM_LAB_PRIVATE_AUTH"], ":")
 	n, err := strconv.Atoi(env["STACK_SWARM_LAB_NODES"])
-	if err != nil || lab.Host == "" || lab.Registry == "" {
-		return nil, fmt.Errorf("reading the Swarm lab's environment: no STACK_SWARM_LAB_HOST, _REGISTRY or _NODES in:\n%s", out)
+	if err != nil || lab.Host == "" || lab.Registry == "" || lab.PrivateRegistry == "" || lab.PrivatePassword == "" {
+		return nil, fmt.Errorf("reading the Swarm lab's environment: no STACK_SWARM_LAB_HOST, _REGISTRY, _PRIVATE_REGISTRY, _PRIVATE_AUTH or _NODES in:\n%s", out)
 	}
 	for i := 1; i <= n; i++ {
 		node := SwarmNode{Host: env[fmt.Sprintf("STACK_SWARM_LAB_NODE%d_HOST", i)], Addr: env[fmt.Sprintf("STACK_SWARM_LAB_NODE%d_ADDR", i)]}

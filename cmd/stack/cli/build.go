@@ -37,7 +37,7 @@ func newBuildCommand(g *Globals) *cobra.Command {
 			if err != nil || len(services) == 0 {
 				return err
 			}
-			b, err := builder(p)
+			b, err := g.builder(p)
 			if err != nil {
 				return err
 			}

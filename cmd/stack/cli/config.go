@@ -60,7 +60,7 @@ func newConfigCommand(g *Globals) *cobra.Command {
 				return nil
 			}
 			if !o.NoInject {
-				t, err := deploy.Open(p)
+				t, err := g.target(p)
 				if err != nil {
 					return err
 				}
@@ -93,7 +93,7 @@ func newConfigCommand(g *Globals) *cobra.Command {
 // built or pulled: an image not on the engine yet is hashed as unknown, and a
 // warning says the hash will change once it is there.
 func (g *Globals) printHashes(ctx context.Context, p *manifest.Project) error {
-	t, err := deploy.Open(p)
+	t, err := g.target(p)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (g *Globals) printHashes(ctx context.Context, p *manifest.Project) error {
 		return err
 	}
 	for _, name := range p.ServiceNames() {
-		h, err := engine.ConfigHash(p.Project, p.Project.Services[name], images[name].ID)
+		h, err := engine.ServiceHash(p.Project, p.Project.Services[name], images[name])
 		if err != nil {
 			return err
 		}

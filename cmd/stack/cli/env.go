@@ -36,7 +36,7 @@ func newEnvCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			t, err := deploy.Open(p)
+			t, err := g.target(p)
 			if err != nil {
 				return err
 			}

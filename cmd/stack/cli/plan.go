@@ -84,7 +84,7 @@ func (g *Globals) open(ctx context.Context, lock string) (*manifest.Project, *de
 			return nil, nil, err
 		}
 	}
-	t, err := deploy.Open(p)
+	t, err := g.target(p)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -106,9 +106,10 @@ func pin(p *manifest.Project, lock string) error {
 	return registry.Pin(p, l, path)
 }
 
-// builder returns an image builder on the engine of p's environment.
-func builder(p *manifest.Project) (*image.Builder, error) {
-	t, err := deploy.Open(p)
+// builder returns the image builder of p's environment: on its engine, or
+// for a Swarm on the local one.
+func (g *Globals) builder(p *manifest.Project) (*image.Builder, error) {
+	t, err := g.target(p)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +130,7 @@ func openFor[T any](ctx context.Context, g *Globals, verb string, services []str
 			return nil, nil, none, err
 		}
 	}
-	t, err := deploy.Open(p)
+	t, err := g.target(p)
 	if err != nil {
 		return nil, nil, none, err
 	}
@@ -139,4 +140,10 @@ func openFor[T any](ctx context.Context, g *Globals, verb string, services []str
 		return nil, nil, none, err
 	}
 	return p, t, c, nil
+}
+
+// target connects to the engine of p's environment with the driver its
+// orchestrator names, or the one --orchestrator names.
+func (g *Globals) target(p *manifest.Project) (*deploy.Target, error) {
+	return deploy.Open(p, deploy.WithOrchestrator(g.Orchestrator))
 }

@@ -24,7 +24,7 @@ func newPsCommand(g *Globals) *cobra.Command {
 	var o psOptions
 	cmd := &cobra.Command{
 		Use:   "ps [SERVICE...]",
-		Short: "List the project's containers",
+		Short: "List the project's containers (on a Swarm: its tasks, with their nodes)",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Format != "table" && o.Format != "json" {
 				return fmt.Errorf("--format %q: use table or json", o.Format)
@@ -68,6 +68,11 @@ func newPsCommand(g *Globals) *cobra.Command {
 // psTable prints the containers, with a TRAFFIC column saying which
 // receive the gateway's requests when the project has a gateway.
 func psTable(g *Globals, rows []engine.Status, now time.Time) error {
+	for _, st := range rows {
+		if st.Node != "" {
+			return tasksTable(g, rows, now)
+		}
+	}
 	tw := tabwriter.NewWriter(g.Stdout, 0, 0, 3, ' ', 0)
 	gateway := slices.ContainsFunc(rows, func(st engine.Status) bool { return len(st.Traffic) > 0 })
 	header := "NAME\tSERVICE\tSTATE\tHEALTH\tUPTIME\tPORTS"
@@ -91,4 +96,32 @@ func psTable(g *Globals, rows []engine.Status, now time.Time) error {
 		fmt.Fprintln(tw, line)
 	}
 	return tw.Flush()
+}
+
+// tasksTable lists a Swarm's tasks: where each runs, its state and error,
+// and the image digest it runs.
+func tasksTable(g *Globals, rows []engine.Status, now time.Time) error {
+	tw := tabwriter.NewWriter(g.Stdout, 0, 0, 3, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSERVICE\tNODE\tSTATE\tUPTIME\tIMAGE\tPORTS\tERROR")
+	for _, st := range rows {
+		state := st.State
+		if st.ExitCode != 0 {
+			state = fmt.Sprintf("%s (%d)", st.State, st.ExitCode)
+		}
+		uptime := ""
+		if !st.Started.IsZero() {
+			uptime = now.Sub(st.Started).Round(time.Second).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, st.Service, st.Node, state, uptime, shortDigest(st.Image), strings.Join(st.Ports, ", "), st.Error)
+	}
+	return tw.Flush()
+}
+
+// shortDigest writes repo@sha256:<64 hex> as repo@sha256:<12 hex>.
+func shortDigest(ref string) string {
+	repo, digest, ok := strings.Cut(ref, "@sha256:")
+	if !ok || len(digest) < 12 {
+		return ref
+	}
+	return repo + "@sha256:" + digest[:12]
 }

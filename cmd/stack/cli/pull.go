@@ -27,7 +27,7 @@ func newPullCommand(g *Globals) *cobra.Command {
 			if err != nil || len(services) == 0 {
 				return err
 			}
-			b, err := builder(p)
+			b, err := g.builder(p)
 			if err != nil {
 				return err
 			}

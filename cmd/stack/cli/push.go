@@ -25,7 +25,7 @@ func newPushCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b, err := builder(p)
+			b, err := g.builder(p)
 			if err != nil {
 				return err
 			}

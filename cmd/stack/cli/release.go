@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/progress"
 	"github.com/stack-deploy/stack/registry"
@@ -39,7 +38,7 @@ func newReleaseCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			t, err := deploy.Open(p)
+			t, err := g.target(p)
 			if err != nil {
 				return err
 			}

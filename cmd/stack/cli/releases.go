@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stack-deploy/stack/deploy"
+	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/registry"
 )
@@ -61,14 +61,20 @@ func newReleasesCommand(g *Globals) *cobra.Command {
 	return cmd
 }
 
-// running reads what the project runs on the environment's engine; when no
-// engine answers it warns and returns nil: the list of locks stands alone.
+// running reads what the project runs on the environment's engine (a
+// Swarm's: what its tasks run); when no engine answers it warns and returns
+// nil: the list of locks stands alone.
 func (g *Globals) running(ctx context.Context, p *manifest.Project) registry.Running {
-	t, err := deploy.Open(p)
+	t, err := g.target(p)
 	if err == nil {
 		defer t.Close()
 		var r registry.Running
-		if r, err = registry.Deployed(ctx, t.Client, p.Name); err == nil {
+		if l, ok := t.Driver.(engine.ReleaseReader); ok {
+			r, err = l.RunningImages(ctx, p.Name)
+		} else {
+			r, err = registry.Deployed(ctx, t.Client, p.Name)
+		}
+		if err == nil {
 			return r
 		}
 	}

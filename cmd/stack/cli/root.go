@@ -24,6 +24,9 @@ type Globals struct {
 	Progress         string
 	// Env selects an environment of x-stack.environments (--env, STACK_ENV).
 	Env string
+	// Orchestrator overrides the environment's orchestrator for one run
+	// (--orchestrator): docker or swarm.
+	Orchestrator string
 
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -76,6 +79,8 @@ func NewRootCommand(g *Globals) *cobra.Command {
 	f.StringVar(&g.Progress, "progress", "auto", "progress output: auto, tty, plain or json")
 	// --env is for every verb and goes anywhere (`stack up --env prod`).
 	root.PersistentFlags().StringVar(&g.Env, "env", os.Getenv("STACK_ENV"), "environment of x-stack.environments to use: its registry, files, env file and engine (default: STACK_ENV)")
+	root.PersistentFlags().StringVar(&g.Orchestrator, "orchestrator", "", "deploy with this orchestrator for this run: docker (containers on one engine) or swarm (services on the Swarm whose manager the engine is) (default: the environment's orchestrator, else docker)")
+	_ = root.RegisterFlagCompletionFunc("orchestrator", cobra.FixedCompletions([]string{manifest.OrchestratorDocker, manifest.OrchestratorSwarm}, cobra.ShellCompDirectiveNoFileComp))
 	_ = root.RegisterFlagCompletionFunc("progress", cobra.FixedCompletions(progressModes, cobra.ShellCompDirectiveNoFileComp))
 
 	cmds := make([]*cobra.Command, 0, len(verbs))
@@ -88,6 +93,9 @@ func NewRootCommand(g *Globals) *cobra.Command {
 }
 
 func (g *Globals) validate() error {
+	if err := manifest.ValidOrchestrator(g.Orchestrator); err != nil {
+		return fmt.Errorf("--orchestrator: %w", err)
+	}
 	for _, m := range progressModes {
 		if g.Progress == m {
 			return nil

@@ -1,6 +1,10 @@
 // Command registry is the image registry of the Swarm lab
 // (scripts/swarm-lab.sh): go-containerregistry's registry, blobs on disk
-// under -dir, manifests in memory (the lab's lifetime), no authentication.
+// under -dir, manifests in memory (the lab's lifetime). The -listen
+// addresses ask no credentials; the -private ones serve the same images to
+// HTTP basic authentication with -credentials only, as a private registry
+// does, so that a test can prove the nodes pull with the credentials a
+// service was created with.
 //
 // It listens on the same address, 127.0.0.1:<port>, in several network
 // namespaces at once (the root one and every node's), so that one image
@@ -12,6 +16,7 @@
 package main
 
 import (
+	"crypto/subtle"
 	"flag"
 	"fmt"
 	"net"
@@ -34,42 +39,74 @@ func (l *listens) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
 	dir := flag.String("dir", "", "directory for blobs (required)")
-	var addrs listens
+	var addrs, private listens
 	flag.Var(&addrs, "listen", "ADDR or ADDR@NETNS-PATH to listen on; repeatable")
+	flag.Var(&private, "private", "ADDR or ADDR@NETNS-PATH to listen on, asking for -credentials; repeatable")
+	credentials := flag.String("credentials", "", "USER:PASSWORD the -private addresses ask for")
 	flag.Parse()
-	if *dir == "" || len(addrs) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: registry -dir DIR -listen ADDR[@NETNS] ...")
+	user, password, _ := strings.Cut(*credentials, ":")
+	if *dir == "" || len(addrs) == 0 || (len(private) > 0 && (user == "" || password == "")) {
+		fmt.Fprintln(os.Stderr, "usage: registry -dir DIR -listen ADDR[@NETNS] ... [-credentials USER:PASSWORD -private ADDR[@NETNS] ...]")
 		os.Exit(2)
 	}
-	if err := run(*dir, addrs); err != nil {
+	if err := run(*dir, addrs, private, user, password); err != nil {
 		fmt.Fprintln(os.Stderr, "registry:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir string, addrs []string) error {
+func run(dir string, addrs, private []string, user, password string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	var lns []net.Listener
-	for _, a := range addrs {
-		addr, ns, _ := strings.Cut(a, "@")
-		ln, err := listenIn(ns, addr)
-		if err != nil {
-			return fmt.Errorf("listening on %s: %w", a, err)
+	open := func(addrs []string) ([]net.Listener, error) {
+		var lns []net.Listener
+		for _, a := range addrs {
+			addr, ns, _ := strings.Cut(a, "@")
+			ln, err := listenIn(ns, addr)
+			if err != nil {
+				return nil, fmt.Errorf("listening on %s: %w", a, err)
+			}
+			lns = append(lns, ln)
 		}
-		lns = append(lns, ln)
+		return lns, nil
 	}
-	srv := &http.Server{
-		Handler:           registry.New(registry.WithBlobHandler(registry.NewDiskBlobHandler(dir))),
-		ReadHeaderTimeout: 10 * time.Second,
+	public, err := open(addrs)
+	if err != nil {
+		return err
 	}
-	errs := make(chan error, len(lns))
-	for _, ln := range lns {
+	guarded, err := open(private)
+	if err != nil {
+		return err
+	}
+	reg := registry.New(registry.WithBlobHandler(registry.NewDiskBlobHandler(dir)))
+	srv := &http.Server{Handler: reg, ReadHeaderTimeout: 10 * time.Second}
+	auth := &http.Server{Handler: basicAuth(reg, user, password), ReadHeaderTimeout: 10 * time.Second}
+	errs := make(chan error, len(public)+len(guarded))
+	for _, ln := range public {
 		go func() { errs <- srv.Serve(ln) }()
 	}
-	fmt.Println("registry: listening on", strings.Join(addrs, " "))
+	for _, ln := range guarded {
+		go func() { errs <- auth.Serve(ln) }()
+	}
+	fmt.Println("registry: listening on", strings.Join(addrs, " "), "and, asking for credentials, on", strings.Join(private, " "))
 	return <-errs
+}
+
+// basicAuth serves h to requests with the credentials only, and answers
+// the others 401 with a Basic challenge, which engines answer with the
+// credentials they were given.
+func basicAuth(h http.Handler, user, password string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(user)) != 1 || subtle.ConstantTimeCompare([]byte(p), []byte(password)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="stack-swarm-lab"`)
+			w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // listenIn opens a TCP listener on addr inside the network namespace at path

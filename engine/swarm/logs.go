@@ -1,0 +1,153 @@
+package swarm
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/stack-deploy/stack/engine"
+)
+
+// Logs reads the output of the project's services (not one-off jobs)
+// through the manager, from whichever nodes ran their tasks, and calls line
+// for each line, named after the task that wrote it; with Follow it returns
+// when every stream ends or ctx is cancelled. Swarm keeps no replaced
+// task's lines apart: --previous says so.
+func (d *Driver) Logs(ctx context.Context, project string, o engine.LogsOptions, line func(engine.LogLine)) error {
+	if o.Previous {
+		return fmt.Errorf("stack logs --previous: %w by the swarm orchestrator: the manager reads every task's output, old ones included, with stack logs", engine.ErrUnsupported)
+	}
+	services, tasks, _, err := d.tasks(ctx, project, true)
+	if err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	for _, s := range o.Services {
+		want[s] = true
+	}
+	r := &taskRouter{line: line, index: o.Index, tasks: map[string]swarm.Task{}}
+	for _, t := range tasks {
+		r.tasks[t.ID] = t
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs *multierror.Error
+	)
+	for _, svc := range services {
+		name := svc.Spec.Labels[engine.LabelService]
+		if svc.Spec.Labels[engine.LabelOneoff] == "true" || (len(want) > 0 && !want[name]) {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := d.serviceLogs(ctx, svc, o, r); err != nil {
+				mu.Lock()
+				errs = multierror.Append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return errs.ErrorOrNil()
+}
+
+func (d *Driver) serviceLogs(ctx context.Context, svc swarm.Service, o engine.LogsOptions, r *taskRouter) error {
+	tail := o.Tail
+	if tail == "" {
+		tail = "all"
+	}
+	rc, err := d.client.ServiceLogs(ctx, svc.ID, container.LogsOptions{
+		ShowStdout: true, ShowStderr: true, Follow: o.Follow, Tail: tail, Since: o.Since, Until: o.Until,
+		Timestamps: true, Details: true,
+	})
+	if err != nil {
+		return fmt.Errorf("reading the logs of service %s: %w", svc.Spec.Name, err)
+	}
+	defer rc.Close()
+	stdout := &lineSplitter{emit: func(l []byte) { r.write(svc, l, "stdout") }}
+	stderr := &lineSplitter{emit: func(l []byte) { r.write(svc, l, "stderr") }}
+	if cs := svc.Spec.TaskTemplate.ContainerSpec; cs != nil && cs.TTY {
+		_, err = io.Copy(stdout, rc) // a terminal's output is one raw stream
+	} else {
+		_, err = stdcopy.StdCopy(stdout, stderr, rc)
+	}
+	stdout.flush()
+	stderr.flush()
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("reading the logs of service %s: %w", svc.Spec.Name, err)
+	}
+	return nil
+}
+
+// taskRouter names each line of a service's logs after the task that wrote
+// it, from the details the manager prefixes it with
+// ("<time> com.docker.swarm.node.id=...,com.docker.swarm.task.id=... text"),
+// and hands the lines on one at a time.
+type taskRouter struct {
+	mu    sync.Mutex
+	line  func(engine.LogLine)
+	index int // 0: every task; else only those of this slot
+	tasks map[string]swarm.Task
+}
+
+func (r *taskRouter) write(svc swarm.Service, raw []byte, stream string) {
+	ts, rest, _ := bytes.Cut(bytes.TrimSuffix(raw, []byte("\n")), []byte(" "))
+	details, msg, ok := bytes.Cut(rest, []byte(" "))
+	if !ok {
+		details, msg = nil, rest
+	}
+	taskID := ""
+	for _, kv := range strings.Split(string(details), ",") {
+		if k, v, _ := strings.Cut(kv, "="); k == "com.docker.swarm.task.id" {
+			taskID = v
+		}
+	}
+	t := r.tasks[taskID] // a task that began after the list has no slot yet
+	if r.index > 0 && t.Slot != r.index {
+		return
+	}
+	at, _ := time.Parse(time.RFC3339Nano, string(ts))
+	c := engine.Container{ID: taskID, Name: taskName(svc, t), Service: svc.Spec.Labels[engine.LabelService], Number: t.Slot}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.line(engine.LogLine{Container: c, Stream: stream, Time: at, Text: string(msg)})
+}
+
+// lineSplitter calls emit with each whole line written to it, newline
+// included; flush emits an unterminated last one.
+type lineSplitter struct {
+	buf  bytes.Buffer
+	emit func([]byte)
+}
+
+func (l *lineSplitter) Write(b []byte) (int, error) {
+	l.buf.Write(b)
+	for {
+		i := bytes.IndexByte(l.buf.Bytes(), '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		l.emit(bytes.Clone(l.buf.Next(i + 1)))
+	}
+}
+
+func (l *lineSplitter) flush() {
+	if l.buf.Len() > 0 {
+		l.emit(append(bytes.Clone(l.buf.Bytes()), '\n'))
+		l.buf.Reset()
+	}
+}
