@@ -51,7 +51,7 @@ volumes:
   data: {}
 x-stack:
   environments:
-    cluster: {orchestrator: swarm, host: "%[2]s", registry: "%[3]s/%[1]s"}
+    cluster: {orchestrator: swarm, host: "%[2]s", registry: "%[3]s/%[1]s", project: "%[1]s"}
 `
 
 // TestKVStoreOnSwarm: the kvstore app and Redis on the lab's three nodes,

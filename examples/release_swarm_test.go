@@ -28,7 +28,7 @@ services:
 x-stack:
   environments:
     staging: {registry: "%[3]s/%[1]s/staging", env_file: staging.env}
-    prod: {registry: "%[3]s/%[1]s/prod", env_file: prod.env, orchestrator: swarm, host: "%[2]s"}
+    prod: {registry: "%[3]s/%[1]s/prod", env_file: prod.env, orchestrator: swarm, host: "%[2]s", project: "%[1]s"}
 `
 
 // TestReleaseToSwarm: a release made once is promoted to prod, a Swarm,

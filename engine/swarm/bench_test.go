@@ -69,10 +69,16 @@ func BenchmarkLayeredDAGOnSwarm(b *testing.B) {
 
 		project := lab.SwarmProject(b)
 		stack := e2e.Cmd{Dir: dir, Env: []string{"STACK_ENV=cluster", "COMPOSE_PROJECT_NAME=" + project}}
+		deployed := "label=" + e2e.Label + "=" + project + "-cluster" // the environment's own project
+		b.Cleanup(func() {
+			if err := lab.RemoveProject(b, project+"-cluster"); err != nil {
+				b.Error(err)
+			}
+		})
 		up += timed(func() { stack.MustRun(b, "up") })
-		before := specVersions(b, cli, "label="+e2e.Label+"="+project)
+		before := specVersions(b, cli, deployed)
 		noop += timed(func() { stack.MustRun(b, "up") })
-		updates += changedVersions(before, specVersions(b, cli, "label="+e2e.Label+"="+project))
+		updates += changedVersions(before, specVersions(b, cli, deployed))
 		down += timed(func() { stack.MustRun(b, "down") })
 
 		name := "dsd" + project[len(project)-6:]

@@ -10,6 +10,8 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/client"
+
+	"github.com/stack-deploy/stack/lock"
 )
 
 // Client is the subset of the Docker Engine client this package uses, on a
@@ -17,6 +19,9 @@ import (
 // *client.Client implements it; unit tests embed it in a fake and override
 // what they need.
 type Client interface {
+	// The project's deploy lock lives on the manager (Driver.LockClient).
+	lock.Client
+
 	ClientVersion() string
 	NegotiateAPIVersion(ctx context.Context)
 	Info(ctx context.Context) (system.Info, error)

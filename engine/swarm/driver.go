@@ -11,6 +11,7 @@ import (
 	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/engine/docker"
 	"github.com/stack-deploy/stack/image"
+	"github.com/stack-deploy/stack/lock"
 	"github.com/stack-deploy/stack/manifest"
 )
 
@@ -41,6 +42,7 @@ var (
 	_ engine.Execer = (*Driver)(nil)
 	_ engine.Logger = (*Driver)(nil)
 	_ engine.Lister = (*Driver)(nil)
+	_ engine.Locker = (*Driver)(nil)
 )
 
 // Images builds, pushes and holds the credentials for the images of a
@@ -110,3 +112,7 @@ func (d *Driver) version(ctx context.Context) string {
 	}
 	return d.apiVersion
 }
+
+// LockClient is the manager: a project's deploy lock lives where it
+// deploys, so two runners deploying to one cluster take turns.
+func (d *Driver) LockClient() lock.Client { return d.client }

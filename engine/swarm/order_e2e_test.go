@@ -42,7 +42,7 @@ services:
     deploy: {endpoint_mode: dnsrr, replicas: 2}
 x-stack:
   environments:
-    cluster: {orchestrator: swarm, host: "%[3]s"}
+    cluster: {orchestrator: swarm, host: "%[3]s", project: "%[1]s"}
 `
 
 // TestDependsOnOrderOnSwarm: depends_on holds on a Swarm, which docker

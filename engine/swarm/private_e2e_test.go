@@ -26,7 +26,7 @@ services:
       placement: {max_replicas_per_node: 1}
 x-stack:
   environments:
-    cluster: {orchestrator: swarm, host: "%[3]s"}
+    cluster: {orchestrator: swarm, host: "%[3]s", project: "%[1]s"}
 `
 
 // TestPrivateImageOnSwarm: an image built here and pushed to a registry

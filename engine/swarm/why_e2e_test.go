@@ -28,7 +28,7 @@ services:
     deploy: {endpoint_mode: dnsrr}
 x-stack:
   environments:
-    cluster: {orchestrator: swarm, host: "%[4]s"}
+    cluster: {orchestrator: swarm, host: "%[4]s", project: "%[1]s"}
 `
 
 // TestTasksThatCannotRunSayWhy: up reports, per service, why its tasks do

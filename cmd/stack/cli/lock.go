@@ -208,7 +208,7 @@ func (g *Globals) withLocks(cmd *cobra.Command, f func(context.Context, lock.Cli
 	if err != nil {
 		return err
 	}
-	t, err := deploy.Open(p)
+	t, err := g.target(p)
 	if err != nil {
 		return err
 	}

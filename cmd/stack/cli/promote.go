@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/progress"
 	"github.com/stack-deploy/stack/registry"
@@ -61,7 +60,7 @@ func newPromoteCommand(g *Globals) *cobra.Command {
 			}
 			// Only registries change, but TO's releases serialise on the
 			// lock on TO's engine, where `stack release --env TO` takes it.
-			t, err := deploy.Open(p)
+			t, err := g.target(p)
 			if err != nil {
 				return err
 			}
