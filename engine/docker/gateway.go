@@ -12,6 +12,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/strslice"
 	"github.com/docker/go-connections/nat"
@@ -40,6 +41,11 @@ const (
 // GatewayName is the name of project's gateway container.
 func GatewayName(project string) string { return project + "-gateway" }
 
+// gatewayVolume is the volume that keeps the gateway's /data (the
+// certificates Caddy obtains) across its replacements; `down -v` removes
+// it, as any volume of the project.
+func gatewayVolume(project string) string { return project + "_gateway-data" }
+
 // routesFile is what stack keeps beside Caddy's config: the hash of the
 // routes it was rendered from, and the containers receiving each service's
 // traffic.
@@ -62,7 +68,17 @@ func gatewaySpec(project string, g *engine.GatewaySpec, hash string) (spec, erro
 		},
 		ExposedPorts: nat.PortSet{},
 	}
-	host := &container.HostConfig{RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped}, PortBindings: nat.PortMap{}}
+	host := &container.HostConfig{
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
+		PortBindings:  nat.PortMap{},
+		// Over the image's VOLUMEs, which would leave anonymous volumes
+		// behind: /data kept on a volume of the project's, /config (what
+		// Caddy saves of the config stack loads anyway) in memory.
+		Mounts: []mount.Mount{
+			{Type: mount.TypeVolume, Source: gatewayVolume(project), Target: "/data"},
+			{Type: mount.TypeTmpfs, Target: "/config"},
+		},
+	}
 	for _, p := range g.Ports {
 		ps, err := types.ParsePortConfig(p)
 		if err != nil {

@@ -266,4 +266,20 @@ func TestGatewayRoutesReload(t *testing.T) {
 	if got := get(t, fmt.Sprintf("http://127.0.0.1:%d/app/index.html", port)); got != "v1\n" {
 		t.Errorf("after start: %q, want v1", got)
 	}
+
+	// The gateway keeps /data on a volume of the project's, no anonymous
+	// one: down keeps it, down -v removes it.
+	data := project + "_gateway-data"
+	mounts := e2e.Docker(t, "inspect", "-f", "{{range .Mounts}}{{.Type}}:{{.Name}}:{{.Destination}} {{end}}", project+"-gateway")
+	if !strings.Contains(mounts, "volume:"+data+":/data") || strings.Count(mounts, "volume:") != 1 {
+		t.Errorf("gateway mounts %q, want only the volume %s on /data", mounts, data)
+	}
+	c.MustRun(t, "down")
+	if got := e2e.Docker(t, "volume", "ls", "-q", "--filter", "name="+data); strings.TrimSpace(got) != data {
+		t.Errorf("after down: volumes %q, want %s kept", got, data)
+	}
+	c.MustRun(t, "down", "-v")
+	if got := e2e.Docker(t, "volume", "ls", "-q", "--filter", "name="+data); strings.TrimSpace(got) != "" {
+		t.Errorf("after down -v: volumes %q, want none", got)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/stack-deploy/stack/engine"
@@ -257,6 +258,12 @@ func (x *executor) createGateway(ctx context.Context, name string) error {
 	sp, err := gatewaySpec(x.plan.Project, g, x.plan.Action(engine.GatewayResource).ConfigHash)
 	if err != nil {
 		return err
+	}
+	// Made with the project's label, or the engine would make it bare when
+	// the container mounts it: down -v removes what carries the label.
+	v := gatewayVolume(x.plan.Project)
+	if _, err := x.client.VolumeCreate(ctx, volume.CreateOptions{Name: v, Labels: map[string]string{engine.LabelProject: x.plan.Project}}); err != nil {
+		return fmt.Errorf("creating the gateway's volume %q: %w", v, err)
 	}
 	if _, err := x.client.ContainerCreate(ctx, sp.config, sp.host, sp.network, nil, name); err != nil {
 		return fmt.Errorf("creating the gateway container %q: %w", name, err)
