@@ -14,12 +14,12 @@
 // connection ends, whatever the transport, and the program exits; it also
 // exits when the holder's heartbeats, a byte every Expiry/6, stop for the
 // Expiry (the machine went away with its connection open). The engine then
-// removes the container (AutoRemove), which frees the lock. A holder starts
-// its container only once it has held it for a heartbeat, so a short hold
-// pays only for a create and a remove; a waiting run starts a lock it finds
-// created, which is how it learns whether the holder is still there (the
-// program runs while the holder is attached, and exits at once when it is
-// not). Once started, a dead holder's lock goes with no run coming to look.
+// removes the container (AutoRemove), which frees the lock. A holder
+// starts its container only once it has held it for half the expiry, so a
+// short hold pays only for a create and a remove of a container never
+// started; a waiting run starts a lock it finds created, which is how it
+// learns whether the holder is still there (the program runs while the
+// holder is attached, and exits at once when it is not). Once started, a dead holder's lock goes with no run coming to look.
 // No image can be pulled, so the program's image is imported from a tar
 // stack writes, and removed as soon as the container exists: nothing of
 // the lock stays on the engine once it is released.
