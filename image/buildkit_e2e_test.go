@@ -54,6 +54,40 @@ func TestBuildKitCacheMountE2E(t *testing.T) {
 	}
 }
 
+// Intent: a forced build whose inputs did not change gives the same image
+// ID, whatever the other services built before it on the engine: `up
+// --build` then recreates nothing. Model: four services, each its own
+// context of a directory and files, built, then built again twice with
+// --build.
+func TestBuildKitForcedRebuildKeepsImageIDE2E(t *testing.T) {
+	e2e.Engine(t)
+	files := map[string]string{"compose.yaml": "services:\n"}
+	for _, svc := range []string{"a", "b", "c", "d"} {
+		files["compose.yaml"] += "  " + svc + ":\n    build: ./" + svc + "\n"
+		files[svc+"/Dockerfile"] = "FROM busybox:stable\nCOPY . /app\n"
+		files[svc+"/src/"+svc+".txt"] = strings.Repeat(svc, 100)
+	}
+	f := newFixture(t, files)
+	first, err := f.ensure(t.Context(), image.EnsureOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		again, err := f.ensure(t.Context(), image.EnsureOptions{Build: image.BuildAlways})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for svc, id := range first {
+			if again[svc] != id {
+				t.Errorf("service %s: forced rebuild of unchanged inputs gave image %s, want %s", svc, again[svc], id)
+			}
+		}
+	}
+	if n, _ := f.cc.take(); n != 12 {
+		t.Errorf("%d build calls, want 12", n)
+	}
+}
+
 // Intent: build secrets from a file and from a variable of the project's
 // .env are readable in RUN --mount=type=secret, and appear in no layer of
 // the image (docker save), no progress event, and no error, even from a

@@ -2,7 +2,9 @@ package image
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -251,6 +253,7 @@ func (k *buildKitBuilder) build(ctx context.Context, j *buildJob, digest string)
 		Exports:       []client.ExportEntry{{Type: "moby", Attrs: map[string]string{"name": strings.Join(j.inputs.tags, ",")}}},
 		CacheImports:  imports,
 		CacheExports:  exports,
+		SharedKey:     sharedKey(c.dir, dfDir),
 	}
 	if j.inputs.network == "host" {
 		opt.AllowedEntitlements = append(opt.AllowedEntitlements, "network.host")
@@ -282,4 +285,18 @@ func (k *buildKitBuilder) build(ctx context.Context, j *buildJob, digest string)
 		return "", fmt.Errorf("building service %q (image %s): the engine's BuildKit returned no image ID", j.service, j.image)
 	}
 	return id, nil
+}
+
+// sharedKey names the engine-side copies of a build's local sources (its
+// context and Dockerfile directories, from this machine), as buildx does:
+// BuildKit keeps one copy per source name and key, and syncs into it only
+// what changed. Without it every build's context is one copy: services
+// built one after another each sync theirs over the last one's, which
+// sends it all again and gives its directories new mtimes, so a build with
+// nothing changed makes a new layer and a new image ID, and up recreates
+// the containers.
+func sharedKey(dirs ...string) string {
+	host, _ := os.Hostname()
+	h := sha256.Sum256([]byte(host + "\x00" + strings.Join(dirs, "\x00")))
+	return "stack-" + hex.EncodeToString(h[:12])
 }
