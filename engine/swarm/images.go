@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/distribution/reference"
@@ -15,12 +16,16 @@ import (
 	"github.com/hashicorp/go-multierror"
 
 	"github.com/stack-deploy/stack/image"
+	"github.com/stack-deploy/stack/internal/dag"
 	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/progress"
 )
 
 // registryTimeout bounds the wait for a registry's answer headers.
 const registryTimeout = 30 * time.Second
+
+// resolveParallel bounds the images resolved at once.
+const resolveParallel = 8
 
 var errNoBuilder = errors.New("the Swarm driver has no image builder (WithImages): it cannot build or copy images")
 
@@ -55,9 +60,24 @@ func (d *Driver) Resolve(ctx context.Context, p *manifest.Project, services []st
 	if err := d.built(ctx, p, build, o, refs); err != nil {
 		return nil, err
 	}
+	// Each reference looked up once however many services run it, and all
+	// at once: a registry round trip each. Then, one service after
+	// another, what is missing copied.
+	heads := map[string]func() (string, error){}
+	var lookups []func() (string, error)
+	for _, svc := range other {
+		if ref := p.ImageName(svc); heads[ref] == nil {
+			heads[ref] = sync.OnceValues(func() (string, error) { return d.head(ctx, ref) })
+			lookups = append(lookups, heads[ref])
+		}
+	}
+	_ = dag.Each(ctx, len(lookups), resolveParallel, func(_ context.Context, i int) error {
+		_, _ = lookups[i]() // its error is the service's, below
+		return nil
+	})
 	var errs *multierror.Error
 	for _, svc := range other {
-		ref, err := d.resolve(ctx, p, svc, o)
+		ref, err := d.resolve(ctx, p, svc, o, heads[p.ImageName(svc)])
 		if err != nil {
 			errs = multierror.Append(errs, err)
 			continue
@@ -121,17 +141,18 @@ func (d *Driver) built(ctx context.Context, p *manifest.Project, build []string,
 	return nil
 }
 
-// resolve finds the digest reference of a service that is not built.
-func (d *Driver) resolve(ctx context.Context, p *manifest.Project, svc string, o image.EnsureOptions) (string, error) {
+// resolve finds the digest reference of a service that is not built; head
+// looks its image up in its registry.
+func (d *Driver) resolve(ctx context.Context, p *manifest.Project, svc string, o image.EnsureOptions, head func() (string, error)) (string, error) {
 	ref := p.ImageName(svc)
 	if isDigest(ref) {
 		return canonical(ref), nil
 	}
-	digest, found, err := d.head(ctx, ref)
+	digest, err := head()
 	if err != nil {
 		return "", fmt.Errorf("service %q: resolving image %s in its registry, which the Swarm nodes pull from: %w", svc, ref, err)
 	}
-	if found {
+	if digest != "" {
 		progress.Report(ctx, "image:"+svc, "resolve", progress.Done, ref+"@"+digest, nil)
 		return digestRef(ref, digest), nil
 	}
@@ -180,21 +201,21 @@ func (d *Driver) pushedAs(ctx context.Context, ref, id string) string {
 }
 
 // head asks ref's registry for the digest it holds under ref, with the
-// keychain's credentials; found is false when it holds none.
-func (d *Driver) head(ctx context.Context, ref string) (string, bool, error) {
+// keychain's credentials; "" when it holds none.
+func (d *Driver) head(ctx context.Context, ref string) (string, error) {
 	r, err := name.ParseReference(ref, name.WeakValidation)
 	if err != nil {
-		return "", false, err
+		return "", err
 	}
 	desc, err := remote.Head(r, d.remoteOptions(ctx)...)
 	var terr *transport.Error
 	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
-		return "", false, nil
+		return "", nil
 	}
 	if err != nil {
-		return "", false, err
+		return "", err
 	}
-	return desc.Digest.String(), true, nil
+	return desc.Digest.String(), nil
 }
 
 func (d *Driver) remoteOptions(ctx context.Context) []remote.Option {
