@@ -93,11 +93,12 @@ func Diff(m *manifest.Project, images Images, obs *Observed, o DiffOptions) (*Pl
 	for _, name := range order {
 		selected[name] = true
 	}
+	waits := waitedFor(p, selected)
 	for _, name := range order {
 		if slices.Contains(o.Leave, name) {
 			continue
 		}
-		a, err := diffService(m, p.Services[name], images[name], obs, selected, o)
+		a, err := diffService(m, p.Services[name], images[name], obs, selected, waits, o)
 		if err != nil {
 			return nil, err
 		}

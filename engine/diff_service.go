@@ -10,7 +10,7 @@ import (
 	"github.com/stack-deploy/stack/manifest"
 )
 
-func diffService(m *manifest.Project, s types.ServiceConfig, img Image, obs *Observed, selected map[string]bool, o DiffOptions) (*Action, error) {
+func diffService(m *manifest.Project, s types.ServiceConfig, img Image, obs *Observed, selected map[string]bool, waits map[string]types.ServiceDependency, o DiffOptions) (*Action, error) {
 	p := m.Project
 	h, err := ServiceHash(p, s, img)
 	if err != nil {
@@ -24,7 +24,7 @@ func diffService(m *manifest.Project, s types.ServiceConfig, img Image, obs *Obs
 		Resource:    "service:" + s.Name,
 		ConfigHash:  h.Sum,
 		ConfigParts: h.PartsLabel(),
-		Ready:       readiness(p, s, img, selected),
+		Ready:       readiness(s, img, waits),
 		Update:      update,
 	}
 	for _, n := range ServiceNetworks(s) {
@@ -259,23 +259,34 @@ func drift(c *Container, want map[string][]string) ([]string, string) {
 // readiness says what finishing means for s: completed when a selected
 // dependant waits for it with service_completed_successfully; healthy when
 // it or its image has a healthcheck, or a dependant waits with
-// service_healthy; else started.
-func readiness(p *types.Project, s types.ServiceConfig, img Image, selected map[string]bool) Condition {
-	healthy := hasHealthcheck(s, img)
-	for name := range selected {
-		d, ok := p.Services[name].DependsOn[s.Name]
-		switch {
-		case !ok:
-		case d.Condition == types.ServiceConditionCompletedSuccessfully:
-			return Completed
-		case d.Condition == types.ServiceConditionHealthy:
-			healthy = true
-		}
-	}
-	if healthy {
+// service_healthy; else started. waits is waitedFor's.
+func readiness(s types.ServiceConfig, img Image, waits map[string]types.ServiceDependency) Condition {
+	switch w := waits[s.Name]; {
+	case w.Condition == types.ServiceConditionCompletedSuccessfully:
+		return Completed
+	case w.Condition == types.ServiceConditionHealthy || hasHealthcheck(s, img):
 		return Healthy
 	}
 	return Started
+}
+
+// waitedFor maps each service to the strongest condition a selected
+// dependant waits for it with (completed, then healthy), in one pass over
+// the dependencies.
+func waitedFor(p *types.Project, selected map[string]bool) map[string]types.ServiceDependency {
+	rank := map[string]int{types.ServiceConditionHealthy: 1, types.ServiceConditionCompletedSuccessfully: 2}
+	waits := map[string]types.ServiceDependency{}
+	for name, s := range p.Services {
+		if !selected[name] {
+			continue
+		}
+		for dep, d := range s.DependsOn {
+			if rank[d.Condition] > rank[waits[dep].Condition] {
+				waits[dep] = d
+			}
+		}
+	}
+	return waits
 }
 
 // hasHealthcheck reports whether containers of s run a healthcheck: its

@@ -45,6 +45,7 @@ func lifecycle(m *manifest.Project, images Images, obs *Observed, services []str
 		selected[name] = true
 	}
 	plan := &Plan{Project: p.Name, Desired: m, Observed: obs}
+	waits := waitedFor(p, selected)
 	planned := map[string]bool{}
 	for _, name := range order {
 		a := &Action{Resource: "service:" + name, Kind: kind, Reason: "asked for"}
@@ -62,7 +63,7 @@ func lifecycle(m *manifest.Project, images Images, obs *Observed, services []str
 			continue
 		}
 		if kind != Stop {
-			a.Ready = readiness(p, p.Services[name], images[name], selected)
+			a.Ready = readiness(p.Services[name], images[name], waits)
 		}
 		planned[name] = true
 		plan.Actions = append(plan.Actions, a)

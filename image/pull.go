@@ -33,6 +33,10 @@ type fetchJob struct {
 	dryRun bool
 }
 
+// lookupParallel bounds the images fetchAll looks up (and pulls) at once: a
+// look-up is a round trip, and Compose pulls every image at once.
+const lookupParallel = 16
+
 // fetchAll looks up (and pulls) every job's image in parallel and records
 // the IDs; it returns every failure. Services sharing an image and a pull
 // policy share one look-up: thirty services on one base image cost one
@@ -55,7 +59,7 @@ func (b *Builder) fetchAll(ctx context.Context, jobs []fetchJob, ids *idMap) err
 		}
 		groups[i] = append(groups[i], j)
 	}
-	return dag.Each(ctx, len(groups), b.parallel, func(ctx context.Context, i int) error {
+	return dag.Each(ctx, len(groups), max(b.parallel, lookupParallel), func(ctx context.Context, i int) error {
 		id, err := b.fetch(ctx, groups[i][0])
 		if err != nil {
 			progress.Report(ctx, "image:"+groups[i][0].service, "pull", progress.Failed, "", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/internal/dag"
 	"github.com/stack-deploy/stack/manifest"
 )
 
@@ -33,23 +34,33 @@ func (d *Driver) Facts(ctx context.Context, p *manifest.Project) (engine.Facts, 
 // Facts is Driver.Facts for any image inspector: the image builder's engine
 // answers for a project deployed elsewhere.
 func Facts(ctx context.Context, c ImageInspector, p *manifest.Project) (engine.Facts, error) {
-	f := localFacts{}
-	byImage := map[string]imageFacts{}
+	var refs []string
+	index := map[string]int{}
 	for _, name := range p.ServiceNames() {
 		ref := p.ImageName(name)
-		facts, seen := byImage[ref]
-		if !seen {
-			ins, err := c.ImageInspect(ctx, ref)
-			switch {
-			case cerrdefs.IsNotFound(err):
-			case err != nil:
-				return nil, fmt.Errorf("inspecting image %q of service %q: %w", ref, name, err)
-			default:
-				facts = imageFacts{known: true, ports: exposed(ins), healthcheck: declaresHealthcheck(ins)}
-			}
-			byImage[ref] = facts
+		if _, ok := index[ref]; !ok {
+			index[ref] = len(refs)
+			refs = append(refs, ref)
 		}
-		f[name] = facts
+	}
+	// Inspected at once, a few at a time: a round trip each.
+	byImage := make([]imageFacts, len(refs))
+	if err := dag.Each(ctx, len(refs), inspectParallel, func(ctx context.Context, i int) error {
+		ins, err := c.ImageInspect(ctx, refs[i])
+		switch {
+		case cerrdefs.IsNotFound(err):
+		case err != nil:
+			return fmt.Errorf("inspecting image %q: %w", refs[i], err)
+		default:
+			byImage[i] = imageFacts{known: true, ports: exposed(ins), healthcheck: declaresHealthcheck(ins)}
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	f := localFacts{}
+	for _, name := range p.ServiceNames() {
+		f[name] = byImage[index[p.ImageName(name)]]
 	}
 	return f, nil
 }

@@ -20,7 +20,8 @@ import (
 	"github.com/stack-deploy/stack/manifest"
 )
 
-// inspectParallel bounds the container inspects of one Observe.
+// inspectParallel bounds the inspects of one Observe (containers) or Facts
+// (images) made at once.
 const inspectParallel = 8
 
 // Observe reads what the engine holds for p's project: its containers by
