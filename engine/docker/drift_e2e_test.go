@@ -142,3 +142,31 @@ func TestDuplicatesAreRemoved(t *testing.T) {
 		t.Errorf("after down -v: %d networks and %d volumes of the project, want none", n, v)
 	}
 }
+
+// A network that something else still uses is an error that says what:
+// down removes what is the project's, and names the network, the way to see
+// who holds it, and --remove-orphans. Model: web up; a container of no
+// project connected to its network. Steps: down -> exit 1 naming the
+// network and the hints, web gone; the foreign container removed, down ->
+// exit 0, the network gone.
+func TestDownSaysWhoHoldsANetwork(t *testing.T) {
+	c, project := stack(t, driftCompose)
+	c.MustRun(t, "up")
+	net := project + "_back"
+	foreign := project + "-foreign"
+	e2e.Docker(t, "run", "-d", "--name", foreign, "--network", net, "busybox:stable", "sleep", "3600")
+	t.Cleanup(func() { e2e.Docker(t, "rm", "-f", foreign) })
+	r := c.Run(t, "down")
+	if r.Code != 1 || !strings.Contains(r.Stderr, `removing network "`+net+`"`) ||
+		!strings.Contains(r.Stderr, "docker network inspect "+net) || !strings.Contains(r.Stderr, "--remove-orphans") {
+		t.Fatalf("down with a foreign container on %s: exit %d, want 1 naming the network, docker network inspect and --remove-orphans", net, r.Code)
+	}
+	if got := len(ids(t, project)); got != 0 {
+		t.Errorf("%d containers of the project after down, want 0", got)
+	}
+	e2e.Docker(t, "rm", "-f", foreign)
+	c.MustRun(t, "down")
+	if n := countLabelled(t, "network", project); n != 0 {
+		t.Errorf("%d networks after down, want 0", n)
+	}
+}

@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,10 +77,16 @@ func (x *executor) Execute(ctx context.Context, op *engine.Op) error {
 		} else {
 			err = x.client.VolumeRemove(ctx, p.r.Name, false)
 		}
-		if err != nil && !(p.gone && cerrdefs.IsNotFound(err)) {
-			return fmt.Errorf("removing %s %q: %w", p.typ, p.r.Name, err)
+		switch {
+		case err == nil || (p.gone && cerrdefs.IsNotFound(err)):
+			return nil
+		case p.typ == "network" && strings.Contains(err.Error(), "has active endpoints"):
+			return fmt.Errorf("removing network %q: %w: a container stack does not remove is connected to it (docker network inspect %s: "+
+				"an orphan, which --remove-orphans removes, or another project's), or the engine kept the endpoint of a connect that was "+
+				"interrupted (kill -9 of a run; Docker 20.10 does), which restarting the engine clears",
+				p.r.Name, err, p.r.Name)
 		}
-		return nil
+		return fmt.Errorf("removing %s %q: %w", p.typ, p.r.Name, err)
 	case *removeImage:
 		_, err := x.client.ImageRemove(ctx, p.ref, image.RemoveOptions{PruneChildren: true})
 		if err != nil && !cerrdefs.IsNotFound(err) {
