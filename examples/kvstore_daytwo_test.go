@@ -255,8 +255,14 @@ services:
 		if !strings.Contains(stack.MustRun(t, "ps", "-a").Stdout, name("web")) {
 			t.Fatal("rm without confirmation removed web")
 		}
-		if r := stack.MustRun(t, "rm", "-f", "web"); !strings.Contains(r.Stderr, "Going to remove "+name("web")) {
-			t.Errorf("rm -f web: %q", r.Stderr)
+		// Confirmed: the deploy lock is let go while it asks, then taken again.
+		yes := stack
+		yes.Stdin = "y\n"
+		if r := yes.MustRun(t, "rm", "web"); !strings.Contains(r.Stderr, "Going to remove "+name("web")) {
+			t.Errorf("rm web, confirmed: %q", r.Stderr)
+		}
+		if strings.Contains(stack.MustRun(t, "ps", "-a").Stdout, name("web")) {
+			t.Error("rm web, confirmed, left web")
 		}
 		dc.run(t, "rm", "-f", "web")
 		s, c := stack.Run(t, "rm", "-f"), dc.run(t, "rm", "-f")

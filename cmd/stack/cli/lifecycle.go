@@ -34,13 +34,14 @@ func lifecycleCommand(g *Globals, verb, short string, planner lifecyclePlanner) 
 	cmd := &cobra.Command{
 		Use:   verb + " [SERVICE...]",
 		Short: short,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
-			p, t, obs, err := g.observe(ctx)
+			ctx, p, t, obs, unlock, err := g.observe(ctx, cmd, args...)
 			if err != nil {
 				return err
 			}
 			defer t.Close()
+			defer unlock(&err)
 			var images engine.Images
 			if verb != "stop" {
 				// Starting waits as up does: for healthy where the image
@@ -59,21 +60,33 @@ func lifecycleCommand(g *Globals, verb, short string, planner lifecyclePlanner) 
 	if verb != "stop" {
 		cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "how long a service may take to be running, healthy or completed")
 	}
+	lockFlag(cmd)
 	return cmd
 }
 
-// observe loads the manifest, connects to its engine and reads, once, what
-// the engine holds for it: the start of every verb that acts on existing
-// containers.
-func (g *Globals) observe(ctx context.Context) (*manifest.Project, *deploy.Target, *engine.Observed, error) {
+// observe loads the manifest, connects to its engine, takes the project's
+// deploy lock for cmd (args: what the waiting runs are told it works on) and
+// reads, once, what the engine holds for it: the start of the verbs that
+// change existing containers (stop, start, restart, rm), which must not
+// interleave with a deploy: an up waiting for a container to turn healthy,
+// or rolling one back, would meet a state it did not plan for. It returns
+// the context to work under and unlock (see hold). kill and pause do not
+// wait for a deploy: they are what stops one gone wrong.
+func (g *Globals) observe(ctx context.Context, cmd *cobra.Command, args ...string) (context.Context, *manifest.Project, *deploy.Target, *engine.Observed, func(*error), error) {
 	p, t, err := g.open(ctx, "")
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
+	}
+	ctx, unlock, err := g.hold(ctx, cmd, t, p.Name, args...)
+	if err != nil {
+		t.Close()
+		return nil, nil, nil, nil, nil, err
 	}
 	obs, err := t.Driver.Observe(ctx, p)
 	if err != nil {
+		unlock(&err)
 		t.Close()
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
-	return p, t, obs, nil
+	return ctx, p, t, obs, unlock, nil
 }

@@ -403,6 +403,7 @@ func TestDeployLockKilledE2E(t *testing.T) {
 //	lock status [--format json]     -> held by the test's pid, its command
 //	up --lock-timeout 1s            -> exit 75 naming the holder, though nothing would change
 //	up --force-recreate --lock-timeout 1s -> exit 75; the containers are the same
+//	stop, restart web, rm -f -s, each --lock-timeout 1s -> exit 75; the containers still run
 //	lock release                    -> says whose lock it removed; the test's lock is lost
 //	lock status                     -> not locked; release again: nothing to release
 func TestLockVerbsE2E(t *testing.T) {
@@ -449,6 +450,16 @@ func TestLockVerbsE2E(t *testing.T) {
 	}
 	if now := e2e.Docker(t, "ps", "-aq", "--filter", "label=io.stack.project="+name); now != containers {
 		t.Errorf("an up that did not get the lock changed the containers: %q, were %q", now, containers)
+	}
+	// The verbs that change the containers up made wait for a deploy too.
+	for _, args := range [][]string{{"stop", "--lock-timeout", "1s"}, {"restart", "web", "--lock-timeout", "1s"}, {"rm", "-f", "-s", "--lock-timeout", "1s"}} {
+		r := stack.Run(t, args...)
+		if r.Code != 75 || !containsAll(r.Stderr, pid, "--lock-timeout") {
+			t.Errorf("%v while held: exit %d, stderr %q; want 75 naming the holder %s", args, r.Code, r.Stderr, pid)
+		}
+	}
+	if now := e2e.Docker(t, "ps", "-q", "--filter", "label=io.stack.project="+name); now != containers {
+		t.Errorf("stop, restart or rm changed the containers while the lock was held: running %q, were %q", now, containers)
 	}
 
 	if out := stack.MustRun(t, "lock", "release").Stdout; !strings.HasPrefix(out, name+": removed the deploy lock held by ") || !strings.Contains(out, pid) {
