@@ -22,7 +22,7 @@ func newCreateCommand(g *Globals) *cobra.Command {
 			"the containers whose configuration changed, without starting any: `stack start` or\n" +
 			"`stack up` starts them. Containers that exist and did not change are left as they are.",
 		ValidArgsFunction: completeServices(g),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			o.Services = args
 			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
 			img := image.EnsureOptions{Pull: o.Pull}
@@ -37,14 +37,17 @@ func newCreateCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer t.Close()
-			plan, err := t.Plan(ctx, p, deploy.Options{Diff: o.DiffOptions, Images: img})
+			// As up: under the deploy lock when it changes something.
+			ctx, plan, unlock, err := g.planUnderLock(ctx, cmd, t, p, args, deploy.Options{Diff: o.DiffOptions, Images: img})
 			if err != nil {
 				return err
 			}
+			defer unlock(&err)
 			createOnly(plan)
 			return engine.Apply(ctx, t.Driver, plan, engine.ApplyOptions{})
 		},
 	}
+	lockFlag(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&o.ForceRecreate, "force-recreate", false, "recreate containers even if their configuration is unchanged")
 	f.BoolVar(&o.NoRecreate, "no-recreate", false, "keep existing containers even if their configuration changed")

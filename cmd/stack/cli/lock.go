@@ -18,8 +18,9 @@ import (
 	"github.com/stack-deploy/stack/progress"
 )
 
-// The verbs that change a project (up, down, run, release, promote) hold
-// its deploy lock, on the engine it deploys to, while they do: two runs
+// The verbs that change a project (up, create, down, run, release,
+// promote, and stop, start, restart and rm of its containers) hold its
+// deploy lock, on the engine it deploys to, while they do: two runs
 // against one engine take turns, wherever they run. `stack lock` shows and
 // breaks it.
 
@@ -132,8 +133,8 @@ func newLockCommand(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lock",
 		Short: "Show or remove the project's deploy lock",
-		Long: "up, down, run, release and promote hold the project's deploy lock, on its engine, while\n" +
-			"they work; another run waits up to its --lock-timeout, then exits " + fmt.Sprint(exitLocked) + ". A run that\n" +
+		Long: "up, create, down, run, release, promote, stop, start, restart and rm hold the project's deploy\n" +
+			"lock, on its engine, while they work; another run waits up to its --lock-timeout, then exits " + fmt.Sprint(exitLocked) + ".\nA run that " +
 			"dies loses the lock by itself: its connection to the engine closes.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },

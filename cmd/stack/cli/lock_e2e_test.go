@@ -403,7 +403,7 @@ func TestDeployLockKilledE2E(t *testing.T) {
 //	lock status [--format json]     -> held by the test's pid, its command
 //	up --lock-timeout 1s            -> exit 75 naming the holder, though nothing would change
 //	up --force-recreate --lock-timeout 1s -> exit 75; the containers are the same
-//	stop, restart web, rm -f -s, each --lock-timeout 1s -> exit 75; the containers still run
+//	stop, restart web, rm -f -s, create --force-recreate, each --lock-timeout 1s -> exit 75; the containers still run
 //	lock release                    -> says whose lock it removed; the test's lock is lost
 //	lock status                     -> not locked; release again: nothing to release
 func TestLockVerbsE2E(t *testing.T) {
@@ -452,7 +452,7 @@ func TestLockVerbsE2E(t *testing.T) {
 		t.Errorf("an up that did not get the lock changed the containers: %q, were %q", now, containers)
 	}
 	// The verbs that change the containers up made wait for a deploy too.
-	for _, args := range [][]string{{"stop", "--lock-timeout", "1s"}, {"restart", "web", "--lock-timeout", "1s"}, {"rm", "-f", "-s", "--lock-timeout", "1s"}} {
+	for _, args := range [][]string{{"stop", "--lock-timeout", "1s"}, {"restart", "web", "--lock-timeout", "1s"}, {"rm", "-f", "-s", "--lock-timeout", "1s"}, {"create", "--force-recreate", "--lock-timeout", "1s"}} {
 		r := stack.Run(t, args...)
 		if r.Code != 75 || !containsAll(r.Stderr, pid, "--lock-timeout") {
 			t.Errorf("%v while held: exit %d, stderr %q; want 75 naming the holder %s", args, r.Code, r.Stderr, pid)
