@@ -66,8 +66,9 @@ func newCreateCommand(g *Globals) *cobra.Command {
 // and removes, and starts nothing. An action left with no operation (a
 // container to start) is unchanged.
 //
-// The plan is up's, cut after the fact; the lead's DiffOptions flag for
-// create (the diff planning no start and no readiness) is to replace it.
+// The plan is up's, cut after the fact: a pure change of the graph that
+// works for any driver's operations, where a create mode in every driver's
+// Operations would repeat it in each.
 func createOnly(plan *engine.Plan) {
 	byID := map[string]*engine.Op{}
 	for _, op := range plan.Graph.Ops {
