@@ -60,13 +60,13 @@ func (d *Driver) Resolve(ctx context.Context, p *manifest.Project, services []st
 	if err := d.built(ctx, p, build, o, refs); err != nil {
 		return nil, err
 	}
-	// Each reference looked up once however many services run it, and all
-	// at once: a registry round trip each. Then, one service after
-	// another, what is missing copied.
+	// Each reference by tag looked up once however many services run it,
+	// and all at once: a registry round trip each (one by digest needs
+	// none). Then, one service after another, what is missing copied.
 	heads := map[string]func() (string, error){}
 	var lookups []func() (string, error)
 	for _, svc := range other {
-		if ref := p.ImageName(svc); heads[ref] == nil {
+		if ref := p.ImageName(svc); heads[ref] == nil && !isDigest(ref) {
 			heads[ref] = sync.OnceValues(func() (string, error) { return d.head(ctx, ref) })
 			lookups = append(lookups, heads[ref])
 		}
