@@ -34,13 +34,13 @@ func (d *Driver) Facts(ctx context.Context, p *manifest.Project) (engine.Facts, 
 // Facts is Driver.Facts for any image inspector: the image builder's engine
 // answers for a project deployed elsewhere.
 func Facts(ctx context.Context, c ImageInspector, p *manifest.Project) (engine.Facts, error) {
-	var refs []string
+	var refs, users []string // each image, and the first service running it
 	index := map[string]int{}
 	for _, name := range p.ServiceNames() {
 		ref := p.ImageName(name)
 		if _, ok := index[ref]; !ok {
 			index[ref] = len(refs)
-			refs = append(refs, ref)
+			refs, users = append(refs, ref), append(users, name)
 		}
 	}
 	// Inspected at once, a few at a time: a round trip each.
@@ -50,7 +50,7 @@ func Facts(ctx context.Context, c ImageInspector, p *manifest.Project) (engine.F
 		switch {
 		case cerrdefs.IsNotFound(err):
 		case err != nil:
-			return fmt.Errorf("inspecting image %q: %w", refs[i], err)
+			return fmt.Errorf("inspecting image %q of service %q: %w", refs[i], users[i], err)
 		default:
 			byImage[i] = imageFacts{known: true, ports: exposed(ins), healthcheck: declaresHealthcheck(ins)}
 		}
