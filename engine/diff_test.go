@@ -328,3 +328,33 @@ func TestDiffTakesTheDriversHash(t *testing.T) {
 		t.Errorf("app: %s %q hash %s, want recreate \"secrets changed\" with the driver's hash", a.Kind, a.Reason, a.ConfigHash)
 	}
 }
+
+// What finishing means for a service follows the strongest condition its
+// dependants wait with, whatever their order: completed over healthy over
+// started; its own healthcheck makes it healthy.
+func TestDiffReadinessFollowsTheDependants(t *testing.T) {
+	yaml := `
+services:
+  migrate: {image: app:1}
+  db: {image: app:1}
+  cache: {image: app:1, healthcheck: {test: ["CMD", "true"]}}
+  plain: {image: app:1}
+  a:
+    image: app:1
+    depends_on: {migrate: {condition: service_healthy}, db: {condition: service_healthy}, plain: {condition: service_started}}
+  b:
+    image: app:1
+    depends_on: {migrate: {condition: service_completed_successfully}, cache: {condition: service_started}}
+`
+	plan, err := engine.Diff(load(t, yaml), nil, &engine.Observed{}, engine.DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for svc, want := range map[string]engine.Condition{
+		"migrate": engine.Completed, "db": engine.Healthy, "cache": engine.Healthy, "plain": engine.Started, "a": engine.Started,
+	} {
+		if got := plan.Action("service:" + svc).Ready; got != want {
+			t.Errorf("%s ready %q, want %q", svc, got, want)
+		}
+	}
+}

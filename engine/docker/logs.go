@@ -11,9 +11,9 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
-	"github.com/hashicorp/go-multierror"
 
 	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/internal/dag"
 )
 
 // Logs calls line for each line of output of the project's service
@@ -35,30 +35,17 @@ func (d *Driver) Logs(ctx context.Context, project string, o engine.LogsOptions,
 	if err != nil {
 		return err
 	}
-	var (
-		wg   sync.WaitGroup
-		emu  sync.Mutex
-		errs *multierror.Error
-	)
+	var read []engine.Container
 	for _, c := range cs {
-		if c.OneOff || !selected(c, o.Services, o.Index) {
-			continue
+		if !c.OneOff && selected(c, o.Services, o.Index) {
+			read = append(read, c)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := d.containerLogs(ctx, c, o, serial); err != nil {
-				emu.Lock()
-				errs = multierror.Append(errs, err)
-				emu.Unlock()
-			}
-		}()
 	}
-	wg.Wait()
+	err = dag.Each(ctx, len(read), 0, func(ctx context.Context, i int) error { return d.containerLogs(ctx, read[i], o, serial) })
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return errs.ErrorOrNil()
+	return err
 }
 
 // selected reports whether c is of one of services (any when none) and,

@@ -12,9 +12,9 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/pkg/stdcopy"
-	"github.com/hashicorp/go-multierror"
 
 	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/internal/dag"
 )
 
 // Logs reads the output of the project's services (not one-off jobs)
@@ -38,31 +38,18 @@ func (d *Driver) Logs(ctx context.Context, project string, o engine.LogsOptions,
 	for _, t := range tasks {
 		r.tasks[t.ID] = t
 	}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs *multierror.Error
-	)
+	var read []swarm.Service
 	for _, svc := range services {
 		name := svc.Spec.Labels[engine.LabelService]
-		if svc.Spec.Labels[engine.LabelOneoff] == "true" || (len(want) > 0 && !want[name]) {
-			continue
+		if svc.Spec.Labels[engine.LabelOneoff] != "true" && (len(want) == 0 || want[name]) {
+			read = append(read, svc)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := d.serviceLogs(ctx, svc, o, r); err != nil {
-				mu.Lock()
-				errs = multierror.Append(errs, err)
-				mu.Unlock()
-			}
-		}()
 	}
-	wg.Wait()
+	err = dag.Each(ctx, len(read), 0, func(ctx context.Context, i int) error { return d.serviceLogs(ctx, read[i], o, r) })
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return errs.ErrorOrNil()
+	return err
 }
 
 func (d *Driver) serviceLogs(ctx context.Context, svc swarm.Service, o engine.LogsOptions, r *taskRouter) error {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/engine"
-	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/progress"
 )
 
@@ -25,20 +24,13 @@ func newCreateCommand(g *Globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			o.Services = args
 			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
-			img := image.EnsureOptions{Pull: o.Pull}
-			switch {
-			case o.Build:
-				img.Build = image.BuildAlways
-			case o.NoBuild:
-				img.Build = image.BuildNever
-			}
 			p, t, err := g.open(ctx, "")
 			if err != nil {
 				return err
 			}
 			defer t.Close()
 			// As up: under the deploy lock when it changes something.
-			ctx, plan, unlock, err := g.planUnderLock(ctx, cmd, t, p, args, deploy.Options{Diff: o.DiffOptions, Images: img})
+			ctx, plan, unlock, err := g.planUnderLock(ctx, cmd, t, p, args, deploy.Options{Diff: o.DiffOptions, Images: o.images()})
 			if err != nil {
 				return err
 			}
@@ -48,15 +40,7 @@ func newCreateCommand(g *Globals) *cobra.Command {
 		},
 	}
 	lockFlag(cmd)
-	f := cmd.Flags()
-	f.BoolVar(&o.ForceRecreate, "force-recreate", false, "recreate containers even if their configuration is unchanged")
-	f.BoolVar(&o.NoRecreate, "no-recreate", false, "keep existing containers even if their configuration changed")
-	f.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove containers of services no longer in the manifest")
-	f.StringVar(&o.Pull, "pull", "", "pull images: always, missing or never (default: each service's pull_policy)")
-	f.BoolVar(&o.Build, "build", false, "build images even when their inputs did not change")
-	f.BoolVar(&o.NoBuild, "no-build", false, "never build: use the images the engine has")
-	cmd.MarkFlagsMutuallyExclusive("force-recreate", "no-recreate")
-	cmd.MarkFlagsMutuallyExclusive("build", "no-build")
+	o.flags(cmd)
 	return cmd
 }
 

@@ -205,11 +205,7 @@ func newLockCommand(g *Globals) *cobra.Command {
 // withLocks loads the project and runs f on the engine its locks live on.
 func (g *Globals) withLocks(cmd *cobra.Command, f func(context.Context, lock.Client, string) error) error {
 	ctx := progress.WithSink(cmd.Context(), g.newRenderer())
-	p, err := g.LoadProject(ctx)
-	if err != nil {
-		return err
-	}
-	t, err := g.target(p)
+	p, t, err := g.open(ctx, "")
 	if err != nil {
 		return err
 	}

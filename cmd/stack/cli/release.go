@@ -34,11 +34,7 @@ func newReleaseCommand(g *Globals) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
-			p, err := g.LoadProject(ctx)
-			if err != nil {
-				return err
-			}
-			t, err := g.target(p)
+			p, t, err := g.open(ctx, "")
 			if err != nil {
 				return err
 			}

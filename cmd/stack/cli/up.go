@@ -37,13 +37,6 @@ func newUpCommand(g *Globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			o.Services = args
 			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
-			img := image.EnsureOptions{Pull: o.Pull}
-			switch {
-			case o.Build:
-				img.Build = image.BuildAlways
-			case o.NoBuild:
-				img.Build = image.BuildNever
-			}
 			// A release deploys whole or not at all.
 			o.DiffOptions.Atomic = o.Atomic || o.Lock != ""
 			p, t, err := g.open(ctx, o.Lock)
@@ -51,7 +44,7 @@ func newUpCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer t.Close()
-			ctx, plan, unlock, err := g.planUnderLock(ctx, cmd, t, p, args, deploy.Options{Diff: o.DiffOptions, Images: img})
+			ctx, plan, unlock, err := g.planUnderLock(ctx, cmd, t, p, args, deploy.Options{Diff: o.DiffOptions, Images: o.images()})
 			if err != nil {
 				return err
 			}
@@ -75,21 +68,40 @@ func newUpCommand(g *Globals) *cobra.Command {
 	f := cmd.Flags()
 	f.IntVar(&o.Parallel, "parallel", engine.DefaultParallel, "engine operations under way at once")
 	f.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "how long a service may take to be running, healthy or completed")
-	f.BoolVar(&o.ForceRecreate, "force-recreate", false, "recreate containers even if their configuration is unchanged")
-	f.BoolVar(&o.NoRecreate, "no-recreate", false, "keep existing containers even if their configuration changed")
+	o.flags(cmd)
 	f.BoolVar(&o.NoDeps, "no-deps", false, "do not start the dependencies of the named services")
-	f.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove containers of services no longer in the manifest")
 	f.StringVar(&o.Lock, "lock", "", "deploy exactly the images of a release lock (a path, or current for the --env's current lock): nothing is built")
 	// Compose users type `up -d`; stack's up always returns once the services
 	// are ready, so it is accepted and changes nothing.
 	f.BoolP("detach", "d", true, "return once the services are ready (always so; follow their output with stack logs -f)")
-	f.StringVar(&o.Pull, "pull", "", "pull images: always, missing or never (default: each service's pull_policy)")
-	f.BoolVar(&o.Build, "build", false, "build images even when their inputs did not change")
 	f.BoolVar(&o.Atomic, "atomic", false, "all or nothing: when any service fails, every service this run replaced returns to what ran before (always so with --lock)")
-	f.BoolVar(&o.NoBuild, "no-build", false, "never build: use the images the engine has")
-	cmd.MarkFlagsMutuallyExclusive("force-recreate", "no-recreate")
-	cmd.MarkFlagsMutuallyExclusive("build", "no-build")
 	// A lock deploys a release's images as they are: nothing is built.
 	cmd.MarkFlagsMutuallyExclusive("lock", "build")
 	return cmd
+}
+
+// flags adds the flags create shares with up: how containers are replaced
+// and how images are built and pulled.
+func (o *upOptions) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.BoolVar(&o.ForceRecreate, "force-recreate", false, "recreate containers even if their configuration is unchanged")
+	f.BoolVar(&o.NoRecreate, "no-recreate", false, "keep existing containers even if their configuration changed")
+	f.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove containers of services no longer in the manifest")
+	f.StringVar(&o.Pull, "pull", "", "pull images: always, missing or never (default: each service's pull_policy)")
+	f.BoolVar(&o.Build, "build", false, "build images even when their inputs did not change")
+	f.BoolVar(&o.NoBuild, "no-build", false, "never build: use the images the engine has")
+	cmd.MarkFlagsMutuallyExclusive("force-recreate", "no-recreate")
+	cmd.MarkFlagsMutuallyExclusive("build", "no-build")
+}
+
+// images is what --build, --no-build and --pull ask of the images.
+func (o *upOptions) images() image.EnsureOptions {
+	img := image.EnsureOptions{Pull: o.Pull}
+	switch {
+	case o.Build:
+		img.Build = image.BuildAlways
+	case o.NoBuild:
+		img.Build = image.BuildNever
+	}
+	return img
 }
