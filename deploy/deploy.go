@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/stack-deploy/stack/internal/dockerclient"
+
 	cerrdefs "github.com/containerd/errdefs"
 	dockerimage "github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
@@ -77,7 +79,7 @@ func Open(p *manifest.Project, opts ...Option) (*Target, error) {
 	if o.orchestrator == manifest.OrchestratorSwarm {
 		return openSwarm(host)
 	}
-	c, err := docker.NewClientForHost(host)
+	c, err := dockerclient.NewForHost(host)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the Docker engine: %w", err)
 	}
@@ -95,14 +97,14 @@ func Open(p *manifest.Project, opts ...Option) (*Target, error) {
 // openSwarm connects to a Swarm manager at host for the driver, and to the
 // local engine for the image builder.
 func openSwarm(host string) (*Target, error) {
-	local, err := docker.NewClient()
+	local, err := dockerclient.New()
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the Docker engine that builds: %w", err)
 	}
 	t := &Target{Client: local}
 	manager := local
 	if host != "" {
-		if manager, err = docker.NewClientForHost(host); err != nil {
+		if manager, err = dockerclient.NewForHost(host); err != nil {
 			local.Close()
 			return nil, fmt.Errorf("connecting to the Swarm manager: %w", err)
 		}

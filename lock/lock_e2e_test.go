@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stack-deploy/stack/internal/dockerclient"
+
 	"github.com/docker/docker/client"
 
-	"github.com/stack-deploy/stack/engine/docker"
 	"github.com/stack-deploy/stack/internal/e2e"
 	"github.com/stack-deploy/stack/lock"
 	"github.com/stack-deploy/stack/progress"
@@ -25,7 +26,7 @@ import (
 func engine(t *testing.T) (*client.Client, string) {
 	t.Helper()
 	e2e.Engine(t)
-	c, err := docker.NewClient()
+	c, err := dockerclient.New()
 	if err != nil {
 		t.Fatal(err)
 	}

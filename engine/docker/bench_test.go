@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stack-deploy/stack/internal/dockerclient"
+
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
@@ -53,7 +55,7 @@ func layeredDAG() string {
 func BenchmarkLayeredDAG(b *testing.B) {
 	e2e.Engine(b)
 	e2e.Binary(b) // built before the clock runs
-	c, err := docker.NewClient()
+	c, err := dockerclient.New()
 	if err != nil {
 		b.Fatal(err)
 	}

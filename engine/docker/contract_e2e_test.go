@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stack-deploy/stack/internal/dockerclient"
+
 	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/engine/contracttest"
 	"github.com/stack-deploy/stack/engine/docker"
@@ -14,7 +16,7 @@ import (
 // The Docker driver passes the driver contract on the real engine.
 func TestDriverContract(t *testing.T) {
 	e2e.Engine(t)
-	c, err := docker.NewClient()
+	c, err := dockerclient.New()
 	if err != nil {
 		t.Fatal(err)
 	}

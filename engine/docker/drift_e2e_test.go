@@ -10,10 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stack-deploy/stack/internal/dockerclient"
+
 	"github.com/docker/docker/api/types/volume"
 
 	"github.com/stack-deploy/stack/engine"
-	"github.com/stack-deploy/stack/engine/docker"
 	"github.com/stack-deploy/stack/internal/e2e"
 )
 
@@ -87,7 +88,7 @@ func TestNetworkDriftIsRepaired(t *testing.T) {
 func TestDuplicatesAreRemoved(t *testing.T) {
 	c, project := stack(t, driftCompose)
 	c.MustRun(t, "up")
-	cl, err := docker.NewClient()
+	cl, err := dockerclient.New()
 	if err != nil {
 		t.Fatal(err)
 	}

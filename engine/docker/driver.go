@@ -3,6 +3,8 @@ package docker
 import (
 	"fmt"
 
+	"github.com/stack-deploy/stack/internal/dockerclient"
+
 	"github.com/stack-deploy/stack/engine"
 )
 
@@ -40,7 +42,7 @@ func New(opts ...Option) (*Driver, error) {
 		o(d)
 	}
 	if d.client == nil {
-		c, err := NewClientForHost(d.host)
+		c, err := dockerclient.NewForHost(d.host)
 		if err != nil {
 			return nil, fmt.Errorf("connecting to the Docker engine: %w", err)
 		}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stack-deploy/stack/internal/dockerclient"
+
 	dockerimage "github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
@@ -56,7 +58,7 @@ services:
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := docker.NewClient()
+	c, err := dockerclient.New()
 	if err != nil {
 		t.Fatal(err)
 	}

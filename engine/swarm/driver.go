@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/stack-deploy/stack/internal/dockerclient"
+
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/stack-deploy/stack/engine"
@@ -90,7 +92,7 @@ func New(opts ...Option) (*Driver, error) {
 		return nil, errors.New("swarm driver: nil keychain")
 	}
 	if d.client == nil {
-		c, err := docker.NewClientForHost(d.host)
+		c, err := dockerclient.NewForHost(d.host)
 		if err != nil {
 			return nil, fmt.Errorf("connecting to the Swarm manager: %w", err)
 		}

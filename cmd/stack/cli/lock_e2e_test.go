@@ -17,7 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stack-deploy/stack/engine/docker"
+	"github.com/stack-deploy/stack/internal/dockerclient"
+
 	"github.com/stack-deploy/stack/internal/e2e"
 	"github.com/stack-deploy/stack/lock"
 )
@@ -414,7 +415,7 @@ func TestLockVerbsE2E(t *testing.T) {
 	}
 	containers := e2e.Docker(t, "ps", "-aq", "--filter", "label=io.stack.project="+name)
 
-	c, err := docker.NewClient()
+	c, err := dockerclient.New()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -515,7 +516,7 @@ x-stack:
 	t.Cleanup(func() { _, _ = exec.Command("docker", "rmi", "-f", name+"-web").CombinedOutput() })
 	stack.MustRun(t, "release", "--env", "staging", "--tag", "v1")
 
-	c, err := docker.NewClient()
+	c, err := dockerclient.New()
 	if err != nil {
 		t.Fatal(err)
 	}

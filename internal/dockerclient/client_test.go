@@ -1,4 +1,4 @@
-package docker
+package dockerclient
 
 import (
 	"crypto/sha256"
@@ -53,7 +53,7 @@ func TestEndpoint(t *testing.T) {
 }
 
 func TestNewClientForSSHHostDialsThroughSSH(t *testing.T) {
-	c, err := NewClientForHost("ssh://deploy@build-1.invalid")
+	c, err := NewForHost("ssh://deploy@build-1.invalid")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package docker
+package dockerclient
 
 import (
 	"crypto/sha256"
@@ -65,15 +65,15 @@ func Endpoint() (string, error) {
 	return m.Endpoints["docker"].Host, nil
 }
 
-// NewClient connects to the engine Endpoint names, with the environment's
+// New connects to the engine Endpoint names, with the environment's
 // TLS settings (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) and API version
 // (DOCKER_API_VERSION, else negotiated).
-func NewClient() (*client.Client, error) { return NewClientForHost("") }
+func New() (*client.Client, error) { return NewForHost("") }
 
-// NewClientForHost connects to host: unix://, tcp:// or ssh://[user@]host
+// NewForHost connects to host: unix://, tcp:// or ssh://[user@]host
 // (through the ssh command, running `docker system dial-stdio` remotely, as
 // the docker CLI does); empty: the one Endpoint names.
-func NewClientForHost(host string) (*client.Client, error) {
+func NewForHost(host string) (*client.Client, error) {
 	if host == "" {
 		var err error
 		if host, err = Endpoint(); err != nil {
