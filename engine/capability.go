@@ -42,11 +42,11 @@ type Lister interface {
 	Ps(ctx context.Context, project string, all bool) ([]Status, error)
 }
 
-// Locker keeps the projects' deploy locks (package lock) on the engine the
-// driver deploys to: a Docker engine itself, a Swarm cluster's manager.
+// Locker keeps the projects' deploy locks where the driver deploys: a lock
+// container on a Docker engine or a Swarm's manager, a Lease in a
+// Kubernetes namespace. Every verb that changes a project holds its lock.
 type Locker interface {
-	// LockClient is the engine the locks live on.
-	LockClient() lock.Client
+	Locks() lock.Locks
 }
 
 // ReleaseReader reports the images a project runs (`stack releases`), where

@@ -20,3 +20,7 @@ var (
 	// it; builds take its classic builder.
 	ErrNoBuildKit = errors.New("the engine's BuildKit does not answer")
 )
+
+// ErrNoEngine: no Docker engine answers where the images are built and
+// inspected.
+var ErrNoEngine = errors.New("no engine answers")

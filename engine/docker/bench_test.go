@@ -114,7 +114,7 @@ func noopInProcess(ctx context.Context, b *testing.B, c *client.Client, dir stri
 		if err != nil {
 			b.Fatal(err)
 		}
-		target := &deploy.Target{Driver: d, Images: builder, Client: c}
+		target := deploy.New(d, builder.Ensure)
 		plan, err := target.Plan(ctx, p, deploy.Options{})
 		if err != nil {
 			b.Fatal(err)

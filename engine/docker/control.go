@@ -16,10 +16,12 @@ import (
 )
 
 var (
-	_ engine.Killer  = (*Driver)(nil)
-	_ engine.Pauser  = (*Driver)(nil)
-	_ engine.Remover = (*Driver)(nil)
-	_ engine.Waiter  = (*Driver)(nil)
+	_ engine.Killer        = (*Driver)(nil)
+	_ engine.Pauser        = (*Driver)(nil)
+	_ engine.Remover       = (*Driver)(nil)
+	_ engine.ReleaseReader = (*Driver)(nil)
+	_ engine.Creator       = (*Driver)(nil)
+	_ engine.Waiter        = (*Driver)(nil)
 )
 
 // controlParallel bounds the calls of one verb under way at once.

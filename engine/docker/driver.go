@@ -1,9 +1,12 @@
 package docker
 
 import (
+	"context"
 	"fmt"
 
+	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/internal/dockerclient"
+	"github.com/stack-deploy/stack/manifest"
 
 	"github.com/stack-deploy/stack/engine"
 )
@@ -53,3 +56,16 @@ func New(opts ...Option) (*Driver, error) {
 
 // Name is "docker".
 func (d *Driver) Name() string { return "docker" }
+
+// Facts are what the engine's images say of p's services: see
+// image.InspectFacts.
+func (d *Driver) Facts(ctx context.Context, p *manifest.Project) (engine.Facts, error) {
+	return image.InspectFacts(ctx, d.client, p)
+}
+
+// CreateOnly makes plan create and replace containers without starting
+// any: the engine creates a container stopped.
+func (d *Driver) CreateOnly(plan *engine.Plan) error {
+	engine.WithoutStarts(plan)
+	return nil
+}

@@ -2,6 +2,6 @@ package docker
 
 import "github.com/stack-deploy/stack/lock"
 
-// LockClient is the engine itself: a project's deploy lock is a container
-// on it, next to the project's.
-func (d *Driver) LockClient() lock.Client { return d.client }
+// Locks are containers on the engine itself: a project's deploy lock lives
+// next to the project's containers.
+func (d *Driver) Locks() lock.Locks { return lock.OnEngine(d.client) }

@@ -19,7 +19,7 @@ import (
 // *client.Client implements it; unit tests embed it in a fake and override
 // what they need.
 type Client interface {
-	// The project's deploy lock lives on the manager (Driver.LockClient).
+	// The project's deploy lock lives on the manager (Driver.Locks).
 	lock.Client
 
 	ClientVersion() string

@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/stack-deploy/stack/engine"
-	"github.com/stack-deploy/stack/engine/docker"
 	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/lock"
 	"github.com/stack-deploy/stack/manifest"
@@ -29,7 +28,7 @@ type Driver struct {
 	client   Client
 	host     string
 	images   Images
-	local    docker.ImageInspector
+	local    image.Inspector
 	keychain authn.Keychain
 
 	mu         sync.Mutex
@@ -72,7 +71,7 @@ func WithHost(host string) Option { return func(d *Driver) { d.host = host } }
 // builds on (for what an image declares, and the digests it was pushed
 // under). Required for services with build: and for image facts the
 // registry does not serve.
-func WithImages(images Images, local docker.ImageInspector) Option {
+func WithImages(images Images, local image.Inspector) Option {
 	return func(d *Driver) { d.images, d.local = images, local }
 }
 
@@ -115,6 +114,11 @@ func (d *Driver) version(ctx context.Context) string {
 	return d.apiVersion
 }
 
-// LockClient is the manager: a project's deploy lock lives where it
-// deploys, so two runners deploying to one cluster take turns.
-func (d *Driver) LockClient() lock.Client { return d.client }
+// Locks are containers on the manager: a project's deploy lock lives where
+// it deploys, so two runners deploying to one cluster take turns.
+func (d *Driver) Locks() lock.Locks { return lock.OnEngine(d.client) }
+
+// CreateOnly refuses: a Swarm service's tasks start when it is created.
+func (d *Driver) CreateOnly(*engine.Plan) error {
+	return fmt.Errorf("stack create: %w by the swarm orchestrator: a Swarm service starts its tasks when it is created; `stack up` creates and starts it", engine.ErrUnsupported)
+}

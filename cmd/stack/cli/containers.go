@@ -21,7 +21,7 @@ import (
 // to its engine and lists every container of the project, stopped ones and
 // one-offs included.
 func (g *Globals) projectContainers(ctx context.Context, verb string, services []string) (*manifest.Project, *deploy.Target, []engine.Status, error) {
-	p, t, err := g.open(ctx, "")
+	p, t, err := g.open(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -111,52 +111,6 @@ func TestStatsBoardSumsServicesAndMarksNearLimit(t *testing.T) {
 	}
 }
 
-func TestCreateOnlyStartsNothing(t *testing.T) {
-	op := func(kind engine.OpKind, target, action string, needs ...string) *engine.Op {
-		return &engine.Op{ID: string(kind) + " " + target, Kind: kind, Target: target, Action: action, Needs: needs}
-	}
-	g := &engine.Graph{Ops: []*engine.Op{
-		// web, added first, waits for db to be healthy; db replaces its
-		// container.
-		op(engine.OpCreate, "container:web", "service:web", "create network:n"),
-		op(engine.OpStart, "container:web", "service:web", "create container:web", "wait container:db-tmp"),
-		op(engine.OpCreate, "network:n", "network:n"),
-		op(engine.OpCreate, "container:db-tmp", "service:db", "create network:n"),
-		op(engine.OpStop, "container:db", "service:db", "create container:db-tmp"),
-		op(engine.OpStart, "container:db-tmp", "service:db", "stop container:db"),
-		op(engine.OpWait, "container:db-tmp", "service:db", "start container:db-tmp"),
-		op(engine.OpRemove, "container:db", "service:db", "wait container:db-tmp"),
-		op(engine.OpRename, "container:db-tmp", "service:db", "remove container:db"),
-		op(engine.OpStart, "container:cache", "service:cache"),
-	}}
-	plan := &engine.Plan{Graph: g, Actions: []*engine.Action{
-		{Resource: "network:n", Kind: engine.Create}, {Resource: "service:web", Kind: engine.Create},
-		{Resource: "service:db", Kind: engine.Recreate}, {Resource: "service:cache", Kind: engine.Start},
-	}}
-	createOnly(plan)
-	if err := g.Check(); err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, op := range g.Ops {
-		got = append(got, op.ID+" <- "+strings.Join(op.Needs, ", "))
-	}
-	want := []string{
-		"create container:web <- create network:n",
-		"create network:n <- ",
-		"create container:db-tmp <- create network:n",
-		"stop container:db <- create container:db-tmp",
-		"remove container:db <- stop container:db",
-		"rename container:db-tmp <- remove container:db",
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("operations:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	if a := plan.Action("service:cache"); a.Kind != engine.Unchanged {
-		t.Errorf("cache, with nothing to create: %s, want unchanged", a.Kind)
-	}
-}
-
 func TestLogPrinterAlignsPrefixesAndSplitsStreams(t *testing.T) {
 	var out, errs bytes.Buffer
 	p := &logPrinter{stdout: &out, stderr: &errs, prefix: true, timestamps: true, colours: map[string]string{}}

@@ -5,8 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stack-deploy/stack/engine"
-	"github.com/stack-deploy/stack/manifest"
+	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/progress"
 )
 
@@ -32,23 +31,16 @@ func newDownCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			ctx = progress.WithSink(ctx, g.newRenderer())
-			p, t, err := g.open(ctx, "")
+			p, t, err := g.open(ctx)
 			if err != nil {
 				return err
 			}
 			defer t.Close()
-			ctx, unlock, err := g.hold(ctx, cmd, t, p.Name)
-			if err != nil {
+			do := deploy.DownOptions{Volumes: o.Volumes, RemoveOrphans: o.RemoveOrphans, RMI: o.RMI}
+			if do.Lock, err = g.lockOptions(cmd); err != nil {
 				return err
 			}
-			defer unlock(&err)
-			obs, err := t.Driver.Observe(ctx, p)
-			if err != nil {
-				return err
-			}
-			images := imagesToRemove(p, o.RMI)
-			plan := engine.Down(p, obs, engine.DownOptions{Volumes: o.Volumes, RemoveOrphans: o.RemoveOrphans, Images: images})
-			return engine.Apply(ctx, t.Driver, plan, engine.ApplyOptions{})
+			return t.Down(ctx, p, do)
 		},
 	}
 	lockFlag(cmd)
@@ -65,21 +57,4 @@ func validRMI(mode string) error {
 		return fmt.Errorf("--rmi %q: use local or all", mode)
 	}
 	return nil
-}
-
-// imagesToRemove lists the images `down --rmi mode` removes.
-func imagesToRemove(p *manifest.Project, mode string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, name := range p.ServiceNames() {
-		s := p.Project.Services[name]
-		if mode == "" || (mode == "local" && s.Image != "") {
-			continue
-		}
-		if img := p.ImageName(name); !seen[img] {
-			seen[img] = true
-			out = append(out, img)
-		}
-	}
-	return out
 }

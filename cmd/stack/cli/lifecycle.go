@@ -1,14 +1,12 @@
 package cli
 
 import (
-	"context"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/engine"
-	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/progress"
 )
 
@@ -27,34 +25,25 @@ func init() {
 	})
 }
 
-type lifecyclePlanner func(*manifest.Project, engine.Images, *engine.Observed, []string) (*engine.Plan, error)
-
-func lifecycleCommand(g *Globals, verb, short string, planner lifecyclePlanner) *cobra.Command {
+func lifecycleCommand(g *Globals, verb, short string, planner deploy.Planner) *cobra.Command {
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   verb + " [SERVICE...]",
 		Short: short,
-		RunE: func(cmd *cobra.Command, args []string) (err error) {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
-			ctx, p, t, obs, unlock, err := g.observe(ctx, cmd, args...)
+			p, t, err := g.open(ctx)
 			if err != nil {
 				return err
 			}
 			defer t.Close()
-			defer unlock(&err)
-			var images engine.Images
-			if verb != "stop" {
-				// Starting waits as up does: for healthy where the image
-				// declares a healthcheck.
-				if images, err = t.ImageFacts(ctx, p); err != nil {
-					return err
-				}
-			}
-			plan, err := planner(p, images, obs, args)
-			if err != nil {
+			// Starting waits as up does: for healthy where the image
+			// declares a healthcheck.
+			o := deploy.LifecycleOptions{Services: args, Wait: verb != "stop", Apply: engine.ApplyOptions{Timeout: timeout}}
+			if o.Lock, err = g.lockOptions(cmd, args...); err != nil {
 				return err
 			}
-			return engine.Apply(ctx, t.Driver, plan, engine.ApplyOptions{Timeout: timeout})
+			return t.Lifecycle(ctx, p, planner, o)
 		},
 	}
 	if verb != "stop" {
@@ -62,31 +51,4 @@ func lifecycleCommand(g *Globals, verb, short string, planner lifecyclePlanner) 
 	}
 	lockFlag(cmd)
 	return cmd
-}
-
-// observe loads the manifest, connects to its engine, takes the project's
-// deploy lock for cmd (args: what the waiting runs are told it works on) and
-// reads, once, what the engine holds for it: the start of the verbs that
-// change existing containers (stop, start, restart, rm), which must not
-// interleave with a deploy: an up waiting for a container to turn healthy,
-// or rolling one back, would meet a state it did not plan for. It returns
-// the context to work under and unlock (see hold). kill and pause do not
-// wait for a deploy: they are what stops one gone wrong.
-func (g *Globals) observe(ctx context.Context, cmd *cobra.Command, args ...string) (context.Context, *manifest.Project, *deploy.Target, *engine.Observed, func(*error), error) {
-	p, t, err := g.open(ctx, "")
-	if err != nil {
-		return nil, nil, nil, nil, nil, err
-	}
-	ctx, unlock, err := g.hold(ctx, cmd, t, p.Name, args...)
-	if err != nil {
-		t.Close()
-		return nil, nil, nil, nil, nil, err
-	}
-	obs, err := t.Driver.Observe(ctx, p)
-	if err != nil {
-		unlock(&err)
-		t.Close()
-		return nil, nil, nil, nil, nil, err
-	}
-	return ctx, p, t, obs, unlock, nil
 }

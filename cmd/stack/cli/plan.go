@@ -11,7 +11,6 @@ import (
 	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/progress"
-	"github.com/stack-deploy/stack/registry"
 )
 
 type planOptions struct {
@@ -37,11 +36,16 @@ func newPlanCommand(g *Globals) *cobra.Command {
 				return fmt.Errorf("--format %q: use text or json", o.Format)
 			}
 			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
-			p, t, err := g.open(ctx, o.Lock)
+			p, t, err := g.open(ctx)
 			if err != nil {
 				return err
 			}
 			defer t.Close()
+			if o.Lock != "" {
+				if p, err = deploy.Pin(p, o.Lock); err != nil {
+					return err
+				}
+			}
 			plan, err := t.Plan(ctx, p, deploy.Options{Diff: engine.DiffOptions{Services: args}, Images: image.EnsureOptions{DryRun: true}})
 			if err != nil {
 				return err
@@ -72,38 +76,17 @@ func newPlanCommand(g *Globals) *cobra.Command {
 	return cmd
 }
 
-// open loads the manifest, pinned to a release lock when lock is not empty,
-// and connects to the engine of its environment.
-func (g *Globals) open(ctx context.Context, lock string) (*manifest.Project, *deploy.Target, error) {
+// open loads the manifest and connects to the engine of its environment.
+func (g *Globals) open(ctx context.Context) (*manifest.Project, *deploy.Target, error) {
 	p, err := g.LoadProject(ctx)
 	if err != nil {
 		return nil, nil, err
-	}
-	if lock != "" {
-		if err := pin(p, lock); err != nil {
-			return nil, nil, err
-		}
 	}
 	t, err := g.target(p)
 	if err != nil {
 		return nil, nil, err
 	}
 	return p, t, nil
-}
-
-// pin makes p deploy exactly the images of a release lock (a path, or
-// "current" for the selected environment's current lock), refusing a lock
-// that does not match the manifest before anything changes.
-func pin(p *manifest.Project, lock string) error {
-	path, err := registry.LockFor(p, lock)
-	if err != nil {
-		return err
-	}
-	l, err := registry.ReadLock(path)
-	if err != nil {
-		return err
-	}
-	return registry.Pin(p, l, path)
 }
 
 // builder returns the image builder of p's environment: on its engine, or
@@ -113,7 +96,7 @@ func (g *Globals) builder(p *manifest.Project) (*image.Builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return t.Images, nil
+	return t.Builder, nil
 }
 
 // openFor loads the manifest, checks that services are its services, and

@@ -34,7 +34,7 @@ func newReleaseCommand(g *Globals) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
-			p, t, err := g.open(ctx, "")
+			p, t, err := g.open(ctx)
 			if err != nil {
 				return err
 			}
@@ -44,7 +44,7 @@ func newReleaseCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer unlock(&err)
-			b := t.Images
+			b := t.Builder
 			pr, err := registry.NewPromoter()
 			if err != nil {
 				return err

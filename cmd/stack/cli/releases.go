@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/registry"
 )
@@ -69,12 +68,7 @@ func (g *Globals) running(ctx context.Context, p *manifest.Project) registry.Run
 	if err == nil {
 		defer t.Close()
 		var r registry.Running
-		if l, ok := t.Driver.(engine.ReleaseReader); ok {
-			r, err = l.RunningImages(ctx, p.Name)
-		} else {
-			r, err = registry.Deployed(ctx, t.Client, p.Name)
-		}
-		if err == nil {
+		if r, err = t.Running(ctx, p.Name); err == nil {
 			return r
 		}
 	}

@@ -2,14 +2,12 @@ package cli
 
 import (
 	"bufio"
-	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/progress"
 )
 
@@ -31,78 +29,32 @@ func newRmCommand(g *Globals) *cobra.Command {
 			"stay unless -v; named volumes always stay. The last lines of each container are kept for\n" +
 			"`stack logs --previous`.",
 		ValidArgsFunction: completeServices(g),
-		RunE: func(cmd *cobra.Command, args []string) (err error) {
-			base := progress.WithSink(cmd.Context(), g.newRenderer())
-			ctx, p, t, obs, unlock, err := g.observe(base, cmd, args...)
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
+			p, t, err := g.open(ctx)
 			if err != nil {
 				return err
 			}
 			defer t.Close()
-			defer func() { unlock(&err) }()
 			for _, a := range args {
 				if err := knownService(p, a); err != nil {
 					return err
 				}
 			}
-			if o.Stop {
-				plan, err := engine.StopServices(p, nil, obs, args)
-				if err != nil {
-					return err
-				}
-				if err := engine.Apply(ctx, t.Driver, plan, engine.ApplyOptions{}); err != nil {
-					return err
-				}
-			}
-			stopped := func(ctx context.Context) ([]engine.Container, error) {
-				rows, err := listContainers(ctx, t, p, "rm")
-				if err != nil {
-					return nil, err
-				}
-				return selection{Services: args, Keep: func(s engine.Status) bool { return !running(s) }}.pick(p, rows), nil
-			}
-			cs, err := stopped(ctx)
-			if err != nil {
-				return err
-			}
-			if len(cs) == 0 {
-				fmt.Fprintln(g.Stderr, "No stopped containers")
-				return nil
-			}
-			names := make([]string, len(cs))
-			for i, c := range cs {
-				names[i] = c.Name
-			}
-			msg := "Going to remove " + strings.Join(names, ", ")
+			asked := false
+			ro := deploy.RemoveOptions{Services: args, Stop: o.Stop, Volumes: o.Volumes,
+				Announce: func(names []string) { fmt.Fprintln(g.Stderr, "Going to remove "+strings.Join(names, ", ")) }}
 			if !o.Force {
-				// Nobody's deploy waits while a person answers: the lock is
-				// taken again after, and of what they confirmed, what is
-				// still stopped is removed.
-				if unlock(&err); err != nil {
-					return err
-				}
-				fmt.Fprintf(g.Stderr, "%s. Are you sure? [y/N] ", msg)
-				answer, _ := bufio.NewReader(g.Stdin).ReadString('\n')
-				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-					fmt.Fprintln(g.Stderr, "\nNothing removed (-f removes without asking)")
-					return nil
-				}
-				if ctx, unlock, err = g.hold(base, cmd, t, p.Name, args...); err != nil {
-					unlock = func(*error) {}
-					return err
-				}
-				now, err := stopped(ctx)
-				if err != nil {
-					return err
-				}
-				cs = slices.DeleteFunc(now, func(c engine.Container) bool { return !slices.Contains(names, c.Name) })
-			} else {
-				fmt.Fprintln(g.Stderr, msg)
+				ro.Confirm = func(names []string) (bool, error) { asked = true; return g.confirmRemove(names) }
 			}
-			r, err := engine.Capability[engine.Remover](t.Driver, "rm")
-			if err != nil {
+			if ro.Lock, err = g.lockOptions(cmd, args...); err != nil {
 				return err
 			}
-			return r.Remove(ctx, p.Name, cs, o.Volumes)
+			names, err := t.Remove(ctx, p, ro)
+			if err == nil && len(names) == 0 && !asked {
+				fmt.Fprintln(g.Stderr, "No stopped containers")
+			}
+			return err
 		},
 	}
 	lockFlag(cmd)
@@ -111,4 +63,15 @@ func newRmCommand(g *Globals) *cobra.Command {
 	f.BoolVarP(&o.Stop, "stop", "s", false, "stop the containers first, if they run")
 	f.BoolVarP(&o.Volumes, "volumes", "v", false, "remove the anonymous volumes the containers mount")
 	return cmd
+}
+
+// confirmRemove asks whether to remove the containers named: yes or y.
+func (g *Globals) confirmRemove(names []string) (bool, error) {
+	fmt.Fprintf(g.Stderr, "Going to remove %s. Are you sure? [y/N] ", strings.Join(names, ", "))
+	answer, _ := bufio.NewReader(g.Stdin).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		fmt.Fprintln(g.Stderr, "\nNothing removed (-f removes without asking)")
+		return false, nil
+	}
+	return true, nil
 }

@@ -35,7 +35,7 @@ func newRunCommand(g *Globals) *cobra.Command {
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
-			p, t, err := g.open(ctx, "")
+			p, t, err := g.open(ctx)
 			if err != nil {
 				return err
 			}
@@ -48,29 +48,12 @@ func newRunCommand(g *Globals) *cobra.Command {
 				o.RunOptions.Entrypoint = strings.Fields(entrypoint)
 			}
 			o.RunOptions.Env = envVars(o.Env)
-			runner, err := engine.Capability[engine.Runner](t.Driver, "run")
-			if err != nil {
-				return err
-			}
-			// The dependencies, and the networks and volumes the one-off
-			// uses, converge as `stack up SERVICE` would; the service's own
-			// containers are left as they are.
-			ctx, plan, unlock, err := g.planUnderLock(ctx, cmd, t, p, []string{o.Service},
-				deploy.Options{Diff: engine.DiffOptions{Services: []string{o.Service}, NoDeps: o.NoDeps, Leave: []string{o.Service}}})
-			if err != nil {
-				return err
-			}
-			defer unlock(&err)
-			if err := engine.Apply(ctx, t.Driver, plan, engine.ApplyOptions{}); err != nil {
-				return err
-			}
-			// The one-off runs without the lock: a shell or a long job
-			// must not hold up every deploy.
-			if unlock(&err); err != nil {
-				return err
-			}
 			o.Stdin, o.Stdout, o.Stderr = g.Stdin, g.Stdout, g.Stderr
-			code, err := runner.Run(cmd.Context(), p, o.RunOptions)
+			ro := deploy.RunOptions{RunOptions: o.RunOptions, NoDeps: o.NoDeps}
+			if ro.Lock, err = g.lockOptions(cmd, o.Service); err != nil {
+				return err
+			}
+			code, err := t.Run(ctx, p, ro)
 			if err != nil {
 				return err
 			}

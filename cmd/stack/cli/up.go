@@ -9,7 +9,6 @@ import (
 	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/progress"
-	"github.com/stack-deploy/stack/registry"
 )
 
 type upOptions struct {
@@ -34,34 +33,11 @@ func newUpCommand(g *Globals) *cobra.Command {
 			"containers that differ from the manifest, dependencies first, independent services in\n" +
 			"parallel; return once every service is running, healthy where it has a healthcheck, and\n" +
 			"one-shot dependencies have completed. Nothing changed: nothing is done.",
-		RunE: func(cmd *cobra.Command, args []string) (err error) {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Services = args
-			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
-			// A release deploys whole or not at all.
-			o.DiffOptions.Atomic = o.Atomic || o.Lock != ""
-			p, t, err := g.open(ctx, o.Lock)
-			if err != nil {
-				return err
-			}
-			defer t.Close()
-			ctx, plan, unlock, err := g.planUnderLock(ctx, cmd, t, p, args, deploy.Options{Diff: o.DiffOptions, Images: o.images()})
-			if err != nil {
-				return err
-			}
-			defer unlock(&err)
-			started := time.Now()
-			err = engine.Apply(ctx, t.Driver, plan, engine.ApplyOptions{Parallel: o.Parallel, Timeout: o.Timeout})
-			if o.Lock != "" && p.Env != nil {
-				// stack releases says which attempt failed.
-				path, lerr := registry.LockFor(p, o.Lock)
-				if lerr == nil {
-					lerr = registry.Store{Dir: registry.DefaultStoreDir(p.WorkingDir)}.RecordDeploy(p.Env.Name, path, started, err)
-				}
-				if lerr != nil {
-					progress.Report(ctx, "release:"+p.Env.Name, "record", progress.Warning, lerr.Error(), nil)
-				}
-			}
-			return err
+			o.DiffOptions.Atomic = o.Atomic
+			return g.up(cmd, args, deploy.UpOptions{Release: o.Lock,
+				Apply: engine.ApplyOptions{Parallel: o.Parallel, Timeout: o.Timeout}}, &o)
 		},
 	}
 	lockFlag(cmd)
@@ -78,6 +54,22 @@ func newUpCommand(g *Globals) *cobra.Command {
 	// A lock deploys a release's images as they are: nothing is built.
 	cmd.MarkFlagsMutuallyExclusive("lock", "build")
 	return cmd
+}
+
+// up runs up's protocol (create's, with o.Create) for cmd: the options
+// are o's plan, the lock cmd's.
+func (g *Globals) up(cmd *cobra.Command, args []string, uo deploy.UpOptions, o *upOptions) error {
+	ctx := progress.WithSink(cmd.Context(), g.newRenderer())
+	p, t, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	if uo.Lock, err = g.lockOptions(cmd, args...); err != nil {
+		return err
+	}
+	uo.Options = deploy.Options{Diff: o.DiffOptions, Images: o.images()}
+	return t.Up(ctx, p, uo)
 }
 
 // flags adds the flags create shares with up: how containers are replaced

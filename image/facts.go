@@ -1,4 +1,4 @@
-package docker
+package image
 
 import (
 	"context"
@@ -9,31 +9,34 @@ import (
 	dockerimage "github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
-	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/internal/dag"
 	"github.com/stack-deploy/stack/manifest"
 )
 
-// ImageInspector is the part of the Docker client Facts uses.
-// *client.Client implements it.
-type ImageInspector interface {
+// Inspector is the part of the Docker client Facts uses: *client.Client
+// and Client implement it.
+type Inspector interface {
 	ImageInspect(ctx context.Context, imageID string, inspectOpts ...client.ImageInspectOption) (dockerimage.InspectResponse, error)
 }
 
-// Facts answers envinject's questions for this engine (a service is
-// reachable under its service name, an alias on the stack's network stable
-// across recreation; its image's ports are the EXPOSE set of the image the
-// engine has under the service's image name) and says which images declare
-// a HEALTHCHECK, inspecting each image once. An image the engine does not
-// have yet (not built or pulled) has unknown ports and healthcheck; any
-// other inspect failure is an error.
-func (d *Driver) Facts(ctx context.Context, p *manifest.Project) (engine.Facts, error) {
-	return Facts(ctx, d.client, p)
-}
+// inspectParallel bounds the image inspects of one Facts.
+const inspectParallel = 8
 
-// Facts is Driver.Facts for any image inspector: the image builder's engine
-// answers for a project deployed elsewhere.
-func Facts(ctx context.Context, c ImageInspector, p *manifest.Project) (engine.Facts, error) {
+// Facts are what an engine's images say of the services of a project: their
+// EXPOSE ports (envinject's question) and whether they declare a
+// HEALTHCHECK (what "ready" means). A service is reachable under its
+// service name on every orchestrator stack drives (a network alias, a
+// Swarm's DNS, a Kubernetes Service), which Host answers.
+type Facts map[string]imageFacts
+
+// Facts inspects, once each, the images of p's services on c, the engine
+// that builds and pulls them. An image c does not have yet (not built or
+// pulled) has unknown ports and healthcheck; any other inspect failure is
+// an error. A nil c stands for no engine at all: every image is unknown.
+func InspectFacts(ctx context.Context, c Inspector, p *manifest.Project) (Facts, error) {
+	if c == nil {
+		return Facts{}, nil
+	}
 	var refs, users []string // each image, and the first service running it
 	index := map[string]int{}
 	for _, name := range p.ServiceNames() {
@@ -55,10 +58,12 @@ func Facts(ctx context.Context, c ImageInspector, p *manifest.Project) (engine.F
 			byImage[i] = imageFacts{known: true, ports: exposed(ins), healthcheck: declaresHealthcheck(ins)}
 		}
 		return nil
-	}); err != nil {
+	}); client.IsErrConnectionFailed(err) {
+		return nil, fmt.Errorf("%w: %w", ErrNoEngine, err)
+	} else if err != nil {
 		return nil, err
 	}
-	f := localFacts{}
+	f := Facts{}
 	for _, name := range p.ServiceNames() {
 		f[name] = byImage[index[p.ImageName(name)]]
 	}
@@ -71,14 +76,15 @@ type imageFacts struct {
 	healthcheck bool
 }
 
-// localFacts holds the image facts by service name.
-type localFacts map[string]imageFacts
+// Host is the service's name.
+func (Facts) Host(service string) string { return service }
 
-func (localFacts) Host(service string) string { return service }
+// ImagePorts are the EXPOSE ports of service's image, nil when unknown.
+func (f Facts) ImagePorts(service string) []string { return f[service].ports }
 
-func (f localFacts) ImagePorts(service string) []string { return f[service].ports }
-
-func (f localFacts) ImageHealthcheck(service string) (bool, bool) {
+// ImageHealthcheck reports whether service's image declares a HEALTHCHECK;
+// known is false when the engine does not have the image yet.
+func (f Facts) ImageHealthcheck(service string) (has, known bool) {
 	return f[service].healthcheck, f[service].known
 }
 

@@ -1,4 +1,4 @@
-package docker_test
+package image_test
 
 import (
 	"context"
@@ -12,14 +12,14 @@ import (
 	dockerimage "github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
-	"github.com/stack-deploy/stack/engine/docker"
+	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/internal/e2e"
 	"github.com/stack-deploy/stack/manifest"
 )
 
 // countingInspector counts the inspects that reach the engine, by image.
 type countingInspector struct {
-	docker.ImageInspector
+	image.Inspector
 	mu sync.Mutex
 	n  map[string]int
 }
@@ -28,7 +28,7 @@ func (c *countingInspector) ImageInspect(ctx context.Context, ref string, opts .
 	c.mu.Lock()
 	c.n[ref]++
 	c.mu.Unlock()
-	return c.ImageInspector.ImageInspect(ctx, ref, opts...)
+	return c.Inspector.ImageInspect(ctx, ref, opts...)
 }
 
 // TestFactsE2E: Facts against the real engine. Each service is reachable
@@ -63,8 +63,8 @@ services:
 		t.Fatal(err)
 	}
 	defer c.Close()
-	counting := &countingInspector{ImageInspector: c, n: map[string]int{}}
-	f, err := docker.Facts(t.Context(), counting, p)
+	counting := &countingInspector{Inspector: c, n: map[string]int{}}
+	f, err := image.InspectFacts(t.Context(), counting, p)
 	if err != nil {
 		t.Fatalf("Facts: %v", err)
 	}

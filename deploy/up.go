@@ -1,0 +1,125 @@
+package deploy
+
+import (
+	"context"
+	"time"
+
+	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/manifest"
+	"github.com/stack-deploy/stack/progress"
+	"github.com/stack-deploy/stack/registry"
+)
+
+// UpOptions steer Up, with the meaning of `stack up`'s and `stack
+// create`'s flags.
+type UpOptions struct {
+	Options
+	Apply engine.ApplyOptions
+	Lock  LockOptions
+	// Create creates and replaces what up would without starting anything
+	// (`stack create`); a driver that cannot is refused before anything
+	// changes.
+	Create bool
+	// Release deploys exactly the images of a release lock (a path, or
+	// registry.CurrentLock): base is pinned to it, the deploy is all or
+	// nothing, and its outcome is recorded in the environment's store.
+	Release string
+}
+
+// Up converges the engine to base: pin, plan (under the lock when it
+// changes something, planned again when the engine moved), apply, record.
+// base itself is not changed.
+func (t *Target) Up(ctx context.Context, base *manifest.Project, o UpOptions) (err error) {
+	var creator engine.Creator
+	if o.Create {
+		if creator, err = engine.Capability[engine.Creator](t.Driver, "create"); err != nil {
+			return err
+		}
+	}
+	if o.Release != "" {
+		if base, err = Pin(base, o.Release); err != nil {
+			return err
+		}
+		o.Diff.Atomic = true // a release deploys whole or not at all
+	}
+	l, err := t.PlanLocked(ctx, base, o.Options, o.Lock)
+	if err != nil {
+		return err
+	}
+	defer l.Release(&err)
+	if creator != nil {
+		if err := creator.CreateOnly(l.Plan); err != nil {
+			return err
+		}
+	}
+	started := time.Now()
+	err = engine.Apply(l.Ctx, t.Driver, l.Plan, o.Apply)
+	if o.Release != "" {
+		record(ctx, base, o.Release, started, err)
+	}
+	return err
+}
+
+// Pin returns a copy of p that deploys exactly the images of a release
+// lock (a path, or registry.CurrentLock for the selected environment's
+// current lock), refusing a lock that does not match the manifest before
+// anything changes.
+func Pin(p *manifest.Project, release string) (*manifest.Project, error) {
+	path, err := registry.LockFor(p, release)
+	if err != nil {
+		return nil, err
+	}
+	l, err := registry.ReadLock(path)
+	if err != nil {
+		return nil, err
+	}
+	p = p.Clone()
+	return p, registry.Pin(p, l, path)
+}
+
+// record keeps a release's deploy, failed or not, in the environment's
+// store: `stack releases` says which attempt failed. Failing to record is
+// a warning: the deploy itself is done.
+func record(ctx context.Context, p *manifest.Project, release string, started time.Time, deployErr error) {
+	if p.Env == nil {
+		return
+	}
+	path, err := registry.LockFor(p, release)
+	if err == nil {
+		err = registry.Store{Dir: registry.DefaultStoreDir(p.WorkingDir)}.RecordDeploy(p.Env.Name, path, started, deployErr)
+	}
+	if err != nil {
+		progress.Report(ctx, "release:"+p.Env.Name, "record", progress.Warning, err.Error(), nil)
+	}
+}
+
+// RunOptions steer Run, with `stack run`'s meaning.
+type RunOptions struct {
+	engine.RunOptions
+	// NoDeps leaves the service's dependencies as they are.
+	NoDeps bool
+	Lock   LockOptions
+}
+
+// Run runs a one-off container of a service: its dependencies, and the
+// networks and volumes it uses, converge as `stack up SERVICE` would, under
+// the lock; the service's own containers are left as they are. The one-off
+// itself runs without the lock (a shell or a long job must not hold up
+// every deploy), with the addresses injected. It returns the one-off's
+// exit code.
+func (t *Target) Run(ctx context.Context, base *manifest.Project, o RunOptions) (code int, err error) {
+	runner, err := engine.Capability[engine.Runner](t.Driver, "run")
+	if err != nil {
+		return 0, err
+	}
+	diff := engine.DiffOptions{Services: []string{o.Service}, NoDeps: o.NoDeps, Leave: []string{o.Service}}
+	l, err := t.PlanLocked(ctx, base, Options{Diff: diff}, o.Lock)
+	if err != nil {
+		return 0, err
+	}
+	err = engine.Apply(l.Ctx, t.Driver, l.Plan, engine.ApplyOptions{})
+	if l.Release(&err); err != nil {
+		return 0, err
+	}
+	return runner.Run(ctx, l.Project, o.RunOptions)
+}

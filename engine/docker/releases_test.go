@@ -1,0 +1,53 @@
+package docker
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+)
+
+// digestClient gives each image ID its RepoDigests.
+type digestClient struct {
+	*fakeClient
+	digests  map[string][]string
+	inspects int
+}
+
+func (f *digestClient) ImageInspect(_ context.Context, id string, _ ...client.ImageInspectOption) (image.InspectResponse, error) {
+	f.inspects++
+	return image.InspectResponse{ID: id, RepoDigests: f.digests[id]}, nil
+}
+
+// RunningImages gives, per service, the digests of each service
+// container's image, one-offs and other projects left out, each image
+// inspected once.
+func TestRunningImages(t *testing.T) {
+	ctr := func(project, svc, image string, labels ...string) container.Summary {
+		l := map[string]string{"io.stack.project": project, "io.stack.service": svc}
+		for i := 0; i+1 < len(labels); i += 2 {
+			l[labels[i]] = labels[i+1]
+		}
+		return container.Summary{ImageID: image, Labels: l}
+	}
+	f := &digestClient{fakeClient: &fakeClient{containers: []container.Summary{
+		ctr("shop", "web", "id-web"), ctr("shop", "web", "id-old"), ctr("shop", "web", "id-web"),
+		ctr("shop", "cache", "id-cache"), ctr("shop", "web", "id-debug", "io.stack.oneoff", "true"),
+		ctr("other", "web", "id-other"),
+	}}, digests: map[string][]string{"id-web": {"r/web@sha256:a"}, "id-old": {"r/web@sha256:b"}, "id-cache": {"r/cache@sha256:a"}}}
+	d := &Driver{client: f}
+	got, err := d.RunningImages(t.Context(), "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][][]string{"web": {{"r/web@sha256:a"}, {"r/web@sha256:b"}, {"r/web@sha256:a"}}, "cache": {{"r/cache@sha256:a"}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("RunningImages = %v, want %v", got, want)
+	}
+	if f.inspects != 3 {
+		t.Errorf("%d image inspects, want one per distinct image (3)", f.inspects)
+	}
+}
