@@ -19,12 +19,19 @@ import (
 // name: wins when it sets one).
 func Load(t testing.TB, name, yaml string) *manifest.Project {
 	t.Helper()
+	return LoadEnv(t, name, yaml, "")
+}
+
+// LoadEnv loads an inline compose file as project name for the
+// environment env of its x-stack.environments ("": none).
+func LoadEnv(t testing.TB, name, yaml, env string) *manifest.Project {
+	t.Helper()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "compose.yaml")
 	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := manifest.Load(t.Context(), manifest.Options{Files: []string{file}, ProjectName: name, Env: []string{}})
+	p, err := manifest.Load(t.Context(), manifest.Options{Files: []string{file}, ProjectName: name, Env: []string{}, Environment: env})
 	if err != nil {
 		t.Fatalf("loading:\n%s\n%v", yaml, err)
 	}
