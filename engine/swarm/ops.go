@@ -353,7 +353,7 @@ func (b *builder) obsolete() {
 			return
 		}
 		var needs []string
-		var owner *engine.Action
+		var owner *engine.Action // the first service it waits for
 		for _, s := range b.obs.Services {
 			if !slices.Contains(mountedBy(s), o.Name) {
 				continue
@@ -379,7 +379,8 @@ func (b *builder) obsolete() {
 				}
 			}
 		}
-		b.op(owner, engine.OpRemove, kind+":"+o.Name, &removeObject{kind: kind, id: o.ID, name: o.Name}, needs...)
+		a := b.objectAction(kind, o)
+		b.op(a, engine.OpRemove, kind+":"+o.Name, &removeObject{kind: kind, id: o.ID, name: o.Name}, needs...)
 	}
 	for _, o := range b.obs.Secrets {
 		remove("secret", o, func(s ObservedService) []string { return s.Secrets })
@@ -387,6 +388,33 @@ func (b *builder) obsolete() {
 	for _, o := range b.obs.Configs {
 		remove("config", o, func(s ObservedService) []string { return s.Configs })
 	}
+}
+
+// objectAction is the plan action removing a secret's or config's version
+// that no service mounts once the plan is carried out: one the plan shows,
+// with why (a Swarm object cannot change, so a new version of its content
+// is a new object and the old one goes once nothing mounts it).
+func (b *builder) objectAction(kind string, o ObservedObject) *engine.Action {
+	reason := "no service mounts it any more"
+	switch {
+	case b.desired == nil:
+		reason = "the services that mount it are removed"
+	case b.desired.mounts(kind, o.Key):
+		reason = "an older version of " + o.Key + ": the services mount the new one"
+	}
+	a := &engine.Action{Resource: kind + ":" + o.Name, Kind: engine.Remove, Reason: reason}
+	b.plan.Actions = append(b.plan.Actions, a)
+	return a
+}
+
+// mounts reports whether the desired state has a secret or config of
+// compose key key.
+func (d *Desired) mounts(kind, key string) bool {
+	objects := d.Configs
+	if kind == "secret" {
+		objects = d.Secrets
+	}
+	return slices.ContainsFunc(objects, func(o Object) bool { return o.Key == key })
 }
 
 // link adds the edges between actions: a service's call needs the

@@ -62,6 +62,9 @@ func TestOperationsGolden(t *testing.T) {
 		{name: "image-change", before: opsSeed, after: opsSeed, afterImages: map[string]string{"app": "127.0.0.1:5235/shop/app@sha256:" + strings.Repeat("2", 64)}},
 		{name: "scale-up", before: opsSeed, after: strings.Replace(opsSeed, "replicas: 2", "replicas: 4", 1)},
 		{name: "secret-change", before: opsSeed, after: strings.Replace(opsSeed, "environment: TOKEN", "environment: OTHER", 1)},
+		// app stops mounting the secret, and the manifest drops it: the
+		// plan shows its removal, after app's update.
+		{name: "secret-dropped", before: opsSeed, after: strings.Replace(strings.Replace(opsSeed, "    secrets: [token]\n", "", 1), "secrets:\n  token: {environment: TOKEN}\n", "", 1)},
 		{name: "becomes-job", before: opsSeed, after: strings.Replace(opsSeed, "migrate: {condition: service_completed_successfully}", "migrate: {condition: service_started}", 1)},
 		{name: "not-converged", before: opsSeed, after: opsSeed, notConverged: "app"},
 		{name: "orphan", before: strings.Replace(opsSeed, "services:\n", "services:\n  old:\n    image: busybox:stable\n", 1), after: opsSeed, opts: engine.DiffOptions{RemoveOrphans: true}},
