@@ -71,7 +71,10 @@ func Diff(m *manifest.Project, images Images, obs *Observed, o DiffOptions) (*Pl
 	if err := checkHealthyDependencies(m, order, images); err != nil {
 		return nil, err
 	}
-	gateway, err := diffGateway(m, obs)
+	if plan.Gateway, _, err = DesiredGateway(m); err != nil {
+		return nil, err
+	}
+	gateway, err := diffGateway(m, plan.Gateway, obs)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,9 @@ type GatewaySpec struct {
 	// Networks are the engine names of the networks of the routed
 	// services: the gateway reaches them there.
 	Networks []string `json:"networks"`
+	// RoutesHash is the hash of the routes loaded into it: not part of the
+	// container's hash.
+	RoutesHash string `json:"-"`
 }
 
 // DesiredGateway returns the gateway m asks for and the hash of its routes;
@@ -50,16 +53,17 @@ func DesiredGateway(m *manifest.Project) (*GatewaySpec, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	spec.RoutesHash = h
 	return spec, h, nil
 }
 
 // diffGateway plans the gateway: created, recreated when its container's
 // spec changed (image, ports, networks), reloaded when only its routes did,
 // removed when the manifest has none any more.
-func diffGateway(m *manifest.Project, obs *Observed) (*Action, error) {
-	spec, routes, err := DesiredGateway(m)
-	if err != nil {
-		return nil, err
+func diffGateway(m *manifest.Project, spec *GatewaySpec, obs *Observed) (*Action, error) {
+	var routes string
+	if spec != nil {
+		routes = spec.RoutesHash
 	}
 	if spec == nil {
 		if obs.Gateway == nil {

@@ -45,6 +45,10 @@ func lifecycle(m *manifest.Project, images Images, obs *Observed, services []str
 		selected[name] = true
 	}
 	plan := &Plan{Project: p.Name, Desired: m, Observed: obs}
+	// A routed container leaves and joins the gateway's routes.
+	if plan.Gateway, _, err = DesiredGateway(m); err != nil {
+		return nil, err
+	}
 	waits := waitedFor(p, selected)
 	planned := map[string]bool{}
 	for _, name := range order {

@@ -118,6 +118,9 @@ type Plan struct {
 	// Graph is the engine calls that carry the plan out, made by the
 	// driver (Driver.Operations); nil until then.
 	Graph *Graph `json:"-"`
+	// Gateway is the project's gateway as Desired asks for it (nil: none),
+	// worked out once for the driver.
+	Gateway *GatewaySpec `json:"-"`
 }
 
 // Changes counts the actions that change something.

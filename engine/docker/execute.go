@@ -177,36 +177,9 @@ func (x *executor) createVolume(ctx context.Context, key string) error {
 	return nil
 }
 
-// spec is the container spec of replica number of service.
-func (x *executor) spec(service string, number int, a *engine.Action) (spec, error) {
-	p := x.plan.Desired
-	svc := p.Project.Services[service]
-	sp, _, err := containerSpec(p.Project, svc, containerLabels(p, service, number, a), x.apiVersion)
-	if err != nil {
-		return spec{}, err
-	}
-	sp.config.Image = p.ImageName(service)
-	return sp, nil
-}
-
-// createContainer creates a replica, not connected to its networks beyond
-// the first on engines before API 1.44 (connect operations follow), the
-// anonymous volumes of a replaced container mounted again.
+// createContainer creates a replica from its finished spec.
 func (x *executor) createContainer(ctx context.Context, p *createContainer) error {
-	sp, err := x.spec(p.service, p.number, p.action)
-	if err != nil {
-		return err
-	}
-	var keep []mount.Mount
-	for _, m := range p.keep {
-		keep = append(keep, mount.Mount{Type: mount.TypeVolume, Source: m.Name, Target: m.Target})
-	}
-	sp.host.Mounts = append(sp.host.Mounts, uncovered(sp.host, keep)...)
-	if p.hidden {
-		for _, ep := range sp.network.EndpointsConfig {
-			ep.Aliases = nil
-		}
-	}
+	sp := p.spec
 	if _, err := x.client.ContainerCreate(ctx, sp.config, sp.host, sp.network, nil, p.name); err != nil {
 		return fmt.Errorf("creating container %q: %w", p.name, err)
 	}
@@ -214,27 +187,16 @@ func (x *executor) createContainer(ctx context.Context, p *createContainer) erro
 }
 
 // connect attaches a container to a network with the endpoint settings its
-// service's spec gives there.
+// spec gives there.
 func (x *executor) connect(ctx context.Context, p *connect) error {
-	ep := &network.EndpointSettings{} // the gateway's: no alias
-	if p.service != "" {
-		sp, err := x.spec(p.service, 1, x.plan.Action("service:"+p.service))
-		if err != nil {
-			return err
-		}
-		if ep = sp.connect[p.network]; ep == nil {
-			ep = sp.network.EndpointsConfig[p.network]
-		}
-		if p.hidden {
-			hidden := *ep
-			hidden.Aliases = nil
-			ep = &hidden
-		}
-	}
 	if p.disconnect {
 		if err := x.client.NetworkDisconnect(ctx, p.network, p.container, true); err != nil && !cerrdefs.IsNotFound(err) {
 			return fmt.Errorf("disconnecting container %q from network %q: %w", p.container, p.network, err)
 		}
+	}
+	ep := p.endpoint
+	if ep == nil {
+		ep = &network.EndpointSettings{}
 	}
 	if err := x.client.NetworkConnect(ctx, p.network, p.container, ep); err != nil {
 		return fmt.Errorf("connecting container %q to network %q: %w", p.container, p.network, err)

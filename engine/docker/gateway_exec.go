@@ -103,9 +103,9 @@ func (g *gatewayRun) configure(ctx context.Context, x *executor, name string) er
 // write renders Caddy's config and stack's routes file and copies both
 // into the gateway container name.
 func (g *gatewayRun) write(ctx context.Context, x *executor, name string) error {
-	spec, hash, err := engine.DesiredGateway(x.plan.Desired)
-	if err != nil || spec == nil {
-		return err
+	spec := x.plan.Gateway
+	if spec == nil {
+		return nil
 	}
 	upstreams := map[string][]string{}
 	for service, ids := range g.serving {
@@ -125,7 +125,7 @@ func (g *gatewayRun) write(ctx context.Context, x *executor, name string) error 
 	for _, r := range x.plan.Desired.GatewayRoutes() {
 		names[r.Service] = append(names[r.Service], r.Host+cmp.Or(r.Path, "/"))
 	}
-	routes, err := json.Marshal(routesFile{RoutesHash: hash, Serving: g.serving, Routes: names})
+	routes, err := json.Marshal(routesFile{RoutesHash: spec.RoutesHash, Serving: g.serving, Routes: names})
 	if err != nil {
 		return err
 	}
@@ -143,9 +143,9 @@ func (g *gatewayRun) write(ctx context.Context, x *executor, name string) error 
 // drain waits until the gateway has no request under way on p's container
 // (or it no longer lists it), bounded by drainTimeout.
 func (g *gatewayRun) drain(ctx context.Context, x *executor, p *drain) error {
-	spec, _, err := engine.DesiredGateway(x.plan.Desired)
-	if err != nil || spec == nil {
-		return err
+	spec := x.plan.Gateway
+	if spec == nil {
+		return nil
 	}
 	addr, err := address(ctx, x.client, p.container, spec.Networks)
 	if err != nil {
@@ -238,7 +238,7 @@ func (x *executor) leave(ctx context.Context, p *leave) error {
 	for _, n := range p.networks {
 		var err error
 		if p.rejoin {
-			err = x.connect(ctx, &connect{service: p.service, container: p.container, network: n})
+			err = x.connect(ctx, &connect{container: p.container, network: n, endpoint: p.endpoints[n]})
 		} else if err = x.client.NetworkDisconnect(ctx, n, p.container, false); cerrdefs.IsNotFound(err) {
 			err = nil
 		}
@@ -251,11 +251,7 @@ func (x *executor) leave(ctx context.Context, p *leave) error {
 
 // createGateway creates the project's gateway container as name.
 func (x *executor) createGateway(ctx context.Context, name string) error {
-	g, _, err := engine.DesiredGateway(x.plan.Desired)
-	if err != nil {
-		return err
-	}
-	sp, err := gatewaySpec(x.plan.Project, g, x.plan.Action(engine.GatewayResource).ConfigHash)
+	sp, err := gatewaySpec(x.plan.Project, x.plan.Gateway, x.plan.Action(engine.GatewayResource).ConfigHash)
 	if err != nil {
 		return err
 	}

@@ -112,9 +112,8 @@ func (b *builder) gateway(a *engine.Action, ao *actionOps) {
 
 // gatewayNetworks are the networks the gateway is on.
 func (b *builder) gatewayNetworks() []string {
-	spec, _, _ := engine.DesiredGateway(b.plan.Desired) // diff has computed it already
-	if spec == nil {
+	if b.plan.Gateway == nil {
 		return nil
 	}
-	return spec.Networks
+	return b.plan.Gateway.Networks
 }

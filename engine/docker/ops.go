@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/versions"
 
 	"github.com/stack-deploy/stack/engine"
@@ -23,27 +24,25 @@ type (
 		r    engine.Resource
 		gone bool // not there any more is fine
 	}
-	removeImage     struct{ ref string }
+	removeImage struct{ ref string }
+	// createContainer creates a container as name from its finished spec:
+	// the anonymous volumes of the container it replaces mounted again and,
+	// hidden (start-first), on its networks without the names it answers
+	// to until a join gives them, so no client reaches it before it is
+	// ready.
 	createContainer struct {
-		action  *engine.Action
-		service string
-		number  int
-		name    string
-		// keep are the anonymous volumes of the container it replaces.
-		keep []engine.Mount
-		// hidden: on its networks without the names it answers to, until
-		// a join gives them (start-first: no client reaches it before it
-		// is ready).
-		hidden bool
+		name string
+		spec spec
 	}
 	// connect attaches a container to one of its service's networks, as
 	// its spec says (service empty: the gateway's, with no alias);
 	// disconnect first when it is attached without the aliases it needs.
 	connect struct {
-		service, container, network string
-		disconnect                  bool
-		// hidden connects it without its aliases (see createContainer).
-		hidden bool
+		container, network string
+		// endpoint is the settings its spec gives it there: none (the
+		// gateway's), or without aliases while hidden (see createContainer).
+		endpoint   *network.EndpointSettings
+		disconnect bool
 	}
 	// containerCall is a call on one container by name or ID.
 	containerCall struct {
@@ -104,6 +103,9 @@ func (d *Driver) Operations(plan *engine.Plan) (*engine.Graph, error) {
 	}
 	b.link()
 	b.commit()
+	if b.err != nil {
+		return nil, b.err
+	}
 	if err := g.Check(); err != nil {
 		return nil, fmt.Errorf("planning the engine calls: %w", err)
 	}
@@ -111,6 +113,7 @@ func (d *Driver) Operations(plan *engine.Plan) (*engine.Graph, error) {
 }
 
 type builder struct {
+	err        error // the first spec that could not be made
 	g          *engine.Graph
 	plan       *engine.Plan
 	apiVersion string
@@ -249,7 +252,7 @@ func (b *builder) replica(a *engine.Action, r engine.Replica, ao *actionOps) {
 	switch r.Kind {
 	case engine.Create:
 		txn := b.txn("create " + name)
-		create := b.op(a, engine.OpCreate, "container:"+name, b.createPayload(a, r.Number, name, nil))
+		create := b.op(a, engine.OpCreate, "container:"+name, b.createPayload(a, r.Number, name, nil, false))
 		create.Txn = txn
 		create.Undo = &engine.Op{Kind: engine.OpRemove, Target: "container:" + name, Payload: &containerCall{kind: engine.OpRemove, ref: name}}
 		ao.resourceGates = append(ao.resourceGates, create)
@@ -433,7 +436,7 @@ func (b *builder) connects(a *engine.Action, container string, networks []string
 func (b *builder) connectAll(a *engine.Action, container string, networks []string, after, txn string, hidden bool) []string {
 	last := []string{after}
 	for _, n := range networks {
-		op := b.op(a, engine.OpConnect, "container:"+container+" network:"+n, &connect{service: a.Name(), container: container, network: n, hidden: hidden}, last...)
+		op := b.op(a, engine.OpConnect, "container:"+container+" network:"+n, &connect{container: container, network: n, endpoint: b.endpoint(a, n, hidden)}, last...)
 		op.Txn = txn
 		last = []string{op.ID}
 	}
@@ -445,7 +448,7 @@ func (b *builder) connectAll(a *engine.Action, container string, networks []stri
 func (b *builder) reconnects(a *engine.Action, ref string, c *engine.Container, networks []string, needs []string) []string {
 	for _, n := range networks {
 		_, attached := c.Networks[n]
-		op := b.op(a, engine.OpConnect, "container:"+ref+" network:"+n, &connect{service: a.Name(), container: ref, network: n, disconnect: attached}, needs...)
+		op := b.op(a, engine.OpConnect, "container:"+ref+" network:"+n, &connect{container: ref, network: n, endpoint: b.endpoint(a, n, false), disconnect: attached}, needs...)
 		if attached {
 			op.Detail = "again, with its aliases"
 		}

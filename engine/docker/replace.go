@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/network"
 	"github.com/stack-deploy/stack/engine"
 )
 
@@ -27,10 +29,10 @@ type (
 	leave struct {
 		container string
 		name      string
-		service   string
 		networks  []string
-		// rejoin connects it again instead: the undo.
-		rejoin bool
+		// rejoin connects it again instead, with endpoints: the undo.
+		rejoin    bool
+		endpoints map[string]*network.EndpointSettings
 	}
 	// pause waits between two batches.
 	pause struct{ d time.Duration }
@@ -107,8 +109,7 @@ func (b *builder) replaceOne(a *engine.Action, r engine.Replica, u *engine.Updat
 	// Start-first: the new container answers to the service's names only
 	// once it is ready (a join), not as soon as it runs.
 	hidden := u.Order == engine.StartFirst && len(b.networkNames(a)) > 0
-	payload := b.createPayload(a, r.Number, tmp, c.Anonymous)
-	payload.hidden = hidden
+	payload := b.createPayload(a, r.Number, tmp, c.Anonymous, hidden)
 	create := b.op(a, engine.OpCreate, "container:"+tmp, payload, b.leftovers(a, r.Number, ao)...)
 	create.Needs = appendNew(create.Needs, after...)
 	if optional {
@@ -165,7 +166,7 @@ func (b *builder) replaceOne(a *engine.Action, r engine.Replica, u *engine.Updat
 			// Ready: it joins the service's names (connected again, with
 			// its aliases), beside the old one until that one leaves.
 			for _, n := range b.networkNames(a) {
-				j := b.op(a, engine.OpConnect, "container:"+tmp+" network:"+n, &connect{service: a.Name(), container: tmp, network: n, disconnect: true}, readyID)
+				j := b.op(a, engine.OpConnect, "container:"+tmp+" network:"+n, &connect{container: tmp, network: n, endpoint: b.endpoint(a, n, false), disconnect: true}, readyID)
 				j.ID = b.uniqueID("join " + j.Target)
 				j.Txn, j.Detail = txn, "with the service's aliases, now that it is ready"
 				readyID = j.ID
@@ -188,10 +189,10 @@ func (b *builder) replaceOne(a *engine.Action, r engine.Replica, u *engine.Updat
 		}
 		needs := appendNew([]string{readyID}, tail...)
 		if nets := b.networkNames(a); len(nets) > 0 {
-			lv := undoable(b.op(a, engine.OpDisconnect, "container:"+c.Name, &leave{container: c.ID, name: c.Name, service: a.Name(), networks: nets}, needs...))
+			lv := undoable(b.op(a, engine.OpDisconnect, "container:"+c.Name, &leave{container: c.ID, name: c.Name, networks: nets}, needs...))
 			lv.Detail = "off its networks: clients that resolve " + a.Name() + " reach the new container only"
 			lv.Undo = &engine.Op{Kind: engine.OpConnect, Target: "container:" + c.Name, Detail: c.Name + " back on its networks",
-				Payload: &leave{container: c.ID, name: c.Name, service: a.Name(), networks: nets, rejoin: true}}
+				Payload: &leave{container: c.ID, name: c.Name, networks: nets, endpoints: b.endpoints(a, nets), rejoin: true}}
 			needs = []string{lv.ID}
 		}
 		stop := undoable(stopOld(needs...))
@@ -225,9 +226,67 @@ func (b *builder) replaceOne(a *engine.Action, r engine.Replica, u *engine.Updat
 }
 
 // createPayload is the creation of replica number of a's service as name,
-// mounting the anonymous volumes keep of the container it replaces.
-func (b *builder) createPayload(a *engine.Action, number int, name string, keep []engine.Mount) *createContainer {
-	return &createContainer{action: a, service: a.Name(), number: number, name: name, keep: keep}
+// mounting the anonymous volumes keep of the container it replaces, hidden
+// or not (see createContainer).
+func (b *builder) createPayload(a *engine.Action, number int, name string, keep []engine.Mount, hidden bool) *createContainer {
+	sp := b.spec(a, number)
+	var mounts []mount.Mount
+	for _, m := range keep {
+		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: m.Name, Target: m.Target})
+	}
+	if sp.host != nil {
+		sp.host.Mounts = append(sp.host.Mounts, uncovered(sp.host, mounts)...)
+	}
+	if hidden && sp.network != nil {
+		for _, ep := range sp.network.EndpointsConfig {
+			ep.Aliases = nil
+		}
+	}
+	return &createContainer{name: name, spec: sp}
+}
+
+// spec is the container spec of replica number of a's service; a spec
+// that cannot be made is Operations' error.
+func (b *builder) spec(a *engine.Action, number int) spec {
+	p := b.plan.Desired
+	service := a.Name()
+	sp, _, err := containerSpec(p.Project, p.Project.Services[service], containerLabels(p, service, number, a), b.apiVersion)
+	if err != nil {
+		if b.err == nil {
+			b.err = err
+		}
+		return spec{}
+	}
+	sp.config.Image = p.ImageName(service)
+	return sp
+}
+
+// endpoint is the settings a's service's spec gives its containers on
+// network n, without aliases when hidden.
+func (b *builder) endpoint(a *engine.Action, n string, hidden bool) *network.EndpointSettings {
+	sp := b.spec(a, 1)
+	ep := sp.connect[n]
+	if ep == nil && sp.network != nil {
+		ep = sp.network.EndpointsConfig[n]
+	}
+	if ep == nil {
+		return &network.EndpointSettings{}
+	}
+	if hidden {
+		h := *ep
+		h.Aliases = nil
+		ep = &h
+	}
+	return ep
+}
+
+// endpoints are endpoint's settings for each of networks.
+func (b *builder) endpoints(a *engine.Action, networks []string) map[string]*network.EndpointSettings {
+	out := map[string]*network.EndpointSettings{}
+	for _, n := range networks {
+		out[n] = b.endpoint(a, n, false)
+	}
+	return out
 }
 
 // networkNames are the engine names of the networks a's service is on.

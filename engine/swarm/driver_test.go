@@ -167,8 +167,12 @@ func TestUpdateCarriesCredentialsAndForce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	desired, err := Map(p.Project, Options{Images: placeholders(p, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, force := range []bool{false, true} {
-		op := &engine.Op{ID: "update", Action: "service:app", Payload: &updateService{service: "app", current: ObservedService{ID: "app-id", Version: 3, ForceUpdate: 7}, force: force}}
+		op := &engine.Op{ID: "update", Action: "service:app", Payload: &updateService{service: "app", spec: desired.service("app"), current: ObservedService{ID: "app-id", Version: 3, ForceUpdate: 7}, force: force}}
 		if err := x.Execute(t.Context(), op); err != nil {
 			t.Fatal(err)
 		}

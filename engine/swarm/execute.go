@@ -29,9 +29,6 @@ type executor struct {
 	plan *engine.Plan
 	opts engine.ApplyOptions
 
-	desiredOnce sync.Once
-	desired     *Desired
-	desiredErr  error
 
 	mu                   sync.Mutex
 	secretIDs, configIDs map[string]string // by object name
@@ -73,19 +70,14 @@ func (x *executor) watcher(ctx context.Context) *watcher {
 	return x.watch
 }
 
-// specs maps the plan's project once, with the digests Resolve pinned.
-func (x *executor) specs() (*Desired, error) {
-	x.desiredOnce.Do(func() {
-		x.desired, x.desiredErr = Map(x.plan.Desired.Project, Options{Images: placeholders(x.plan.Desired, nil), APIVersion: x.d.version(context.Background())})
-	})
-	return x.desired, x.desiredErr
-}
-
 // Execute makes the call op names.
 func (x *executor) Execute(ctx context.Context, op *engine.Op) error {
 	switch p := op.Payload.(type) {
 	case *createNetwork:
-		return x.createNetwork(ctx, p.key)
+		if _, err := x.d.client.NetworkCreate(ctx, p.net.Name, p.net.Spec); err != nil {
+			return fmt.Errorf("creating network %q: %w", p.net.Name, err)
+		}
+		return nil
 	case *removeNetwork:
 		return x.removeNetwork(ctx, p.r)
 	case *removeVolume:
@@ -95,7 +87,7 @@ func (x *executor) Execute(ctx context.Context, op *engine.Op) error {
 	case *removeObject:
 		return x.removeObject(ctx, p)
 	case *createService:
-		return x.createService(ctx, op.Action, p.service)
+		return x.createService(ctx, op.Action, p)
 	case *updateService:
 		return x.updateService(ctx, op.Action, p)
 	case *removeService:
@@ -107,22 +99,6 @@ func (x *executor) Execute(ctx context.Context, op *engine.Op) error {
 		return x.waitService(ctx, op, p)
 	}
 	return fmt.Errorf("operation %q: the Swarm driver has no call for it", op.ID)
-}
-
-func (x *executor) createNetwork(ctx context.Context, key string) error {
-	d, err := x.specs()
-	if err != nil {
-		return err
-	}
-	for _, n := range d.Networks {
-		if n.Key == key {
-			if _, err := x.d.client.NetworkCreate(ctx, n.Name, n.Spec); err != nil {
-				return fmt.Errorf("creating network %q: %w", n.Name, err)
-			}
-			return nil
-		}
-	}
-	return fmt.Errorf("creating network %q: not in the mapped project", key)
 }
 
 // removeNetwork removes a network once the tasks of services just removed
@@ -217,42 +193,37 @@ func pollUntil(ctx context.Context, deadline time.Time, check func() (bool, erro
 }
 
 func (x *executor) createObject(ctx context.Context, p *createObject) error {
-	d, err := x.specs()
-	if err != nil {
-		return err
+	o := p.object
+	if o.Key == "" {
+		return fmt.Errorf("creating %s %q: not in the mapped project", p.kind, o.Name)
 	}
-	objs, ids := d.Secrets, x.secretIDs
+	ids := x.secretIDs
 	if p.kind == "config" {
-		objs, ids = d.Configs, x.configIDs
+		ids = x.configIDs
 	}
-	for _, o := range objs {
-		if o.Name != p.name {
-			continue
-		}
-		var id string
-		if p.kind == "config" {
-			var r swarm.ConfigCreateResponse
-			r, err = x.d.client.ConfigCreate(ctx, o.ConfigSpec())
-			id = r.ID
-		} else {
-			var r swarm.SecretCreateResponse
-			r, err = x.d.client.SecretCreate(ctx, o.SecretSpec())
-			id = r.ID
-		}
-		if cerrdefs.IsAlreadyExists(err) || cerrdefs.IsConflict(err) {
-			// Made by a run that was interrupted: its name carries its
-			// content's hash, so it is this very object.
-			id, err = x.objectID(ctx, p.kind, p.name)
-		}
-		if err != nil {
-			return fmt.Errorf("creating %s %q: %w", p.kind, p.name, err)
-		}
-		x.mu.Lock()
-		ids[p.name] = id
-		x.mu.Unlock()
-		return nil
+	var id string
+	var err error
+	if p.kind == "config" {
+		var r swarm.ConfigCreateResponse
+		r, err = x.d.client.ConfigCreate(ctx, o.ConfigSpec())
+		id = r.ID
+	} else {
+		var r swarm.SecretCreateResponse
+		r, err = x.d.client.SecretCreate(ctx, o.SecretSpec())
+		id = r.ID
 	}
-	return fmt.Errorf("creating %s %q: not in the mapped project", p.kind, p.name)
+	if cerrdefs.IsAlreadyExists(err) || cerrdefs.IsConflict(err) {
+		// Made by a run that was interrupted: its name carries its
+		// content's hash, so it is this very object.
+		id, err = x.objectID(ctx, p.kind, o.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("creating %s %q: %w", p.kind, o.Name, err)
+	}
+	x.mu.Lock()
+	ids[o.Name] = id
+	x.mu.Unlock()
+	return nil
 }
 
 // objectID looks a secret or config up by name.
@@ -291,12 +262,8 @@ func (x *executor) removeObject(ctx context.Context, p *removeObject) error {
 
 // spec is the service's desired spec with its objects' IDs, and the
 // encoded registry credentials for its image.
-func (x *executor) spec(ctx context.Context, service string) (swarm.ServiceSpec, string, error) {
-	d, err := x.specs()
-	if err != nil {
-		return swarm.ServiceSpec{}, "", err
-	}
-	s := d.service(service)
+func (x *executor) spec(ctx context.Context, s Service) (swarm.ServiceSpec, string, error) {
+	service := s.Name
 	x.mu.Lock()
 	spec, err := s.Resolve(x.secretIDs, x.configIDs)
 	x.mu.Unlock()
@@ -316,8 +283,8 @@ func (x *executor) spec(ctx context.Context, service string) (swarm.ServiceSpec,
 	return spec, auth, nil
 }
 
-func (x *executor) createService(ctx context.Context, resource, service string) error {
-	spec, auth, err := x.spec(ctx, service)
+func (x *executor) createService(ctx context.Context, resource string, p *createService) error {
+	spec, auth, err := x.spec(ctx, p.spec)
 	if err != nil {
 		return err
 	}
@@ -337,7 +304,7 @@ func (x *executor) updateService(ctx context.Context, resource string, p *update
 	if p.restart {
 		return x.restartService(ctx, resource, p.current)
 	}
-	spec, auth, err := x.spec(ctx, p.service)
+	spec, auth, err := x.spec(ctx, p.spec)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,8 @@ const removed engine.Condition = "removed"
 // The payloads of the operations this driver plans; the executor makes the
 // call each one names.
 type (
-	createNetwork struct{ key string }
+	// createNetwork creates the mapped network.
+	createNetwork struct{ net Network }
 	// removeNetwork removes one observed network; a removed service's
 	// tasks may hold it a while.
 	removeNetwork struct{ r engine.Resource }
@@ -24,9 +25,17 @@ type (
 	removeVolume struct{ name string }
 	// object is a secret or config by its (content-hashed) name; id is set
 	// when it exists.
-	createObject  struct{ kind, name string }
+	createObject struct {
+		kind   string
+		object Object
+	}
 	removeObject  struct{ kind, id, name string }
-	createService struct{ service string }
+	// createService creates the mapped service; spec's object references
+	// get the IDs the run's createObject calls were given.
+	createService struct {
+		service string
+		spec    Service
+	}
 	// updateService sends the desired spec to the service as observed;
 	// force restarts its tasks even when nothing else changed. restart
 	// sends the manager's own spec back instead, its tasks restarted (stack
@@ -34,6 +43,7 @@ type (
 	// update resumed): what runs, not what the manifest says now.
 	updateService struct {
 		service        string
+		spec           Service // the desired one; unused with restart
 		current        ObservedService
 		force, restart bool
 	}
@@ -161,7 +171,7 @@ func (b *builder) action(a *engine.Action) (*actionOps, error) {
 func (b *builder) network(a *engine.Action, ao *actionOps) {
 	switch a.Kind {
 	case engine.Create:
-		op := b.op(a, engine.OpCreate, "network:"+b.plan.Desired.Project.Networks[a.Name()].Name, &createNetwork{key: a.Name()})
+		op := b.op(a, engine.OpCreate, "network:"+b.plan.Desired.Project.Networks[a.Name()].Name, &createNetwork{net: b.desired.network(a.Name())})
 		ao.gates, ao.done = append(ao.gates, op), append(ao.done, op.ID)
 	case engine.Remove, engine.Repair:
 		for _, r := range a.Resources {
@@ -188,7 +198,7 @@ func (b *builder) service(a *engine.Action, ao *actionOps) error {
 		case a.Kind == engine.Repair && exists:
 			// A network or alias lost behind stack's back: the spec, sent
 			// again, puts it back.
-			first = b.op(a, engine.OpUpdate, target, &updateService{service: svc, current: cur}, b.objectsOf(a, svc)...)
+			first = b.op(a, engine.OpUpdate, target, &updateService{service: svc, spec: b.desired.service(svc), current: cur}, b.objectsOf(a, svc)...)
 			first.Detail, wait.update = "networks and aliases as the manifest says", true
 		case !exists || cur.Converged():
 			return nil
@@ -207,13 +217,13 @@ func (b *builder) service(a *engine.Action, ao *actionOps) error {
 		wait.hash = desired.Hash.Sum
 		switch {
 		case !exists:
-			first = b.op(a, engine.OpCreate, target, &createService{service: svc}, needs...)
+			first = b.op(a, engine.OpCreate, target, &createService{service: svc, spec: desired}, needs...)
 		case cur.Mode != modeName(desired):
 			// Swarm cannot change a service's mode: replace it.
 			first = b.op(a, engine.OpRemove, target, &removeService{service: svc, current: cur})
 			first.Detail = fmt.Sprintf("%s becomes %s: Swarm replaces it", cur.Mode, modeName(desired))
 			gone := b.wait(a, target, &waitService{service: svc, name: name, cond: removed}, first.ID)
-			create := b.op(a, engine.OpCreate, target, &createService{service: svc}, append(needs, gone.ID)...)
+			create := b.op(a, engine.OpCreate, target, &createService{service: svc, spec: desired}, append(needs, gone.ID)...)
 			ao.gates = append(ao.gates, first)
 			ao.done = append(ao.done, b.wait(a, target, wait, create.ID).ID)
 			return nil
@@ -221,7 +231,7 @@ func (b *builder) service(a *engine.Action, ao *actionOps) error {
 			// The same spec again is a replacement forced (--force-recreate):
 			// Swarm would change nothing unless its tasks are restarted.
 			force := a.Kind == engine.Recreate && cur.Hash == desired.Hash.Sum
-			first = b.op(a, engine.OpUpdate, target, &updateService{service: svc, current: cur, force: force}, needs...)
+			first = b.op(a, engine.OpUpdate, target, &updateService{service: svc, spec: desired, current: cur, force: force}, needs...)
 			first.Detail, wait.update = updateDetail(a.Kind, desired), true
 		}
 	case engine.Remove:
@@ -304,23 +314,27 @@ func updateDetail(k engine.Kind, s Service) string {
 func (b *builder) objectsOf(a *engine.Action, service string) []string {
 	s := b.desired.service(service)
 	var needs []string
-	add := func(kind, name string, have []ObservedObject) {
+	add := func(kind, name string, have []ObservedObject, desired []Object) {
 		if slices.ContainsFunc(have, func(o ObservedObject) bool { return o.Name == name }) {
 			return
 		}
 		key := kind + ":" + name
 		op, ok := b.objects[key]
 		if !ok {
-			op = b.op(a, engine.OpCreate, key, &createObject{kind: kind, name: name})
+			object := Object{Name: name} // not mapped: the call says so
+			if i := slices.IndexFunc(desired, func(o Object) bool { return o.Name == name }); i >= 0 {
+				object = desired[i]
+			}
+			op = b.op(a, engine.OpCreate, key, &createObject{kind: kind, object: object})
 			b.objects[key] = op
 		}
 		needs = append(needs, op.ID)
 	}
 	for _, r := range s.Spec.TaskTemplate.ContainerSpec.Secrets {
-		add("secret", r.SecretName, b.obs.Secrets)
+		add("secret", r.SecretName, b.obs.Secrets, b.desired.Secrets)
 	}
 	for _, r := range s.Spec.TaskTemplate.ContainerSpec.Configs {
-		add("config", r.ConfigName, b.obs.Configs)
+		add("config", r.ConfigName, b.obs.Configs, b.desired.Configs)
 	}
 	return needs
 }
@@ -443,6 +457,16 @@ func (b *builder) link() {
 			}
 		}
 	}
+}
+
+// network is the desired network of compose key key.
+func (d *Desired) network(key string) Network {
+	for _, n := range d.Networks {
+		if n.Key == key {
+			return n
+		}
+	}
+	return Network{}
 }
 
 // service is the desired spec of a compose service.
