@@ -53,11 +53,22 @@ type Hasher interface {
 // Executor makes the calls of one run.
 type Executor interface {
 	// Execute makes op's call and returns once it is done (a Wait once its
-	// condition holds or cannot any more). It reports nothing: the walker
-	// does.
-	Execute(ctx context.Context, op *Op) error
+	// condition holds or cannot any more). It reports nothing itself: what
+	// it learns on the way (how a wait is getting on, what the engine
+	// warned of) it tells notes, and the walker reports it under op's
+	// action.
+	Execute(ctx context.Context, op *Op, notes Notes) error
 	// Close releases what the run holds (an event stream).
 	Close() error
+}
+
+// Notes take what an executor learns while it makes one call.
+type Notes interface {
+	// Status says how the call is getting on: "2/3 tasks running".
+	Status(text string)
+	// Warn passes on a warning: one the engine answered with, or
+	// something the call could not do.
+	Warn(text string)
 }
 
 // Warnings are the fields an engine cannot honour, by service.

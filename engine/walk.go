@@ -136,7 +136,7 @@ func (w *walk) visit(ctx context.Context, op *Op) error {
 		progress.Report(ctx, op.Action, kind, progress.Working, "waiting "+op.Detail, nil)
 	}
 	reportOp(ctx, op, progress.Working, nil)
-	err := w.x.Execute(ctx, op)
+	err := w.x.Execute(ctx, op, opNotes{ctx, op.Action, kind})
 
 	w.mu.Lock()
 	if t != nil {
@@ -229,7 +229,7 @@ func (w *walk) undo(ctx context.Context, t *txn, err error) error {
 			continue
 		}
 		reportOp(uctx, u, progress.Working, nil)
-		if uerr := w.x.Execute(uctx, u); uerr != nil {
+		if uerr := w.x.Execute(uctx, u, opNotes{uctx, u.Action, string(u.Kind)}); uerr != nil {
 			reportOp(uctx, u, progress.Failed, uerr)
 			failures = append(failures, uerr)
 			continue
@@ -297,4 +297,19 @@ func reportOp(ctx context.Context, op *Op, status progress.Status, err error) {
 		Resource: op.Action, Action: string(op.Kind), Status: status, Op: op.ID,
 		Message: op.Detail, Time: time.Now(), Err: err,
 	})
+}
+
+// opNotes reports what an executor tells of one operation, under its
+// action.
+type opNotes struct {
+	ctx            context.Context
+	resource, kind string
+}
+
+func (n opNotes) Status(text string) {
+	progress.Report(n.ctx, n.resource, n.kind, progress.Working, text, nil)
+}
+
+func (n opNotes) Warn(text string) {
+	progress.Report(n.ctx, n.resource, n.kind, progress.Warning, text, nil)
 }

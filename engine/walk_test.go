@@ -54,7 +54,7 @@ type executor struct {
 	after map[string]string
 }
 
-func (x *executor) Execute(ctx context.Context, op *engine.Op) error {
+func (x *executor) Execute(ctx context.Context, op *engine.Op, _ engine.Notes) error {
 	x.mu.Lock()
 	x.ran = append(x.ran, op.ID)
 	err, block, after := x.fail[op.ID], x.block[op.ID], x.after[op.ID]
@@ -278,5 +278,35 @@ func TestApplyNothingChangedMakesNoDriverCalls(t *testing.T) {
 	}
 	if got := strings.Join(rec.with(progress.Done), " "); got != "network:default service:app service:redis volume:data" {
 		t.Errorf("reported %q", got)
+	}
+}
+
+// noting tells the walker of a status and a warning while it runs an
+// operation.
+type noting struct{ executor }
+
+func (x *noting) Execute(ctx context.Context, op *engine.Op, notes engine.Notes) error {
+	notes.Status("2/3 tasks running")
+	notes.Warn("image has no digest")
+	return x.executor.Execute(ctx, op, notes)
+}
+
+// What an executor notes is reported by the walker under the operation's
+// action, the executor itself reporting nothing.
+func TestWalkReportsWhatTheExecutorNotes(t *testing.T) {
+	rec := &recorder{}
+	g := graph(t, &engine.Op{ID: "update web", Kind: engine.OpUpdate, Target: "service:web", Action: "service:web"})
+	if err := engine.Walk(progress.WithSink(t.Context(), rec), planOf("service:web"), g, &noting{}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.with(progress.Warning); !slices.Equal(got, []string{"service:web"}) {
+		t.Errorf("warnings reported for %v, want service:web", got)
+	}
+	found := false
+	for _, e := range rec.events {
+		found = found || (e.Resource == "service:web" && e.Status == progress.Working && e.Message == "2/3 tasks running")
+	}
+	if !found {
+		t.Error("the executor's status was not reported under its action")
 	}
 }

@@ -64,7 +64,7 @@ func (x *executor) watcher(ctx context.Context) *watcher {
 }
 
 // Execute makes the call op names.
-func (x *executor) Execute(ctx context.Context, op *engine.Op) error {
+func (x *executor) Execute(ctx context.Context, op *engine.Op, _ engine.Notes) error {
 	switch p := op.Payload.(type) {
 	case *createNetwork:
 		return x.createNetwork(ctx, p.key)

@@ -117,7 +117,7 @@ func (r memoryRun) Close() error { return nil }
 
 // Execute makes the state what op's action says: a service's replicas all
 // of its desired hash, a network or volume present, or gone.
-func (r memoryRun) Execute(_ context.Context, op *engine.Op) error {
+func (r memoryRun) Execute(_ context.Context, op *engine.Op, _ engine.Notes) error {
 	a := op.Payload.(*engine.Action)
 	m := r.m
 	m.mu.Lock()

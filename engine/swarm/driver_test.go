@@ -173,7 +173,7 @@ func TestUpdateCarriesCredentialsAndForce(t *testing.T) {
 	}
 	for _, force := range []bool{false, true} {
 		op := &engine.Op{ID: "update", Action: "service:app", Payload: &updateService{service: "app", spec: desired.service("app"), current: ObservedService{ID: "app-id", Version: 3, ForceUpdate: 7}, force: force}}
-		if err := x.Execute(t.Context(), op); err != nil {
+		if err := x.Execute(t.Context(), op, discard{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 
 	"github.com/stack-deploy/stack/engine"
-	"github.com/stack-deploy/stack/progress"
 )
 
 // freeTimeout bounds the wait for a network or volume to be free of a
@@ -28,7 +27,6 @@ type executor struct {
 	d    *Driver
 	plan *engine.Plan
 	opts engine.ApplyOptions
-
 
 	mu                   sync.Mutex
 	secretIDs, configIDs map[string]string // by object name
@@ -71,7 +69,7 @@ func (x *executor) watcher(ctx context.Context) *watcher {
 }
 
 // Execute makes the call op names.
-func (x *executor) Execute(ctx context.Context, op *engine.Op) error {
+func (x *executor) Execute(ctx context.Context, op *engine.Op, notes engine.Notes) error {
 	switch p := op.Payload.(type) {
 	case *createNetwork:
 		if _, err := x.d.client.NetworkCreate(ctx, p.net.Name, p.net.Spec); err != nil {
@@ -81,22 +79,22 @@ func (x *executor) Execute(ctx context.Context, op *engine.Op) error {
 	case *removeNetwork:
 		return x.removeNetwork(ctx, p.r)
 	case *removeVolume:
-		return x.removeVolume(ctx, op.Action, p.name)
+		return x.removeVolume(ctx, p.name, notes)
 	case *createObject:
 		return x.createObject(ctx, p)
 	case *removeObject:
 		return x.removeObject(ctx, p)
 	case *createService:
-		return x.createService(ctx, op.Action, p)
+		return x.createService(ctx, p, notes)
 	case *updateService:
-		return x.updateService(ctx, op.Action, p)
+		return x.updateService(ctx, p, notes)
 	case *removeService:
 		if err := x.d.client.ServiceRemove(ctx, p.current.ID); err != nil && !cerrdefs.IsNotFound(err) {
 			return fmt.Errorf("removing service %s: %w", p.current.Name, err)
 		}
 		return nil
 	case *waitService:
-		return x.waitService(ctx, op, p)
+		return x.waitService(ctx, p, notes)
 	}
 	return fmt.Errorf("operation %q: the Swarm driver has no call for it", op.ID)
 }
@@ -121,7 +119,7 @@ func (x *executor) removeNetwork(ctx context.Context, r engine.Resource) error {
 // removeVolume removes a volume from the manager's own node, once the
 // containers of the tasks just removed there have gone, and says where
 // else it may be: a manager cannot remove the volumes of other nodes.
-func (x *executor) removeVolume(ctx context.Context, resource, name string) error {
+func (x *executor) removeVolume(ctx context.Context, name string, notes engine.Notes) error {
 	deadline := time.Now().Add(freeTimeout)
 	if err := removeWhenFree(ctx, deadline, "volume "+name+" from the manager's node", func() error { return x.d.client.VolumeRemove(ctx, name, false) }); err != nil {
 		return err
@@ -141,9 +139,8 @@ func (x *executor) removeVolume(ctx context.Context, resource, name string) erro
 		}
 	}
 	if len(others) > 0 {
-		progress.Report(ctx, resource, string(engine.Remove), progress.Warning, fmt.Sprintf(
-			"removed from the manager's node; a manager cannot remove it from the others (%s): on each that ran a task mounting it, run docker volume rm %s",
-			strings.Join(others, ", "), name), nil)
+		notes.Warn(fmt.Sprintf("removed from the manager's node; a manager cannot remove it from the others (%s): on each that ran a task mounting it, run docker volume rm %s",
+			strings.Join(others, ", "), name))
 	}
 	return nil
 }
@@ -283,7 +280,7 @@ func (x *executor) spec(ctx context.Context, s Service) (swarm.ServiceSpec, stri
 	return spec, auth, nil
 }
 
-func (x *executor) createService(ctx context.Context, resource string, p *createService) error {
+func (x *executor) createService(ctx context.Context, p *createService, notes engine.Notes) error {
 	spec, auth, err := x.spec(ctx, p.spec)
 	if err != nil {
 		return err
@@ -292,7 +289,7 @@ func (x *executor) createService(ctx context.Context, resource string, p *create
 	if err != nil {
 		return fmt.Errorf("creating service %s: %w", spec.Name, err)
 	}
-	x.warn(ctx, resource, "create", r.Warnings)
+	warn(notes, r.Warnings)
 	return nil
 }
 
@@ -300,9 +297,9 @@ func (x *executor) createService(ctx context.Context, resource string, p *create
 // observed: a change made since (another deploy) makes the manager refuse
 // it rather than lose it. The force counter is the observed one, raised to
 // restart the tasks when asked: any other value would restart them too.
-func (x *executor) updateService(ctx context.Context, resource string, p *updateService) error {
+func (x *executor) updateService(ctx context.Context, p *updateService, notes engine.Notes) error {
 	if p.restart {
-		return x.restartService(ctx, resource, p.current)
+		return x.restartService(ctx, p.current, notes)
 	}
 	spec, auth, err := x.spec(ctx, p.spec)
 	if err != nil {
@@ -316,13 +313,13 @@ func (x *executor) updateService(ctx context.Context, resource string, p *update
 	if err != nil {
 		return fmt.Errorf("updating service %s: %w", spec.Name, err)
 	}
-	x.warn(ctx, resource, "update", r.Warnings)
+	warn(notes, r.Warnings)
 	return nil
 }
 
 // restartService restarts a service's tasks with the spec it has: the
 // credentials it was given stay with it (registryAuthFrom spec).
-func (x *executor) restartService(ctx context.Context, resource string, cur ObservedService) error {
+func (x *executor) restartService(ctx context.Context, cur ObservedService, notes engine.Notes) error {
 	svc, _, err := x.d.client.ServiceInspectWithRaw(ctx, cur.ID, swarm.ServiceInspectOptions{})
 	if err != nil {
 		return fmt.Errorf("inspecting service %s: %w", cur.Name, err)
@@ -333,12 +330,13 @@ func (x *executor) restartService(ctx context.Context, resource string, cur Obse
 	if err != nil {
 		return fmt.Errorf("restarting service %s: %w", cur.Name, err)
 	}
-	x.warn(ctx, resource, "restart", r.Warnings)
+	warn(notes, r.Warnings)
 	return nil
 }
 
-func (x *executor) warn(ctx context.Context, resource, action string, warnings []string) {
+// warn passes on the warnings the manager answered a call with.
+func warn(notes engine.Notes, warnings []string) {
 	for _, w := range warnings {
-		progress.Report(ctx, resource, action, progress.Warning, w, nil)
+		notes.Warn(w)
 	}
 }

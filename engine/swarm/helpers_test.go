@@ -93,3 +93,9 @@ func canon(t *testing.T, js string) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// discard drops what an executor notes.
+type discard struct{}
+
+func (discard) Status(string) {}
+func (discard) Warn(string)   {}

@@ -29,7 +29,7 @@ type (
 		kind   string
 		object Object
 	}
-	removeObject  struct{ kind, id, name string }
+	removeObject struct{ kind, id, name string }
 	// createService creates the mapped service; spec's object references
 	// get the IDs the run's createObject calls were given.
 	createService struct {

@@ -12,7 +12,6 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 
 	"github.com/stack-deploy/stack/engine"
-	"github.com/stack-deploy/stack/progress"
 )
 
 // failedTasks is how many of a new service's tasks may fail before its
@@ -35,15 +34,11 @@ type verdict struct {
 // stands whenever that changes ("2/3 running on node-1, node-2; 1 pending:
 // no suitable node (insufficient memory on 3 nodes)"). Only readings taken
 // after the wait began count: an older one predates the call it follows.
-func (x *executor) waitService(ctx context.Context, op *engine.Op, w *waitService) error {
+func (x *executor) waitService(ctx context.Context, w *waitService, notes engine.Notes) error {
 	if x.opts.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, x.opts.Timeout, engine.ErrTimeout)
 		defer cancel()
-	}
-	kind := string(op.Kind)
-	if a := x.plan.Action(op.Action); a != nil {
-		kind = string(a.Kind)
 	}
 	wt := x.watcher(context.WithoutCancel(ctx))
 	since, last, why := time.Now(), "", ""
@@ -58,7 +53,7 @@ func (x *executor) waitService(ctx context.Context, op *engine.Op, w *waitServic
 		v := judge(s, w)
 		if v.status != last && v.status != "" {
 			last = v.status
-			progress.Report(ctx, op.Action, kind, progress.Working, v.status, nil)
+			notes.Status(v.status)
 		}
 		if v.why != "" {
 			why = v.why
