@@ -10,31 +10,54 @@ import (
 	"github.com/stack-deploy/stack/manifest"
 )
 
+// diffService plans one service: what it should be (its hash, readiness,
+// update strategy and what it waits for), a step for each replica the
+// engine has or lacks, and from those steps the service's action and why.
 func diffService(m *manifest.Project, s types.ServiceConfig, img Image, obs *Observed, selected map[string]bool, waits map[string]types.ServiceDependency, o DiffOptions) (*Action, error) {
-	p := m.Project
-	h, err := ServiceHash(p, s, img)
+	a, h, err := desiredService(m, s, img, waits)
 	if err != nil {
 		return nil, err
+	}
+	a.WaitsFor, a.Optional, a.AfterStart = serviceWaits(m.Project, s, selected)
+	st := &replicaSteps{a: a, reasons: map[Kind][]string{}, count: map[Kind]int{}}
+	have := obs.ServiceContainers(s.Name)
+	st.observed(have, h, desiredNetworks(m.Project, s), s.GetScale(), o)
+	a.Kind, a.Reason = st.decide(len(have), s.GetScale())
+	return a, nil
+}
+
+// desiredService is the action on s as far as the manifest alone says:
+// its hash, readiness and update strategy.
+func desiredService(m *manifest.Project, s types.ServiceConfig, img Image, waits map[string]types.ServiceDependency) (*Action, Hash, error) {
+	h, err := ServiceHash(m.Project, s, img)
+	if err != nil {
+		return nil, h, err
 	}
 	update, err := updateOf(m, s)
 	if err != nil {
-		return nil, err
+		return nil, h, err
 	}
-	a := &Action{
+	return &Action{
 		Resource:    "service:" + s.Name,
 		ConfigHash:  h.Sum,
 		ConfigParts: h.PartsLabel(),
 		Ready:       readiness(s, img, waits),
 		Update:      update,
-	}
+	}, h, nil
+}
+
+// serviceWaits lists what s waits for: its networks and volumes, and the
+// selected services it depends on, those not required (optional) and
+// those it needs started only (afterStart).
+func serviceWaits(p *types.Project, s types.ServiceConfig, selected map[string]bool) (waits, optional, afterStart []string) {
 	for _, n := range ServiceNetworks(s) {
 		if cfg, ok := p.Networks[n]; ok && !bool(cfg.External) {
-			a.WaitsFor = append(a.WaitsFor, "network:"+n)
+			waits = append(waits, "network:"+n)
 		}
 	}
 	for _, v := range ServiceVolumes(p, s) {
 		if !bool(p.Volumes[v].External) {
-			a.WaitsFor = append(a.WaitsFor, "volume:"+v)
+			waits = append(waits, "volume:"+v)
 		}
 	}
 	deps := make([]string, 0, len(s.DependsOn))
@@ -45,28 +68,40 @@ func diffService(m *manifest.Project, s types.ServiceConfig, img Image, obs *Obs
 	}
 	sort.Strings(deps)
 	for _, dep := range deps {
-		a.WaitsFor = append(a.WaitsFor, "service:"+dep)
+		waits = append(waits, "service:"+dep)
 		if !s.DependsOn[dep].Required {
-			a.Optional = append(a.Optional, "service:"+dep)
+			optional = append(optional, "service:"+dep)
 		}
 		if c := s.DependsOn[dep].Condition; c == "" || c == types.ServiceConditionStarted {
-			a.AfterStart = append(a.AfterStart, "service:"+dep)
+			afterStart = append(afterStart, "service:"+dep)
 		}
 	}
+	return waits, optional, afterStart
+}
 
-	want := s.GetScale()
-	networks := desiredNetworks(p, s)
-	reasons := map[Kind][]string{} // why, by the kind of replica step
-	count := map[Kind]int{}
-	add := func(r Replica, why string) {
-		count[r.Kind]++
-		if why != "" {
-			reasons[r.Kind] = append(reasons[r.Kind], why)
-		}
-		a.Replicas = append(a.Replicas, r)
+// replicaSteps are the per-replica steps of one service's action, with
+// why, by the kind of step.
+type replicaSteps struct {
+	a         *Action
+	reasons   map[Kind][]string
+	count     map[Kind]int
+	leftovers int
+	numbers   int // replica numbers observed
+}
+
+func (st *replicaSteps) add(r Replica, why string) {
+	st.count[r.Kind]++
+	if why != "" {
+		st.reasons[r.Kind] = append(st.reasons[r.Kind], why)
 	}
+	st.a.Replicas = append(st.a.Replicas, r)
+}
+
+// observed adds a step for each replica number of the containers have
+// (leftovers of an interrupted replacement removed) and a create for each
+// number up to want that has none.
+func (st *replicaSteps) observed(have []Container, h Hash, networks map[string][]string, want int, o DiffOptions) {
 	byNumber := map[int][]*Container{}
-	have := obs.ServiceContainers(s.Name)
 	for i := range have {
 		byNumber[have[i].Number] = append(byNumber[have[i].Number], &have[i])
 	}
@@ -75,81 +110,92 @@ func diffService(m *manifest.Project, s types.ServiceConfig, img Image, obs *Obs
 		numbers = append(numbers, n)
 	}
 	sort.Ints(numbers)
-	leftovers := 0
+	st.numbers = len(numbers)
 	for _, n := range numbers {
 		c, rest := primary(byNumber[n])
 		for _, l := range rest {
-			leftovers++
-			add(Replica{Number: n, Kind: Remove, Container: l, Leftover: true}, "")
-			reasons[Repair] = append(reasons[Repair], fmt.Sprintf("%s is left from an interrupted replacement", l.Name))
+			st.leftovers++
+			st.add(Replica{Number: n, Kind: Remove, Container: l, Leftover: true}, "")
+			st.reasons[Repair] = append(st.reasons[Repair], fmt.Sprintf("%s is left from an interrupted replacement", l.Name))
 		}
-		r := Replica{Number: n, Container: c}
-		var why string
-		switch {
-		case n < 1 || n > want:
-			r.Kind = Remove
-		case o.ForceRecreate:
-			r.Kind, why = Recreate, "forced by --force-recreate"
-		case c.Compose && !o.NoRecreate:
-			// Its labels are Compose's and cannot change: replaced by one
-			// of stack's, as a changed configuration is.
-			r.Kind, why = Recreate, "created by Docker Compose"
-		case c.Hash != h.Sum && !o.NoRecreate:
-			r.Kind, why = Recreate, changedFields(c.Parts, h)
-		case c.State == "dead":
-			r.Kind, why = Recreate, "container is dead" // it cannot be started again
-		default:
-			r.Connect, why = drift(c, networks)
-			r.Rename = c.Temporary
-			if r.Rename {
-				why = joinReasons(why, fmt.Sprintf("%s takes the service's name", c.Name))
-			}
-			switch {
-			case c.Running() || (a.Ready == Completed && c.Completed()):
-				r.Kind = Unchanged
-				if why != "" {
-					r.Kind = Repair
-				}
-			default:
-				r.Kind, why = Start, joinReasons(notRunning(c), why)
-			}
-		}
-		add(r, why)
+		r, why := st.replica(n, c, h, networks, want, o)
+		st.add(r, why)
 	}
 	for n := 1; n <= want; n++ {
 		if len(byNumber[n]) == 0 {
-			add(Replica{Number: n, Kind: Create}, "")
+			st.add(Replica{Number: n, Kind: Create}, "")
 		}
 	}
-	sort.SliceStable(a.Replicas, func(i, j int) bool { return a.Replicas[i].Number < a.Replicas[j].Number })
+	sort.SliceStable(st.a.Replicas, func(i, j int) bool { return st.a.Replicas[i].Number < st.a.Replicas[j].Number })
+}
 
-	running := len(numbers)
-	scale := ""
-	if running != want {
-		scale = fmt.Sprintf("scale %d -> %d", running, want)
+// replica is the step for the container c kept for number n, and why.
+func (st *replicaSteps) replica(n int, c *Container, h Hash, networks map[string][]string, want int, o DiffOptions) (Replica, string) {
+	r := Replica{Number: n, Container: c}
+	switch {
+	case n < 1 || n > want:
+		r.Kind = Remove
+		return r, ""
+	case o.ForceRecreate:
+		r.Kind = Recreate
+		return r, "forced by --force-recreate"
+	case c.Compose && !o.NoRecreate:
+		// Its labels are Compose's and cannot change: replaced by one of
+		// stack's, as a changed configuration is.
+		r.Kind = Recreate
+		return r, "created by Docker Compose"
+	case c.Hash != h.Sum && !o.NoRecreate:
+		r.Kind = Recreate
+		return r, changedFields(c.Parts, h)
+	case c.State == "dead":
+		r.Kind = Recreate
+		return r, "container is dead" // it cannot be started again
+	}
+	var why string
+	r.Connect, why = drift(c, networks)
+	r.Rename = c.Temporary
+	if r.Rename {
+		why = joinReasons(why, fmt.Sprintf("%s takes the service's name", c.Name))
 	}
 	switch {
-	case len(have) == 0 && want == 0:
-		a.Kind, a.Reason = Unchanged, "scale 0"
-	case len(have) == 0:
-		a.Kind, a.Reason = Create, "new service"
-	case count[Recreate] > 0:
-		a.Kind, a.Reason = Recreate, joinReasons(reasons[Recreate][0], scale)
-		if update.Order == StartFirst {
-			a.Reason = joinReasons(a.Reason, StartFirst)
+	case c.Running() || (st.a.Ready == Completed && c.Completed()):
+		r.Kind = Unchanged
+		if why != "" {
+			r.Kind = Repair
 		}
-	case count[Create] > 0 || count[Remove] > leftovers:
-		a.Kind, a.Reason = Scale, scale
-	case count[Start] > 0:
-		a.Kind, a.Reason = Start, reasons[Start][0]
-	case len(reasons[Repair]) > 0:
-		a.Kind, a.Reason = Repair, reasons[Repair][0]
-	case a.Ready == Completed:
-		a.Kind, a.Reason = Unchanged, "completed"
 	default:
-		a.Kind = Unchanged
+		r.Kind, why = Start, joinReasons(notRunning(c), why)
 	}
-	return a, nil
+	return r, why
+}
+
+// decide is the service's action from its replicas' steps, and why.
+func (st *replicaSteps) decide(have, want int) (Kind, string) {
+	scale := ""
+	if st.numbers != want {
+		scale = fmt.Sprintf("scale %d -> %d", st.numbers, want)
+	}
+	switch {
+	case have == 0 && want == 0:
+		return Unchanged, "scale 0"
+	case have == 0:
+		return Create, "new service"
+	case st.count[Recreate] > 0:
+		reason := joinReasons(st.reasons[Recreate][0], scale)
+		if st.a.Update != nil && st.a.Update.Order == StartFirst {
+			reason = joinReasons(reason, StartFirst)
+		}
+		return Recreate, reason
+	case st.count[Create] > 0 || st.count[Remove] > st.leftovers:
+		return Scale, scale
+	case st.count[Start] > 0:
+		return Start, st.reasons[Start][0]
+	case len(st.reasons[Repair]) > 0:
+		return Repair, st.reasons[Repair][0]
+	case st.a.Ready == Completed:
+		return Unchanged, "completed"
+	}
+	return Unchanged, ""
 }
 
 // ServiceHash is the hash up compares for s: the driver's (a Swarm
