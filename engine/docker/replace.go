@@ -102,127 +102,162 @@ func (b *builder) replace(a *engine.Action, rs []engine.Replica, ao *actionOps) 
 // and serves, and the removal of the old.
 func (b *builder) replaceOne(a *engine.Action, r engine.Replica, u *engine.Update, txn string, after []string, optional, othersServe bool, ao *actionOps) (string, *engine.Op) {
 	name := b.containerName(a, r.Number)
-	c := r.Container
-	tmp := TemporaryName(name, a.ConfigHash)
-	routed := b.routed(a)
-
+	x := &replacement{b: b, a: a, u: u, ao: ao, txn: txn, old: r.Container, tmp: TemporaryName(name, a.ConfigHash)}
 	// Start-first: the new container answers to the service's names only
 	// once it is ready (a join), not as soon as it runs.
-	hidden := u.Order == engine.StartFirst && len(b.networkNames(a)) > 0
-	payload := b.createPayload(a, r.Number, tmp, c.Anonymous, hidden)
-	create := b.op(a, engine.OpCreate, "container:"+tmp, payload, b.leftovers(a, r.Number, ao)...)
+	x.hidden = u.Order == engine.StartFirst && len(b.networkNames(a)) > 0
+	last := x.create(r.Number, after, optional)
+	var readyID string
+	var tail []string // what the old container's removal needs
+	if u.Order == engine.StartFirst {
+		readyID, tail = x.startFirst(last)
+	} else {
+		readyID, tail = x.stopFirst(last, othersServe)
+	}
+	ao.done = append(ao.done, readyID)
+	c := x.old
+	remove := b.op(a, engine.OpRemove, "container:"+c.Name, &containerCall{kind: engine.OpRemove, ref: c.ID, name: c.Name, keepLogs: true}, appendNew([]string{readyID}, tail...)...)
+	rename := b.op(a, engine.OpRename, "container:"+x.tmp, &containerCall{kind: engine.OpRename, ref: x.tmp, newName: name}, remove.ID)
+	rename.Detail = "to " + name // dependants need not wait for it
+	b.afterCommit(remove)
+	return readyID, remove
+}
+
+// replacement is the planning of one replica's replacement: the old
+// container, and the new one under its temporary name.
+type replacement struct {
+	b      *builder
+	a      *engine.Action
+	u      *engine.Update
+	ao     *actionOps
+	txn    string
+	old    *engine.Container
+	tmp    string
+	hidden bool
+}
+
+// create plans the new container's create, its secrets and configs and
+// its other networks, and returns what follows them.
+func (x *replacement) create(number int, after []string, optional bool) []string {
+	b, a := x.b, x.a
+	payload := b.createPayload(a, number, x.tmp, x.old.Anonymous, x.hidden)
+	create := b.op(a, engine.OpCreate, "container:"+x.tmp, payload, b.leftovers(a, number, x.ao)...)
 	create.Needs = appendNew(create.Needs, after...)
 	if optional {
 		create.Optional = after
 	}
-	create.Txn, create.Detail = txn, "replaces "+c.Name
-	create.Undo = &engine.Op{Kind: engine.OpRemove, Target: "container:" + tmp, Detail: "removed " + tmp,
-		Payload: &containerCall{kind: engine.OpRemove, ref: tmp}}
-	ao.resourceGates = append(ao.resourceGates, create)
-	last := b.connectAll(a, tmp, b.extraNetworks(a), b.copyFiles(a, tmp, create.ID, txn), txn, hidden)
+	create.Txn, create.Detail = x.txn, "replaces "+x.old.Name
+	create.Undo = &engine.Op{Kind: engine.OpRemove, Target: "container:" + x.tmp, Detail: "removed " + x.tmp,
+		Payload: &containerCall{kind: engine.OpRemove, ref: x.tmp}}
+	x.ao.resourceGates = append(x.ao.resourceGates, create)
+	return b.connectAll(a, x.tmp, b.extraNetworks(a), b.copyFiles(a, x.tmp, create.ID, x.txn), x.txn, x.hidden)
+}
 
-	// The new container's start: undone by removing it at once, so the old
-	// one has its ports back.
-	startNew := func(needs ...string) *engine.Op {
-		start := b.op(a, engine.OpStart, "container:"+tmp, &containerCall{kind: engine.OpStart, ref: tmp}, needs...)
-		start.Txn = txn
-		start.Undo = &engine.Op{Kind: engine.OpRemove, Target: "container:" + tmp, Payload: &containerCall{kind: engine.OpRemove, ref: tmp}}
-		ao.started = append(ao.started, start.ID)
-		return start
-	}
-	stopOld := func(needs ...string) *engine.Op {
-		stop := b.op(a, engine.OpStop, "container:"+c.Name, &containerCall{kind: engine.OpStop, ref: c.ID, name: c.Name}, needs...)
-		if c.Running() {
-			stop.Undo = &engine.Op{Kind: engine.OpStart, Target: "container:" + c.Name, Detail: c.Name + " runs again",
-				Payload: &containerCall{kind: engine.OpStart, ref: c.ID, name: c.Name}}
-		}
-		return stop
-	}
-	// A new container that never turns ready, exits at once (say, its
-	// entrypoint does not exist) or fails while monitored is rolled back
-	// too: its wait is part of the transaction, even when ready means
-	// started.
-	waitNew := func(needs ...string) *engine.Op {
-		w := b.wait(a, tmp, needs...)
-		w.Condition = cmp.Or(a.Ready, engine.Started)
-		wc := w.Payload.(*waitContainer)
-		wc.cond, wc.monitor = w.Condition, u.Monitor
-		w.Detail = "until " + string(w.Condition)
-		if u.Monitor > 0 {
-			w.Detail += fmt.Sprintf(", then %s more", u.Monitor)
-		}
-		w.Txn = txn
-		return w
-	}
+// startNew plans the new container's start: undone by removing it at
+// once, so the old one has its ports back.
+func (x *replacement) startNew(needs ...string) *engine.Op {
+	start := x.b.op(x.a, engine.OpStart, "container:"+x.tmp, &containerCall{kind: engine.OpStart, ref: x.tmp}, needs...)
+	start.Txn = x.txn
+	start.Undo = &engine.Op{Kind: engine.OpRemove, Target: "container:" + x.tmp, Payload: &containerCall{kind: engine.OpRemove, ref: x.tmp}}
+	x.ao.started = append(x.ao.started, start.ID)
+	return start
+}
 
-	var readyID string
-	var tail []string // what the old container's removal needs
-	if u.Order == engine.StartFirst {
-		start := startNew(last...)
-		ao.depGates = append(ao.depGates, start) // the new runs only once its dependencies are ready
-		w := waitNew(start.ID)
-		readyID = w.ID
-		if hidden {
-			// Ready: it joins the service's names (connected again, with
-			// its aliases), beside the old one until that one leaves.
-			for _, n := range b.networkNames(a) {
-				j := b.op(a, engine.OpConnect, "container:"+tmp+" network:"+n, &connect{container: tmp, network: n, endpoint: b.endpoint(a, n, false), disconnect: true}, readyID)
-				j.ID = b.uniqueID("join " + j.Target)
-				j.Txn, j.Detail = txn, "with the service's aliases, now that it is ready"
-				readyID = j.ID
-			}
-		}
-		// With rollback, the old container is taken out of service in the
-		// transaction too, so a later batch's failure brings it back.
-		undoable := func(op *engine.Op) *engine.Op {
-			if u.FailureAction == engine.FailRollback {
-				op.Txn = txn
-			}
-			return op
-		}
-		if routed {
-			in := b.route(a, []string{tmp}, []string{c.ID}, txn, readyID)
-			drain := undoable(b.op(a, engine.OpWait, "container:"+c.Name+" gateway", &drain{container: c.ID, name: c.Name}, in.ID))
-			drain.Detail = "until the gateway has no request under way on " + c.Name
-			readyID = in.ID
-			tail = []string{drain.ID}
-		}
-		needs := appendNew([]string{readyID}, tail...)
-		if nets := b.networkNames(a); len(nets) > 0 {
-			lv := undoable(b.op(a, engine.OpDisconnect, "container:"+c.Name, &leave{container: c.ID, name: c.Name, networks: nets}, needs...))
-			lv.Detail = "off its networks: clients that resolve " + a.Name() + " reach the new container only"
-			lv.Undo = &engine.Op{Kind: engine.OpConnect, Target: "container:" + c.Name, Detail: c.Name + " back on its networks",
-				Payload: &leave{container: c.ID, name: c.Name, networks: nets, endpoints: b.endpoints(a, nets), rejoin: true}}
-			needs = []string{lv.ID}
-		}
-		stop := undoable(stopOld(needs...))
-		tail = []string{stop.ID}
-	} else {
-		needs := last
-		if routed && othersServe {
-			// Traffic goes to the other replicas while this one is
-			// replaced; with none, the gateway keeps trying the old for a
-			// few seconds, which the new one may answer in time.
-			out := b.route(a, nil, []string{c.ID}, txn, last...)
-			out.Detail = "others serve while " + c.Name + " is replaced"
-			needs = []string{out.ID}
-		}
-		stop := stopOld(needs...)
-		stop.Txn = txn
-		ao.depGates = append(ao.depGates, stop) // the old runs until the dependencies are ready
-		w := waitNew(startNew(stop.ID).ID)
-		readyID = w.ID
-		if routed {
-			readyID = b.route(a, []string{tmp}, []string{c.ID}, txn, w.ID).ID
-		}
-		tail = []string{readyID}
+func (x *replacement) stopOld(needs ...string) *engine.Op {
+	c := x.old
+	stop := x.b.op(x.a, engine.OpStop, "container:"+c.Name, &containerCall{kind: engine.OpStop, ref: c.ID, name: c.Name}, needs...)
+	if c.Running() {
+		stop.Undo = &engine.Op{Kind: engine.OpStart, Target: "container:" + c.Name, Detail: c.Name + " runs again",
+			Payload: &containerCall{kind: engine.OpStart, ref: c.ID, name: c.Name}}
 	}
-	ao.done = append(ao.done, readyID)
-	remove := b.op(a, engine.OpRemove, "container:"+c.Name, &containerCall{kind: engine.OpRemove, ref: c.ID, name: c.Name, keepLogs: true}, appendNew([]string{readyID}, tail...)...)
-	rename := b.op(a, engine.OpRename, "container:"+tmp, &containerCall{kind: engine.OpRename, ref: tmp, newName: name}, remove.ID)
-	rename.Detail = "to " + name // dependants need not wait for it
-	b.afterCommit(remove)
-	return readyID, remove
+	return stop
+}
+
+// waitNew plans the wait for the new container. One that never turns
+// ready, exits at once (say, its entrypoint does not exist) or fails while
+// monitored is rolled back too: its wait is part of the transaction, even
+// when ready means started.
+func (x *replacement) waitNew(needs ...string) *engine.Op {
+	w := x.b.wait(x.a, x.tmp, needs...)
+	w.Condition = cmp.Or(x.a.Ready, engine.Started)
+	wc := w.Payload.(*waitContainer)
+	wc.cond, wc.monitor = w.Condition, x.u.Monitor
+	w.Detail = "until " + string(w.Condition)
+	if x.u.Monitor > 0 {
+		w.Detail += fmt.Sprintf(", then %s more", x.u.Monitor)
+	}
+	w.Txn = x.txn
+	return w
+}
+
+// undoable puts op in the transaction when the update rolls back: the old
+// container, taken out of service, comes back if a later batch fails.
+func (x *replacement) undoable(op *engine.Op) *engine.Op {
+	if x.u.FailureAction == engine.FailRollback {
+		op.Txn = x.txn
+	}
+	return op
+}
+
+// startFirst plans the new container started, ready and serving before the
+// old one leaves its routes and networks and stops.
+func (x *replacement) startFirst(last []string) (string, []string) {
+	b, a, c := x.b, x.a, x.old
+	start := x.startNew(last...)
+	x.ao.depGates = append(x.ao.depGates, start) // the new runs only once its dependencies are ready
+	readyID := x.waitNew(start.ID).ID
+	if x.hidden {
+		// Ready: it joins the service's names (connected again, with its
+		// aliases), beside the old one until that one leaves.
+		for _, n := range b.networkNames(a) {
+			j := b.op(a, engine.OpConnect, "container:"+x.tmp+" network:"+n, &connect{container: x.tmp, network: n, endpoint: b.endpoint(a, n, false), disconnect: true}, readyID)
+			j.ID = b.uniqueID("join " + j.Target)
+			j.Txn, j.Detail = x.txn, "with the service's aliases, now that it is ready"
+			readyID = j.ID
+		}
+	}
+	var tail []string
+	if b.routed(a) {
+		in := b.route(a, []string{x.tmp}, []string{c.ID}, x.txn, readyID)
+		drain := x.undoable(b.op(a, engine.OpWait, "container:"+c.Name+" gateway", &drain{container: c.ID, name: c.Name}, in.ID))
+		drain.Detail = "until the gateway has no request under way on " + c.Name
+		readyID = in.ID
+		tail = []string{drain.ID}
+	}
+	needs := appendNew([]string{readyID}, tail...)
+	if nets := b.networkNames(a); len(nets) > 0 {
+		lv := x.undoable(b.op(a, engine.OpDisconnect, "container:"+c.Name, &leave{container: c.ID, name: c.Name, networks: nets}, needs...))
+		lv.Detail = "off its networks: clients that resolve " + a.Name() + " reach the new container only"
+		lv.Undo = &engine.Op{Kind: engine.OpConnect, Target: "container:" + c.Name, Detail: c.Name + " back on its networks",
+			Payload: &leave{container: c.ID, name: c.Name, networks: nets, endpoints: b.endpoints(a, nets), rejoin: true}}
+		needs = []string{lv.ID}
+	}
+	stop := x.undoable(x.stopOld(needs...))
+	return readyID, []string{stop.ID}
+}
+
+// stopFirst plans the old container stopped before the new one starts.
+func (x *replacement) stopFirst(last []string, othersServe bool) (string, []string) {
+	b, a, c := x.b, x.a, x.old
+	needs := last
+	routed := b.routed(a)
+	if routed && othersServe {
+		// Traffic goes to the other replicas while this one is replaced;
+		// with none, the gateway keeps trying the old for a few seconds,
+		// which the new one may answer in time.
+		out := b.route(a, nil, []string{c.ID}, x.txn, last...)
+		out.Detail = "others serve while " + c.Name + " is replaced"
+		needs = []string{out.ID}
+	}
+	stop := x.stopOld(needs...)
+	stop.Txn = x.txn
+	x.ao.depGates = append(x.ao.depGates, stop) // the old runs until the dependencies are ready
+	w := x.waitNew(x.startNew(stop.ID).ID)
+	readyID := w.ID
+	if routed {
+		readyID = b.route(a, []string{x.tmp}, []string{c.ID}, x.txn, w.ID).ID
+	}
+	return readyID, []string{readyID}
 }
 
 // createPayload is the creation of replica number of a's service as name,
