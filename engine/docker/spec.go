@@ -36,6 +36,32 @@ func containerSpec(p *types.Project, s types.ServiceConfig, labels map[string]st
 	warn := func(field, why string) {
 		warnings = append(warnings, fmt.Sprintf("service %q: %s is not supported by the Docker engine driver (%s); it is ignored", s.Name, field, why))
 	}
+	cfg, err := config(s, labels, apiVersion, warn)
+	if err != nil {
+		return spec{}, nil, err
+	}
+	host := hostConfig(s)
+	host.RestartPolicy, err = restartPolicy(s)
+	if err != nil {
+		return spec{}, nil, err
+	}
+	resources(s, &host.Resources, warn)
+	if err := ports(s, cfg, host); err != nil {
+		return spec{}, nil, err
+	}
+	mounts(p, s, apiVersion, host, warn)
+	if err := fileMounts(p, s, host); err != nil {
+		return spec{}, nil, err
+	}
+	sp := spec{config: cfg, host: host, network: &network.NetworkingConfig{}}
+	networks(p, s, apiVersion, &sp, warn)
+	unsupported(s, warn)
+	return sp, warnings, nil
+}
+
+// config is the container's own configuration: image, command, environment,
+// labels (the service's, beside stack's), healthcheck.
+func config(s types.ServiceConfig, labels map[string]string, apiVersion string, warn func(field, why string)) (*container.Config, error) {
 	for k, v := range s.Labels {
 		if _, ours := labels[k]; !ours {
 			labels[k] = v
@@ -66,10 +92,16 @@ func containerSpec(p *types.Project, s types.ServiceConfig, labels map[string]st
 	}
 	hc, err := healthcheck(s.HealthCheck, apiVersion, warn)
 	if err != nil {
-		return spec{}, nil, fmt.Errorf("service %q: healthcheck: %w", s.Name, err)
+		return nil, fmt.Errorf("service %q: healthcheck: %w", s.Name, err)
 	}
 	cfg.Healthcheck = hc
+	return cfg, nil
+}
 
+
+// hostConfig is the host side of the container's configuration, but for
+// its restart policy, resources, ports and mounts.
+func hostConfig(s types.ServiceConfig) *container.HostConfig {
 	host := &container.HostConfig{
 		CapAdd:         s.CapAdd,
 		CapDrop:        s.CapDrop,
@@ -100,22 +132,7 @@ func containerSpec(p *types.Project, s types.ServiceConfig, labels map[string]st
 	} else if s.LogDriver != "" {
 		host.LogConfig = container.LogConfig{Type: s.LogDriver, Config: s.LogOpt}
 	}
-	host.RestartPolicy, err = restartPolicy(s)
-	if err != nil {
-		return spec{}, nil, err
-	}
-	resources(s, &host.Resources, warn)
-	if err := ports(s, cfg, host); err != nil {
-		return spec{}, nil, err
-	}
-	mounts(p, s, apiVersion, host, warn)
-	if err := fileMounts(p, s, host); err != nil {
-		return spec{}, nil, err
-	}
-	sp := spec{config: cfg, host: host, network: &network.NetworkingConfig{}}
-	networks(p, s, apiVersion, &sp, warn)
-	unsupported(s, warn)
-	return sp, warnings, nil
+	return host
 }
 
 func environment(env types.MappingWithEquals) []string {
