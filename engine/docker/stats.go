@@ -109,10 +109,10 @@ func (d *Driver) readStats(ctx context.Context, c engine.Container) (container.S
 
 func (d *Driver) statsStream(ctx context.Context, project string, o engine.StatsOptions, emit func(engine.Sample)) error {
 	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
+	f := &statsFollower{d: d, emit: emit, streams: map[string]*statsStream{}, ended: make(chan statsEnd)}
 	defer func() {
 		cancel() // every stream ends with ctx
-		wg.Wait()
+		f.wg.Wait()
 	}()
 	// Subscribed before listing, so that a container starting in between is
 	// not missed (one listed and started again is followed once).
@@ -127,43 +127,9 @@ func (d *Driver) statsStream(ctx context.Context, project string, o engine.Stats
 	if err != nil {
 		return err
 	}
-	// The streams by container ID; only this loop reads and changes it.
-	type stream struct {
-		stop context.CancelFunc
-		done chan struct{}
-	}
-	type end struct {
-		id string
-		s  *stream
-	}
-	streams := map[string]*stream{}
-	ended := make(chan end)
-	follow := func(c engine.Container) {
-		if _, ok := streams[c.ID]; ok {
-			return
-		}
-		sctx, stop := context.WithCancel(ctx)
-		s := &stream{stop: stop, done: make(chan struct{})}
-		streams[c.ID] = s
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer close(s.done)
-			d.followStats(sctx, c, emit)
-			if sctx.Err() != nil {
-				return // stopped by the loop, which says the container is gone
-			}
-			// Ended by itself: the container stopped, or its stream failed.
-			emit(engine.Sample{Container: c, Time: time.Now(), Gone: true})
-			select {
-			case ended <- end{c.ID, s}:
-			case <-sctx.Done():
-			}
-		}()
-	}
 	for _, c := range cs {
 		if c.Running() {
-			follow(c)
+			f.follow(ctx, c)
 		} else {
 			emit(engine.Sample{Container: c, Time: time.Now()})
 		}
@@ -177,28 +143,77 @@ func (d *Driver) statsStream(ctx context.Context, project string, o engine.Stats
 				return nil
 			}
 			return fmt.Errorf("following the containers of project %q: %w", project, err)
-		case e := <-ended:
-			if streams[e.id] == e.s {
-				delete(streams, e.id)
+		case e := <-f.ended:
+			if f.streams[e.id] == e.s {
+				delete(f.streams, e.id)
 			}
 		case m := <-msgs:
-			c := eventContainer(m)
-			if c.OneOff || !selected(c, o.Services, 0) {
-				continue
+			if c := eventContainer(m); !c.OneOff && selected(c, o.Services, 0) {
+				f.event(ctx, m.Action, c)
 			}
-			switch m.Action {
-			case events.ActionStart:
-				follow(c)
-			case events.ActionDie:
-				// Its last sample is in before it is said gone, and before
-				// a start again opens a new stream.
-				if s, ok := streams[c.ID]; ok {
-					s.stop()
-					<-s.done
-					delete(streams, c.ID)
-					emit(engine.Sample{Container: c, Time: time.Now(), Gone: true})
-				}
-			}
+		}
+	}
+}
+
+// statsFollower keeps one stats stream per running container of a
+// project; only statsStream's loop reads and changes streams.
+type statsFollower struct {
+	d       *Driver
+	emit    func(engine.Sample)
+	wg      sync.WaitGroup
+	streams map[string]*statsStream // by container ID
+	ended   chan statsEnd
+}
+
+type statsStream struct {
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// statsEnd is a stream that ended by itself.
+type statsEnd struct {
+	id string
+	s  *statsStream
+}
+
+// follow opens c's stream, unless it has one.
+func (f *statsFollower) follow(ctx context.Context, c engine.Container) {
+	if _, ok := f.streams[c.ID]; ok {
+		return
+	}
+	sctx, stop := context.WithCancel(ctx)
+	s := &statsStream{stop: stop, done: make(chan struct{})}
+	f.streams[c.ID] = s
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		defer close(s.done)
+		f.d.followStats(sctx, c, f.emit)
+		if sctx.Err() != nil {
+			return // stopped by the loop, which says the container is gone
+		}
+		// Ended by itself: the container stopped, or its stream failed.
+		f.emit(engine.Sample{Container: c, Time: time.Now(), Gone: true})
+		select {
+		case f.ended <- statsEnd{c.ID, s}:
+		case <-sctx.Done():
+		}
+	}()
+}
+
+// event follows a container that started, and closes the stream of one
+// that died: its last sample is in before it is said gone, and before a
+// start again opens a new stream.
+func (f *statsFollower) event(ctx context.Context, action events.Action, c engine.Container) {
+	switch action {
+	case events.ActionStart:
+		f.follow(ctx, c)
+	case events.ActionDie:
+		if s, ok := f.streams[c.ID]; ok {
+			s.stop()
+			<-s.done
+			delete(f.streams, c.ID)
+			f.emit(engine.Sample{Container: c, Time: time.Now(), Gone: true})
 		}
 	}
 }
