@@ -26,6 +26,45 @@ func (m *mapper) service(s types.ServiceConfig, completes bool) (Service, bool) 
 	if name := ServiceName(m.p.Name, s.Name); len(name) > maxServiceName {
 		m.fail(s.Name, "name", fmt.Errorf("%w: the Swarm service %s is longer than %d characters; shorten the project or service name", ErrInvalid, name, maxServiceName))
 	}
+	cs := m.containerSpec(s)
+	var deployLabels map[string]string
+	if s.Deploy != nil {
+		deployLabels = s.Deploy.Labels
+	}
+	mode, job := m.mode(s, completes)
+	spec := swarm.ServiceSpec{
+		Annotations: swarm.Annotations{
+			Name:   ServiceName(m.p.Name, s.Name),
+			Labels: stackLabels(deployLabels, engine.LabelProject, m.p.Name, engine.LabelService, s.Name),
+		},
+		TaskTemplate: swarm.TaskSpec{
+			ContainerSpec: cs,
+			Resources:     m.resources(s),
+			RestartPolicy: m.restartPolicy(s),
+			Placement:     m.placement(s, mode),
+			Networks:      m.attachments(s),
+			LogDriver:     m.logDriver(s),
+		},
+		Mode:         mode,
+		EndpointSpec: m.endpoint(s),
+	}
+	m.updates(s, &spec, job)
+	m.unsupported(s)
+	if m.failures > failed {
+		return Service{}, false
+	}
+	hash, err := specHash(spec)
+	if err != nil {
+		m.fail(s.Name, "hash", err)
+		return Service{}, false
+	}
+	spec.Labels[engine.LabelConfigHash] = hash.Sum
+	spec.Labels[engine.LabelConfigParts] = hash.PartsLabel()
+	return Service{Name: s.Name, Spec: spec, Hash: hash, Job: job}, true
+}
+
+// containerSpec is the container the service's tasks run.
+func (m *mapper) containerSpec(s types.ServiceConfig) *swarm.ContainerSpec {
 	cs := &swarm.ContainerSpec{
 		Image:           m.image(s),
 		Labels:          stackLabels(s.Labels, engine.LabelProject, m.p.Name, engine.LabelService, s.Name),
@@ -60,27 +99,12 @@ func (m *mapper) service(s types.ServiceConfig, completes bool) (Service, bool) 
 	if s.OomScoreAdj != 0 && !m.tooOld(s.Name, "oom_score_adj", "1.46") {
 		cs.OomScoreAdj = s.OomScoreAdj
 	}
-	var deployLabels map[string]string
-	if s.Deploy != nil {
-		deployLabels = s.Deploy.Labels
-	}
-	mode, job := m.mode(s, completes)
-	spec := swarm.ServiceSpec{
-		Annotations: swarm.Annotations{
-			Name:   ServiceName(m.p.Name, s.Name),
-			Labels: stackLabels(deployLabels, engine.LabelProject, m.p.Name, engine.LabelService, s.Name),
-		},
-		TaskTemplate: swarm.TaskSpec{
-			ContainerSpec: cs,
-			Resources:     m.resources(s),
-			RestartPolicy: m.restartPolicy(s),
-			Placement:     m.placement(s, mode),
-			Networks:      m.attachments(s),
-			LogDriver:     m.logDriver(s),
-		},
-		Mode:         mode,
-		EndpointSpec: m.endpoint(s),
-	}
+	return cs
+}
+
+// updates sets how the service is updated and rolled back; a job, run
+// again rather than updated, runs once.
+func (m *mapper) updates(s types.ServiceConfig, spec *swarm.ServiceSpec, job bool) {
 	if job {
 		if spec.TaskTemplate.RestartPolicy == nil {
 			// Run once, as a one-shot container does on one engine: a job
@@ -98,18 +122,6 @@ func (m *mapper) service(s types.ServiceConfig, completes bool) (Service, bool) 
 		spec.UpdateConfig = m.updateConfig(s, "deploy.update_config", update)
 		spec.RollbackConfig = m.updateConfig(s, "deploy.rollback_config", rollback)
 	}
-	m.unsupported(s)
-	if m.failures > failed {
-		return Service{}, false
-	}
-	hash, err := specHash(spec)
-	if err != nil {
-		m.fail(s.Name, "hash", err)
-		return Service{}, false
-	}
-	spec.Labels[engine.LabelConfigHash] = hash.Sum
-	spec.Labels[engine.LabelConfigParts] = hash.PartsLabel()
-	return Service{Name: s.Name, Spec: spec, Hash: hash, Job: job}, true
 }
 
 // image is the service's digest reference from Options.Images.
