@@ -138,31 +138,7 @@ func (w *walk) visit(ctx context.Context, op *Op) error {
 	reportOp(ctx, op, progress.Working, nil)
 	err := w.x.Execute(ctx, op, opNotes{ctx, op.Action, kind})
 
-	w.mu.Lock()
-	if t != nil {
-		t.inflight--
-		if err == nil || t.ctx.Err() != nil {
-			// Done, or cancelled under way (the call may have been made):
-			// undone if the transaction fails, so every undo must be safe
-			// whether or not its call took effect.
-			t.done = append(t.done, op)
-		}
-		if err != nil && t.failed {
-			err = dag.ErrSkipped // a consequence of the failure, not a cause
-		}
-		if t.failed && t.inflight == 0 {
-			close(t.settled)
-		}
-	}
-	finished := false
-	if err == nil {
-		as.done++
-		finished = as.done == as.ops && !as.ended
-		if finished {
-			as.ended = true
-		}
-	}
-	w.mu.Unlock()
+	finished, err := w.settle(t, as, op, err)
 
 	switch {
 	case err == nil:
@@ -186,6 +162,38 @@ func (w *walk) visit(ctx context.Context, op *Op) error {
 		progress.Report(ctx, op.Action, kind, progress.Failed, "", err)
 	}
 	return err
+}
+
+// settle records op's outcome in its transaction and action: it returns
+// whether op finished its action, and err (ErrSkipped when it is a
+// consequence of its transaction's failure, not a cause).
+func (w *walk) settle(t *txn, as *actionState, op *Op, err error) (bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if t != nil {
+		t.inflight--
+		if err == nil || t.ctx.Err() != nil {
+			// Done, or cancelled under way (the call may have been made):
+			// undone if the transaction fails, so every undo must be safe
+			// whether or not its call took effect.
+			t.done = append(t.done, op)
+		}
+		if err != nil && t.failed {
+			err = dag.ErrSkipped // a consequence of the failure, not a cause
+		}
+		if t.failed && t.inflight == 0 {
+			close(t.settled)
+		}
+	}
+	finished := false
+	if err == nil {
+		as.done++
+		finished = as.done == as.ops && !as.ended
+		if finished {
+			as.ended = true
+		}
+	}
+	return finished, err
 }
 
 // failTxn marks t failed, cancels its operations under way, waits for them
