@@ -55,8 +55,10 @@ func TestProgram(t *testing.T) {
 				}
 			})
 			t.Run("silent", func(t *testing.T) {
-				p := startProgram(t, argv)
+				// The clock starts before the program can: its own expiry
+				// counts from its start, which startProgram returns after.
 				start := time.Now()
+				p := startProgram(t, argv)
 				if code := p.exit(t, 10*expiry); code != exitSilent {
 					t.Errorf("exit status %d, want %d (no heartbeat)", code, exitSilent)
 				}
