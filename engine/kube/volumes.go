@@ -2,6 +2,7 @@ package kube
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -141,7 +142,7 @@ func (m *mapper) mounts(s types.ServiceConfig) ([]*corev1ac.VolumeApplyConfigura
 		switch {
 		case v.Type == types.VolumeTypeBind:
 			m.fail(s.Name, field, ErrBindMount,
-				fmt.Sprintf("%s is a bind mount of %s, a path of the host: a pod's node has no such file", v.Target, v.Source),
+				fmt.Sprintf("%s is a bind mount of %s, a path of the host: a pod's node has no such file", v.Target, m.hostPath(v.Source)),
 				"put the data in a named volume, a file in a config: (configs are mounted where you say), or the image")
 			continue
 		case v.Type == types.VolumeTypeVolume && v.Source == "":
@@ -200,6 +201,15 @@ func (m *mapper) mounts(s types.ServiceConfig) ([]*corev1ac.VolumeApplyConfigura
 		m.warn(s.Name, "volumes_from", "pods share no containers; mount the same named volume instead")
 	}
 	return vols, mounts, templates
+}
+
+// hostPath shows a bind mount's source as the compose file most likely
+// writes it: relative to the project directory when below it.
+func (m *mapper) hostPath(source string) string {
+	if rel, ok := strings.CutPrefix(source, m.p.WorkingDir+string(filepath.Separator)); ok {
+		return "./" + filepath.ToSlash(rel)
+	}
+	return source
 }
 
 // tmpfs maps a `tmpfs: /path:size=64m,mode=1777` entry to an in-memory

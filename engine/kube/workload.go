@@ -85,8 +85,9 @@ func (m *mapper) podSpec(s types.ServiceConfig, vols []*corev1ac.VolumeApplyConf
 	if s.Hostname != "" {
 		pod.WithHostname(s.Hostname)
 	}
-	for _, ip := range sortedHosts(s.ExtraHosts) {
-		pod.WithHostAliases(corev1ac.HostAlias().WithIP(ip).WithHostnames(s.ExtraHosts[ip]...))
+	byIP := hostsByIP(s.ExtraHosts)
+	for _, ip := range sortedKeys(byIP) {
+		pod.WithHostAliases(corev1ac.HostAlias().WithIP(ip).WithHostnames(byIP[ip]...))
 	}
 	if len(s.Sysctls) > 0 {
 		sc := corev1ac.PodSecurityContext()
@@ -254,6 +255,14 @@ func (m *mapper) nodeSelector(s types.ServiceConfig) map[string]string {
 	return sel
 }
 
-func sortedHosts(h types.HostsList) []string {
-	return sortedKeys(map[string][]string(h))
+// hostsByIP turns extra_hosts (host -> addresses) into the hostnames of
+// each address, sorted, as hostAliases list them.
+func hostsByIP(h types.HostsList) map[string][]string {
+	out := map[string][]string{}
+	for _, host := range sortedKeys(map[string][]string(h)) {
+		for _, ip := range h[host] {
+			out[ip] = append(out[ip], host)
+		}
+	}
+	return out
 }
