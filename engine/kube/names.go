@@ -15,6 +15,7 @@ var (
 	dns1123Sub      = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 	configKey       = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
 	notLabelChar    = regexp.MustCompile(`[^-a-z0-9]+`)
+	notNameChar     = regexp.MustCompile(`[^-.a-z0-9]+`)
 	qualifiedName   = regexp.MustCompile(`^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$`)
 	maxLabel        = 63
 	maxSubdomain    = 253
@@ -40,8 +41,8 @@ func objectName(key string) (name string, ok bool) {
 	if len(key) <= maxSubdomain && dns1123Sub.MatchString(key) {
 		return key, true
 	}
-	name = strings.Trim(notLabelChar.ReplaceAllString(strings.ToLower(key), "-"), "-")
-	return name, name != "" && len(name) <= maxSubdomain
+	name = strings.Trim(notNameChar.ReplaceAllString(strings.ToLower(key), "-"), "-.")
+	return name, len(name) <= maxSubdomain && dns1123Sub.MatchString(name)
 }
 
 // labelName is objectName for what must be a DNS-1123 label (a claim
