@@ -3,6 +3,7 @@ package kube
 import (
 	"fmt"
 	"path"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -109,7 +110,8 @@ func (m *mapper) fileObjects(kind string, defs map[string]types.FileObjectConfig
 		}
 		owner[name] = key
 		if def.Driver != "" || def.TemplateDriver != "" {
-			m.warnings[kind+":"+key] = append(m.warnings[kind+":"+key], "driver, template_driver: the value is stored as the compose file gives it")
+			r := strings.TrimSuffix(kind, "s") + ":" + key
+			m.warnings[r] = append(m.warnings[r], "driver, template_driver: the value is stored as the compose file gives it")
 		}
 		out[key] = fileObject{name: name, key: dataKey}
 	}

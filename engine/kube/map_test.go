@@ -67,6 +67,7 @@ func TestWorkloadKind(t *testing.T) {
 			`services: {s: {image: a, volumes: [/d]}}`, Deployment, 0, false, ""},
 		{"waited for with service_completed_successfully: a Job",
 			`services: {s: {image: a}, b: {image: b, depends_on: {s: {condition: service_completed_successfully}}}}`, Job, 0, false, ""},
+		{"deploy.mode replicated-job: a Job", `services: {s: {image: a, deploy: {mode: replicated-job}}}`, Job, 0, false, ""},
 		{"a Job's volume is one claim",
 			"services: {s: {image: a, volumes: [data:/d]}, b: {image: b, depends_on: {s: {condition: service_completed_successfully}}}}\nvolumes: {data: {}}", Job, 1, false, ""},
 	}
@@ -269,6 +270,33 @@ func TestRefusals(t *testing.T) {
 				t.Errorf("error at service %q field %q of %s (fix %q), want service %q field %q", e.Service, e.Field, e.File, e.Fix, tt.service, tt.field)
 			}
 		})
+	}
+}
+
+// TestSummary: the line `stack plan` can show beside each service.
+func TestSummary(t *testing.T) {
+	objs, _, err := Map(load(t, `
+services:
+  db: {image: postgres, volumes: ["pgdata:/data"], deploy: {replicas: 2}}
+  api: {image: api, ports: ["30080:8080"], expose: ["9090"]}
+  migrate: {image: m}
+  web: {image: web, depends_on: {migrate: {condition: service_completed_successfully}}}
+volumes:
+  pgdata:
+x-stack: {kubernetes: {volumes: {pgdata: {size: 20Gi}}}}
+`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"db":      "StatefulSet, 2 replicas, a claim of pgdata (20Gi) each; Service db, headless",
+		"api":     "Deployment, 1 replica; Service api, ClusterIP 8080/tcp,9090/tcp; Service api-published, NodePort 30080/tcp",
+		"migrate": "Job, 1 to complete; Service migrate, headless",
+	}
+	for _, s := range objs.Services {
+		if w, ok := want[s.Name]; ok && s.Summary() != w {
+			t.Errorf("%s: %q, want %q", s.Name, s.Summary(), w)
+		}
 	}
 }
 

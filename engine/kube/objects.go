@@ -233,11 +233,15 @@ func (m *mapper) selector(service string) map[string]string {
 	return map[string]string{engine.LabelProject: m.p.Name, engine.LabelService: service}
 }
 
-// completionDependencies names the services some other service waits for
-// with condition service_completed_successfully: they run to completion.
+// completionDependencies names the services that run to completion: those
+// some other service waits for with condition
+// service_completed_successfully, and those whose deploy.mode is a job's.
 func completionDependencies(p *types.Project) map[string]bool {
 	jobs := map[string]bool{}
-	for _, s := range p.Services {
+	for name, s := range p.Services {
+		if s.Deploy != nil && (s.Deploy.Mode == "replicated-job" || s.Deploy.Mode == "global-job") {
+			jobs[name] = true
+		}
 		for dep, cfg := range s.DependsOn {
 			if cfg.Condition == types.ServiceConditionCompletedSuccessfully {
 				jobs[dep] = true

@@ -117,99 +117,107 @@ func (m *mapper) warnVolume(key string, def types.VolumeConfig) {
 	}
 }
 
+// podMounts are a pod's volumes (each once), its container's mounts and
+// its claim templates, in the order the service writes them.
+type podMounts struct {
+	vols      []*corev1ac.VolumeApplyConfiguration
+	mounts    []*corev1ac.VolumeMountApplyConfiguration
+	templates []*corev1ac.PersistentVolumeClaimApplyConfiguration
+	seen      map[string]bool
+}
+
+func (pm *podMounts) addVolume(v *corev1ac.VolumeApplyConfiguration) {
+	if !pm.seen[*v.Name] {
+		pm.seen[*v.Name] = true
+		pm.vols = append(pm.vols, v)
+	}
+}
+
+func (pm *podMounts) addTemplate(t *corev1ac.PersistentVolumeClaimApplyConfiguration) {
+	if !pm.seen[*t.Name] {
+		pm.seen[*t.Name] = true
+		pm.templates = append(pm.templates, t)
+	}
+}
+
 // mounts maps the service's volumes, tmpfs, secrets and configs to the pod's
 // volumes and the container's mounts, in the order written; a per-replica
 // volume's pod volume comes from the claim templates instead.
-func (m *mapper) mounts(s types.ServiceConfig) ([]*corev1ac.VolumeApplyConfiguration, []*corev1ac.VolumeMountApplyConfiguration, []*corev1ac.PersistentVolumeClaimApplyConfiguration) {
-	var (
-		vols      []*corev1ac.VolumeApplyConfiguration
-		mounts    []*corev1ac.VolumeMountApplyConfiguration
-		templates []*corev1ac.PersistentVolumeClaimApplyConfiguration
-	)
-	seen := map[string]bool{}
-	addVolume := func(v *corev1ac.VolumeApplyConfiguration) {
-		if !seen[*v.Name] {
-			seen[*v.Name] = true
-			vols = append(vols, v)
-		}
-	}
+func (m *mapper) mounts(s types.ServiceConfig) *podMounts {
+	pm := &podMounts{seen: map[string]bool{}}
 	for i, v := range s.Volumes {
-		field := fmt.Sprintf("volumes[%d]", i)
-		mount := corev1ac.VolumeMount().WithMountPath(v.Target)
-		if v.ReadOnly {
-			mount.WithReadOnly(true)
+		if mount := m.volumeMount(s.Name, i, v, pm); mount != nil {
+			pm.mounts = append(pm.mounts, mount)
 		}
-		switch {
-		case v.Type == types.VolumeTypeBind:
-			m.fail(s.Name, field, ErrBindMount,
-				fmt.Sprintf("%s is a bind mount of %s, a path of the host: a pod's node has no such file", v.Target, m.hostPath(v.Source)),
-				"put the data in a named volume, a file in a config: (configs are mounted where you say), or the image")
-			continue
-		case v.Type == types.VolumeTypeVolume && v.Source == "":
-			mount.WithName(fmt.Sprintf("anon-%d", i))
-			addVolume(corev1ac.Volume().WithName(*mount.Name).WithEmptyDir(corev1ac.EmptyDirVolumeSource()))
-		case v.Type == types.VolumeTypeVolume:
-			vol, ok := m.volumes[v.Source]
-			if !ok {
-				continue // a bad name, reported with the volume
-			}
-			if v.Volume != nil && v.Volume.Subpath != "" {
-				mount.WithSubPath(v.Volume.Subpath)
-			}
-			if v.Volume != nil && v.Volume.NoCopy {
-				m.warn(s.Name, field+".volume.nocopy", "a claim is never filled from the image, nocopy or not")
-			}
-			podName, _ := labelName(v.Source)
-			mount.WithName(podName)
-			if vol.perReplica {
-				if !seen[podName] {
-					seen[podName] = true
-					templates = append(templates, vol.template)
-				}
-				break
-			}
-			addVolume(corev1ac.Volume().WithName(podName).WithPersistentVolumeClaim(
-				corev1ac.PersistentVolumeClaimVolumeSource().WithClaimName(vol.name)))
-		case v.Type == types.VolumeTypeTmpfs:
-			var size types.UnitBytes
-			if v.Tmpfs != nil {
-				size = v.Tmpfs.Size
-				if v.Tmpfs.Mode != 0 {
-					m.warn(s.Name, field+".tmpfs.mode", "an emptyDir's mode is the kubelet's")
-				}
-			}
-			mount.WithName(fmt.Sprintf("tmpfs-%d", i))
-			addVolume(memoryDir(*mount.Name, int64(size)))
-		default:
-			m.warn(s.Name, field, fmt.Sprintf("a %s mount has no Kubernetes volume; it is left out", v.Type))
-			continue
-		}
-		mounts = append(mounts, mount)
 	}
 	for i, t := range s.Tmpfs {
 		if v, mount, ok := m.tmpfs(s.Name, i, t); ok {
-			addVolume(v)
-			mounts = append(mounts, mount)
+			pm.addVolume(v)
+			pm.mounts = append(pm.mounts, mount)
 		}
 	}
 	fv, fm := m.fileMounts(s)
 	for _, v := range fv {
-		addVolume(v)
+		pm.addVolume(v)
 	}
-	mounts = append(mounts, fm...)
+	pm.mounts = append(pm.mounts, fm...)
 	if len(s.VolumesFrom) > 0 {
 		m.warn(s.Name, "volumes_from", "pods share no containers; mount the same named volume instead")
 	}
-	return vols, mounts, templates
+	return pm
 }
 
-// hostPath shows a bind mount's source as the compose file most likely
-// writes it: relative to the project directory when below it.
-func (m *mapper) hostPath(source string) string {
-	if rel, ok := strings.CutPrefix(source, m.p.WorkingDir+string(filepath.Separator)); ok {
-		return "./" + filepath.ToSlash(rel)
+// volumeMount maps entry i of the service's volumes, adding its pod volume
+// (or claim template) to pm; nil when it is not mounted.
+func (m *mapper) volumeMount(service string, i int, v types.ServiceVolumeConfig, pm *podMounts) *corev1ac.VolumeMountApplyConfiguration {
+	field := fmt.Sprintf("volumes[%d]", i)
+	mount := corev1ac.VolumeMount().WithMountPath(v.Target)
+	if v.ReadOnly {
+		mount.WithReadOnly(true)
 	}
-	return source
+	switch {
+	case v.Type == types.VolumeTypeBind:
+		m.fail(service, field, ErrBindMount,
+			fmt.Sprintf("%s is a bind mount of %s, a path of the host: a pod's node has no such file", v.Target, m.hostPath(v.Source)),
+			"put the data in a named volume, a file in a config: (configs are mounted where you say), or the image")
+		return nil
+	case v.Type == types.VolumeTypeVolume && v.Source == "":
+		mount.WithName(fmt.Sprintf("anon-%d", i))
+		pm.addVolume(corev1ac.Volume().WithName(*mount.Name).WithEmptyDir(corev1ac.EmptyDirVolumeSource()))
+	case v.Type == types.VolumeTypeVolume:
+		vol, ok := m.volumes[v.Source]
+		if !ok {
+			return nil // a bad name, reported with the volume
+		}
+		if v.Volume != nil && v.Volume.Subpath != "" {
+			mount.WithSubPath(v.Volume.Subpath)
+		}
+		if v.Volume != nil && v.Volume.NoCopy {
+			m.warn(service, field+".volume.nocopy", "a claim is never filled from the image, nocopy or not")
+		}
+		podName, _ := labelName(v.Source)
+		mount.WithName(podName)
+		if vol.perReplica {
+			pm.addTemplate(vol.template)
+			break
+		}
+		pm.addVolume(corev1ac.Volume().WithName(podName).WithPersistentVolumeClaim(
+			corev1ac.PersistentVolumeClaimVolumeSource().WithClaimName(vol.name)))
+	case v.Type == types.VolumeTypeTmpfs:
+		var size types.UnitBytes
+		if v.Tmpfs != nil {
+			size = v.Tmpfs.Size
+			if v.Tmpfs.Mode != 0 {
+				m.warn(service, field+".tmpfs.mode", "an emptyDir's mode is the kubelet's")
+			}
+		}
+		mount.WithName(fmt.Sprintf("tmpfs-%d", i))
+		pm.addVolume(memoryDir(*mount.Name, int64(size)))
+	default:
+		m.warn(service, field, fmt.Sprintf("a %s mount has no Kubernetes volume; it is left out", v.Type))
+		return nil
+	}
+	return mount
 }
 
 // tmpfs maps a `tmpfs: /path:size=64m,mode=1777` entry to an in-memory
@@ -264,4 +272,13 @@ func others(l []string, s string) []string {
 		}
 	}
 	return out
+}
+
+// hostPath shows a bind mount's source as the compose file most likely
+// writes it: relative to the project directory when below it.
+func (m *mapper) hostPath(source string) string {
+	if rel, ok := strings.CutPrefix(source, m.p.WorkingDir+string(filepath.Separator)); ok {
+		return "./" + filepath.ToSlash(rel)
+	}
+	return source
 }

@@ -34,8 +34,9 @@ func (m *mapper) service(s types.ServiceConfig) (Service, bool) {
 	}
 	out.Hash = hash
 	m.unsupported(s)
-	vols, mounts, templates := m.mounts(s)
-	pod := m.podSpec(s, vols, mounts)
+	pm := m.mounts(s)
+	templates := pm.templates
+	pod := m.podSpec(s, pm.vols, pm.mounts)
 	annotations := map[string]string{engine.LabelConfigHash: hash.Sum, engine.LabelConfigParts: hash.PartsLabel()}
 	template := corev1ac.PodTemplateSpec().WithLabels(m.labels(s.Name)).WithAnnotations(annotations).WithSpec(pod)
 	if extra := m.annotations(s.Name, "labels", s.Labels); len(extra) > 0 {
