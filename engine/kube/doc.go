@@ -78,8 +78,9 @@
 // type NodePort, each published port the NodePort of that number, which
 // must lie in 30000-32767 (ErrPublishedPort names the port otherwise), or of
 // type LoadBalancer listening on the published ports when the environment
-// says expose: loadbalancer. A port published without a number gets a
-// NodePort the cluster picks. A service name must be a DNS-1035 label (a
+// says expose: loadbalancer. A port published without a number ("8080")
+// gets a NodePort the cluster picks, or the load balancer's port of its
+// target. A service name must be a DNS-1035 label (a
 // Service's name): my_db is refused, naming it, with my-db as the fix.
 //
 // # Volumes

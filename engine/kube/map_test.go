@@ -122,7 +122,7 @@ func TestServices(t *testing.T) {
 		{"endpoint_mode dnsrr: headless with its ports", `services: {s: {image: a, expose: ["80"], deploy: {endpoint_mode: dnsrr}}}`, Options{}, true, 1, "", 0},
 		{"published in the NodePort range: that NodePort", `services: {s: {image: a, ports: ["30080:80"]}}`, Options{}, false, 1, corev1.ServiceTypeNodePort, 30080},
 		{"published anywhere, expose: loadbalancer", `services: {s: {image: a, ports: ["80:8080"]}}`, Options{Expose: manifest.ExposeLoadBalancer}, false, 1, corev1.ServiceTypeLoadBalancer, 0},
-		{"a target port only: nothing published", `services: {s: {image: a, ports: ["8080"]}}`, Options{}, false, 1, "", 0},
+		{"a target port only: a NodePort the cluster picks", `services: {s: {image: a, ports: ["8080"]}}`, Options{}, false, 1, corev1.ServiceTypeNodePort, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,6 +142,8 @@ func TestServices(t *testing.T) {
 				t.Errorf("a published Service, want none")
 			case tt.published != "" && (s.Published == nil || *s.Published.Spec.Type != tt.published):
 				t.Fatalf("published Service %v, want %s", s.Published, tt.published)
+			case tt.published == corev1.ServiceTypeNodePort && tt.nodePort == 0 && s.Published.Spec.Ports[0].NodePort != nil:
+				t.Errorf("nodePort %d, want the cluster's pick", *s.Published.Spec.Ports[0].NodePort)
 			case tt.nodePort != 0 && *s.Published.Spec.Ports[0].NodePort != tt.nodePort:
 				t.Errorf("nodePort %d, want %d", *s.Published.Spec.Ports[0].NodePort, tt.nodePort)
 			}

@@ -118,7 +118,14 @@ func (m *mapper) published(s types.ServiceConfig) *corev1ac.ServiceApplyConfigur
 		if p.Mode == "host" {
 			m.warn(s.Name, field+".mode", "published through a Service, not on the node that runs the pod")
 		}
+		proto := protocol(p.Protocol)
 		if p.Published == "" {
+			// compose publishes it on a port the engine picks: here the
+			// cluster picks the NodePort, or the load balancer listens on
+			// the target port.
+			spec.WithPorts(corev1ac.ServicePort().WithName(portName(string(proto), int32(p.Target))).WithProtocol(proto).
+				WithPort(int32(p.Target)).WithTargetPort(intstr.FromInt32(int32(p.Target))))
+			n++
 			continue
 		}
 		num, err := strconv.ParseInt(p.Published, 10, 32)
@@ -126,14 +133,12 @@ func (m *mapper) published(s types.ServiceConfig) *corev1ac.ServiceApplyConfigur
 			m.fail(s.Name, field, ErrPublishedPort, fmt.Sprintf("published port %q is not one number", p.Published), "publish one port per entry")
 			continue
 		}
-		proto := protocol(p.Protocol)
 		sp := corev1ac.ServicePort().WithName(portName(string(proto), int32(num))).WithProtocol(proto).
-			WithTargetPort(intstr.FromInt32(int32(p.Target)))
+			WithPort(int32(num)).WithTargetPort(intstr.FromInt32(int32(p.Target)))
 		switch {
 		case lb:
-			sp.WithPort(int32(num))
 		case num >= NodePortMin && num <= NodePortMax:
-			sp.WithPort(int32(p.Target)).WithNodePort(int32(num))
+			sp.WithNodePort(int32(num))
 		default:
 			m.fail(s.Name, field, ErrPublishedPort,
 				fmt.Sprintf("published port %d is outside the NodePort range %d-%d, where a cluster's nodes can serve it", num, NodePortMin, NodePortMax),
