@@ -24,8 +24,11 @@
 // A service is one workload of one container:
 //
 //   - a Job when another service waits for it with
-//     service_completed_successfully (restartPolicy Never; backoffLimit from
-//     max_attempts, 0 when it must not restart);
+//     service_completed_successfully, or whose deploy.mode is
+//     replicated-job (restartPolicy Never; backoffLimit from max_attempts, 0
+//     when it must not restart);
+//   - a DaemonSet when its deploy.mode is global (a pod on every node; a
+//     ReadWriteOnce volume is refused there, ReadWriteMany shared);
 //   - a StatefulSet when it mounts a named volume whose access is
 //     ReadWriteOnce (the default): see Volumes below;
 //   - a Deployment otherwise.
@@ -34,7 +37,8 @@
 // Deployment's rolling update: order stop-first (compose's default) is
 // maxSurge 0 and maxUnavailable parallelism, start-first maxSurge
 // parallelism and maxUnavailable 0, parallelism 0 all at once; without
-// update_config Kubernetes' default stands. Resources: limits are limits,
+// update_config Kubernetes' default stands (a DaemonSet's update follows the
+// same rule). Resources: limits are limits,
 // reservations requests (and mem_limit, cpus, mem_reservation likewise).
 // entrypoint is the container's command and command its args, with every $
 // doubled where Kubernetes would otherwise expand $(VAR); user (numeric),

@@ -67,6 +67,8 @@ func TestWorkloadKind(t *testing.T) {
 			`services: {s: {image: a, volumes: [/d]}}`, Deployment, 0, false, ""},
 		{"waited for with service_completed_successfully: a Job",
 			`services: {s: {image: a}, b: {image: b, depends_on: {s: {condition: service_completed_successfully}}}}`, Job, 0, false, ""},
+		{"deploy.mode global: a DaemonSet", `services: {s: {image: a, deploy: {mode: global}}}`, DaemonSet, 0, false, ""},
+		{"deploy.mode global with a ReadWriteMany volume: one claim shared", "services: {s: {image: a, volumes: [data:/d], deploy: {mode: global}}}\nvolumes: {data: {}}\nx-stack: {kubernetes: {volumes: {data: {access: ReadWriteMany}}}}", DaemonSet, 1, false, ""},
 		{"deploy.mode replicated-job: a Job", `services: {s: {image: a, deploy: {mode: replicated-job}}}`, Job, 0, false, ""},
 		{"a Job's volume is one claim",
 			"services: {s: {image: a, volumes: [data:/d]}, b: {image: b, depends_on: {s: {condition: service_completed_successfully}}}}\nvolumes: {data: {}}", Job, 1, false, ""},
@@ -258,6 +260,7 @@ func TestRefusals(t *testing.T) {
 		{"name with an underscore", `services: {my_db: {image: a}}`, Options{}, ErrInvalidName, "my_db", ""},
 		{"name starting with a digit", `services: {1db: {image: a}}`, Options{}, ErrInvalidName, "1db", ""},
 		{"a ReadWriteOnce volume of two services", "services: {a: {image: a, volumes: [data:/d]}, s: {image: a, volumes: [data:/e]}}\nvolumes: {data: {}}", Options{}, ErrSharedVolume, "s", "volumes"},
+		{"a ReadWriteOnce volume on every node", "services: {s: {image: a, volumes: [data:/d], deploy: {mode: global}}}\nvolumes: {data: {}}", Options{}, ErrSharedVolume, "s", "volumes"},
 		{"a size that is no quantity", "services: {s: {image: a, volumes: [data:/d]}}\nvolumes: {data: {}}\nx-stack: {kubernetes: {volumes: {data: {size: big}}}}", Options{}, ErrInvalid, "", "x-stack.kubernetes.volumes.data.size"},
 		{"a namespace that is no label", `services: {s: {image: a}}`, Options{Namespace: "Shop"}, ErrInvalidName, "", "name"},
 	}

@@ -46,6 +46,7 @@ const (
 	Deployment  Kind = "Deployment"
 	StatefulSet Kind = "StatefulSet"
 	Job         Kind = "Job"
+	DaemonSet   Kind = "DaemonSet"
 )
 
 // Options are what Map needs beyond the project.
@@ -83,10 +84,12 @@ type Service struct {
 	// Name is the compose service's, and every object's of it.
 	Name string
 	Kind Kind
-	// Exactly one of Deployment, StatefulSet and Job is set, as Kind says.
+	// Exactly one of Deployment, StatefulSet, Job and DaemonSet is set, as
+	// Kind says.
 	Deployment  *appsv1ac.DeploymentApplyConfiguration
 	StatefulSet *appsv1ac.StatefulSetApplyConfiguration
 	Job         *batchv1ac.JobApplyConfiguration
+	DaemonSet   *appsv1ac.DaemonSetApplyConfiguration
 	// Service is the Service named like the compose service, through which
 	// its name (and so the injected NAME_HOST) resolves: ClusterIP over
 	// its ports, or headless when it declares none.
@@ -126,6 +129,8 @@ func (o *Objects) List() []any {
 			out = append(out, s.StatefulSet)
 		case Job:
 			out = append(out, s.Job)
+		case DaemonSet:
+			out = append(out, s.DaemonSet)
 		}
 	}
 	return out
@@ -144,9 +149,9 @@ type mapper struct {
 	volumes map[string]volume
 	// secrets and configs are the object names by compose key.
 	secrets, configs map[string]string
-	// jobs are the services others wait for with
-	// service_completed_successfully.
-	jobs map[string]bool
+	// jobs are the services that run to completion, global those that run
+	// a pod on every node.
+	jobs, global map[string]bool
 }
 
 // Map maps project p to its Kubernetes objects, in one namespace, without a
@@ -158,7 +163,12 @@ func Map(p *manifest.Project, opts Options) (*Objects, engine.Warnings, error) {
 	if opts.ReadFile == nil {
 		opts.ReadFile = os.ReadFile
 	}
-	m := &mapper{p: p, opts: opts, warnings: engine.Warnings{}, jobs: completionDependencies(p.Project)}
+	m := &mapper{p: p, opts: opts, warnings: engine.Warnings{}, jobs: completionDependencies(p.Project), global: map[string]bool{}}
+	for name, s := range p.Project.Services {
+		if s.Deploy != nil && s.Deploy.Mode == "global" && !m.jobs[name] {
+			m.global[name] = true
+		}
+	}
 	m.defaults()
 	out := &Objects{Namespace: corev1ac.Namespace(m.ns).WithLabels(m.labels(""))}
 	m.checkNames()

@@ -27,6 +27,8 @@ func (s Service) Summary() string {
 		parts = append(parts, p)
 	case Job:
 		parts = append(parts, fmt.Sprintf("Job, %d to complete", *s.Job.Spec.Completions))
+	case DaemonSet:
+		parts = append(parts, "DaemonSet, a pod on every node")
 	}
 	parts = append(parts, "Service "+serviceSummary(s.Service))
 	if s.Published != nil {

@@ -48,7 +48,7 @@ func (m *mapper) unsupported(s types.ServiceConfig) {
 	check(len(s.GroupAdd) > 0, "group_add", "supplementalGroups are the pod's, which compose has no words for")
 	check(s.Logging != nil || s.LogDriver != "", "logging", "the kubelet keeps the logs; `stack logs` reads them")
 	check(s.Platform != "", "platform", "the image's manifest list chooses per node; pin a node with deploy.placement.constraints node.labels.kubernetes.io/arch==...")
-	check(s.Deploy != nil && s.Deploy.Mode != "" && s.Deploy.Mode != "replicated" && s.Deploy.Mode != "replicated-job", "deploy.mode "+mode(s), "only replicated services are mapped (a DaemonSet for global is to come); it runs deploy.replicas pods")
+	check(mode(s) == "global-job", "deploy.mode global-job", "a Job runs deploy.replicas pods to completion, not one on every node")
 	check(s.Deploy != nil && s.Deploy.RollbackConfig != nil, "deploy.rollback_config", "a failed rollout stops where it is")
 	check(len(m.p.Services[s.Name].Route) > 0, "x-stack.route", "the gateway is not mapped to Kubernetes yet (an Ingress or HTTPRoute is to come): this route is not served")
 	for _, n := range networks(s) {

@@ -57,7 +57,14 @@ func (m *mapper) mapVolumes() {
 		}
 		spec := m.claimSpec(key, settings, access)
 		services := users[key]
-		perReplica := access != manifest.AccessReadWriteMany && !m.jobs[services[0]]
+		perReplica := access != manifest.AccessReadWriteMany && !m.jobs[services[0]] && !m.global[services[0]]
+		for _, svc := range services {
+			if m.global[svc] && access != manifest.AccessReadWriteMany {
+				m.fail(svc, "volumes", ErrSharedVolume,
+					fmt.Sprintf("volume %q is a %s claim, and deploy.mode global runs a pod on every node, which such a claim cannot serve", key, access),
+					fmt.Sprintf("give it x-stack.kubernetes.volumes.%s.access: ReadWriteMany, or run the service replicated", key))
+			}
+		}
 		if perReplica && len(services) > 1 {
 			m.fail(services[1], "volumes", ErrSharedVolume,
 				fmt.Sprintf("volume %q is also mounted by %s, and a %s claim serves the pods of one node: each service would get claims of its own", key, strings.Join(others(services, services[1]), ", "), access),

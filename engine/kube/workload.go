@@ -54,6 +54,15 @@ func (m *mapper) service(s types.ServiceConfig) (Service, bool) {
 		spec := batchv1ac.JobSpec().WithTemplate(template).WithBackoffLimit(m.backoffLimit(s)).
 			WithCompletions(replicas).WithParallelism(replicas)
 		out.Job = batchv1ac.Job(s.Name, m.ns).WithLabels(m.labels(s.Name)).WithAnnotations(meta).WithSpec(spec)
+	case m.global[s.Name]:
+		out.Kind = DaemonSet
+		m.alwaysRestarts(s)
+		spec := appsv1ac.DaemonSetSpec().WithSelector(selector).WithTemplate(template)
+		if surge, unavailable, ok := m.steps(s); ok {
+			spec.WithUpdateStrategy(appsv1ac.DaemonSetUpdateStrategy().WithType(appsv1.RollingUpdateDaemonSetStrategyType).
+				WithRollingUpdate(appsv1ac.RollingUpdateDaemonSet().WithMaxSurge(surge).WithMaxUnavailable(unavailable)))
+		}
+		out.DaemonSet = appsv1ac.DaemonSet(s.Name, m.ns).WithLabels(m.labels(s.Name)).WithAnnotations(meta).WithSpec(spec)
 	case len(templates) > 0:
 		out.Kind = StatefulSet
 		m.alwaysRestarts(s)
@@ -115,8 +124,19 @@ func (m *mapper) strategy(s types.ServiceConfig) *appsv1ac.DeploymentStrategyApp
 			return appsv1ac.DeploymentStrategy().WithType(appsv1.RecreateDeploymentStrategyType)
 		}
 	}
-	if s.Deploy == nil || s.Deploy.UpdateConfig == nil {
+	surge, unavailable, ok := m.steps(s)
+	if !ok {
 		return nil
+	}
+	return appsv1ac.DeploymentStrategy().WithType(appsv1.RollingUpdateDeploymentStrategyType).
+		WithRollingUpdate(appsv1ac.RollingUpdateDeployment().WithMaxSurge(surge).WithMaxUnavailable(unavailable))
+}
+
+// steps are a rolling update's maxSurge and maxUnavailable from
+// update_config; ok is false when the service has none.
+func (m *mapper) steps(s types.ServiceConfig) (surge, unavailable intstr.IntOrString, ok bool) {
+	if s.Deploy == nil || s.Deploy.UpdateConfig == nil {
+		return surge, unavailable, false
 	}
 	u := s.Deploy.UpdateConfig
 	m.warnUpdate(s.Name, u)
@@ -127,12 +147,10 @@ func (m *mapper) strategy(s types.ServiceConfig) *appsv1ac.DeploymentStrategyApp
 			step = intstr.FromString("100%")
 		}
 	}
-	zero := intstr.FromInt32(0)
-	ru := appsv1ac.RollingUpdateDeployment().WithMaxSurge(zero).WithMaxUnavailable(step)
 	if u.Order == "start-first" {
-		ru = appsv1ac.RollingUpdateDeployment().WithMaxSurge(step).WithMaxUnavailable(zero)
+		return step, intstr.FromInt32(0), true
 	}
-	return appsv1ac.DeploymentStrategy().WithType(appsv1.RollingUpdateDeploymentStrategyType).WithRollingUpdate(ru)
+	return intstr.FromInt32(0), step, true
 }
 
 // statefulUpdate warns about the update_config a StatefulSet cannot follow:
@@ -162,7 +180,7 @@ func (m *mapper) warnUpdate(service string, u *types.UpdateConfig) {
 }
 
 // alwaysRestarts warns when the service asks not to be restarted: the pods
-// of a Deployment or StatefulSet always are.
+// of a Deployment, StatefulSet or DaemonSet always are.
 func (m *mapper) alwaysRestarts(s types.ServiceConfig) {
 	const why = "the pods of a Deployment or StatefulSet always restart; a service that runs to completion is a Job when another depends on it with service_completed_successfully"
 	if rp := restartPolicy(s); rp != nil {
