@@ -159,7 +159,7 @@ func (p *Project) checkKubernetes(ps *problems) {
 	if k := p.Stack.Kubernetes; k != nil {
 		for _, key := range slices.Sorted(maps.Keys(k.Volumes)) {
 			field := ExtensionKey + ".kubernetes.volumes." + key
-			if _, ok := p.Volumes[key]; !ok {
+			if _, declared := p.idx["volumes."+key]; !declared && p.Volumes[key].Name == "" {
 				bad("", field, fmt.Sprintf("%q is not a volume of this project", key), "declare it under the top-level volumes:, or remove its settings")
 			}
 			switch k.Volumes[key].Access {

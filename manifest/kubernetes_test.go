@@ -95,6 +95,25 @@ services:
 			field: "x-stack.kubernetes.liveness.interval", line: 9, text: `"often" is not a duration`,
 		},
 		{
+			name: "settings for a volume only a disabled service mounts",
+			compose: `
+services:
+  web: {image: nginx}
+  backup: {image: restic, profiles: [ops], volumes: ["data:/data"]}
+volumes:
+  data:
+x-stack:
+  kubernetes:
+    volumes:
+      data: {size: 1Gi}
+`,
+			check: func(t *testing.T, p *Project) {
+				if got := p.KubernetesVolumeFor("data").Size; got != "1Gi" {
+					t.Errorf("size %q, want 1Gi", got)
+				}
+			},
+		},
+		{
 			name: "settings for a volume the project lacks",
 			compose: `
 services:

@@ -146,7 +146,8 @@ func (m *mapper) value(kind, key string, def types.FileObjectConfig) ([]byte, bo
 func (m *mapper) fileMounts(s types.ServiceConfig) ([]*corev1ac.VolumeApplyConfiguration, []*corev1ac.VolumeMountApplyConfiguration) {
 	sources, err := engine.FileSources(m.p.Project, s)
 	if err != nil {
-		m.fail(s.Name, "secrets", ErrInvalid, err.Error(), "define it at the top level")
+		// reported at the definition (value), as the loader refuses an
+		// undefined one
 		return nil, nil
 	}
 	var (

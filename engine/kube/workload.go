@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -28,8 +29,10 @@ func (m *mapper) service(s types.ServiceConfig) (Service, bool) {
 		s.Image = m.p.ImageName(s.Name)
 	}
 	out := Service{Name: s.Name}
+	// A secret or config that cannot be read is reported once, at its
+	// definition (files.go).
 	hash, err := engine.ConfigHash(m.p.Project, s, "")
-	if err != nil {
+	if err != nil && !errors.Is(err, engine.ErrFileSource) {
 		m.fail(s.Name, "secrets", ErrInvalid, err.Error(), "make every secret and config it uses readable")
 	}
 	out.Hash = hash
