@@ -67,9 +67,20 @@ type Environment struct {
 	// environments are two projects even when COMPOSE_PROJECT_NAME is set.
 	Project string `yaml:"project,omitempty" json:"project,omitempty"`
 	// Orchestrator names the driver that deploys to Host: OrchestratorDocker
-	// (the default: containers on one engine) or OrchestratorSwarm (services
-	// on the Swarm cluster whose manager Host is).
+	// (the default: containers on one engine), OrchestratorSwarm (services
+	// on the Swarm cluster whose manager Host is) or OrchestratorKubernetes
+	// (workloads in a namespace of the cluster Context names).
 	Orchestrator string `yaml:"orchestrator,omitempty" json:"orchestrator,omitempty"`
+
+	// Context is the kubeconfig context of the cluster (orchestrator
+	// kubernetes only); empty: the kubeconfig's current context.
+	Context string `yaml:"context,omitempty" json:"context,omitempty"`
+	// Namespace is the Kubernetes namespace the project is applied to;
+	// empty: the environment's project name (shop-prod).
+	Namespace string `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	// Expose says how a Kubernetes cluster serves published ports:
+	// ExposeNodePort (the default) or ExposeLoadBalancer.
+	Expose string `yaml:"expose,omitempty" json:"expose,omitempty"`
 }
 
 // The orchestrators an environment can name.
@@ -120,10 +131,13 @@ func loadEnvironment(ctx context.Context, opts Options) (*Project, error) {
 	if err := env.validate(base, name); err != nil {
 		return nil, err
 	}
-	if err := ValidOrchestrator(env.Orchestrator); err != nil {
+	if err := env.validateKubernetes(base, name); err != nil {
+		return nil, err
+	}
+	if err := KnownOrchestrator(env.Orchestrator); err != nil {
 		return nil, &Error{
 			File: base.ComposeFiles[0], Field: "x-stack.environments." + name + ".orchestrator",
-			Problem: err.Error(), Fix: "write orchestrator: swarm for a Swarm cluster (host: one of its managers), or leave it out for one Docker engine",
+			Problem: err.Error(), Fix: "write orchestrator: swarm for a Swarm cluster (host: one of its managers), kubernetes for a Kubernetes cluster (context: its kubeconfig context), or leave it out for one Docker engine",
 			Err: fmt.Errorf("%w: %w", ErrInvalidEnvironment, err),
 		}
 	}

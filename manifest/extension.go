@@ -21,6 +21,8 @@ type Extension struct {
 	Environments map[string]Environment `yaml:"environments,omitempty" json:"environments,omitempty"`
 	// Gateway is the project's HTTP entry point; nil: none.
 	Gateway *Gateway `yaml:"gateway,omitempty" json:"gateway,omitempty"`
+	// Kubernetes sets what a cluster needs beyond compose (kubernetes.go).
+	Kubernetes *Kubernetes `yaml:"kubernetes,omitempty" json:"kubernetes,omitempty"`
 }
 
 // ServiceExtension is the x-stack block of one service. Unknown keys are errors.
@@ -29,6 +31,8 @@ type ServiceExtension struct {
 	Inject *Inject `yaml:"inject,omitempty" json:"inject,omitempty"`
 	// Route sends the gateway's requests that match to this service.
 	Route Routes `yaml:"route,omitempty" json:"route,omitempty"`
+	// Kubernetes sets what a cluster needs of this service beyond compose.
+	Kubernetes *ServiceKubernetes `yaml:"kubernetes,omitempty" json:"kubernetes,omitempty"`
 }
 
 // decodeExtensions decodes the x-stack blocks strictly, adding a problem

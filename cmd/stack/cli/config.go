@@ -31,15 +31,21 @@ func newConfigCommand(g *Globals) *cobra.Command {
 		Long: "config loads and validates the compose files as `docker compose config` does and prints\n" +
 			"the resulting model, with the addresses stack injects into each service's environment\n" +
 			"(the engine is only asked which ports images EXPOSE); --no-inject prints the model as\n" +
-			"`docker compose config` would.",
+			"`docker compose config` would.\n\n" +
+			"--format kubernetes prints the Kubernetes objects the project maps to instead, as one\n" +
+			"multi-document YAML stream with no cluster contacted, the same bytes for the same project:\n" +
+			"for a GitOps repository (Argo CD, Flux), kubectl apply -f -, or reading what would be applied.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.Format != "yaml" && o.Format != "json" {
-				return fmt.Errorf("--format %q: use yaml or json", o.Format)
+			if o.Format != "yaml" && o.Format != "json" && o.Format != formatKubernetes {
+				return fmt.Errorf("--format %q: use yaml, json or kubernetes", o.Format)
 			}
 			p, err := g.LoadProject(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if o.Format == formatKubernetes && !o.Services && !o.Hash && !o.Images {
+				return g.printKubernetes(cmd.Context(), p, !o.NoInject)
 			}
 			switch {
 			case o.Services:
@@ -78,12 +84,12 @@ func newConfigCommand(g *Globals) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Format, "format", "yaml", "output format: yaml or json")
+	f.StringVar(&o.Format, "format", "yaml", "output format: yaml, json, or kubernetes (the objects the project maps to)")
 	f.BoolVar(&o.Services, "services", false, "print the service names, one per line, dependencies first")
 	f.BoolVar(&o.Images, "images", false, "print the image of each service, one per line")
 	f.BoolVar(&o.Hash, "hash", false, "print each service's configuration hash, as on its containers' io.stack.config-hash label")
 	f.BoolVar(&o.NoInject, "no-inject", false, "leave out the injected addresses (see `stack env`)")
-	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"yaml", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"yaml", "json", formatKubernetes}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

@@ -1,0 +1,160 @@
+package kube
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+
+	"github.com/stack-deploy/stack/manifest"
+)
+
+// The NodePort range of a cluster's default --service-node-port-range.
+const (
+	NodePortMin = 30000
+	NodePortMax = 32767
+)
+
+// port is a container port.
+type port struct {
+	port     int32
+	protocol corev1.Protocol
+}
+
+// containerPorts are the ports the service declares (expose entries, ranges
+// expanded, and ports targets), each once, sorted by number then protocol.
+func containerPorts(s types.ServiceConfig) []port {
+	seen := map[port]bool{}
+	var out []port
+	add := func(n int64, proto string) {
+		p := port{int32(n), protocol(proto)}
+		if n > 0 && n <= 65535 && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for _, e := range s.Expose {
+		spec, proto, _ := strings.Cut(e, "/")
+		lo, hi, isRange := strings.Cut(spec, "-")
+		from, err := strconv.ParseInt(lo, 10, 32)
+		if err != nil {
+			continue
+		}
+		to := from
+		if isRange {
+			if to, err = strconv.ParseInt(hi, 10, 32); err != nil {
+				continue
+			}
+		}
+		for n := from; n <= to && n-from < 1024; n++ {
+			add(n, proto)
+		}
+	}
+	for _, p := range s.Ports {
+		add(int64(p.Target), p.Protocol)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].port != out[j].port {
+			return out[i].port < out[j].port
+		}
+		return out[i].protocol < out[j].protocol
+	})
+	return out
+}
+
+func protocol(p string) corev1.Protocol {
+	switch strings.ToLower(p) {
+	case "udp":
+		return corev1.ProtocolUDP
+	case "sctp":
+		return corev1.ProtocolSCTP
+	}
+	return corev1.ProtocolTCP
+}
+
+// services maps the service's ports. Its Service, named like it so that its
+// name resolves through cluster DNS as on a compose network, is ClusterIP
+// over its declared ports, or headless (no cluster IP, no ports: the name
+// resolves to the pods, whatever port the image listens on) when it
+// declares none or asks for endpoint_mode: dnsrr. Published ports get a
+// Service of their own, <name>-published: NodePort, each published port
+// the NodePort of that number, or LoadBalancer when the environment says
+// expose: loadbalancer.
+func (m *mapper) services(s types.ServiceConfig) (svc, published *corev1ac.ServiceApplyConfiguration) {
+	ports := containerPorts(s)
+	spec := corev1ac.ServiceSpec().WithSelector(m.selector(s.Name))
+	dnsrr := s.Deploy != nil && s.Deploy.EndpointMode == "dnsrr"
+	if len(ports) == 0 || dnsrr {
+		spec.WithClusterIP(corev1.ClusterIPNone)
+	} else {
+		spec.WithType(corev1.ServiceTypeClusterIP)
+	}
+	for _, p := range ports {
+		spec.WithPorts(corev1ac.ServicePort().WithName(portName(string(p.protocol), p.port)).
+			WithProtocol(p.protocol).WithPort(p.port).WithTargetPort(intstr.FromInt32(p.port)))
+	}
+	svc = corev1ac.Service(s.Name, m.ns).WithLabels(m.labels(s.Name)).WithSpec(spec)
+	return svc, m.published(s)
+}
+
+// published maps the published ports, or returns nil when there are none.
+func (m *mapper) published(s types.ServiceConfig) *corev1ac.ServiceApplyConfiguration {
+	lb := m.opts.Expose == manifest.ExposeLoadBalancer
+	spec := corev1ac.ServiceSpec().WithSelector(m.selector(s.Name)).WithType(corev1.ServiceTypeNodePort)
+	if lb {
+		spec.WithType(corev1.ServiceTypeLoadBalancer)
+	}
+	n := 0
+	for i, p := range s.Ports {
+		field := fmt.Sprintf("ports[%d]", i)
+		if p.HostIP != "" && p.HostIP != "0.0.0.0" && p.HostIP != "::" {
+			m.warn(s.Name, field+".host_ip", "a Service listens on every address of the nodes (or of its load balancer)")
+		}
+		if p.Mode == "host" {
+			m.warn(s.Name, field+".mode", "published through a Service, not on the node that runs the pod")
+		}
+		proto := protocol(p.Protocol)
+		if p.Published == "" {
+			// compose publishes it on a port the engine picks: here the
+			// cluster picks the NodePort, or the load balancer listens on
+			// the target port.
+			spec.WithPorts(corev1ac.ServicePort().WithName(portName(string(proto), int32(p.Target))).WithProtocol(proto).
+				WithPort(int32(p.Target)).WithTargetPort(intstr.FromInt32(int32(p.Target))))
+			n++
+			continue
+		}
+		num, err := strconv.ParseInt(p.Published, 10, 32)
+		if err != nil {
+			m.fail(s.Name, field, ErrPublishedPort, fmt.Sprintf("published port %q is not one number", p.Published), "publish one port per entry")
+			continue
+		}
+		sp := corev1ac.ServicePort().WithName(portName(string(proto), int32(num))).WithProtocol(proto).
+			WithPort(int32(num)).WithTargetPort(intstr.FromInt32(int32(p.Target)))
+		switch {
+		case lb:
+		case num >= NodePortMin && num <= NodePortMax:
+			sp.WithNodePort(int32(num))
+		default:
+			m.fail(s.Name, field, ErrPublishedPort,
+				fmt.Sprintf("published port %d is outside the NodePort range %d-%d, where a cluster's nodes can serve it", num, NodePortMin, NodePortMax),
+				fmt.Sprintf(`publish it in that range (e.g. "%d:%d"), or serve it through a load balancer with expose: loadbalancer in the environment`, NodePortMin+int(num)%1000, p.Target))
+			continue
+		}
+		spec.WithPorts(sp)
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	name := s.Name + publishedSuffix
+	if len(name) > maxLabel {
+		m.fail(s.Name, "ports", ErrInvalidName, fmt.Sprintf("the Service of its published ports, %q, is longer than 63 characters", name), "shorten the service's name")
+		return nil
+	}
+	return corev1ac.Service(name, m.ns).WithLabels(m.labels(s.Name)).WithSpec(spec)
+}
