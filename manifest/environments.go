@@ -70,6 +70,10 @@ type Environment struct {
 	// (the default: containers on one engine) or OrchestratorSwarm (services
 	// on the Swarm cluster whose manager Host is).
 	Orchestrator string `yaml:"orchestrator,omitempty" json:"orchestrator,omitempty"`
+	// Release replaces x-stack.release's lists in this environment, and
+	// Verify are the checks of a deploy to it (release.go).
+	Release *ReleasePhase `yaml:"release,omitempty" json:"release,omitempty"`
+	Verify  []Check       `yaml:"verify,omitempty" json:"verify,omitempty"`
 }
 
 // The orchestrators an environment can name.
@@ -148,6 +152,9 @@ func loadEnvironment(ctx context.Context, opts Options) (*Project, error) {
 	p, err := Load(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("loading environment %q: %w", name, err)
+	}
+	if err := checkEnvironmentRelease(base, p, name, env); err != nil {
+		return nil, err
 	}
 	p.Env = &Selected{
 		Name:         name,

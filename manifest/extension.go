@@ -21,6 +21,8 @@ type Extension struct {
 	Environments map[string]Environment `yaml:"environments,omitempty" json:"environments,omitempty"`
 	// Gateway is the project's HTTP entry point; nil: none.
 	Gateway *Gateway `yaml:"gateway,omitempty" json:"gateway,omitempty"`
+	// Release is the release phase of every environment (release.go).
+	Release *ReleasePhase `yaml:"release,omitempty" json:"release,omitempty"`
 }
 
 // ServiceExtension is the x-stack block of one service. Unknown keys are errors.

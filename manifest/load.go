@@ -200,6 +200,7 @@ func (p *Project) validExtensions() error {
 	p.decodeExtensions(p.idx, p.main, ps)
 	p.checkInject(ps)
 	p.checkGateway(ps)
+	p.checkRelease(ps)
 	return ps.err()
 }
 
