@@ -78,8 +78,9 @@ type Check struct {
 	HTTP string `yaml:"http,omitempty" json:"http,omitempty"`
 	// Status is the status the URL must answer; default 200.
 	Status int `yaml:"status,omitempty" json:"status,omitempty"`
-	// Within is how long the check may take to pass, asked again until
-	// then (a Go duration: 30s, 2m); default DefaultWithin.
+	// Within is how long the check may take to pass, tried again until
+	// then (a Go duration: 30s, 2m); default: DefaultWithin for an HTTP
+	// check, one run for a command.
 	Within string `yaml:"within,omitempty" json:"within,omitempty"`
 }
 
