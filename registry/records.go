@@ -174,7 +174,7 @@ func descriptor(b []byte, mt types.MediaType) v1.Descriptor {
 // rawManifest is an OCI manifest to write as it is.
 type rawManifest []byte
 
-func (m rawManifest) RawManifest() ([]byte, error)         { return m, nil }
+func (m rawManifest) RawManifest() ([]byte, error)        { return m, nil }
 func (m rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
 
 // List reads every record of project's environment env, in no order.

@@ -55,7 +55,7 @@ func newUpCommand(g *Globals) *cobra.Command {
 				// stack releases says which attempt failed.
 				path, lerr := registry.LockFor(p, o.Lock)
 				if lerr == nil {
-					lerr = registry.Store{Dir: registry.DefaultStoreDir(p.WorkingDir)}.RecordDeploy(p.Env.Name, path, started, err)
+					lerr = recordDeploy(ctx, p, path, started, err, "")
 				}
 				if lerr != nil {
 					progress.Report(ctx, "release:"+p.Env.Name, "record", progress.Warning, lerr.Error(), nil)
