@@ -25,3 +25,18 @@ func (e *StepError) Error() string {
 }
 
 func (e *StepError) Unwrap() error { return ErrStepFailed }
+
+// CheckError is a check that did not pass; it wraps ErrCheckFailed.
+type CheckError struct {
+	// Check is the check's name, Output the last line of what it got.
+	Check, Output string
+}
+
+func (e *CheckError) Error() string {
+	if e.Output == "" {
+		return fmt.Sprintf("check %q failed", e.Check)
+	}
+	return fmt.Sprintf("check %q failed: %s", e.Check, e.Output)
+}
+
+func (e *CheckError) Unwrap() error { return ErrCheckFailed }

@@ -54,11 +54,7 @@ func (r Result) Err() error {
 	if f == nil {
 		return nil
 	}
-	msg := fmt.Sprintf("check %q failed", f.Name)
-	if out := lastLine(f.Output); out != "" {
-		msg += ": " + out
-	}
-	return fmt.Errorf("%w: %s", ErrCheckFailed, msg)
+	return &CheckError{Check: f.Name, Output: lastLine(f.Output)}
 }
 
 // interval is the pause between two attempts of a check.
@@ -138,11 +134,12 @@ func checkHTTP(ctx context.Context, c manifest.Check) CheckResult {
 			return false, err.Error()
 		}
 		defer resp.Body.Close()
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 		if resp.StatusCode == want {
 			return true, fmt.Sprintf("%d", resp.StatusCode)
 		}
-		return false, fmt.Sprintf("answered %d, want %d: %s", resp.StatusCode, want, strings.TrimSpace(string(body)))
+		// One line of the answer: an error page's HTML is many.
+		return false, fmt.Sprintf("answered %d, want %d: %s", resp.StatusCode, want, strings.Join(strings.Fields(string(body)), " "))
 	})
 	cr.Name = c.Name()
 	return cr
