@@ -99,7 +99,13 @@ func (h *History) SaveLock(ctx context.Context, l *Lock) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	h.put(ctx, Record{Kind: RecordLock, Lock: l})
+	// The lock as saved: the current one when it said the same already
+	// (promoting one release twice), which the registry then has too.
+	saved, err := ReadLock(path)
+	if err != nil {
+		return "", err
+	}
+	h.put(ctx, Record{Kind: RecordLock, Lock: saved})
 	return path, nil
 }
 

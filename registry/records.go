@@ -121,11 +121,20 @@ func (p *Promoter) Records(registry string) (*Records, error) {
 // Repository names the repository the records live in.
 func (r *Records) Repository() string { return r.repo.Name() }
 
-// Put stores rec as an artifact of its own.
+// Put stores rec as an artifact of its own, unless its tag is there
+// already: a lock stored again (promoting the same release twice) writes
+// nothing.
 func (r *Records) Put(ctx context.Context, rec Record) error {
 	tag, err := rec.tag()
 	if err != nil {
 		return err
+	}
+	puller, err := newPuller(ctx, r.p)
+	if err != nil {
+		return err
+	}
+	if _, err := puller.Head(ctx, r.repo.Tag(tag)); err == nil {
+		return nil
 	}
 	body, err := json.Marshal(rec)
 	if err != nil {
