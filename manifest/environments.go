@@ -153,6 +153,10 @@ func loadEnvironment(ctx context.Context, opts Options) (*Project, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading environment %q: %w", name, err)
 	}
+	// as interpolated with the environment's env file
+	if e, ok := p.Stack.Environments[name]; ok {
+		env.Release, env.Verify = e.Release, e.Verify
+	}
 	if err := checkEnvironmentRelease(base, p, name, env); err != nil {
 		return nil, err
 	}

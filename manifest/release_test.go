@@ -23,9 +23,10 @@ x-stack:
         command: /app warm-cache --all
   environments:
     staging:
+      env_file: staging.env
       verify:
         - {service: api, command: ["/app", "selftest"]}
-        - {http: "http://127.0.0.1:8091/health", status: 204, within: 30s}
+        - {http: "http://127.0.0.1:${PORT:-1}/health", status: 204, within: 30s}
     prod:
       release:
         before: []
@@ -41,6 +42,7 @@ func TestReleaseAndVerify(t *testing.T) {
 	dir := writeProject(t, map[string]string{
 		"compose.yaml":       releaseCompose,
 		"compose.extra.yaml": "services:\n  worker:\n    image: busybox:stable\n",
+		"staging.env":        "PORT=8091\n",
 	})
 	load := func(env string) *Project {
 		t.Helper()
