@@ -22,8 +22,15 @@ type UpOptions struct {
 	Create bool
 	// Release deploys exactly the images of a release lock (a path, or
 	// registry.CurrentLock): base is pinned to it, the deploy is all or
-	// nothing, and its outcome is recorded in the environment's store.
+	// nothing, and its outcome is recorded in the environment's history.
 	Release string
+	// RollbackFrom is the ID of the release a rollback replaces, for the
+	// record.
+	RollbackFrom string
+	// Planned, when set, is shown the plan before it is carried out.
+	Planned func(*engine.Plan)
+	// DryRun plans, building and pulling nothing, and changes nothing.
+	DryRun bool
 }
 
 // Up converges the engine to base: pin, plan (under the lock when it
@@ -42,11 +49,22 @@ func (t *Target) Up(ctx context.Context, base *manifest.Project, o UpOptions) (e
 		}
 		o.Diff.Atomic = true // a release deploys whole or not at all
 	}
+	if o.DryRun {
+		o.Images.DryRun = true
+		plan, err := t.Plan(ctx, base.Clone(), o.Options)
+		if err == nil && o.Planned != nil {
+			o.Planned(plan)
+		}
+		return err
+	}
 	l, err := t.PlanLocked(ctx, base, o.Options, o.Lock)
 	if err != nil {
 		return err
 	}
 	defer l.Release(&err)
+	if o.Planned != nil {
+		o.Planned(l.Plan)
+	}
 	if creator != nil {
 		if err := creator.CreateOnly(l.Plan); err != nil {
 			return err
@@ -55,7 +73,7 @@ func (t *Target) Up(ctx context.Context, base *manifest.Project, o UpOptions) (e
 	started := time.Now()
 	err = engine.Apply(l.Ctx, t.Driver, l.Plan, o.Apply)
 	if o.Release != "" {
-		record(ctx, base, o.Release, started, err)
+		record(ctx, base, o.Release, o.RollbackFrom, started, err)
 	}
 	return err
 }
@@ -78,16 +96,32 @@ func Pin(p *manifest.Project, release string) (*manifest.Project, error) {
 }
 
 // record keeps a release's deploy, failed or not, in the environment's
-// store: `stack releases` says which attempt failed. Failing to record is
-// a warning: the deploy itself is done.
-func record(ctx context.Context, p *manifest.Project, release string, started time.Time, deployErr error) {
+// history (the checkout's and the registry's): `stack releases` says which
+// attempt failed, `stack rollback` which release to go back to. Failing to
+// record is a warning: the deploy itself is done.
+func record(ctx context.Context, p *manifest.Project, release, rollbackFrom string, started time.Time, deployErr error) {
 	if p.Env == nil {
 		return
 	}
-	path, err := registry.LockFor(p, release)
-	if err == nil {
-		err = registry.Store{Dir: registry.DefaultStoreDir(p.WorkingDir)}.RecordDeploy(p.Env.Name, path, started, deployErr)
-	}
+	err := func() error {
+		path, err := registry.LockFor(p, release)
+		if err != nil {
+			return err
+		}
+		l, err := registry.ReadLock(path)
+		if err != nil {
+			return err
+		}
+		pr, err := registry.NewPromoter()
+		if err != nil {
+			return err
+		}
+		h, err := registry.NewHistory(p, pr)
+		if err != nil {
+			return err
+		}
+		return h.RecordDeploy(ctx, path, l, started, deployErr, rollbackFrom)
+	}()
 	if err != nil {
 		progress.Report(ctx, "release:"+p.Env.Name, "record", progress.Warning, err.Error(), nil)
 	}

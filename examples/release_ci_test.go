@@ -19,7 +19,7 @@ import (
 // its registry, here on free ports).
 //
 //	stack -f registries.yaml up    -> two registries
-//	ci.sh                          -> exit 0: release, deploy staging, smoke, promote, deploy prod, smoke;
+//	ci.sh                          -> exit 0: release, deploy staging, verify, promote, deploy prod, verify;
 //	                                  $EVENTS holds only JSON events, promote among them;
 //	                                  prod runs the digest staging's lock pinned
 func TestReleaseCIJob(t *testing.T) {
@@ -40,14 +40,15 @@ func TestReleaseCIJob(t *testing.T) {
 	events := filepath.Join(t.TempDir(), "events.jsonl")
 	job := exec.Command("bash", filepath.Join(dir, "ci.sh"))
 	job.Env = append(append(os.Environ(), stack.Env...),
-		"CI=true", "STACK="+e2e.Binary(t), "RELEASE_TAG=ci1", "EVENTS="+events,
-		"STAGING_URL="+endpoint(stagingHello, "/"), "PROD_URL="+endpoint(prodHello, "/"))
+		"CI=true", "STACK="+e2e.Binary(t), "RELEASE_TAG=ci1", "EVENTS="+events)
 	out, err := job.CombinedOutput()
 	t.Logf("ci.sh:\n%s", out)
 	if err != nil {
 		t.Fatalf("ci.sh: %v", err)
 	}
-	mustContain(t, "ci.sh's output", string(out), "staging answers", "prod answers", `"environment":"prod"`,
+	mustContain(t, "ci.sh's output", string(out),
+		"PASS  http http://127.0.0.1:"+stagingHello+"/healthz", "release ci1 verified on staging",
+		"PASS  http http://127.0.0.1:"+prodHello+"/healthz", "release ci1 verified on prod", "running,verified",
 		".stack/releases/staging/", ".stack/releases/prod/") // the lock paths, on stdout whatever --progress says
 
 	f, err := os.Open(events)
@@ -64,7 +65,7 @@ func TestReleaseCIJob(t *testing.T) {
 		}
 		seen[e.Action+" "+e.Status] = true
 	}
-	for _, want := range []string{"release done", "promote done", "create done"} {
+	for _, want := range []string{"release done", "promote done", "create done", "check done"} {
 		if !seen[want] {
 			t.Errorf("no %q event in %s: saw %v", want, events, seen)
 		}

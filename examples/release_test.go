@@ -25,7 +25,9 @@ import (
 //	stack promote staging prod                    -> prod's lock, same digest in prod's registry
 //	stack up --env prod --lock current            -> prod runs exactly that digest
 //	VERSION=1.1.0; release v2; promote; up prod   -> 1.1.0 in prod
-//	stack up --env prod --lock <v1's prod lock>   -> rolled back to 1.0.0; releases says v1 runs
+//	stack verify --env staging|prod               -> each check PASS, recorded with the release
+//	v2: promote before staging verified it        -> exit 1
+//	stack rollback --env prod                     -> back to v1 (1.0.0); releases says v1 runs
 func TestRelease(t *testing.T) {
 	t.Parallel()
 	dir := copyExample(t, "release")
@@ -60,6 +62,12 @@ func TestRelease(t *testing.T) {
 	digest := stagingV1.digest(t, "127.0.0.1:"+stagingPort+"/hello/hello@")
 	stack.MustRun(t, "up", "--env", "staging", "--lock", "current")
 	hello("staging", "1.0.0")
+	verified := func(env, tag string) {
+		t.Helper()
+		r := stack.MustRun(t, "verify", "--env", env)
+		mustContain(t, "stack verify --env "+env, r.Stdout, "PASS  http http://127.0.0.1:", "release "+tag+" verified on "+env)
+	}
+	verified("staging", "v1")
 
 	prodV1Path := lockPath(stack.MustRun(t, "promote", "staging", "prod"))
 	if got := readLock(t, prodV1Path).digest(t, "127.0.0.1:"+prodPort+"/hello/hello@"); got != digest {
@@ -67,6 +75,7 @@ func TestRelease(t *testing.T) {
 	}
 	stack.MustRun(t, "up", "--env", "prod", "--lock", "current")
 	hello("prod", "1.0.0")
+	verified("prod", "v1")
 	hello("staging", "1.0.0") // each environment its own project: prod left staging alone
 	running := containers(t, project+"-prod")["hello"]
 	repoDigests := e2e.Docker(t, "image", "inspect", "--format", "{{json .RepoDigests}}", running.Image)
@@ -79,12 +88,23 @@ func TestRelease(t *testing.T) {
 	if stagingV2.digest(t, "127.0.0.1:"+stagingPort+"/hello/hello@") == digest {
 		t.Fatal("release v2 with a new VERSION pinned v1's digest")
 	}
+	r := stack.Run(t, "promote", "staging", "prod")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "never verified on staging") {
+		t.Fatalf("promote of v2 before staging verified it: exit %d, want 1 saying so\n%s", r.Code, r.Stderr)
+	}
+	stack.MustRun(t, "up", "--env", "staging", "--lock", "current")
+	verified("staging", "v2")
 	stack.MustRun(t, "promote", "staging", "prod")
 	stack.MustRun(t, "up", "--env", "prod", "--lock", "current")
 	hello("prod", "1.1.0")
+	verified("prod", "v2")
 
-	stack.MustRun(t, "up", "--env", "prod", "--lock", prodV1Path)
+	r = stack.MustRun(t, "rollback", "--env", "prod")
+	mustContain(t, "stack rollback --env prod", r.Stdout, "rolling prod back from v2 to v1", "service:hello")
 	hello("prod", "1.0.0")
+	if l := readLock(t, prodV1Path); l.digest(t, "127.0.0.1:"+prodPort+"/hello/hello@") != digest {
+		t.Errorf("v1's prod lock file changed")
+	}
 	hello("staging", "1.0.0")
 	releases := stack.MustRun(t, "releases", "--env", "prod").Stdout
 	for _, line := range strings.Split(releases, "\n") {

@@ -81,6 +81,10 @@ type Environment struct {
 	// Expose says how a Kubernetes cluster serves published ports:
 	// ExposeNodePort (the default) or ExposeLoadBalancer.
 	Expose string `yaml:"expose,omitempty" json:"expose,omitempty"`
+	// Release replaces x-stack.release's lists in this environment, and
+	// Verify are the checks of a deploy to it (release.go).
+	Release *ReleasePhase `yaml:"release,omitempty" json:"release,omitempty"`
+	Verify  []Check       `yaml:"verify,omitempty" json:"verify,omitempty"`
 }
 
 // The orchestrators an environment can name.
@@ -162,6 +166,13 @@ func loadEnvironment(ctx context.Context, opts Options) (*Project, error) {
 	p, err := Load(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("loading environment %q: %w", name, err)
+	}
+	// as interpolated with the environment's env file
+	if e, ok := p.Stack.Environments[name]; ok {
+		env.Release, env.Verify = e.Release, e.Verify
+	}
+	if err := checkEnvironmentRelease(base, p, name, env); err != nil {
+		return nil, err
 	}
 	p.Env = &Selected{
 		Name:         name,

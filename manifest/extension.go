@@ -23,6 +23,8 @@ type Extension struct {
 	Gateway *Gateway `yaml:"gateway,omitempty" json:"gateway,omitempty"`
 	// Kubernetes sets what a cluster needs beyond compose (kubernetes.go).
 	Kubernetes *Kubernetes `yaml:"kubernetes,omitempty" json:"kubernetes,omitempty"`
+	// Release is the release phase of every environment (release.go).
+	Release *ReleasePhase `yaml:"release,omitempty" json:"release,omitempty"`
 }
 
 // ServiceExtension is the x-stack block of one service. Unknown keys are errors.

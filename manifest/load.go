@@ -201,6 +201,7 @@ func (p *Project) validExtensions() error {
 	p.checkInject(ps)
 	p.checkGateway(ps)
 	p.checkKubernetes(ps)
+	p.checkRelease(ps)
 	return ps.err()
 }
 

@@ -151,13 +151,22 @@ func Pin(p *manifest.Project, l *Lock, name string) error {
 	if err := l.Check(p, name); err != nil {
 		return err
 	}
+	PinImages(p, l)
+	return nil
+}
+
+// PinImages is Pin without the check: every service of p that l pins runs
+// l's image, as deployed (for a one-off next to what runs).
+func PinImages(p *manifest.Project, l *Lock) {
 	for svcName, svc := range p.Project.Services {
+		if _, ok := l.Services[svcName]; !ok {
+			continue
+		}
 		svc.Image = l.Services[svcName].Image
 		svc.Build = nil
 		svc.PullPolicy = types.PullPolicyMissing
 		p.Project.Services[svcName] = svc
 	}
-	return nil
 }
 
 func short(digest string) string {

@@ -23,6 +23,13 @@ type Deploy struct {
 	Time time.Time `json:"time"`
 	// Error says why it failed; empty when it succeeded.
 	Error string `json:"error,omitempty"`
+	// Release is the lock's LockID; By who deployed it (user@host); ID
+	// the record's own id, the same in the log and in the registry.
+	Release string `json:"release,omitempty"`
+	By      string `json:"by,omitempty"`
+	ID      string `json:"id,omitempty"`
+	// RollbackFrom is the LockID of the release a rollback replaced.
+	RollbackFrom string `json:"rollback_from,omitempty"`
 }
 
 // RecordDeploy appends the outcome of deploying the lock at lockPath (a

@@ -20,4 +20,8 @@ var (
 	ErrNoRegistry = image.ErrNoRegistry
 	// ErrDigestMismatch: an image arrived under another digest than it left with.
 	ErrDigestMismatch = errors.New("digest mismatch")
+	// ErrNoRollback: no release qualifies to roll back to.
+	ErrNoRollback = errors.New("nothing to roll back to")
+	// ErrNotVerified: a release is not verified where it is promoted from.
+	ErrNotVerified = errors.New("release not verified")
 )

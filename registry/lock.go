@@ -34,6 +34,8 @@ type Lock struct {
 	Tag string `json:"tag"`
 	// Created is when this lock was written (UTC, second precision).
 	Created time.Time `json:"created"`
+	// CreatedBy is who wrote it: user@host.
+	CreatedBy string `json:"created_by,omitempty"`
 	// GitCommit is the commit of the project directory's checkout, when there
 	// is one; GitDirty says it had uncommitted changes.
 	GitCommit string `json:"git_commit,omitempty"`
@@ -59,6 +61,10 @@ type ServiceImage struct {
 type Origin struct {
 	Environment string    `json:"environment"`
 	Created     time.Time `json:"created"`
+	// Forced says the release was promoted with --force though it was not
+	// verified in Environment; Unverified says why it was not.
+	Forced     bool   `json:"forced,omitempty"`
+	Unverified string `json:"unverified,omitempty"`
 }
 
 // Digest returns the sha256:... part of the image reference.

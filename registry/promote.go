@@ -128,6 +128,7 @@ func (p *Promoter) Promote(ctx context.Context, l *Lock, to Target) (*Lock, erro
 		promoted.Project = to.Project
 	}
 	promoted.Created = time.Now().UTC().Truncate(time.Second)
+	promoted.CreatedBy = Who()
 	promoted.PromotedFrom = &Origin{Environment: l.Environment, Created: l.Created}
 	promoted.Services = map[string]ServiceImage{}
 	for _, j := range jobs {

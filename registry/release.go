@@ -108,7 +108,7 @@ func (r Releaser) Release(ctx context.Context, p *manifest.Project, o ReleaseOpt
 	}
 
 	l := &Lock{
-		Version: LockVersion, Project: p.Name, Environment: env.Name, Tag: tag, Created: now,
+		Version: LockVersion, Project: p.Name, Environment: env.Name, Tag: tag, Created: now, CreatedBy: Who(),
 		GitCommit: commit, GitDirty: dirty, Manifest: mh, Services: map[string]ServiceImage{},
 	}
 	for _, x := range pushed {

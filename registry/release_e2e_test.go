@@ -97,8 +97,8 @@ func TestReleaseAndPromote(t *testing.T) {
 		}
 	}
 	r = cmd.MustRun(t, "releases", "--env", "staging")
-	if lines := strings.Split(strings.TrimSpace(r.Stdout), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], "v1 ") || !strings.Contains(lines[1], " current ") {
-		t.Fatalf("releases --env staging:\n%s\nwant a header and v1, current (nothing runs)", r.Stdout)
+	if lines := strings.Split(strings.TrimSpace(r.Stdout), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], "v1 ") || !strings.Contains(lines[1], " released ") {
+		t.Fatalf("releases --env staging:\n%s\nwant a header and v1, released (nothing runs)", r.Stdout)
 	}
 	r = cmd.MustRun(t, "releases", "--env", "staging", "--format", "json")
 	var listed []struct {
@@ -137,8 +137,9 @@ func TestReleaseAndPromote(t *testing.T) {
 		}
 	}
 	first := prod.Stats()
-	if first.BlobUploads == 0 || first.BlobBytesIn == 0 || first.ManifestWrites != 2 {
-		t.Fatalf("first promotion: prod %+v: want blobs and two manifests written", first)
+	// two images, and the lock's record in prod's release history
+	if first.BlobUploads == 0 || first.BlobBytesIn == 0 || first.ManifestWrites != 3 {
+		t.Fatalf("first promotion: prod %+v: want blobs and three manifests written", first)
 	}
 	t.Logf("first promotion: prod %+v, staging %+v", first, staging.Stats())
 

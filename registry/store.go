@@ -57,6 +57,37 @@ func (s Store) Save(l *Lock) (string, error) {
 			return cur, nil
 		}
 	}
+	return s.write(l, b, true)
+}
+
+// Import writes l, a lock of the history read from elsewhere (the
+// environment's registry), as a lock file of its environment unless one
+// says exactly what it says, and returns the file's path; current is left
+// as it is.
+func (s Store) Import(l *Lock) (string, error) {
+	if err := l.Validate(); err != nil {
+		return "", fmt.Errorf("saving lock: %w", err)
+	}
+	entries, err := s.List(l.Environment)
+	if err != nil {
+		return "", err
+	}
+	id := LockID(l)
+	for _, e := range entries {
+		if e.Lock != nil && LockID(e.Lock) == id {
+			return e.Path, nil
+		}
+	}
+	b, err := l.Marshal()
+	if err != nil {
+		return "", fmt.Errorf("saving lock: %w", err)
+	}
+	return s.write(l, b, false)
+}
+
+// write writes l (marshalled as b) as a new lock file of its environment,
+// and points current at it when asked.
+func (s Store) write(l *Lock, b []byte, current bool) (string, error) {
 	dir := filepath.Join(s.Dir, l.Environment)
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return "", fmt.Errorf("saving lock: %w", err)
@@ -79,6 +110,9 @@ func (s Store) Save(l *Lock) (string, error) {
 	path := filepath.Join(dir, file)
 	if err := writeFileAtomic(path, b); err != nil {
 		return "", fmt.Errorf("saving lock %s: %w", path, err)
+	}
+	if !current {
+		return path, nil
 	}
 	if err := writeFileAtomic(filepath.Join(dir, CurrentFile), []byte(file+"\n")); err != nil {
 		return "", fmt.Errorf("pointing %s at %s: %w", filepath.Join(dir, CurrentFile), file, err)

@@ -58,8 +58,8 @@ func TestUpWithLock(t *testing.T) {
 	}
 
 	r := cmd.MustRun(t, "releases", "--env", "prod")
-	if lines := strings.Split(strings.TrimSpace(r.Stdout), "\n"); len(lines) != 2 || !strings.Contains(lines[1], "current,running") {
-		t.Errorf("releases --env prod after up --lock:\n%s\nwant v1 current,running", r.Stdout)
+	if lines := strings.Split(strings.TrimSpace(r.Stdout), "\n"); len(lines) != 2 || !strings.Contains(lines[1], "running,deployed") {
+		t.Errorf("releases --env prod after up --lock:\n%s\nwant v1 running,deployed", r.Stdout)
 	}
 
 	r = cmd.Run(t, "up", "--env", "prod", "--lock", stagingLock)

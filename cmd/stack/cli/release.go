@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stack-deploy/stack/image"
+	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/progress"
 	"github.com/stack-deploy/stack/registry"
 )
@@ -28,7 +29,8 @@ func newReleaseCommand(g *Globals) *cobra.Command {
 			"<registry>/<service>:<tag> with the credentials of the Docker config, check that the\n" +
 			"registry stored that very image, point <registry>/<service>'s own tag (latest) at it, and\n" +
 			"write a lock file pinning every service to the digest the registry stored:\n" +
-			"  .stack/releases/<env>/<time>-<tag>.json, and .stack/releases/<env>/current names it.\n" +
+			"  .stack/releases/<env>/<time>-<tag>.json, and .stack/releases/<env>/current names it,\n" +
+			"and store the lock in the registry's release history (<registry>/stack-releases).\n" +
 			"Prints the lock file's path. Deploy it with `stack up --env ENV --lock FILE`, move it to\n" +
 			"another environment with `stack promote`.",
 		Args: cobra.NoArgs,
@@ -57,7 +59,7 @@ func newReleaseCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.saveLock(ctx, registry.Store{Dir: registry.DefaultStoreDir(p.WorkingDir)}, l, "release")
+			return g.saveLock(ctx, p, l, "release")
 		},
 	}
 	lockFlag(cmd)
@@ -67,10 +69,15 @@ func newReleaseCommand(g *Globals) *cobra.Command {
 	return cmd
 }
 
-// saveLock saves l in s, reports it, and prints its path on stdout (the
-// events, JSON ones included, go to stderr).
-func (g *Globals) saveLock(ctx context.Context, s registry.Store, l *registry.Lock, action string) error {
-	path, err := s.Save(l)
+// saveLock saves l in the history of p's environment (its lock file, and
+// a record in its registry), reports it, and prints the file's path on
+// stdout (the events, JSON ones included, go to stderr).
+func (g *Globals) saveLock(ctx context.Context, p *manifest.Project, l *registry.Lock, action string) error {
+	h, err := g.history(p)
+	if err != nil {
+		return err
+	}
+	path, err := h.SaveLock(ctx, l)
 	if err != nil {
 		return err
 	}
