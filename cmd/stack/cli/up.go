@@ -21,6 +21,7 @@ type upOptions struct {
 	Lock     string
 	Pull     string
 	Atomic   bool
+	fg       foregroundOptions
 }
 
 func init() { register(newUpCommand) }
@@ -34,7 +35,7 @@ func newUpCommand(g *Globals) *cobra.Command {
 			"containers that differ from the manifest, dependencies first, independent services in\n" +
 			"parallel; return once every service is running, healthy where it has a healthcheck, and\n" +
 			"one-shot dependencies have completed. Nothing changed: nothing is done.",
-		RunE: func(cmd *cobra.Command, args []string) (err error) {
+		RunE: o.fg.wrap(g, &o, func(cmd *cobra.Command, args []string) (err error) {
 			o.Services = args
 			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
 			// A release deploys whole or not at all.
@@ -62,7 +63,7 @@ func newUpCommand(g *Globals) *cobra.Command {
 				}
 			}
 			return err
-		},
+		}),
 	}
 	lockFlag(cmd)
 	f := cmd.Flags()
@@ -71,9 +72,7 @@ func newUpCommand(g *Globals) *cobra.Command {
 	o.flags(cmd)
 	f.BoolVar(&o.NoDeps, "no-deps", false, "do not start the dependencies of the named services")
 	f.StringVar(&o.Lock, "lock", "", "deploy exactly the images of a release lock (a path, or current for the --env's current lock): nothing is built")
-	// Compose users type `up -d`; stack's up always returns once the services
-	// are ready, so it is accepted and changes nothing.
-	f.BoolP("detach", "d", true, "return once the services are ready (always so; follow their output with stack logs -f)")
+	foregroundFlags(cmd, &o.fg)
 	f.BoolVar(&o.Atomic, "atomic", false, "all or nothing: when any service fails, every service this run replaced returns to what ran before (always so with --lock)")
 	// A lock deploys a release's images as they are: nothing is built.
 	cmd.MarkFlagsMutuallyExclusive("lock", "build")
