@@ -101,6 +101,9 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 }
 
 func load(ctx context.Context, opts Options) (*Project, error) {
+	if err := resolveRemoteFiles(ctx, &opts); err != nil {
+		return nil, err
+	}
 	if opts.Environment != "" {
 		return loadEnvironment(ctx, opts)
 	}

@@ -180,12 +180,6 @@ func descriptor(b []byte, mt types.MediaType) v1.Descriptor {
 	return v1.Descriptor{MediaType: mt, Size: int64(len(b)), Digest: v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}, Data: b}
 }
 
-// rawManifest is an OCI manifest to write as it is.
-type rawManifest []byte
-
-func (m rawManifest) RawManifest() ([]byte, error)        { return m, nil }
-func (m rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
-
 // List reads every record of project's environment env, in no order.
 // A repository that does not exist yet holds no record.
 func (r *Records) List(ctx context.Context, project, env string) ([]Record, error) {

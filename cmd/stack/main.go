@@ -29,5 +29,6 @@ func onSignals(cancel context.CancelCauseFunc) {
 	first := (<-sigs).(syscall.Signal)
 	cancel(cli.Interrupted{Signal: first})
 	second := (<-sigs).(syscall.Signal)
+	cli.ForceStop() // a foreground up kills what it was stopping
 	os.Exit(cli.SignalExitCode(second))
 }

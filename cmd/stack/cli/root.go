@@ -31,6 +31,9 @@ type Globals struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+
+	// scale sets services' replicas in every project loaded (up --scale).
+	scale map[string]int
 }
 
 // verbs holds the constructors of every sub-command; each verb's file adds
@@ -108,7 +111,7 @@ func (g *Globals) validate() error {
 // its environment (x-stack.environments.<env>.host) is p.Env.Host, which
 // deploy.Open connects to.
 func (g *Globals) LoadProject(ctx context.Context) (*manifest.Project, error) {
-	return manifest.Load(ctx, manifest.Options{
+	p, err := manifest.Load(ctx, manifest.Options{
 		Files:            g.Files,
 		ProjectName:      g.ProjectName,
 		ProjectDirectory: g.ProjectDirectory,
@@ -117,6 +120,10 @@ func (g *Globals) LoadProject(ctx context.Context) (*manifest.Project, error) {
 		Environment:      g.Env,
 		Cache:            modelCacheDir(),
 	})
+	if err == nil && g.scale != nil {
+		_, err = applyScales(p, g.scale)
+	}
+	return p, err
 }
 
 // modelCacheDir is where loading keeps the models of the projects it loads

@@ -20,6 +20,7 @@ type upOptions struct {
 	Lock     string
 	Pull     string
 	Atomic   bool
+	fg       foregroundOptions
 }
 
 func init() { register(newUpCommand) }
@@ -33,12 +34,12 @@ func newUpCommand(g *Globals) *cobra.Command {
 			"containers that differ from the manifest, dependencies first, independent services in\n" +
 			"parallel; return once every service is running, healthy where it has a healthcheck, and\n" +
 			"one-shot dependencies have completed. Nothing changed: nothing is done.",
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: o.fg.wrap(g, &o, func(cmd *cobra.Command, args []string) error {
 			o.Services = args
 			o.DiffOptions.Atomic = o.Atomic
 			return g.up(cmd, args, deploy.UpOptions{Release: o.Lock,
 				Apply: engine.ApplyOptions{Parallel: o.Parallel, Timeout: o.Timeout}}, &o)
-		},
+		}),
 	}
 	lockFlag(cmd)
 	f := cmd.Flags()
@@ -47,9 +48,7 @@ func newUpCommand(g *Globals) *cobra.Command {
 	o.flags(cmd)
 	f.BoolVar(&o.NoDeps, "no-deps", false, "do not start the dependencies of the named services")
 	f.StringVar(&o.Lock, "lock", "", "deploy exactly the images of a release lock (a path, or current for the --env's current lock): nothing is built")
-	// Compose users type `up -d`; stack's up always returns once the services
-	// are ready, so it is accepted and changes nothing.
-	f.BoolP("detach", "d", true, "return once the services are ready (always so; follow their output with stack logs -f)")
+	foregroundFlags(cmd, &o.fg)
 	f.BoolVar(&o.Atomic, "atomic", false, "all or nothing: when any service fails, every service this run replaced returns to what ran before (always so with --lock)")
 	// A lock deploys a release's images as they are: nothing is built.
 	cmd.MarkFlagsMutuallyExclusive("lock", "build")
