@@ -48,7 +48,9 @@ func newStatsCommand(g *Globals) *cobra.Command {
 			o.Services, o.Stream = args, !o.NoStream
 			rw := newRouteWatch(p, t, args)
 			if o.Format == "json" {
-				err = statsJSONWithRoutes(ctx, g.Stdout, rw, o.Stream, func(ctx context.Context, f func(engine.Sample)) error { return sr.Stats(ctx, p.Name, o.StatsOptions, f) })
+				err = statsJSONWithRoutes(ctx, g.Stdout, rw, o.Stream, func(ctx context.Context, f func(engine.Sample)) error {
+					return sr.Stats(ctx, p.Name, o.StatsOptions, f)
+				})
 			} else {
 				err = statsTables(ctx, g, sr, rw, p.Name, o)
 			}
