@@ -33,6 +33,14 @@ func routeServer(addr string, r manifest.ServiceRoute, addrs []string) object {
 	}
 	var handle []any
 	if n := r.MaxBodyBytes(); n > 0 {
+		// A body whose length is said is refused at once; one sent in
+		// chunks is cut at the limit (Caddy 2.6's proxy then answers 502).
+		cl := "{http.request.header.Content-Length}"
+		routes = append(routes, object{
+			"match":    []any{object{"expression": fmt.Sprintf(`%s != "" && int(%s) > %d`, cl, cl, n)}},
+			"handle":   []any{object{"handler": "static_response", "status_code": 413, "body": "request body too large\n", "close": true}},
+			"terminal": true,
+		})
 		handle = append(handle, object{"handler": "request_body", "max_size": n})
 	}
 	if r.StripPrefix {
