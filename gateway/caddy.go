@@ -86,12 +86,17 @@ func ServerName(r manifest.ServiceRoute) string {
 func RouteName(r manifest.ServiceRoute) string { return r.Host + cmp.Or(r.Path, "/") }
 
 // hop is the public server's route for r: its matchers, and a proxy to
-// r's own server on the loopback, streaming.
+// r's own server on the loopback, streaming. A connection each request: a
+// kept-alive one may be to the route server of the config a reload just
+// replaced, which closes it (a request on it would fail); a GET that
+// fails all the same is tried again.
 func hop(r manifest.ServiceRoute, addr string) object {
 	route := object{"handle": []any{object{
 		"handler":        "reverse_proxy",
 		"upstreams":      []any{object{"dial": addr}},
 		"flush_interval": -1,
+		"transport":      object{"protocol": "http", "keep_alive": object{"enabled": false}},
+		"load_balancing": object{"try_duration": "5s", "try_interval": "50ms"},
 	}}, "terminal": true}
 	match := object{}
 	if r.Host != "" {
