@@ -109,6 +109,9 @@ func (p *Project) ForwardPort(f *ForwardAuth) int {
 func (p *Project) checkRoutePolicy(ps *problems, name string, i int) {
 	r := &p.Services[name].Route[i]
 	field := fmt.Sprintf("%s.route[%d]", ExtensionKey, i)
+	if _, listed := p.idx["services."+name+"."+field]; !listed && i == 0 {
+		field = ExtensionKey + ".route" // route: {...}, one route
+	}
 	bad := func(sub, problem, fix string) {
 		e := p.ErrorAt(name, field+"."+sub)
 		e.Problem, e.Fix, e.Err = problem, fix, ErrInvalid

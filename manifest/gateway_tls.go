@@ -72,6 +72,8 @@ func (p *Project) checkGatewayTLS(ps *problems) {
 			bad("tls", "neither or both of internal and acme", "write tls: internal, or tls: {acme: {email: you@example.com}}")
 		case t.ACME != nil && !strings.Contains(t.ACME.Email, "@"):
 			bad("tls.acme.email", fmt.Sprintf("%q is not an email address", t.ACME.Email), "give the address Let's Encrypt writes to about the certificates")
+		case t.ACME != nil && !p.routeHosts():
+			bad("tls.acme", "ACME, but no route has a host to certify", "give the routes their public host (host: api.example.com), or use tls: internal")
 		case len(g.Ports) > 0 && !targets[443]:
 			bad("tls", "TLS, but no port of the gateway's is its container port 443", `publish one, e.g. ports: ["443:443", "80:80"] (80 then redirects to HTTPS)`)
 		}
@@ -84,4 +86,16 @@ func (p *Project) checkGatewayTLS(ps *problems) {
 			bad("metrics.port", fmt.Sprintf("port %d is the gateway's already", m.Port), "choose another, such as 9180")
 		}
 	}
+}
+
+// routeHosts reports whether some route matches a host.
+func (p *Project) routeHosts() bool {
+	for _, s := range p.Services {
+		for _, r := range s.Route {
+			if r.Host != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
