@@ -33,7 +33,8 @@ func newStatsCommand(g *Globals) *cobra.Command {
 			"per service. On a terminal the tables are redrawn in place every second, each service with\n" +
 			"the last minute of its CPU and memory as sparklines; a service using 90% or more of its\n" +
 			"memory limit is marked \"near limit\". --no-stream prints one reading; --format json one\n" +
-			"object per container per reading, every figure as a number.",
+			"object per container per reading, every figure as a number. With a gateway, a row per\n" +
+			"route too: requests, requests/s, 5xx/s, p50 and p99 latency (JSON: one object per route).",
 		ValidArgsFunction: completeServices(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Format != "table" && o.Format != "json" {
