@@ -160,10 +160,27 @@ func TestGatewayTLSAuthCORSMetrics(t *testing.T) {
 	if after := routeRequests(t, c, "/open"); after-before != 100 {
 		t.Errorf("stack stats counts %v requests on /open, then %v: want 100 more", before, after)
 	}
+	if table := c.MustRun(t, "stats", "--no-stream").Stdout; !containsLine(table, "/open", "web") || !strings.Contains(table, "P99") {
+		t.Errorf("stats --no-stream has no row of route /open:\n%s", table)
+	}
 	// And publishes Caddy's metrics for a scraper.
 	metrics := get(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort))
 	if !strings.Contains(metrics, `server="route:web:/open"`) {
 		t.Errorf("the metrics port serves no figures of route /open:\n%.2000s", metrics)
+	}
+
+	// A change to the users file reloads the gateway, and prints none of it.
+	bob := "bob:$2a$04$aakgF0iLrZKITd9FqkbxQua42SRcsPeFdB16GJTeULYD40Pr3IX9i\n" // s3cret too
+	e2e.WriteFiles(t, c.Dir, map[string]string{"users.htpasswd": gwUsers + bob})
+	r := c.Run(t, "plan", "--detailed-exitcode")
+	if r.Code != 2 || !containsLine(r.Stdout, "gateway", "reload") || strings.Contains(r.Stdout+r.Stderr, "$2a$") {
+		t.Fatalf("plan after a users file change: exit %d, want 2 and the gateway reloading, nothing of the file", r.Code)
+	}
+	c.MustRun(t, "up")
+	req, _ := http.NewRequest("GET", "/", nil)
+	req.SetBasicAuth("bob", "s3cret")
+	if r := must(t, hc, "GET", base+"/basic/x", req.Header); r.code != 200 {
+		t.Errorf("bob after the reload: %d, want 200", r.code)
 	}
 }
 
