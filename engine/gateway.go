@@ -39,17 +39,20 @@ func DesiredGateway(m *manifest.Project) (*GatewaySpec, string, error) {
 	nets := map[string]bool{}
 	routes := m.GatewayRoutes()
 	for _, r := range routes {
-		for _, key := range ServiceNetworks(m.Project.Services[r.Service]) {
-			if n, ok := m.Project.Networks[key]; ok {
-				nets[n.Name] = true
+		for _, s := range r.Reaches() {
+			for _, key := range ServiceNetworks(m.Project.Services[s]) {
+				if n, ok := m.Project.Networks[key]; ok {
+					nets[n.Name] = true
+				}
 			}
 		}
 	}
+	spec.Ports = append(spec.Ports, gatewayMetricsPort(g)...)
 	for n := range nets {
 		spec.Networks = append(spec.Networks, n)
 	}
 	sort.Strings(spec.Networks)
-	h, err := ResourceHash(routes)
+	h, err := routesHash(g, routes)
 	if err != nil {
 		return nil, "", err
 	}

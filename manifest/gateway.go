@@ -21,6 +21,10 @@ type Gateway struct {
 	Ports []string `yaml:"ports" json:"ports"`
 	// Image is a Caddy 2 image; default caddy:2.
 	Image string `yaml:"image,omitempty" json:"image,omitempty"`
+	// TLS serves the routes over HTTPS (gateway_tls.go); nil: plain HTTP.
+	TLS *GatewayTLS `yaml:"tls,omitempty" json:"tls,omitempty"`
+	// Metrics publishes the gateway's metrics for a Prometheus scraper.
+	Metrics *GatewayMetrics `yaml:"metrics,omitempty" json:"metrics,omitempty"`
 }
 
 // Route sends the requests that match it to a service's containers.
@@ -38,6 +42,8 @@ type Route struct {
 	// Health is a path the gateway asks every few seconds; a container
 	// that does not answer 2xx gets no traffic until it does.
 	Health string `yaml:"health,omitempty" json:"health,omitempty"`
+	// What the gateway does before sending a request on (gateway_route.go).
+	RoutePolicy `yaml:",inline"`
 }
 
 // Routes are a service's routes: x-stack.route takes one route or a list.
@@ -88,6 +94,11 @@ func (p *Project) GatewayRoutes() []ServiceRoute {
 			if r.Port == 0 {
 				r.Port = routePort(p.Project.Services[name])
 			}
+			if a := r.Auth; a != nil && a.Forward != nil {
+				f := *a.Forward
+				f.Port = p.ForwardPort(&f)
+				r.Auth = &RouteAuth{Basic: a.Basic, Forward: &f}
+			}
 			out = append(out, ServiceRoute{Route: r, Service: name})
 		}
 	}
@@ -137,6 +148,7 @@ func (p *Project) checkGateway(ps *problems) {
 				ps.add(e)
 			}
 		}
+		p.checkGatewayTLS(ps)
 	}
 	for _, name := range p.ServiceNames() {
 		for i, r := range p.Services[name].Route {
@@ -157,6 +169,8 @@ func (p *Project) checkGateway(ps *problems) {
 				bad("no port to send requests to", "give the route a port (port: 8080), or the service an expose entry")
 			case r.StripPrefix && r.Path == "":
 				bad("strip_prefix without a path", "give the route a path, or drop strip_prefix")
+			default:
+				p.checkRoutePolicy(ps, name, i)
 			}
 		}
 	}

@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/docker/docker/api/types/container"
@@ -18,7 +16,6 @@ import (
 	"github.com/docker/go-connections/nat"
 
 	"github.com/stack-deploy/stack/engine"
-	"github.com/stack-deploy/stack/manifest"
 )
 
 // The gateway is one Caddy container per project, <project>-gateway,
@@ -105,89 +102,6 @@ func gatewaySpec(project string, g *engine.GatewaySpec, hash string) (spec, erro
 		}
 	}
 	return sp, nil
-}
-
-// listenPorts are the container ports the gateway listens on.
-func listenPorts(g *engine.GatewaySpec) []int {
-	seen := map[int]bool{}
-	var out []int
-	for _, p := range g.Ports {
-		ps, _ := types.ParsePortConfig(p) // checked when loading
-		for _, pc := range ps {
-			if t := int(pc.Target); !seen[t] {
-				seen[t] = true
-				out = append(out, t)
-			}
-		}
-	}
-	sort.Ints(out)
-	return out
-}
-
-// caddyConfig renders Caddy's JSON config: one server listening on the
-// gateway's ports, a route per manifest route, longest path first, each to
-// the addresses of the containers serving its service (round robin, a
-// failed connection retried on another for a few seconds, a failing
-// container passed over), or a 503 saying so when none serves. Automatic
-// HTTPS is on only when the gateway listens on 443.
-func caddyConfig(g *engine.GatewaySpec, routes []manifest.ServiceRoute, upstreams map[string][]string) ([]byte, error) {
-	var listen []string
-	https := false
-	for _, p := range listenPorts(g) {
-		listen = append(listen, ":"+strconv.Itoa(p))
-		https = https || p == 443
-	}
-	var caddyRoutes []any
-	for _, r := range routes {
-		match := map[string]any{}
-		if r.Host != "" {
-			match["host"] = []string{r.Host}
-		}
-		if r.Path != "" && r.Path != "/" {
-			match["path"] = []string{r.Path, strings.TrimSuffix(r.Path, "/") + "/*"}
-		}
-		var handle []any
-		if r.StripPrefix {
-			handle = append(handle, map[string]any{"handler": "rewrite", "strip_path_prefix": r.Path})
-		}
-		var ups []any
-		for _, addr := range upstreams[r.Service] {
-			ups = append(ups, map[string]any{"dial": addr + ":" + strconv.Itoa(r.Port)})
-		}
-		if len(ups) == 0 {
-			handle = append(handle, map[string]any{"handler": "static_response", "status_code": 503,
-				"body": fmt.Sprintf("no container of service %s is ready\n", r.Service)})
-		} else {
-			proxy := map[string]any{
-				"handler":   "reverse_proxy",
-				"upstreams": ups,
-				"load_balancing": map[string]any{
-					"selection_policy": map[string]any{"policy": "round_robin"},
-					"try_duration":     "5s",
-					"try_interval":     "100ms",
-				},
-				"health_checks": map[string]any{"passive": map[string]any{"fail_duration": "5s", "max_fails": 1}},
-			}
-			if r.Health != "" {
-				proxy["health_checks"].(map[string]any)["active"] = map[string]any{"uri": r.Health, "interval": "2s", "timeout": "1s"}
-			}
-			handle = append(handle, proxy)
-		}
-		route := map[string]any{"handle": handle, "terminal": true}
-		if len(match) > 0 {
-			route["match"] = []any{match}
-		}
-		caddyRoutes = append(caddyRoutes, route)
-	}
-	server := map[string]any{"listen": listen, "routes": caddyRoutes}
-	if !https {
-		server["automatic_https"] = map[string]any{"disable": true}
-	}
-	cfg := map[string]any{
-		"admin": map[string]any{"listen": "localhost:2019"},
-		"apps":  map[string]any{"http": map[string]any{"servers": map[string]any{"gateway": server}}},
-	}
-	return json.MarshalIndent(cfg, "", "  ")
 }
 
 // readRoutes reads the routes file from a gateway container; nil when it

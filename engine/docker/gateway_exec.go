@@ -18,6 +18,7 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/gateway"
 )
 
 // drainTimeout bounds how long a container taken off the gateway may take
@@ -117,7 +118,7 @@ func (g *gatewayRun) write(ctx context.Context, x *executor, name string) error 
 			}
 		}
 	}
-	cfg, err := caddyConfig(spec, x.plan.Desired.GatewayRoutes(), upstreams)
+	cfg, err := gateway.Config(x.plan.Desired.Stack.Gateway, x.plan.Desired.GatewayRoutes(), upstreams)
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,8 @@ func newStatsCommand(g *Globals) *cobra.Command {
 			"per service. On a terminal the tables are redrawn in place every second, each service with\n" +
 			"the last minute of its CPU and memory as sparklines; a service using 90% or more of its\n" +
 			"memory limit is marked \"near limit\". --no-stream prints one reading; --format json one\n" +
-			"object per container per reading, every figure as a number.",
+			"object per container per reading, every figure as a number. With a gateway, a row per\n" +
+			"route too: requests, requests/s, 5xx/s, p50 and p99 latency (JSON: one object per route).",
 		ValidArgsFunction: completeServices(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Format != "table" && o.Format != "json" {
@@ -46,10 +47,13 @@ func newStatsCommand(g *Globals) *cobra.Command {
 			}
 			defer t.Close()
 			o.Services, o.Stream = args, !o.NoStream
+			rw := newRouteWatch(p, t, args)
 			if o.Format == "json" {
-				err = sr.Stats(ctx, p.Name, o.StatsOptions, jsonSample(g.Stdout))
+				err = statsJSONWithRoutes(ctx, g.Stdout, rw, o.Stream, func(ctx context.Context, f func(engine.Sample)) error {
+					return sr.Stats(ctx, p.Name, o.StatsOptions, f)
+				})
 			} else {
-				err = statsTables(ctx, g, sr, p.Name, o)
+				err = statsTables(ctx, g, sr, rw, p.Name, o)
 			}
 			if o.Stream && ctx.Err() != nil {
 				return nil // Ctrl-C is how following ends
@@ -68,13 +72,14 @@ func newStatsCommand(g *Globals) *cobra.Command {
 
 // statsTables prints the tables: once with --no-stream; otherwise every
 // second, redrawn in place on a terminal, appended elsewhere.
-func statsTables(ctx context.Context, g *Globals, sr engine.StatsReader, project string, o statsOptions) error {
+func statsTables(ctx context.Context, g *Globals, sr engine.StatsReader, rw *routeWatch, project string, o statsOptions) error {
 	b := newStatsBoard(!o.NoTrunc)
 	if !o.Stream {
+		rw.read(ctx)
 		if err := sr.Stats(ctx, project, o.StatsOptions, b.add); err != nil {
 			return err
 		}
-		_, err := io.WriteString(g.Stdout, b.frame(time.Now(), false, 0).String())
+		_, err := io.WriteString(g.Stdout, addRoutes(b.frame(time.Now(), false, 0), rw.read(ctx), false, 0).String())
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -94,10 +99,11 @@ func statsTables(ctx context.Context, g *Globals, sr engine.StatsReader, project
 			return err
 		case now := <-tick.C:
 			b.record()
+			routes := rw.read(ctx)
 			if screen != nil {
-				screen.draw(b.frame(now, true, screen.width()))
+				screen.draw(addRoutes(b.frame(now, true, screen.width()), routes, true, screen.width()))
 			} else {
-				fmt.Fprintln(g.Stdout, b.frame(now, false, 0).String())
+				fmt.Fprintln(g.Stdout, addRoutes(b.frame(now, false, 0), routes, false, 0).String())
 			}
 		}
 	}
