@@ -10,9 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/authn"
 
+	"github.com/stack-deploy/stack/internal/dockerclient"
 	"github.com/stack-deploy/stack/progress"
 )
 
@@ -91,7 +91,7 @@ func New(opts ...Option) (*Builder, error) {
 		b.classic = "DOCKER_BUILDKIT=" + os.Getenv("DOCKER_BUILDKIT")
 	}
 	if b.client == nil {
-		c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		c, err := dockerclient.New()
 		if err != nil {
 			return nil, fmt.Errorf("connecting to the Docker engine: %w", err)
 		}

@@ -1,0 +1,171 @@
+package main_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stack-deploy/stack/internal/e2e"
+)
+
+// silentEngine is a unix socket that accepts connections and never answers
+// them, as a wedged engine does. Accepted counts the connections.
+type silentEngine struct {
+	Host     string // unix://...
+	accepted atomic.Int64
+}
+
+func startSilentEngine(t *testing.T) *silentEngine {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "silent-engine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "docker.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &silentEngine{Host: "unix://" + path}
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			e.accepted.Add(1)
+			conns = append(conns, c)
+			go func() { _, _ = io.Copy(io.Discard, c) }() // read the request, never answer
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+		os.RemoveAll(dir)
+	})
+	return e
+}
+
+// startStack starts the binary in dir with env added and returns a channel
+// that gets its exit error.
+func startStack(t *testing.T, dir string, env []string, stderr *bytes.Buffer, args ...string) (*exec.Cmd, chan error) {
+	t.Helper()
+	cmd := exec.Command(e2e.Binary(t), args...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "PWD="+dir, "CI=true"), env...)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		err := <-exited
+		exited <- err
+	})
+	return cmd, exited
+}
+
+func exitStatus(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// TestUpOnAnEngineThatNeverAnswers: an engine that accepts connections and
+// never answers makes `stack up` fail once --engine-timeout has passed, exit
+// 1, with a message that names the engine, the call and what to look at;
+// SIGINT and SIGTERM end such a run at once (130, 143).
+//
+// Model: a unix socket that accepts and never answers; a project of one
+// service (busybox:stable).
+// Steps: up with --engine-timeout 2s -> exit 1 within 2-6s, stderr "the
+// engine at unix://... has not answered GET /... in 2s: it may be wedged"
+// and "docker info"; up with the default bound (60s), and the signal once
+// it has connected -> exit 130 or 143 within 2s.
+func TestUpOnAnEngineThatNeverAnswers(t *testing.T) {
+	e2e.Engine(t)
+	e2e.Binary(t) // built before the clock starts
+	dir := t.TempDir()
+	e2e.WriteFiles(t, dir, map[string]string{
+		"compose.yaml": "services:\n  web:\n    image: busybox:stable\n    command: [sleep, \"600\"]\n",
+	})
+	t.Run("timeout", func(t *testing.T) {
+		eng := startSilentEngine(t)
+		var stderr bytes.Buffer
+		start := time.Now()
+		_, exited := startStack(t, dir, []string{"DOCKER_HOST=" + eng.Host}, &stderr, "--engine-timeout", "2s", "up")
+		var err error
+		select {
+		case err = <-exited:
+			exited <- err
+		case <-time.After(30 * time.Second):
+			t.Fatalf("stack up still running 30s after it started, with --engine-timeout 2s\nstderr:\n%s", stderr.String())
+		}
+		took := time.Since(start)
+		t.Logf("exit %d after %v:\n%s", exitStatus(err), took, stderr.String())
+		if code := exitStatus(err); code != 1 {
+			t.Errorf("exit status %d; want 1", code)
+		}
+		if took < 2*time.Second || took > 6*time.Second {
+			t.Errorf("took %v; want the bound, 2s, and little more", took)
+		}
+		for _, want := range []string{"the engine at " + eng.Host + " has not answered ", " in 2s: it may be wedged", "docker info", "--engine-timeout"} {
+			if !strings.Contains(stderr.String(), want) {
+				t.Errorf("stderr lacks %q", want)
+			}
+		}
+	})
+	for _, tt := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}} {
+		t.Run(tt.sig.String(), func(t *testing.T) {
+			eng := startSilentEngine(t)
+			var stderr bytes.Buffer
+			cmd, exited := startStack(t, dir, []string{"DOCKER_HOST=" + eng.Host}, &stderr, "up")
+			for i := 0; eng.accepted.Load() == 0; i++ {
+				if i == 200 {
+					t.Fatalf("stack up did not connect to the engine in 10s\nstderr:\n%s", stderr.String())
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			time.Sleep(200 * time.Millisecond) // blocked on the engine
+			if err := cmd.Process.Signal(tt.sig); err != nil {
+				t.Fatal(err)
+			}
+			sent := time.Now()
+			select {
+			case err := <-exited:
+				exited <- err
+				if code := exitStatus(err); code != tt.code {
+					t.Errorf("exit status %d after %v; want %d\nstderr:\n%s", code, tt.sig, tt.code, stderr.String())
+				}
+				t.Logf("exit %d %v after %v: %s", exitStatus(err), tt.sig, time.Since(sent), strings.TrimSpace(stderr.String()))
+			case <-time.After(2 * time.Second):
+				t.Fatalf("stack up still running 2s after %v\nstderr:\n%s", tt.sig, stderr.String())
+			}
+		})
+	}
+}
