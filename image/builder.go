@@ -106,6 +106,7 @@ func New(opts ...Option) (*Builder, error) {
 func (b *Builder) builder(ctx context.Context) (builder, error) {
 	b.bkMu.Lock()
 	defer b.bkMu.Unlock()
+	connected := false // by this call, to the engine's BuildKit: b.client answers
 	if b.bk == nil && b.classic == "" {
 		bk, err := ConnectBuildKit(ctx, b.client)
 		switch {
@@ -116,7 +117,7 @@ func (b *Builder) builder(ctx context.Context) (builder, error) {
 		case err != nil:
 			return nil, err
 		default:
-			b.bk = bk
+			b.bk, connected = bk, true
 		}
 	}
 	if b.classic != "" {
@@ -127,6 +128,11 @@ func (b *Builder) builder(ctx context.Context) (builder, error) {
 		info, err := inspectBuildKit(ctx, b.bk)
 		if err != nil {
 			return nil, err
+		}
+		if connected {
+			if ping, err := b.client.Ping(ctx); err == nil {
+				info.apiVersion = ping.APIVersion
+			}
 		}
 		b.bkInfo = info
 	}
