@@ -169,3 +169,87 @@ func TestUpOnAnEngineThatNeverAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestUpOnAStoppedLabEngine: a real engine that stops answering mid-life
+// (engine 29 of scripts/engine-29.sh, SIGSTOPped) makes `stack up` fail
+// within --engine-timeout with the message, and SIGINT end it at once;
+// once the engine runs again, the next `stack up` converges: the failed
+// runs left no lock held. It stops the lab's engine, never the main one, so
+// it runs in the engine-29 pass of scripts/test-engines.sh only.
+//
+// Model: one service (busybox:stable), deployed; then its environment
+// changed, so the next up recreates it.
+// Steps: SIGSTOP dockerd; up --engine-timeout 3s -> exit 1 within 3-8s,
+// "has not answered"; up, SIGINT after a second -> exit 130 within 2s;
+// SIGCONT; up -> exit 0, the container has the new environment.
+func TestUpOnAStoppedLabEngine(t *testing.T) {
+	e2e.Engine(t)
+	lab, pid := os.Getenv("STACK_ENGINE_29_HOST"), os.Getenv("STACK_ENGINE_29_PID")
+	if lab == "" || os.Getenv("DOCKER_HOST") != lab || pid == "" {
+		t.Skip("stops the engine-29 lab's dockerd: runs where DOCKER_HOST is the lab's (scripts/test-engines.sh 29)")
+	}
+	e2e.Binary(t)
+	dir := t.TempDir()
+	project := e2e.ProjectName(t)
+	write := func(gen string) {
+		e2e.WriteFiles(t, dir, map[string]string{"compose.yaml": "name: " + project + "\nservices:\n  web:\n    image: busybox:stable\n    command: [sleep, \"600\"]\n    environment: {GEN: \"" + gen + "\"}\n"})
+	}
+	write("1")
+	c := e2e.Cmd{Dir: dir}
+	c.MustRun(t, "up")
+	write("2")
+	signal := func(sig string) {
+		if out, err := exec.Command("kill", "-"+sig, pid).CombinedOutput(); err != nil {
+			t.Fatalf("kill -%s %s: %v %s", sig, pid, err, out)
+		}
+	}
+	t.Cleanup(func() { signal("CONT") })
+	signal("STOP")
+
+	var stderr bytes.Buffer
+	start := time.Now()
+	_, exited := startStack(t, dir, nil, &stderr, "--engine-timeout", "3s", "up")
+	select {
+	case err := <-exited:
+		exited <- err
+		took := time.Since(start)
+		t.Logf("exit %d after %v:\n%s", exitStatus(err), took, stderr.String())
+		if code := exitStatus(err); code != 1 {
+			t.Errorf("exit status %d; want 1", code)
+		}
+		if took < 3*time.Second || took > 8*time.Second {
+			t.Errorf("took %v; want the bound, 3s, and little more", took)
+		}
+		if want := "the engine at " + lab + " has not answered "; !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("stack up still running a minute after it started, with --engine-timeout 3s\nstderr:\n%s", stderr.String())
+	}
+
+	stderr.Reset()
+	cmd, exited := startStack(t, dir, nil, &stderr, "up")
+	time.Sleep(time.Second)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		exited <- err
+		if code := exitStatus(err); code != 130 {
+			t.Errorf("exit status %d after SIGINT; want 130\nstderr:\n%s", code, stderr.String())
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatalf("stack up still running 2s after SIGINT\nstderr:\n%s", stderr.String())
+	}
+
+	signal("CONT")
+	c.MustRun(t, "up")
+	if got := e2e.Docker(t, "ps", "--filter", "label="+e2e.Label+"="+project, "--format", "{{.Names}}"); got == "" {
+		t.Fatal("no container of the project runs after the last up")
+	}
+	env := e2e.Docker(t, "inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", project+"-web-1")
+	if !strings.Contains(env, "GEN=2") {
+		t.Errorf("the container's environment is not the last up's:\n%s", env)
+	}
+}
