@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -251,5 +252,53 @@ func TestUpOnAStoppedLabEngine(t *testing.T) {
 	env := e2e.Docker(t, "inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", project+"-web-1")
 	if !strings.Contains(env, "GEN=2") {
 		t.Errorf("the container's environment is not the last up's:\n%s", env)
+	}
+}
+
+// TestUpOnAnEngineTooOld: an engine whose API is older than stack needs
+// (1.41, Docker 20.10) fails `stack up` at once, exit 1, saying so, rather
+// than with whatever its first call gets wrong.
+//
+// Model: a unix socket serving the Engine API's ping as Docker 18.09 does
+// (Api-Version: 1.39) and refusing every other call as it would.
+// Steps: up -> exit 1 within 5s, "speaks Engine API 1.39; stack needs 1.41".
+func TestUpOnAnEngineTooOld(t *testing.T) {
+	e2e.Engine(t)
+	e2e.Binary(t)
+	dir, err := os.MkdirTemp("", "old-engine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	ln, err := net.Listen("unix", filepath.Join(dir, "docker.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Api-Version", "1.39")
+		if strings.HasSuffix(r.URL.Path, "/_ping") {
+			_, _ = w.Write([]byte("OK"))
+			return
+		}
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"message":"client version 1.51 is too new. Maximum supported API version is 1.39"}`))
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	proj := t.TempDir()
+	e2e.WriteFiles(t, proj, map[string]string{"compose.yaml": "services:\n  web:\n    image: busybox:stable\n"})
+	var stderr bytes.Buffer
+	_, exited := startStack(t, proj, []string{"DOCKER_HOST=unix://" + filepath.Join(dir, "docker.sock")}, &stderr, "up")
+	select {
+	case err := <-exited:
+		exited <- err
+		if code := exitStatus(err); code != 1 {
+			t.Errorf("exit status %d; want 1", code)
+		}
+		if want := "speaks Engine API 1.39; stack needs 1.41"; !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("stack up still running after 5s\nstderr:\n%s", stderr.String())
 	}
 }

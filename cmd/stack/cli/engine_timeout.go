@@ -49,12 +49,16 @@ func addEngineTimeoutFlag(root *cobra.Command) func() error {
 }
 
 // notAnswering is the message of an error whose cause is an engine that did
-// not answer in time: that cause alone, which names the call and the engine
-// (what wraps it only repeats the request's URL).
+// not answer in time, or whose API is too old: that cause alone, which
+// names the engine (what wraps it only repeats the request's URL).
 func notAnswering(err error) (string, bool) {
 	var na *dockerclient.NotAnsweringError
-	if !errors.As(err, &na) {
-		return "", false
+	if errors.As(err, &na) {
+		return na.Error(), true
 	}
-	return na.Error(), true
+	var old *dockerclient.TooOldError
+	if errors.As(err, &old) {
+		return old.Error(), true
+	}
+	return "", false
 }
