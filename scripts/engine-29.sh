@@ -22,7 +22,7 @@
 #
 # Binaries are cached by version outside the clone (STACK_LAB_CACHE, default
 # /var/cache/stack-labs), so every clone on the machine reuses them:
-#   /var/cache/stack-labs/docker-29.8.1-beta.24+containerd-v2.4.2+runc-v1.5.2/bin
+#   /var/cache/stack-labs/docker-29.8.1-beta.24_containerd-v2.4.2_runc-v1.5.2/bin
 # The stand-in images (scripts/standin-images.sh, on the main engine) are
 # copied in with docker save | docker load.
 #
@@ -48,7 +48,7 @@ MOBY_VERSION=v2.0.0-beta.24 # Docker 29.8.x; beta.25 names versions the proxy do
 DOCKER_VERSION=29.8.1-beta.24
 CONTAINERD_VERSION=v2.4.2
 RUNC_VERSION=v1.5.2
-CACHE=${STACK_LAB_CACHE:-/var/cache/stack-labs}/docker-$DOCKER_VERSION+containerd-$CONTAINERD_VERSION+runc-$RUNC_VERSION
+CACHE=${STACK_LAB_CACHE:-/var/cache/stack-labs}/docker-${DOCKER_VERSION}_containerd-${CONTAINERD_VERSION}_runc-$RUNC_VERSION
 BIN=$CACHE/bin
 
 RUN=/run/stack-engine-29      # sockets, pids (tmpfs)
@@ -69,6 +69,9 @@ unsupported() { say "this machine cannot host the engine: $*"; exit 2; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 dk() { timeout 60 docker -H "$SOCK" "$@"; }
+# main: the docker CLI on the main engine, even in a shell that evaluated
+# this script's exports.
+main() { if [ "${DOCKER_HOST:-}" = "$SOCK" ]; then env -u DOCKER_HOST docker "$@"; else docker "$@"; fi; }
 answering() { timeout 10 docker -H "$SOCK" version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
 # ------------------------------------------------------------------ build
@@ -247,11 +250,11 @@ $(tail -n 15 "$DATA/logs/dockerd.log")"
 copy_images() {
   local img missing=()
   for img in $IMAGES; do
-    docker image inspect "$img" >/dev/null 2>&1 || { say "image $img is not on the main engine: not copied"; continue; }
+    main image inspect "$img" >/dev/null 2>&1 || { say "image $img is not on the main engine: not copied"; continue; }
     dk image inspect "$img" >/dev/null 2>&1 || missing+=("$img")
   done
   [ ${#missing[@]} = 0 ] && return 0
-  docker save "${missing[@]}" | dk load -q >/dev/null || die "copying ${missing[*]} from the main engine failed"
+  main save "${missing[@]}" | dk load -q >/dev/null || die "copying ${missing[*]} from the main engine failed"
 }
 
 print_env() {
