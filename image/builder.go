@@ -10,9 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/authn"
 
+	"github.com/stack-deploy/stack/internal/dockerclient"
 	"github.com/stack-deploy/stack/progress"
 )
 
@@ -91,7 +91,7 @@ func New(opts ...Option) (*Builder, error) {
 		b.classic = "DOCKER_BUILDKIT=" + os.Getenv("DOCKER_BUILDKIT")
 	}
 	if b.client == nil {
-		c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		c, err := dockerclient.New()
 		if err != nil {
 			return nil, fmt.Errorf("connecting to the Docker engine: %w", err)
 		}
@@ -106,6 +106,7 @@ func New(opts ...Option) (*Builder, error) {
 func (b *Builder) builder(ctx context.Context) (builder, error) {
 	b.bkMu.Lock()
 	defer b.bkMu.Unlock()
+	connected := false // by this call, to the engine's BuildKit: b.client answers
 	if b.bk == nil && b.classic == "" {
 		bk, err := ConnectBuildKit(ctx, b.client)
 		switch {
@@ -116,7 +117,7 @@ func (b *Builder) builder(ctx context.Context) (builder, error) {
 		case err != nil:
 			return nil, err
 		default:
-			b.bk = bk
+			b.bk, connected = bk, true
 		}
 	}
 	if b.classic != "" {
@@ -127,6 +128,11 @@ func (b *Builder) builder(ctx context.Context) (builder, error) {
 		info, err := inspectBuildKit(ctx, b.bk)
 		if err != nil {
 			return nil, err
+		}
+		if connected {
+			if ping, err := b.client.Ping(ctx); err == nil {
+				info.apiVersion = ping.APIVersion
+			}
 		}
 		b.bkInfo = info
 	}

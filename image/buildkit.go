@@ -111,6 +111,18 @@ type buildKitInfo struct {
 	// version is BuildKit's version, "" for one older than v0.11, which
 	// has no Info call (engine 20.10 runs v0.8).
 	version string
+	// apiVersion is the engine's API version, for messages.
+	apiVersion string
+}
+
+// describe names the builder in messages: "the built-in Dockerfile frontend
+// of BuildKit v0.33.0 in the engine (API 1.56)".
+func (i *buildKitInfo) describe() string {
+	v := i.version
+	if v == "" {
+		v = "older than v0.11 (Docker 20.10 runs v0.8)"
+	}
+	return "the built-in Dockerfile frontend of BuildKit " + v + " in " + engineRelease(i.apiVersion)
 }
 
 // frontendV010 says whether the engine's built-in Dockerfile frontend is

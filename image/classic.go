@@ -36,6 +36,9 @@ func (c *classicBuilder) check(ctx context.Context, j *buildJob) error {
 		progress.Report(ctx, "image:"+j.service, "build", progress.Warning, j.syntax.at(j.inputs.context.dockerfileName())+": the classic builder ignores the directive", nil)
 		j.syntax = nil
 	}
+	if err := checkDockerfileSyntax(j, "v0.0", "the engine's classic builder"); err != nil {
+		return err
+	}
 	var field string
 	switch {
 	case len(bc.Secrets) > 0:

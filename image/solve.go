@@ -50,6 +50,9 @@ func (k *buildKitBuilder) check(ctx context.Context, j *buildJob) error {
 	if err := k.checkPlatforms(j); err != nil {
 		return err
 	}
+	if err := checkDockerfileSyntax(j, k.info.version, k.info.describe()); err != nil {
+		return err
+	}
 	if _, err := cacheEntries(bc.CacheFrom); err != nil {
 		return j.errAt("build.cache_from", err.Error(), "write an image reference or type=registry,ref=IMAGE")
 	}

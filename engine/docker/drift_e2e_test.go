@@ -103,7 +103,7 @@ func TestDuplicatesAreRemoved(t *testing.T) {
 			"Labels": map[string]string{engine.LabelProject: project, engine.LabelNetwork: "back"},
 		})
 		hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", "/var/run/docker.sock")
+			return (&net.Dialer{}).DialContext(ctx, "unix", e2e.EngineSocket())
 		}}}
 		resp, err := hc.Post("http://engine/v1.41/networks/create", "application/json", bytes.NewReader(body))
 		if err != nil {

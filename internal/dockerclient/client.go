@@ -72,7 +72,8 @@ func New() (*client.Client, error) { return NewForHost("") }
 
 // NewForHost connects to host: unix://, tcp:// or ssh://[user@]host
 // (through the ssh command, running `docker system dial-stdio` remotely, as
-// the docker CLI does); empty: the one Endpoint names.
+// the docker CLI does); empty: the one Endpoint names. Its calls are bounded
+// by CallTimeout (see withCallBound).
 func NewForHost(host string) (*client.Client, error) {
 	if host == "" {
 		var err error
@@ -92,5 +93,5 @@ func NewForHost(host string) (*client.Client, error) {
 			opts = append(opts, client.WithHost(host))
 		}
 	}
-	return client.NewClientWithOpts(opts...)
+	return client.NewClientWithOpts(append(opts, withCallBound(host))...)
 }

@@ -41,7 +41,7 @@ func startEngineProxy(t testing.TB) *engineProxy {
 			r.Out.URL.Scheme, r.Out.URL.Host = "http", "docker"
 		},
 		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", "/var/run/docker.sock")
+			return (&net.Dialer{}).DialContext(ctx, "unix", e2e.EngineSocket())
 		}},
 		FlushInterval: -1,
 	}

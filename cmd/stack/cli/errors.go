@@ -81,6 +81,9 @@ func exitCode(ctx context.Context, err error) int {
 // choose its own format is listed one a line (one alone is itself), not in
 // go-multierror's "1 error occurred:" framing.
 func message(err error) string {
+	if msg, ok := notAnswering(err); ok {
+		return msg
+	}
 	var m *multierror.Error
 	if !errors.As(err, &m) || m.ErrorFormat != nil || m != err {
 		return err.Error()

@@ -46,6 +46,7 @@ func register(newCommand func(*Globals) *cobra.Command) {
 
 // NewRootCommand builds the `stack` command tree writing to the given streams.
 func NewRootCommand(g *Globals) *cobra.Command {
+	var engineTimeoutErr func() error
 	root := &cobra.Command{
 		Use:   "stack",
 		Short: "Deploy compose-spec projects: plan, converge, release and promote",
@@ -59,6 +60,9 @@ func NewRootCommand(g *Globals) *cobra.Command {
 		TraverseChildren:  true,
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
 		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if err := engineTimeoutErr(); err != nil {
+				return err
+			}
 			return g.validate()
 		},
 		// With TraverseChildren an unknown verb lands here: say so.
@@ -83,6 +87,7 @@ func NewRootCommand(g *Globals) *cobra.Command {
 	// --env is for every verb and goes anywhere (`stack up --env prod`).
 	root.PersistentFlags().StringVar(&g.Env, "env", os.Getenv("STACK_ENV"), "environment of x-stack.environments to use: its registry, files, env file and engine (default: STACK_ENV)")
 	root.PersistentFlags().StringVar(&g.Orchestrator, "orchestrator", "", "deploy with this orchestrator for this run: docker (containers on one engine) or swarm (services on the Swarm whose manager the engine is) (default: the environment's orchestrator, else docker)")
+	engineTimeoutErr = addEngineTimeoutFlag(root)
 	_ = root.RegisterFlagCompletionFunc("orchestrator", cobra.FixedCompletions([]string{manifest.OrchestratorDocker, manifest.OrchestratorSwarm}, cobra.ShellCompDirectiveNoFileComp))
 	_ = root.RegisterFlagCompletionFunc("progress", cobra.FixedCompletions(progressModes, cobra.ShellCompDirectiveNoFileComp))
 
