@@ -34,6 +34,14 @@ swarm-lab: engine ## start the 3-node Docker Swarm the Swarm tests use (scripts/
 swarm-lab-down: ## remove the Swarm lab and everything it made
 	scripts/swarm-lab.sh down
 
+.PHONY: kube-lab
+kube-lab: engine ## start the one-node Kubernetes the Kubernetes tests use (scripts/kube-lab.sh; reused while up; the first start builds it, ~10 min)
+	scripts/kube-lab.sh up >/dev/null
+
+.PHONY: kube-lab-down
+kube-lab-down: ## remove the Kubernetes lab and everything it made (the built binaries stay cached)
+	scripts/kube-lab.sh down
+
 .PHONY: test
 test: engine tools swarm-lab ## every test: unit and end-to-end against the real engine, registries and a Swarm
 	$(GO) test -count=1 -timeout 60m $(PKGS)
