@@ -140,6 +140,11 @@ build() {
   mkdir -p "$CACHE" || unsupported "cannot create $CACHE"
   exec 8>"$CACHE/kube-$KUBE_VERSION.lock"
   flock -w 3600 8 || die "another build has held $CACHE/kube-$KUBE_VERSION.lock for an hour"
+  (build_locked) || exit 1
+  exec 8>&-
+}
+
+build_locked() {
   local t0 tmp="$KBIN.build" ld c pkgs=() lb
   export GOCACHE="$CACHE/gocache" CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
   if [ ! -f "$KBIN/.complete" ]; then
@@ -167,8 +172,6 @@ build() {
     rm -rf "$lb" && mv "$lb.build" "$lb" || die "moving the lab's programs to $lb failed"
     find "$KBIN" -maxdepth 1 -name 'lab-*' ! -path "$lb" -exec rm -rf {} +
   fi
-  exec 8>&-
-  unset GOCACHE GOFLAGS
 }
 
 # ------------------------------------------------------------------ up
@@ -447,7 +450,7 @@ start_control_plane() {
     --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
     --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
     --initial-cluster "$NODE=http://127.0.0.1:2380" --listen-metrics-urls '' \
-    --quota-backend-bytes 2147483648 --unsafe-no-fsync --log-level warn
+    --quota-backend-bytes 2147483648 --unsafe-no-fsync
   wait_up etcd 30 in_node curl -sf http://127.0.0.1:2379/health
   start apiserver "$KBIN/kube-apiserver" --etcd-servers=http://127.0.0.1:2379 \
     --bind-address=0.0.0.0 --secure-port=6443 --advertise-address="$NODE_ADDR" \
