@@ -149,7 +149,7 @@ build_locked() {
   export GOCACHE="$CACHE/gocache" CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
   if [ ! -f "$KBIN/.complete" ]; then
     t0=$(now)
-    say "building Kubernetes $KUBE_VERSION and CoreDNS $COREDNS_VERSION from the Go module proxy into $KBIN (once per machine; ~10 minutes on 2 cores)"
+    say "building Kubernetes $KUBE_VERSION and CoreDNS $COREDNS_VERSION from the Go module proxy into $KBIN (once per machine: 10 to 30 minutes on 2 cores)"
     mkdir -p "$tmp"
     ld="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1"
     ld="$ld -X k8s.io/component-base/version.gitMinor=34 -X k8s.io/component-base/version.gitTreeState=clean"
@@ -444,13 +444,16 @@ put_blob() { # repo file digest
   curl -sf -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$2" "$loc${sep}digest=$3" >/dev/null
 }
 
-start_control_plane() {
-  local p="$BASE/pki"
+start_etcd() {
   start etcd etcd --name "$NODE" --data-dir "$BASE/etcd" \
     --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
     --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
     --initial-cluster "$NODE=http://127.0.0.1:2380" --listen-metrics-urls '' \
     --quota-backend-bytes 2147483648 --unsafe-no-fsync
+}
+
+start_control_plane() {
+  local p="$BASE/pki"
   wait_up etcd 30 in_node curl -sf http://127.0.0.1:2379/health
   start apiserver "$KBIN/kube-apiserver" --etcd-servers=http://127.0.0.1:2379 \
     --bind-address=0.0.0.0 --secure-port=6443 --advertise-address="$NODE_ADDR" \
@@ -512,6 +515,7 @@ do_up() {
   cgroup_setup
   start_node
   start containerd containerd --config "$BASE/containerd/config.toml"
+  start_etcd
   start_registry
   push_image kube-lab/pause:3.10 "$lb/pause" pause && push_image "kube-lab/coredns:$COREDNS_VERSION" "$KBIN/coredns" coredns ||
     die "pushing the pause and CoreDNS images to $REGISTRY failed"
@@ -598,7 +602,7 @@ do_down() {
 
 lock() {
   exec 9>"$LOCK"
-  flock -w 1200 9 || die "another kube-lab.sh has held $LOCK for 20 minutes"
+  flock -w 3600 9 || die "another kube-lab.sh has held $LOCK for an hour (a first start builds Kubernetes)"
 }
 
 case "${1:-}" in
