@@ -42,6 +42,14 @@ engine-29: engine ## start Docker 29 (containerd 2, runc; built from the Go modu
 engine-29-down: ## remove engine 29 and everything it made (the cached binaries stay)
 	scripts/engine-29.sh down
 
+.PHONY: kube-lab
+kube-lab: engine ## start the one-node Kubernetes the Kubernetes tests use (scripts/kube-lab.sh; reused while up; the first start builds it, ~10 min)
+	scripts/kube-lab.sh up >/dev/null
+
+.PHONY: kube-lab-down
+kube-lab-down: ## remove the Kubernetes lab and everything it made (the built binaries stay cached)
+	scripts/kube-lab.sh down
+
 .PHONY: test
 test: engine tools swarm-lab engine-29 ## every test: unit and end-to-end on the main engine, registries and a Swarm; then the end-to-end packages on engine 29 (scripts/test-engines.sh: a watchdog fails a pass whose engine wedges)
 	TEST_PKGS="$(PKGS)" scripts/test-engines.sh all
