@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -169,7 +170,7 @@ func fileParts(p *types.Project, s types.ServiceConfig) (map[string]json.RawMess
 		if err != nil {
 			return nil, err
 		}
-		byKind[f.Kind] = append(byKind[f.Kind], entry{Ref: f.Ref, Def: f.Def, Digest: d})
+		byKind[f.Kind] = append(byKind[f.Kind], entry{Ref: f.Ref, Def: portable(p, f.Def), Digest: d})
 	}
 	out := map[string]json.RawMessage{}
 	for kind, entries := range byKind {
@@ -180,6 +181,20 @@ func fileParts(p *types.Project, s types.ServiceConfig) (map[string]json.RawMess
 		out[kind+"s"] = b
 	}
 	return out, nil
+}
+
+// portable is def with its file named relative to the project's directory
+// when it is inside it: the same project checked out elsewhere (another CI
+// runner, another laptop) hashes the same, and its containers are not
+// replaced for having moved.
+func portable(p *types.Project, def types.FileObjectConfig) types.FileObjectConfig {
+	if def.File == "" || p.WorkingDir == "" {
+		return def
+	}
+	if rel, err := filepath.Rel(p.WorkingDir, def.File); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+		def.File = rel
+	}
+	return def
 }
 
 // ResourceHash hashes the compose definition of a network or volume, for
