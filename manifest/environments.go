@@ -99,6 +99,8 @@ func ValidOrchestrator(name string) error {
 	switch name {
 	case "", OrchestratorDocker, OrchestratorSwarm:
 		return nil
+	case OrchestratorKubernetes:
+		return errors.New("deploying to Kubernetes is not there yet: `stack config --format kubernetes` prints the objects to apply (kubectl apply --server-side -f -)")
 	}
 	return fmt.Errorf("orchestrator %q is not one stack has: use %s or %s", name, OrchestratorDocker, OrchestratorSwarm)
 }

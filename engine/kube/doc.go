@@ -80,7 +80,8 @@
 //
 // Published ports are served by a second Service, <name>-published: of
 // type NodePort, each published port the NodePort of that number, which
-// must lie in 30000-32767 (ErrPublishedPort names the port otherwise), or of
+// must lie in 30000-32767 and be published by no other service
+// (ErrPublishedPort names the port otherwise), or of
 // type LoadBalancer listening on the published ports when the environment
 // says expose: loadbalancer. A port published without a number ("8080")
 // gets a NodePort the cluster picks, or the load balancer's port of its
@@ -114,7 +115,9 @@
 // a Deployment, as on one engine. An external volume is the existing claim
 // of its name, shared, and its Deployment is recreated rather than rolled.
 // A claim is never filled from the image's contents at the mount point, as
-// Docker fills an empty volume.
+// Docker fills an empty volume. Claims outlive their StatefulSet (its
+// retention policy is Kubernetes' default, Retain), as volumes outlive
+// `down` without -v.
 //
 // A bind mount is refused (ErrBindMount) naming file, service and field: a
 // pod's node has no such path. An anonymous volume is an emptyDir; tmpfs

@@ -257,6 +257,7 @@ func TestRefusals(t *testing.T) {
 		{"bind mount", `services: {s: {image: a, volumes: ["./x:/x"]}}`, Options{}, ErrBindMount, "s", "volumes[0]"},
 		{"published port outside the range", `services: {s: {image: a, ports: ["8080:80"]}}`, Options{}, ErrPublishedPort, "s", "ports[0]"},
 		{"published port below the range", `services: {s: {image: a, ports: ["29999:80"]}}`, Options{}, ErrPublishedPort, "s", "ports[0]"},
+		{"a NodePort published twice", `services: {a: {image: a, ports: ["30080:80"]}, s: {image: a, ports: ["30080:8080"]}}`, Options{}, ErrPublishedPort, "s", "ports[0]"},
 		{"name with an underscore", `services: {my_db: {image: a}}`, Options{}, ErrInvalidName, "my_db", ""},
 		{"name starting with a digit", `services: {1db: {image: a}}`, Options{}, ErrInvalidName, "1db", ""},
 		{"a ReadWriteOnce volume of two services", "services: {a: {image: a, volumes: [data:/d]}, s: {image: a, volumes: [data:/e]}}\nvolumes: {data: {}}", Options{}, ErrSharedVolume, "s", "volumes"},

@@ -4,33 +4,36 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-// Name syntaxes of Kubernetes (k8s.io/apimachinery/pkg/util/validation):
-// a Service's name is a DNS-1035 label, a namespace's and a pod volume's a
-// DNS-1123 label, most other objects' a DNS-1123 subdomain.
+// Names are checked with apimachinery's own validation: a Service's name
+// is a DNS-1035 label, a namespace's and a pod volume's a DNS-1123 label,
+// most other objects' a DNS-1123 subdomain.
 var (
-	dns1035Label    = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
-	dns1123Label    = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	dns1123Sub      = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-	configKey       = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
-	notLabelChar    = regexp.MustCompile(`[^-a-z0-9]+`)
-	notNameChar     = regexp.MustCompile(`[^-.a-z0-9]+`)
-	qualifiedName   = regexp.MustCompile(`^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$`)
-	maxLabel        = 63
-	maxSubdomain    = 253
+	configKey    = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
+	notLabelChar = regexp.MustCompile(`[^-a-z0-9]+`)
+	notNameChar  = regexp.MustCompile(`[^-.a-z0-9]+`)
+)
+
+const (
+	maxLabel        = validation.DNS1123LabelMaxLength
 	publishedSuffix = "-published"
+	// maxStatefulSetName leaves room in a 63-character label for the
+	// revision hash a StatefulSet's pods are labelled with.
+	maxStatefulSetName = 52
 )
 
 // isServiceName reports whether name can name a Service (and so resolve
 // through cluster DNS as the compose service does on its network).
 func isServiceName(name string) bool {
-	return len(name) <= maxLabel && dns1035Label.MatchString(name)
+	return len(validation.IsDNS1035Label(name)) == 0
 }
 
 // isLabel reports whether name is a DNS-1123 label.
 func isLabel(name string) bool {
-	return len(name) <= maxLabel && dns1123Label.MatchString(name)
+	return len(validation.IsDNS1123Label(name)) == 0
 }
 
 // objectName turns a compose key (a volume's, a secret's) into the name of
@@ -38,18 +41,18 @@ func isLabel(name string) bool {
 // with every run of other characters turned into "-". ok is false when
 // nothing usable is left.
 func objectName(key string) (name string, ok bool) {
-	if len(key) <= maxSubdomain && dns1123Sub.MatchString(key) {
+	if len(validation.IsDNS1123Subdomain(key)) == 0 {
 		return key, true
 	}
 	name = strings.Trim(notNameChar.ReplaceAllString(strings.ToLower(key), "-"), "-.")
-	return name, len(name) <= maxSubdomain && dns1123Sub.MatchString(name)
+	return name, len(validation.IsDNS1123Subdomain(name)) == 0
 }
 
 // labelName is objectName for what must be a DNS-1123 label (a claim
 // template's name, a pod volume's): dots become "-" too.
 func labelName(key string) (name string, ok bool) {
 	name = strings.Trim(notLabelChar.ReplaceAllString(strings.ToLower(key), "-"), "-")
-	return name, name != "" && len(name) <= maxLabel
+	return name, isLabel(name)
 }
 
 // suggestServiceName is the DNS-1035 label closest to a compose service's
@@ -75,12 +78,5 @@ func portName(protocol string, port int32) string {
 // DNS-1123 subdomain prefix and "/", then a name of at most 63 characters),
 // as annotation and label keys must be.
 func isAnnotationKey(key string) bool {
-	prefix, name, found := strings.Cut(key, "/")
-	if !found {
-		prefix, name = "", key
-	}
-	if found && (prefix == "" || len(prefix) > maxSubdomain || !dns1123Sub.MatchString(prefix)) {
-		return false
-	}
-	return len(name) <= maxLabel && qualifiedName.MatchString(name)
+	return len(validation.IsQualifiedName(key)) == 0
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/go-multierror"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
@@ -152,18 +153,20 @@ type mapper struct {
 	// jobs are the services that run to completion, global those that run
 	// a pod on every node.
 	jobs, global map[string]bool
+	// nodePorts are the services by the NodePort they publish (30080/TCP).
+	nodePorts map[string]string
 }
 
 // Map maps project p to its Kubernetes objects, in one namespace, without a
 // cluster. Every problem is reported at once, each a *manifest.Error naming
-// file, line, service and field (errors.Join of them when several); the
+// file, line, service and field (a multierror of them when several); the
 // warnings, by resource (service:web, volume:data), name each field that
 // Kubernetes cannot honour and say what is done instead.
 func Map(p *manifest.Project, opts Options) (*Objects, engine.Warnings, error) {
 	if opts.ReadFile == nil {
 		opts.ReadFile = os.ReadFile
 	}
-	m := &mapper{p: p, opts: opts, warnings: engine.Warnings{}, jobs: completionDependencies(p.Project), global: map[string]bool{}}
+	m := &mapper{p: p, opts: opts, warnings: engine.Warnings{}, jobs: completionDependencies(p.Project), global: map[string]bool{}, nodePorts: map[string]string{}}
 	for name, s := range p.Project.Services {
 		if s.Deploy != nil && s.Deploy.Mode == "global" && !m.jobs[name] {
 			m.global[name] = true
@@ -205,6 +208,13 @@ func (m *mapper) defaults() {
 	}
 	if m.opts.Expose == "" {
 		m.opts.Expose = env.Expose
+	}
+	if errs := validation.IsValidLabelValue(m.p.Name); len(errs) > 0 {
+		e := m.p.ErrorAt("", "name")
+		e.Problem = fmt.Sprintf("project name %q cannot be the value of label %s: %s", m.p.Name, engine.LabelProject, strings.Join(errs, "; "))
+		e.Fix = "shorten the project's name (name: or -p)"
+		e.Err = ErrInvalidName
+		m.errs = append(m.errs, e)
 	}
 	if !isLabel(m.ns) {
 		e := m.p.ErrorAt("", field)

@@ -26,6 +26,18 @@ type port struct {
 	protocol corev1.Protocol
 }
 
+// appProtocols are the app_protocol of the service's ports entries, by
+// target port and protocol.
+func appProtocols(s types.ServiceConfig) map[port]string {
+	out := map[port]string{}
+	for _, p := range s.Ports {
+		if p.AppProtocol != "" {
+			out[port{int32(p.Target), protocol(p.Protocol)}] = p.AppProtocol
+		}
+	}
+	return out
+}
+
 // containerPorts are the ports the service declares (expose entries, ranges
 // expanded, and ports targets), each once, sorted by number then protocol.
 func containerPorts(s types.ServiceConfig) []port {
@@ -94,9 +106,14 @@ func (m *mapper) services(s types.ServiceConfig) (svc, published *corev1ac.Servi
 	} else {
 		spec.WithType(corev1.ServiceTypeClusterIP)
 	}
+	app := appProtocols(s)
 	for _, p := range ports {
-		spec.WithPorts(corev1ac.ServicePort().WithName(portName(string(p.protocol), p.port)).
-			WithProtocol(p.protocol).WithPort(p.port).WithTargetPort(intstr.FromInt32(p.port)))
+		sp := corev1ac.ServicePort().WithName(portName(string(p.protocol), p.port)).
+			WithProtocol(p.protocol).WithPort(p.port).WithTargetPort(intstr.FromInt32(p.port))
+		if app[p] != "" {
+			sp.WithAppProtocol(app[p])
+		}
+		spec.WithPorts(sp)
 	}
 	svc = corev1ac.Service(s.Name, m.ns).WithLabels(m.labels(s.Name)).WithSpec(spec)
 	return svc, m.published(s)
@@ -135,9 +152,19 @@ func (m *mapper) published(s types.ServiceConfig) *corev1ac.ServiceApplyConfigur
 		}
 		sp := corev1ac.ServicePort().WithName(portName(string(proto), int32(num))).WithProtocol(proto).
 			WithPort(int32(num)).WithTargetPort(intstr.FromInt32(int32(p.Target)))
+		if p.AppProtocol != "" {
+			sp.WithAppProtocol(p.AppProtocol)
+		}
 		switch {
 		case lb:
 		case num >= NodePortMin && num <= NodePortMax:
+			key := fmt.Sprintf("%d/%s", num, proto)
+			if other, taken := m.nodePorts[key]; taken {
+				m.fail(s.Name, field, ErrPublishedPort, fmt.Sprintf("NodePort %s is also published by service %q, and a node port serves one Service", key, other),
+					"publish it on another port of 30000-32767")
+				continue
+			}
+			m.nodePorts[key] = s.Name
 			sp.WithNodePort(int32(num))
 		default:
 			m.fail(s.Name, field, ErrPublishedPort,

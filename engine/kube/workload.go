@@ -68,6 +68,11 @@ func (m *mapper) service(s types.ServiceConfig) (Service, bool) {
 		out.DaemonSet = appsv1ac.DaemonSet(s.Name, m.ns).WithLabels(m.labels(s.Name)).WithAnnotations(meta).WithSpec(spec)
 	case len(templates) > 0:
 		out.Kind = StatefulSet
+		if len(s.Name) > maxStatefulSetName {
+			m.fail(s.Name, "volumes", ErrInvalidName,
+				fmt.Sprintf("a service with a ReadWriteOnce volume is a StatefulSet, whose name must leave room for its pods' (at most %d characters; %q has %d)", maxStatefulSetName, s.Name, len(s.Name)),
+				"shorten the service's name, or give the volume access ReadWriteMany")
+		}
 		m.alwaysRestarts(s)
 		spec := appsv1ac.StatefulSetSpec().WithReplicas(replicas).WithSelector(selector).WithTemplate(template).
 			WithServiceName(s.Name).WithPodManagementPolicy(appsv1.ParallelPodManagement).

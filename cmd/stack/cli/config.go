@@ -66,11 +66,13 @@ func newConfigCommand(g *Globals) *cobra.Command {
 				return nil
 			}
 			if !o.NoInject {
-				t, err := g.target(p)
+				t, err := g.configTarget(p)
 				if err != nil {
 					return err
 				}
-				defer t.Close()
+				if t != nil {
+					defer t.Close()
+				}
 				if _, err := deploy.Inject(progress.WithSink(cmd.Context(), g.newRenderer()), t, p); err != nil {
 					return err
 				}

@@ -14,6 +14,20 @@ import (
 // formatKubernetes is config's --format for the Kubernetes objects.
 const formatKubernetes = "kubernetes"
 
+// configTarget is the engine config asks which ports images EXPOSE: the
+// environment's, or none (nil) for an environment of a Kubernetes cluster,
+// which has no Docker engine to ask.
+func (g *Globals) configTarget(p *manifest.Project) (*deploy.Target, error) {
+	orchestrator := g.Orchestrator
+	if orchestrator == "" && p.Env != nil {
+		orchestrator = p.Env.Orchestrator
+	}
+	if orchestrator == manifest.OrchestratorKubernetes {
+		return nil, nil
+	}
+	return g.target(p)
+}
+
 // printKubernetes prints the Kubernetes objects of p (engine/kube) as
 // multi-document YAML, and the mapping's warnings on stderr. No cluster and
 // no engine is asked anything: the addresses are injected without the

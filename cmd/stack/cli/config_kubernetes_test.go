@@ -70,3 +70,33 @@ func TestConfigKubernetes(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigKubernetesEnvironment: for an environment of a Kubernetes
+// cluster, config asks no Docker engine anything (there is none to ask):
+// the model and the objects print with the addresses injected, in the
+// environment's namespace, with published ports behind a load balancer.
+func TestConfigKubernetesEnvironment(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"compose.yaml": `
+name: shop
+services:
+  web: {image: nginx:1.27, ports: ["80:8080"], depends_on: [api]}
+  api: {image: api:1, expose: ["9000"]}
+x-stack:
+  environments:
+    prod: {orchestrator: kubernetes, context: prod, namespace: shop-live, expose: loadbalancer}
+`})
+	noEngine := []string{"DOCKER_HOST=unix://" + filepath.Join(t.TempDir(), "no-engine.sock")}
+	stdout, stderr, code := run(t, dir, noEngine, "config", "--env", "prod")
+	if code != 0 || !strings.Contains(stdout, "API_HOST: api") {
+		t.Fatalf("config --env prod: exit %d, stdout %q\n%s", code, stdout, stderr)
+	}
+	stdout, stderr, code = run(t, dir, noEngine, "config", "--env", "prod", "--format", "kubernetes")
+	if code != 0 {
+		t.Fatalf("config --env prod --format kubernetes: exit %d\n%s", code, stderr)
+	}
+	for _, s := range []string{"namespace: shop-live", "type: LoadBalancer", "name: API_PORT\n          value: \"9000\""} {
+		if !strings.Contains(stdout, s) {
+			t.Errorf("the objects lack %q:\n%s", s, stdout)
+		}
+	}
+}
