@@ -105,7 +105,7 @@ func TestRelease(t *testing.T) {
 	if l := readLock(t, prodV1Path); l.digest(t, "127.0.0.1:"+prodPort+"/hello/hello@") != digest {
 		t.Errorf("v1's prod lock file changed")
 	}
-	hello("staging", "1.0.0")
+	hello("staging", "1.1.0") // staging keeps v2, which it verified
 	releases := stack.MustRun(t, "releases", "--env", "prod").Stdout
 	for _, line := range strings.Split(releases, "\n") {
 		if strings.Contains(line, "v1 ") && !strings.Contains(line, "running") {

@@ -84,8 +84,8 @@ func (r *Release) Status() Status {
 			switch {
 			case d.Error != "":
 				s.State, s.Detail = StateFailed, "deploy: "+d.Error
-			case checkFailed:
-				return
+			case checkFailed || (verified && s.State == StateVerified):
+				return // as it was, since then
 			case verified:
 				s.State, s.Detail = StateVerified, ""
 			default:
