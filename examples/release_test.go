@@ -89,7 +89,7 @@ func TestRelease(t *testing.T) {
 		t.Fatal("release v2 with a new VERSION pinned v1's digest")
 	}
 	r := stack.Run(t, "promote", "staging", "prod")
-	if r.Code != 1 || !strings.Contains(r.Stderr, "never verified on staging") {
+	if r.Code != 1 || !strings.Contains(r.Stderr, "release v2 is not verified on staging") {
 		t.Fatalf("promote of v2 before staging verified it: exit %d, want 1 saying so\n%s", r.Code, r.Stderr)
 	}
 	stack.MustRun(t, "up", "--env", "staging", "--lock", "current")

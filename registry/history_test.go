@@ -157,10 +157,10 @@ func TestCheckVerified(t *testing.T) {
 	if err := registry.CheckVerified(find("v2"), "staging", checks); !errors.Is(err, registry.ErrNotVerified) || !strings.Contains(err.Error(), `check "http http://x/" failed`) {
 		t.Errorf("v2 failed: %v", err)
 	}
-	if err := registry.CheckVerified(find("v3"), "staging", checks); !errors.Is(err, registry.ErrNotVerified) || !strings.Contains(err.Error(), "never verified") {
+	if err := registry.CheckVerified(find("v3"), "staging", checks); !errors.Is(err, registry.ErrNotVerified) || !strings.Contains(err.Error(), `release v3 is not verified on staging: check "http http://x/" has not run`) {
 		t.Errorf("v3 unverified: %v", err)
 	}
-	if err := registry.CheckVerified(find("v1"), "staging", append(checks, "web: /app selftest")); !errors.Is(err, registry.ErrNotVerified) || !strings.Contains(err.Error(), `without check "web: /app selftest"`) {
+	if err := registry.CheckVerified(find("v1"), "staging", append(checks, "web: /app selftest")); !errors.Is(err, registry.ErrNotVerified) || !strings.Contains(err.Error(), `check "web: /app selftest" is missing`) {
 		t.Errorf("v1 without the new check: %v", err)
 	}
 	if err := registry.CheckVerified(find("v3"), "staging", nil); err != nil {
