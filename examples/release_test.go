@@ -89,7 +89,7 @@ func TestRelease(t *testing.T) {
 		t.Fatal("release v2 with a new VERSION pinned v1's digest")
 	}
 	r := stack.Run(t, "promote", "staging", "prod")
-	if r.Code != 1 || !strings.Contains(r.Stderr, "never verified on staging") {
+	if r.Code != 1 || !strings.Contains(r.Stderr, "release v2 is not verified on staging") {
 		t.Fatalf("promote of v2 before staging verified it: exit %d, want 1 saying so\n%s", r.Code, r.Stderr)
 	}
 	stack.MustRun(t, "up", "--env", "staging", "--lock", "current")
@@ -105,7 +105,7 @@ func TestRelease(t *testing.T) {
 	if l := readLock(t, prodV1Path); l.digest(t, "127.0.0.1:"+prodPort+"/hello/hello@") != digest {
 		t.Errorf("v1's prod lock file changed")
 	}
-	hello("staging", "1.0.0")
+	hello("staging", "1.1.0") // staging keeps v2, which it verified
 	releases := stack.MustRun(t, "releases", "--env", "prod").Stdout
 	for _, line := range strings.Split(releases, "\n") {
 		if strings.Contains(line, "v1 ") && !strings.Contains(line, "running") {

@@ -7,6 +7,15 @@
 // Promotion talks to registries only (go-containerregistry's remote package,
 // credentials from the Docker config): no Docker daemon, no rebuild, no
 // re-compression, so what arrives in prod is byte for byte what passed
-// staging. Nothing here prints; progress goes out as progress events. It does
+// staging.
+//
+// An environment's release history (History: its locks, deploys and
+// verifications) is kept twice: as files in the checkout (.stack/releases,
+// the readable copy) and as OCI artifacts in the environment's registry
+// (records.go, the copy every checkout and CI runner shares), one per
+// record so that concurrent writers lose nothing. What a release's history
+// says of it (Status), which release a rollback returns to
+// (RollbackTarget) and whether one may be promoted (CheckVerified) are pure
+// functions of that history. Nothing here prints; progress goes out as progress events. It does
 // not build images (package image does) nor run containers (package engine).
 package registry

@@ -23,5 +23,5 @@ var (
 	// ErrNoRollback: no release qualifies to roll back to.
 	ErrNoRollback = errors.New("nothing to roll back to")
 	// ErrNotVerified: a release is not verified where it is promoted from.
-	ErrNotVerified = errors.New("release not verified")
+	ErrNotVerified = errors.New("not verified")
 )

@@ -16,21 +16,21 @@ func CheckVerified(r *Release, env string, checks []string) error {
 	}
 	v := r.LastVerification()
 	if v == nil {
-		return fmt.Errorf("%w: release %s was never verified on %s: check %q has not run; run stack verify --env %s where it runs",
-			ErrNotVerified, r.Lock.Tag, env, checks[0], env)
+		return fmt.Errorf("release %s is %w on %s: check %q has not run; run stack verify --env %s where it runs",
+			r.Lock.Tag, ErrNotVerified, env, checks[0], env)
 	}
 	when := fmt.Sprintf("%s by %s", v.Time.UTC().Format("2006-01-02 15:04:05Z"), v.By)
 	if f := v.Failed(); f != nil {
-		msg := fmt.Sprintf("release %s failed its verification on %s (%s): check %q failed", r.Lock.Tag, env, when, f.Name)
-		if out := strings.TrimSpace(f.Output); out != "" {
-			msg += ": " + out
+		out := ""
+		if o := strings.TrimSpace(f.Output); o != "" {
+			out = ": " + o
 		}
-		return fmt.Errorf("%w: %s", ErrNotVerified, msg)
+		return fmt.Errorf("release %s is %w on %s: check %q failed (%s)%s", r.Lock.Tag, ErrNotVerified, env, f.Name, when, out)
 	}
 	for _, c := range checks {
 		if !slices.ContainsFunc(v.Checks, func(cr CheckResult) bool { return cr.Name == c && cr.Passed }) {
-			return fmt.Errorf("%w: release %s was verified on %s (%s) without check %q, added since; run stack verify --env %s",
-				ErrNotVerified, r.Lock.Tag, env, when, c, env)
+			return fmt.Errorf("release %s is %w on %s: check %q is missing from its verification (%s); run stack verify --env %s",
+				r.Lock.Tag, ErrNotVerified, env, c, when, env)
 		}
 	}
 	return nil

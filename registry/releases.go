@@ -84,8 +84,8 @@ func (r *Release) Status() Status {
 			switch {
 			case d.Error != "":
 				s.State, s.Detail = StateFailed, "deploy: "+d.Error
-			case checkFailed:
-				return
+			case checkFailed || (verified && s.State == StateVerified):
+				return // as it was, since then
 			case verified:
 				s.State, s.Detail = StateVerified, ""
 			default:
@@ -138,6 +138,9 @@ func (r *Release) lastDeployed() time.Time {
 	return t
 }
 
+// remoteReadTimeout bounds reading the history from a registry.
+const remoteReadTimeout = time.Minute
+
 // Releases reads the environment's history, from the checkout and from the
 // registry, newest first. When the registry cannot be read, it warns and
 // returns what the checkout holds.
@@ -156,7 +159,12 @@ func (h *History) Releases(ctx context.Context) ([]*Release, error) {
 	}
 	var recs []Record
 	if h.Remote != nil {
-		if recs, err = h.Remote.List(ctx, h.Project, h.Env); err != nil {
+		// A registry that does not answer must not hold up a listing or a
+		// rollback for long: the checkout's copy is there.
+		rctx, cancel := context.WithTimeout(ctx, remoteReadTimeout)
+		recs, err = h.Remote.List(rctx, h.Project, h.Env)
+		cancel()
+		if err != nil {
 			progress.Report(ctx, "release:"+h.Env, "history", progress.Warning,
 				fmt.Sprintf("showing only the history in this checkout: %v", err), nil)
 		}
