@@ -3,6 +3,8 @@ package deploy
 import (
 	"context"
 	"errors"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -214,5 +216,62 @@ x-stack:
 		if d.Error != "" {
 			t.Errorf("the deploy is recorded as failed: %s", d.Error)
 		}
+	}
+}
+
+const phased = shop + `
+x-stack:
+  release:
+    before: [{service: web, command: [migrate]}]
+    after: [{service: web, command: [warm]}]
+`
+
+// The release phase: before runs once, after web's dependency converged
+// and before web exists; after runs once every service is ready; an up
+// that changes nothing runs neither, unless forced.
+func TestReleasePhaseRunsAroundTheChange(t *testing.T) {
+	p := enginetest.Load(t, "shop", phased)
+	m := &enginetest.Memory{}
+	if err := New(m, noImages).Up(t.Context(), p, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"web: migrate (0 replicas)", "web: warm (1 replicas)"}
+	if !slices.Equal(m.Runs, want) {
+		t.Errorf("ran %v, want %v", m.Runs, want)
+	}
+	services := map[string]bool{}
+	for _, c := range m.State().Containers {
+		services[c.Service] = true
+	}
+	if !services["cache"] || !services["web"] {
+		t.Errorf("after up the engine runs %v", services)
+	}
+	m.Runs = nil
+	if err := New(m, noImages).Up(t.Context(), p, UpOptions{}); err != nil || len(m.Runs) != 0 {
+		t.Errorf("a no-op up ran %v (%v), want nothing", m.Runs, err)
+	}
+	locks := m.AcquiredLocks()
+	if err := New(m, noImages).Up(t.Context(), p, UpOptions{Phase: PhaseOptions{Force: true}}); err != nil || len(m.Runs) != 2 {
+		t.Errorf("a forced phase ran %v (%v), want both steps", m.Runs, err)
+	}
+	if m.AcquiredLocks() == locks {
+		t.Error("the forced phase ran without the lock")
+	}
+}
+
+// A before step that fails ends the up naming it and its code, with
+// nothing of the service changed.
+func TestFailingBeforeStepChangesNothing(t *testing.T) {
+	p := enginetest.Load(t, "shop", phased)
+	m := deployed(t, p)
+	before := m.State()
+	m.Exit = map[string]int{"migrate": 3}
+	changed := enginetest.Load(t, "shop", strings.Replace(phased, "web:1", "web:2", 1))
+	err := New(m, noImages).Up(t.Context(), changed, UpOptions{})
+	if err == nil || !strings.Contains(err.Error(), "web: migrate") || !strings.Contains(err.Error(), "code 3") {
+		t.Fatalf("up with a failing migration: %v, want an error naming the step and its code", err)
+	}
+	if !reflect.DeepEqual(m.State().Containers, before.Containers) {
+		t.Errorf("the failing step's up changed the services")
 	}
 }

@@ -75,10 +75,21 @@ type Locked struct {
 	// its addresses injected and images pinned.
 	Project *manifest.Project
 	release func(*error)
+	held    bool // the lock was taken
 }
 
 // Release lets the lock go, if it was taken (see Hold).
 func (l *Locked) Release(err *error) { l.release(err) }
+
+// hold takes the lock for l, planned without it.
+func (t *Target) hold(ctx context.Context, project string, l *Locked, o LockOptions) error {
+	held, release, err := t.Hold(ctx, project, o)
+	if err != nil {
+		return err
+	}
+	l.Ctx, l.release, l.held = held, release, true
+	return nil
+}
 
 // PlanLocked plans an up of base, taking the deploy lock only when it must.
 // A plan that changes nothing, made while no run held the lock before and
@@ -112,7 +123,7 @@ func (t *Target) PlanLocked(ctx context.Context, base *manifest.Project, o Optio
 	if err != nil {
 		return nil, err
 	}
-	l := &Locked{Ctx: ctx, Plan: plan, Project: p, release: release}
+	l := &Locked{Ctx: ctx, Plan: plan, Project: p, release: release, held: true}
 	if plan != nil {
 		obs, err := t.Driver.Observe(ctx, p)
 		if err != nil {

@@ -31,6 +31,8 @@ type UpOptions struct {
 	Planned func(*engine.Plan)
 	// DryRun plans, building and pulling nothing, and changes nothing.
 	DryRun bool
+	// Phase steers the release phase.
+	Phase PhaseOptions
 }
 
 // Up converges the engine to base: pin, plan (under the lock when it
@@ -53,6 +55,7 @@ func (t *Target) Up(ctx context.Context, base *manifest.Project, o UpOptions) (e
 		o.Images.DryRun = true
 		plan, err := t.Plan(ctx, base.Clone(), o.Options)
 		if err == nil && o.Planned != nil {
+			ShowPhase(plan, base, o.Phase)
 			o.Planned(plan)
 		}
 		return err
@@ -62,8 +65,20 @@ func (t *Target) Up(ctx context.Context, base *manifest.Project, o UpOptions) (e
 		return err
 	}
 	defer l.Release(&err)
+	phase := runsPhase(l.Project.Release(), l.Plan, o.Phase) && creator == nil
+	if phase && !l.held {
+		// Forced with nothing to change: the phase still runs under the lock.
+		if err := t.hold(ctx, base.Name, l, o.Lock); err != nil {
+			return err
+		}
+	}
 	if o.Planned != nil {
 		o.Planned(l.Plan)
+	}
+	if phase {
+		if err := t.before(ctx, base, l, o); err != nil {
+			return err
+		}
 	}
 	if creator != nil {
 		if err := creator.CreateOnly(l.Plan); err != nil {
@@ -72,6 +87,9 @@ func (t *Target) Up(ctx context.Context, base *manifest.Project, o UpOptions) (e
 	}
 	started := time.Now()
 	err = engine.Apply(l.Ctx, t.Driver, l.Plan, o.Apply)
+	if err == nil && phase {
+		err = t.after(l, o)
+	}
 	if o.Release != "" {
 		record(ctx, base, o.Release, o.RollbackFrom, started, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,12 +30,17 @@ type Memory struct {
 	// Observes and Applied count the Observe calls and the operations
 	// executed.
 	Observes, Applied int
-	locks             memoryLocks
+	// Runs lists the one-offs run ("service: command", with the replicas
+	// the service had then), and Exit their exit codes by command.
+	Runs  []string
+	Exit  map[string]int
+	locks memoryLocks
 }
 
 var (
 	_ engine.Driver = (*Memory)(nil)
 	_ engine.Locker = (*Memory)(nil)
+	_ engine.Runner = (*Memory)(nil)
 )
 
 // Name is "memory".
@@ -258,4 +264,20 @@ func (h *memoryHeld) Release(context.Context) error {
 		h.l.mu.Unlock()
 	})
 	return nil
+}
+
+// Run records a one-off of o.Service and returns its exit code (Exit's,
+// else 0).
+func (m *Memory) Run(_ context.Context, _ *manifest.Project, o engine.RunOptions) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, c := range m.state.Containers {
+		if c.Service == o.Service {
+			n++
+		}
+	}
+	cmd := strings.Join(o.Command, " ")
+	m.Runs = append(m.Runs, fmt.Sprintf("%s: %s (%d replicas)", o.Service, cmd, n))
+	return m.Exit[cmd], nil
 }

@@ -50,6 +50,7 @@ func newPlanCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			deploy.ShowPhase(plan, p, deploy.PhaseOptions{})
 			switch {
 			case o.Graph:
 				fmt.Fprint(g.Stdout, plan.Graph.DOT())

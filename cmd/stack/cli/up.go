@@ -20,7 +20,9 @@ type upOptions struct {
 	Lock     string
 	Pull     string
 	Atomic   bool
-	fg       foregroundOptions
+	// ForcePhase runs the release phase even when nothing changes.
+	ForcePhase bool
+	fg         foregroundOptions
 }
 
 func init() { register(newUpCommand) }
@@ -49,6 +51,7 @@ func newUpCommand(g *Globals) *cobra.Command {
 	f.BoolVar(&o.NoDeps, "no-deps", false, "do not start the dependencies of the named services")
 	f.StringVar(&o.Lock, "lock", "", "deploy exactly the images of a release lock (a path, or current for the --env's current lock): nothing is built")
 	foregroundFlags(cmd, &o.fg)
+	f.BoolVar(&o.ForcePhase, "force-release-phase", false, "run x-stack.release's before and after steps even when nothing changes")
 	f.BoolVar(&o.Atomic, "atomic", false, "all or nothing: when any service fails, every service this run replaced returns to what ran before (always so with --lock)")
 	// A lock deploys a release's images as they are: nothing is built.
 	cmd.MarkFlagsMutuallyExclusive("lock", "build")
@@ -68,6 +71,7 @@ func (g *Globals) up(cmd *cobra.Command, args []string, uo deploy.UpOptions, o *
 		return err
 	}
 	uo.Options = deploy.Options{Diff: o.DiffOptions, Images: o.images()}
+	uo.Phase = deploy.PhaseOptions{Force: o.ForcePhase, Out: g.Stdout}
 	return t.Up(ctx, p, uo)
 }
 
