@@ -86,7 +86,9 @@ func ServerName(r manifest.ServiceRoute) string {
 func RouteName(r manifest.ServiceRoute) string { return r.Host + cmp.Or(r.Path, "/") }
 
 // hop is the public server's route for r: its matchers, and a proxy to
-// r's own server on the loopback, streaming. A connection each request: a
+// r's own server on the loopback. No flush_interval -1: Caddy 2.6 then
+// ties each request to the config's life, and a reload cancels those under
+// way. A connection each request: a
 // kept-alive one may be to the route server of the config a reload just
 // replaced, which closes it (a request on it would fail); a GET that
 // fails all the same is tried again.
@@ -94,7 +96,6 @@ func hop(r manifest.ServiceRoute, addr string) object {
 	route := object{"handle": []any{object{
 		"handler":        "reverse_proxy",
 		"upstreams":      []any{object{"dial": addr}},
-		"flush_interval": -1,
 		"transport":      object{"protocol": "http", "keep_alive": object{"enabled": false}},
 		"load_balancing": object{"try_duration": "5s", "try_interval": "50ms"},
 	}}, "terminal": true}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -68,17 +69,17 @@ func (d *Driver) gatewayContainer(ctx context.Context, project string) (string, 
 	if err != nil {
 		return "", false, fmt.Errorf("listing the gateway of project %q: %w", project, err)
 	}
+	// Its own name, else one under a temporary name (a replacement under
+	// way), a running one first.
+	id, running := "", false
 	for _, c := range cs {
-		if strings.HasPrefix(strings.TrimPrefix(firstName(c.Names), "/"), GatewayName(project)) {
-			return c.ID, c.State == "running", nil
+		exact := slices.Contains(c.Names, "/"+GatewayName(project))
+		if exact || id == "" || (!running && c.State == "running") {
+			id, running = c.ID, c.State == "running"
+		}
+		if exact {
+			break
 		}
 	}
-	return "", false, nil
-}
-
-func firstName(names []string) string {
-	if len(names) == 0 {
-		return ""
-	}
-	return names[0]
+	return id, running, nil
 }

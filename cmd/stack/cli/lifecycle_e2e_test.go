@@ -65,6 +65,12 @@ services:
 	if !strings.Contains(logs, "api-1  | api ready\n") || strings.Contains(logs, "cache-1") {
 		t.Errorf("logs api:\n%s", logs)
 	}
+	if grep := stack.MustRun(t, "logs", "--grep", "(?i)READY|accept").Stdout; !strings.Contains(grep, "api-1  | api ready\n") || !strings.Contains(grep, "cache-1") || strings.Contains(grep, "Server initialized") {
+		t.Errorf("logs --grep (?i)READY|accept: want api's line and cache's lines with ready or accept only:\n%s", grep)
+	}
+	if r := stack.Run(t, "logs", "--grep", "("); r.Code == 0 || !strings.Contains(r.Stderr, `--grep "("`) {
+		t.Errorf("logs --grep of a bad expression: exit %d %q", r.Code, r.Stderr)
+	}
 
 	r := stack.Run(t, "run", "--rm", "api", "sh", "-c", "echo $CACHE_HOST:$CACHE_PORT; exit 7")
 	if r.Code != 7 || !strings.Contains(r.Stdout, "cache:6379") {

@@ -20,6 +20,7 @@ type logsOptions struct {
 	NoPrefix   bool
 	NoColor    bool
 	Format     string
+	Grep       string
 }
 
 func init() { register(newLogsCommand) }
@@ -54,6 +55,9 @@ func newLogsCommand(g *Globals) *cobra.Command {
 				colour := !o.NoColor && isTerminal(g.Stdout) && !ciEnv() && os.Getenv("NO_COLOR") == ""
 				line = (&logPrinter{stdout: g.Stdout, stderr: g.Stderr, colour: colour, prefix: !o.NoPrefix, timestamps: o.Timestamps, colours: map[string]string{}}).line
 			}
+			if line, err = grepLines(o.Grep, line); err != nil {
+				return err
+			}
 			err = l.Logs(ctx, p.Name, o.LogsOptions, line)
 			if o.Follow && ctx.Err() != nil {
 				return nil // Ctrl-C is how following ends
@@ -71,6 +75,7 @@ func newLogsCommand(g *Globals) *cobra.Command {
 	f.BoolVar(&o.NoPrefix, "no-log-prefix", false, "do not prefix lines with their container")
 	f.BoolVar(&o.NoColor, "no-color", false, "do not colour the prefixes (NO_COLOR does the same)")
 	f.BoolVar(&o.Previous, "previous", false, "show the last lines of the container each replica had before its current one")
+	f.StringVar(&o.Grep, "grep", "", "show only the lines that match a regular expression (Go syntax; (?i) for any case)")
 	f.StringVar(&o.Format, "format", "text", "output format: text, or json (one object a line: service, container, stream, time, line)")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
