@@ -219,7 +219,7 @@ x-stack:
 	}
 }
 
-const phased = shop + `
+const withPhase = shop + `
 x-stack:
   release:
     before: [{service: web, command: [migrate]}]
@@ -230,7 +230,7 @@ x-stack:
 // and before web exists; after runs once every service is ready; an up
 // that changes nothing runs neither, unless forced.
 func TestReleasePhaseRunsAroundTheChange(t *testing.T) {
-	p := enginetest.Load(t, "shop", phased)
+	p := enginetest.Load(t, "shop", withPhase)
 	m := &enginetest.Memory{}
 	if err := New(m, noImages).Up(t.Context(), p, UpOptions{}); err != nil {
 		t.Fatal(err)
@@ -262,11 +262,11 @@ func TestReleasePhaseRunsAroundTheChange(t *testing.T) {
 // A before step that fails ends the up naming it and its code, with
 // nothing of the service changed.
 func TestFailingBeforeStepChangesNothing(t *testing.T) {
-	p := enginetest.Load(t, "shop", phased)
+	p := enginetest.Load(t, "shop", withPhase)
 	m := deployed(t, p)
 	before := m.State()
 	m.Exit = map[string]int{"migrate": 3}
-	changed := enginetest.Load(t, "shop", strings.Replace(phased, "web:1", "web:2", 1))
+	changed := enginetest.Load(t, "shop", strings.Replace(withPhase, "web:1", "web:2", 1))
 	err := New(m, noImages).Up(t.Context(), changed, UpOptions{})
 	if err == nil || !strings.Contains(err.Error(), "web: migrate") || !strings.Contains(err.Error(), "code 3") {
 		t.Fatalf("up with a failing migration: %v, want an error naming the step and its code", err)

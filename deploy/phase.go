@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/manifest"
@@ -90,8 +91,65 @@ func (t *Target) before(ctx context.Context, base *manifest.Project, l *Locked, 
 	return err
 }
 
+// afterInTxn makes the after steps an operation of an atomic plan's
+// transaction, between every service ready and the commit (where a
+// replacement ends for good): when a step fails, the walker undoes the
+// deploy as for any of its failures, and the old containers serve again.
+// It reports false when the driver's plan has no commit point (a Swarm's
+// update is rolled back by Swarm), and the steps run after the apply.
+func afterInTxn(plan *engine.Plan, steps []manifest.Step) bool {
+	if !plan.Atomic || len(steps) == 0 {
+		return false
+	}
+	var commit *engine.Op
+	txn := map[string]string{}
+	for _, op := range plan.Graph.Ops {
+		txn[op.ID] = op.Txn
+		if op.Kind == engine.OpCommit {
+			commit = op
+		}
+	}
+	if commit == nil || len(commit.Needs) == 0 {
+		return false
+	}
+	a := &engine.Action{Resource: "release:after", Kind: engine.Kind("run"), Reason: "once every service is ready, before the deploy commits"}
+	plan.Actions = append(plan.Actions, a)
+	names := make([]string, len(steps))
+	for i, s := range steps {
+		names[i] = s.Name()
+	}
+	run := &engine.Op{ID: "run release:after", Kind: engine.OpRun, Target: a.Resource, Action: a.Resource,
+		Txn: txn[commit.Needs[0]], Needs: commit.Needs, Detail: strings.Join(names, "; ")}
+	plan.Graph.Ops = append(plan.Graph.Ops, run)
+	commit.Needs = []string{run.ID}
+	return true
+}
+
+// phased is a driver whose runs also make the release phase's operations.
+type phased struct {
+	engine.Driver
+	run func(ctx context.Context) error
+}
+
+func (d phased) Begin(ctx context.Context, plan *engine.Plan, o engine.ApplyOptions) (engine.Executor, error) {
+	x, err := d.Driver.Begin(ctx, plan, o)
+	return phasedRun{x, d.run}, err
+}
+
+type phasedRun struct {
+	engine.Executor
+	run func(ctx context.Context) error
+}
+
+func (x phasedRun) Execute(ctx context.Context, op *engine.Op, notes engine.Notes) error {
+	if op.Kind == engine.OpRun {
+		return x.run(ctx)
+	}
+	return x.Executor.Execute(ctx, op, notes)
+}
+
 // after runs the release phase's after steps once every service is ready.
-func (t *Target) after(l *Locked, o UpOptions) error {
+func (t *Target) after(ctx context.Context, l *Locked, o UpOptions) error {
 	steps := l.Project.Release().After
 	if len(steps) == 0 {
 		return nil
@@ -100,8 +158,8 @@ func (t *Target) after(l *Locked, o UpOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := release.RunPhase(l.Ctx, runner, l.Project, steps, o.Phase.Out); err != nil {
-		return fmt.Errorf("release phase, after the services were deployed: %w", err)
+	if err := release.RunPhase(ctx, runner, l.Project, steps, o.Phase.Out); err != nil {
+		return fmt.Errorf("release phase, once the services were ready: %w", err)
 	}
 	return nil
 }

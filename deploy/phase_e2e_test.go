@@ -38,6 +38,7 @@ volumes:
 x-stack:
   release:
     before: [{service: api, command: ["sh", "-c", "${STEP}"]}]
+    after: [{service: api, command: ["sh", "-c", "${AFTER:-true}"]}]
 `
 	e2e.WriteFiles(t, dir, map[string]string{"compose.yaml": compose})
 	up := func(v, step string) e2e.Result {
@@ -77,5 +78,19 @@ x-stack:
 	ps := e2e.Cmd{Dir: dir, Env: []string{"V=2", "STEP=true"}}.MustRun(t, "ps")
 	if n := strings.Count(ps.Stdout, "running"); n != 3 {
 		t.Errorf("after the failed deploy %d replicas run, want the 3 old ones:\n%s", n, ps.Stdout)
+	}
+
+	// An after step that fails in an atomic deploy rolls it back: the
+	// replicas of version 4 ran, and the old ones serve again.
+	r = e2e.Cmd{Dir: dir, Env: []string{"V=4", "STEP=true", "AFTER=exit 5"}}.Run(t, "up", "--atomic", "--timeout", "2m")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "api: sh -c exit 5") || !strings.Contains(r.Stderr, "code 5") {
+		t.Errorf("a failing after step under --atomic: exit %d, stderr:\n%s\nwant 1 naming the step and its code", r.Code, r.Stderr)
+	}
+	if !strings.Contains(strings.Join(log(), ","), "started 4") {
+		t.Errorf("the after step ran before version 4 started: %v", log())
+	}
+	env := e2e.Cmd{Dir: dir, Env: []string{"V=2", "STEP=true"}}.MustRun(t, "exec", "api", "sh", "-c", "echo $V")
+	if strings.TrimSpace(env.Stdout) != "2" {
+		t.Errorf("after the rolled back deploy api runs V=%q, want the old 2", strings.TrimSpace(env.Stdout))
 	}
 }

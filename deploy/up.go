@@ -86,9 +86,14 @@ func (t *Target) Up(ctx context.Context, base *manifest.Project, o UpOptions) (e
 		}
 	}
 	started := time.Now()
-	err = engine.Apply(l.Ctx, t.Driver, l.Plan, o.Apply)
-	if err == nil && phase {
-		err = t.after(l, o)
+	var d engine.Driver = t.Driver
+	inTxn := phase && afterInTxn(l.Plan, l.Project.Release().After)
+	if inTxn {
+		d = phased{t.Driver, func(ctx context.Context) error { return t.after(ctx, l, o) }}
+	}
+	err = engine.Apply(l.Ctx, d, l.Plan, o.Apply)
+	if err == nil && phase && !inTxn {
+		err = t.after(l.Ctx, l, o)
 	}
 	if o.Release != "" {
 		record(ctx, base, o.Release, o.RollbackFrom, started, err)

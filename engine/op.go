@@ -29,6 +29,7 @@ const (
 	OpUpdate     OpKind = "update" // a Swarm service, in place
 	OpRoute      OpKind = "route"  // the gateway's traffic to a service's containers
 	OpCommit     OpKind = "commit" // no call: the point every step of an atomic deploy leads to
+	OpRun        OpKind = "run"    // a one-off the deploy runs itself (a release step), not the driver
 )
 
 // Op is one engine call of a run: a node of the operation graph, with the
