@@ -1,13 +1,10 @@
 package swarm
 
 import (
-	"reflect"
 	"slices"
-	"sort"
-	"strings"
 	"testing"
 
-	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/stack-deploy/stack/engine/enginetest"
 )
 
 // unsupportedFields: each compose field Swarm cannot honour, written in a
@@ -79,38 +76,13 @@ var othersFields = []string{
 // that is neither mapped, warned about, nor someone else's: a new field
 // must not be dropped silently.
 func TestEveryComposeFieldIsDecided(t *testing.T) {
-	decided := map[string]bool{}
-	for _, f := range append(slices.Clone(mappedFields), othersFields...) {
-		decided[f] = true
+	unsupported := make([]string, len(unsupportedFields))
+	for i, u := range unsupportedFields {
+		unsupported[i] = u.field
 	}
-	for _, u := range unsupportedFields {
-		decided[u.field] = true
-	}
-	var missing []string
-	for _, f := range yamlFields(reflect.TypeOf(types.ServiceConfig{})) {
-		if f != "name" && !decided[f] {
-			missing = append(missing, f)
-		}
-	}
-	sort.Strings(missing)
-	if len(missing) > 0 {
+	if missing := enginetest.UndecidedFields(mappedFields, othersFields, unsupported); len(missing) > 0 {
 		t.Errorf("compose fields nobody decided about: %v; map them, warn about them (unsupported.go), or list them as someone else's", missing)
 	}
-}
-
-func yamlFields(typ reflect.Type) []string {
-	var out []string
-	for i := range typ.NumField() {
-		f := typ.Field(i)
-		tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		switch {
-		case strings.Contains(f.Tag.Get("yaml"), ",inline") && tag == "" && f.Type.Kind() == reflect.Struct:
-			out = append(out, yamlFields(f.Type)...)
-		case tag != "" && tag != "-" && !strings.HasPrefix(tag, "#"):
-			out = append(out, tag)
-		}
-	}
-	return out
 }
 
 // TestUnsupportedFieldsWarn: every field Swarm cannot honour is a warning
