@@ -476,8 +476,12 @@ start_control_plane() {
 }
 
 manifests() {
-  sed -e "s|@REGISTRY@|$REGISTRY|g" -e "s|@COREDNS_VERSION@|$COREDNS_VERSION|g" -e "s|@DNS_ADDR@|$DNS_ADDR|g" \
-    -e "s|@PROVISIONER@|$PROVISIONER|g" "$LAB"/manifests/*.yaml
+  local f
+  for f in "$LAB"/manifests/*.yaml; do
+    echo ---
+    sed -e "s|@REGISTRY@|$REGISTRY|g" -e "s|@COREDNS_VERSION@|$COREDNS_VERSION|g" -e "s|@DNS_ADDR@|$DNS_ADDR|g" \
+      -e "s|@PROVISIONER@|$PROVISIONER|g" "$f"
+  done
 }
 
 restore_sysctls() {
