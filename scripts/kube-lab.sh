@@ -4,13 +4,13 @@
 # trying stack on a cluster by hand.
 #
 # The node lives in a network, mount and UTS namespace of its own
-# (stkube-node, hostname kubelab-node, address 10.240.0.2): containerd (a
+# (stkube-node, hostname kubelab-node, address 10.250.0.2): containerd (a
 # second instance, not Docker's), etcd, kube-apiserver, controller-manager,
 # scheduler, kubelet, kube-proxy, the CNI bridge and every pod, so the
 # iptables chains kube-proxy and the CNI plugins write never touch this
 # machine's own (the main Docker engine's). A veth pair gives this namespace
-# 10.240.0.1 (stkube-host): the API server answers at
-# https://10.240.0.2:6443 and NodePorts at 10.240.0.2. One registry process
+# 10.250.0.1 (stkube-host): the API server answers at
+# https://10.250.0.2:6443 and NodePorts at 10.250.0.2. One registry process
 # answers on 127.0.0.1:5240 both here and inside the node: the main engine
 # pushes to it (Docker takes loopback registries as plain HTTP) and the
 # node's containerd pulls from it by the same name. Blobs live on disk under
@@ -42,7 +42,8 @@
 # The kubelet sets six kernel sysctls when it starts (vm.overcommit_memory,
 # vm.panic_on_oom, kernel.panic, kernel.panic_on_oops, kernel.keys.root_*):
 # up puts back the values it found once the node is Ready, and down again.
-# Addresses: 10.240.0.0/24 on the link (here and in the node); inside the
+# Addresses (clear of the Swarm lab's 10.235-10.238 and Docker's pools):
+# 10.250.0.0/24 on the link (here and in the node); inside the
 # node only: 10.244.0.0/24 pods, 10.96.0.0/16 services (DNS 10.96.0.10).
 set -u -o pipefail
 export LC_ALL=C
@@ -61,7 +62,7 @@ KUBE_CMDS="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-pr
 KBIN="$CACHE/kube-$KUBE_VERSION"
 NS=stkube-node
 HOSTLINK=stkube-host
-NET=10.240.0
+NET=10.250.0
 NODE_ADDR=$NET.2
 NODE=kubelab-node
 POD_CIDR=10.244.0.0/24
