@@ -224,7 +224,7 @@ EOF
 
 write_configs() {
   local p="$BASE/pki" c="$BASE/containerd"
-  mkdir -p "$c/certs.d/$REGISTRY" "$BASE/cni/net.d" "$BASE/node/var-lib" "$BASE/logs" "$BASE/volumes"
+  mkdir -p "$c/certs.d/$REGISTRY" "$BASE/cni/net.d" "$BASE/node/var-lib" "$BASE/node/var-log" "$BASE/logs" "$BASE/volumes"
   cat >"$c/config.toml" <<EOF
 version = 2
 root = "$c/root"
@@ -371,11 +371,13 @@ node_init() {
     case "$fs" in nsfs | overlay) echo "$t"; continue ;; esac
     case "$t" in /run/* | /var/run/* | /var/lib/docker | /var/lib/docker/*) echo "$t" ;; esac
   done | sort -ru | while read -r t; do umount -l -- "$t" 2>/dev/null || true; done
-  # A /run of its own (shim sockets, the xtables lock), and a /var/lib of
-  # its own for what the kubelet and the CNI library write there
-  # regardless (/var/lib/kubelet/device-plugins, /var/lib/cni).
+  # A /run of its own (shim sockets, the xtables lock), and a /var/lib and
+  # /var/log of its own for what the kubelet and the CNI library write
+  # there regardless of their settings (/var/lib/kubelet/device-plugins,
+  # /var/lib/cni, the /var/log/containers links).
   mount -t tmpfs -o mode=0755 stkube-run /run || exit 1
   mount --bind "$BASE/node/var-lib" /var/lib || exit 1
+  mount --bind "$BASE/node/var-log" /var/log || exit 1
   unset http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY KUBECONFIG
   echo $$ >"$BASE/state/node.pid.new" && mv "$BASE/state/node.pid.new" "$BASE/state/node.pid"
   exec sleep infinity
@@ -453,7 +455,7 @@ start_etcd() {
     --quota-backend-bytes 2147483648 --unsafe-no-fsync
 }
 
-start_control_plane() {
+start_apiserver() {
   local p="$BASE/pki"
   wait_up etcd 30 in_node curl -sf http://127.0.0.1:2379/health
   start apiserver "$KBIN/kube-apiserver" --etcd-servers=http://127.0.0.1:2379 \
@@ -465,6 +467,10 @@ start_control_plane() {
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$p/sa.pub" --service-account-signing-key-file="$p/sa.key" \
     --authorization-mode=Node,RBAC --allow-privileged=true --profiling=false
+}
+
+start_controllers() {
+  local p="$BASE/pki"
   wait_up apiserver 90 curl -sf --cacert "$p/ca.crt" --cert "$p/admin.crt" --key "$p/admin.key" "$API/readyz"
   start controller-manager "$KBIN/kube-controller-manager" --kubeconfig="$BASE/kubeconfig" \
     --authentication-kubeconfig="$BASE/kubeconfig" --authorization-kubeconfig="$BASE/kubeconfig" \
@@ -501,7 +507,7 @@ print_env() {
 }
 
 do_up() {
-  local t0 t1 lb
+  local t0 lb t_api t_node t_sa
   if health; then
     say "up already"
     print_env
@@ -521,27 +527,31 @@ do_up() {
   start_node
   start containerd containerd --config "$BASE/containerd/config.toml"
   start_etcd
+  start_apiserver
   start_registry
   push_image kube-lab/pause:3.10 "$lb/pause" pause && push_image "kube-lab/coredns:$COREDNS_VERSION" "$KBIN/coredns" coredns ||
     die "pushing the pause and CoreDNS images to $REGISTRY failed"
   wait_up containerd 30 test -S "$BASE/containerd/containerd.sock"
-  start_control_plane
+  start_controllers
+  t_api=$(since "$t0")
+  manifests | kc apply --server-side --field-manager=kube-lab -f - >/dev/null || die "applying CoreDNS and the StorageClass failed"
   # the kubelet sets kernel sysctls once, when it starts: keep what they were
   sysctl -e $SYSCTLS >"$BASE/state/sysctls" 2>/dev/null
   start kubelet "$KBIN/kubelet" --config="$BASE/kubelet.yaml" --kubeconfig="$BASE/kubelet.kubeconfig" \
     --root-dir="$BASE/kubelet" --cert-dir="$BASE/kubelet/pki" --hostname-override="$NODE" --node-ip="$NODE_ADDR"
   start kube-proxy "$KBIN/kube-proxy" --config="$BASE/kube-proxy.yaml"
   start provisioner "$lb/provisioner" -kubeconfig "$BASE/kubeconfig" -dir "$BASE/volumes" -name "$PROVISIONER" -node "$NODE"
-  wait_up apiserver 30 kc get serviceaccount default
-  manifests | kc apply --server-side --field-manager=kube-lab -f - >/dev/null || die "applying CoreDNS and the StorageClass failed"
   wait_up kubelet 60 kc wait --for=condition=Ready "node/$NODE" --timeout=2s
   restore_sysctls
+  t_node=$(since "$t0")
+  # pods are refused until the controller-manager has made this one
+  wait_up controller-manager 60 kc get serviceaccount default
+  t_sa=$(since "$t0")
   wait_up kubelet 90 kc -n kube-system wait --for=condition=Available deployment/coredns --timeout=2s
   touch "$BASE/state/up"
   UP_FAILED_CLEANUP=0
-  t1=$(since "$t0")
   restore_sysctls
-  say "up: node $NODE Ready at $NODE_ADDR, CoreDNS ready, in ${t1}s"
+  say "up in $(since "$t0")s: API server ready at ${t_api}s, node Ready at ${t_node}s, default ServiceAccount at ${t_sa}s, then CoreDNS"
   print_env
 }
 
