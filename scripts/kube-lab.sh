@@ -386,6 +386,7 @@ node_init() {
 start_node() {
   setsid unshare --mount --uts --propagation slave -- nsenter --net="/run/netns/$NS" -- \
     "$SELF" __node >>"$BASE/logs/node.log" 2>&1 </dev/null 8>&- 9>&- &
+  disown $!
   local i
   for i in $(seq 1 50); do [ -f "$BASE/state/node.pid" ] && return 0; sleep 0.1; done
   die "the node's namespaces are not ready: $(tail -5 "$BASE/logs/node.log")"
@@ -396,6 +397,7 @@ start() { # name command... : runs it in the node
   (cd / && exec setsid nsenter --target "$(node_pid)" --mount --uts --net -- "$@") \
     >>"$BASE/logs/$n.log" 2>&1 </dev/null 8>&- 9>&- &
   echo $! >"$BASE/state/$n.pid"
+  disown $!
 }
 
 wait_up() { # name seconds command... : until command succeeds while name runs
@@ -418,6 +420,7 @@ start_registry() {
   setsid "$BASE/bin/registry" -dir "$BASE/registry/blobs" -listen "$REGISTRY" -listen "$REGISTRY@/run/netns/$NS" \
     >>"$BASE/logs/registry.log" 2>&1 </dev/null 8>&- 9>&- &
   echo $! >"$BASE/state/registry.pid"
+  disown $!
   wait_up registry 10 curl -sf "http://$REGISTRY/v2/"
 }
 
@@ -550,6 +553,7 @@ do_up() {
   wait_up kubelet 90 kc -n kube-system wait --for=condition=Available deployment/coredns --timeout=2s
   touch "$BASE/state/up"
   UP_FAILED_CLEANUP=0
+  rm -rf "$BASE.failed-logs"
   restore_sysctls
   say "up in $(since "$t0")s: API server ready at ${t_api}s, node Ready at ${t_node}s, default ServiceAccount at ${t_sa}s, then CoreDNS"
   print_env
@@ -559,7 +563,8 @@ on_exit() {
   local rc=$?
   if [ "${UP_FAILED_CLEANUP:-0}" = 1 ]; then
     UP_FAILED_CLEANUP=0
-    say "up failed: removing what it made (logs were under $BASE/logs)"
+    rm -rf "$BASE.failed-logs" && cp -r "$BASE/logs" "$BASE.failed-logs" 2>/dev/null
+    say "up failed: removing what it made (its logs are kept in $BASE.failed-logs)"
     (do_down) || say "removing the partial lab was incomplete: run scripts/kube-lab.sh down"
   fi
   exit $rc
@@ -632,6 +637,7 @@ case "${1:-}" in
     exec 7>"$TESTS_LOCK"
     flock -w 600 7 || say "tests have held $TESTS_LOCK for 10 minutes: removing the lab all the same"
     do_down
+    rm -rf "$BASE.failed-logs"
     ;;
   env) print_env ;;
   status)
