@@ -30,25 +30,24 @@
 # host the lab (not root, a missing tool or kernel feature).
 #
 # Binaries: Kubernetes v1.34.4 (1.35's kubelet refuses cgroup v1) and
-# CoreDNS built from the Go module proxy, once per machine, into
-# $STACK_LAB_CACHE (default /var/cache/stack-labs) /kube-v1.34.4, with a
-# Go build cache of their own in .../gocache; the lab's own small programs
+# CoreDNS v1.12.1, built from the Go module proxy once per machine into
+# $STACK_LAB_CACHE/kube-v1.34.4 (default /var/cache/stack-labs, outside
+# the clone, so every clone shares them), with a Go build cache of their
+# own in $STACK_LAB_CACHE/kube-gocache; the lab's own small programs
 # (scripts/kubelab: pause, provisioner) beside them, keyed by a hash of
 # their source. etcd, containerd, runc and the CNI plugins are Debian's
 # (installed with apt-get when missing). Storage: the default StorageClass
 # "standard" (WaitForFirstConsumer, reclaim Delete) provisions a hostPath
 # volume per claim under the lab's directory. No LoadBalancer, one node.
 #
-# Measured on this project's 2-core machine (2026-12-06), while other
+# Measured on this project's 2-core machine (2026-12-06) while other
 # builds and tests kept its load average at 10-30: the cold build took
-# 58 min for Kubernetes and 33 min for CoreDNS alongside it (idle, the
-# recipe in ../shared measured 9.4 + 2.4 min); with the Go build cache warm
-# but no binaries, 23 s. A start with the binaries built (warm start, from
-# down): 20-41 s to node Ready and CoreDNS ready (the recipe: 15 s idle);
-# down: 1-2 s. Cache:
-# binaries 584 MB, Go build cache 4.3 GB (rm -rf it to save the room: only
-# a new version or a change to scripts/kubelab rebuilds). RSS while up:
-# about 830 MiB.
+# 58 min for Kubernetes and 33 min for CoreDNS beside it (about 12 min in
+# all on an idle machine); with the Go build cache warm but no binaries,
+# 23 s. A start with the binaries built (from down): 20-41 s to node Ready
+# and CoreDNS ready (about 15 s idle); down: 1-2 s. Cache: binaries
+# 584 MB, Go build cache 4.3 GB (removing it costs only a slower rebuild
+# after a change to scripts/kubelab). RSS while up: about 830 MiB.
 #
 # The kubelet sets six kernel sysctls when it starts (vm.overcommit_memory,
 # vm.panic_on_oom, kernel.panic, kernel.panic_on_oops, kernel.keys.root_*):
@@ -158,7 +157,7 @@ build() {
 
 build_locked() {
   local t0 tmp="$KBIN.build" ld c pkgs=() lb
-  export GOCACHE="$CACHE/gocache" CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
+  export GOCACHE="$CACHE/kube-gocache" CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
   if [ ! -f "$KBIN/.complete" ]; then
     t0=$(now)
     say "building Kubernetes $KUBE_VERSION and CoreDNS $COREDNS_VERSION from the Go module proxy into $KBIN (once per machine: 10 to 30 minutes on 2 cores)"
