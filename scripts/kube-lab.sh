@@ -44,7 +44,7 @@
 # builds and tests kept its load average at 10-30: the cold build took
 # 58 min for Kubernetes and 33 min for CoreDNS beside it (about 12 min in
 # all on an idle machine); with the Go build cache warm but no binaries,
-# 23 s. A start with the binaries built (from down): 20-41 s to node Ready
+# 23 s. A start with the binaries built (from down): 20-51 s to node Ready
 # and CoreDNS ready (about 15 s idle); down: 1-2 s. Cache: binaries
 # 584 MB, Go build cache 4.3 GB (removing it costs only a slower rebuild
 # after a change to scripts/kubelab). RSS while up: about 830 MiB.
