@@ -4,13 +4,13 @@
 # trying stack on a cluster by hand.
 #
 # The node lives in a network, mount and UTS namespace of its own
-# (stkube-node, hostname kubelab-node, address 10.240.0.2): containerd (a
+# (stkube-node, hostname kubelab-node, address 10.250.0.2): containerd (a
 # second instance, not Docker's), etcd, kube-apiserver, controller-manager,
 # scheduler, kubelet, kube-proxy, the CNI bridge and every pod, so the
 # iptables chains kube-proxy and the CNI plugins write never touch this
 # machine's own (the main Docker engine's). A veth pair gives this namespace
-# 10.240.0.1 (stkube-host): the API server answers at
-# https://10.240.0.2:6443 and NodePorts at 10.240.0.2. One registry process
+# 10.250.0.1 (stkube-host): the API server answers at
+# https://10.250.0.2:6443 and NodePorts at 10.250.0.2. One registry process
 # answers on 127.0.0.1:5240 both here and inside the node: the main engine
 # pushes to it (Docker takes loopback registries as plain HTTP) and the
 # node's containerd pulls from it by the same name. Blobs live on disk under
@@ -30,19 +30,30 @@
 # host the lab (not root, a missing tool or kernel feature).
 #
 # Binaries: Kubernetes v1.34.4 (1.35's kubelet refuses cgroup v1) and
-# CoreDNS built from the Go module proxy, once per machine, into
-# $STACK_LAB_CACHE (default /var/cache/stack-labs) /kube-v1.34.4, with a
-# Go build cache of their own in .../gocache; the lab's own small programs
+# CoreDNS v1.12.1, built from the Go module proxy once per machine into
+# $STACK_LAB_CACHE/kube-v1.34.4 (default /var/cache/stack-labs, outside
+# the clone, so every clone shares them), with a Go build cache of their
+# own in $STACK_LAB_CACHE/kube-gocache; the lab's own small programs
 # (scripts/kubelab: pause, provisioner) beside them, keyed by a hash of
 # their source. etcd, containerd, runc and the CNI plugins are Debian's
 # (installed with apt-get when missing). Storage: the default StorageClass
 # "standard" (WaitForFirstConsumer, reclaim Delete) provisions a hostPath
 # volume per claim under the lab's directory. No LoadBalancer, one node.
 #
+# Measured on this project's 2-core machine (2026-12-06) while other
+# builds and tests kept its load average at 10-30: the cold build took
+# 58 min for Kubernetes and 33 min for CoreDNS beside it (about 12 min in
+# all on an idle machine); with the Go build cache warm but no binaries,
+# 23 s. A start with the binaries built (from down): 20-51 s to node Ready
+# and CoreDNS ready (about 15 s idle); down: 1-2 s. Cache: binaries
+# 584 MB, Go build cache 4.3 GB (removing it costs only a slower rebuild
+# after a change to scripts/kubelab). RSS while up: about 830 MiB.
+#
 # The kubelet sets six kernel sysctls when it starts (vm.overcommit_memory,
 # vm.panic_on_oom, kernel.panic, kernel.panic_on_oops, kernel.keys.root_*):
 # up puts back the values it found once the node is Ready, and down again.
-# Addresses: 10.240.0.0/24 on the link (here and in the node); inside the
+# Addresses (clear of the Swarm lab's 10.235-10.238 and Docker's pools):
+# 10.250.0.0/24 on the link (here and in the node); inside the
 # node only: 10.244.0.0/24 pods, 10.96.0.0/16 services (DNS 10.96.0.10).
 set -u -o pipefail
 export LC_ALL=C
@@ -61,7 +72,7 @@ KUBE_CMDS="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-pr
 KBIN="$CACHE/kube-$KUBE_VERSION"
 NS=stkube-node
 HOSTLINK=stkube-host
-NET=10.240.0
+NET=10.250.0
 NODE_ADDR=$NET.2
 NODE=kubelab-node
 POD_CIDR=10.244.0.0/24
@@ -146,7 +157,7 @@ build() {
 
 build_locked() {
   local t0 tmp="$KBIN.build" ld c pkgs=() lb
-  export GOCACHE="$CACHE/gocache" CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
+  export GOCACHE="$CACHE/kube-gocache" CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
   if [ ! -f "$KBIN/.complete" ]; then
     t0=$(now)
     say "building Kubernetes $KUBE_VERSION and CoreDNS $COREDNS_VERSION from the Go module proxy into $KBIN (once per machine: 10 to 30 minutes on 2 cores)"
@@ -223,7 +234,7 @@ EOF
 
 write_configs() {
   local p="$BASE/pki" c="$BASE/containerd"
-  mkdir -p "$c/certs.d/$REGISTRY" "$BASE/cni/net.d" "$BASE/node/var-lib" "$BASE/logs" "$BASE/volumes"
+  mkdir -p "$c/certs.d/$REGISTRY" "$BASE/cni/net.d" "$BASE/node/var-lib" "$BASE/node/var-log" "$BASE/logs" "$BASE/volumes"
   cat >"$c/config.toml" <<EOF
 version = 2
 root = "$c/root"
@@ -370,11 +381,13 @@ node_init() {
     case "$fs" in nsfs | overlay) echo "$t"; continue ;; esac
     case "$t" in /run/* | /var/run/* | /var/lib/docker | /var/lib/docker/*) echo "$t" ;; esac
   done | sort -ru | while read -r t; do umount -l -- "$t" 2>/dev/null || true; done
-  # A /run of its own (shim sockets, the xtables lock), and a /var/lib of
-  # its own for what the kubelet and the CNI library write there
-  # regardless (/var/lib/kubelet/device-plugins, /var/lib/cni).
+  # A /run of its own (shim sockets, the xtables lock), and a /var/lib and
+  # /var/log of its own for what the kubelet and the CNI library write
+  # there regardless of their settings (/var/lib/kubelet/device-plugins,
+  # /var/lib/cni, the /var/log/containers links).
   mount -t tmpfs -o mode=0755 stkube-run /run || exit 1
   mount --bind "$BASE/node/var-lib" /var/lib || exit 1
+  mount --bind "$BASE/node/var-log" /var/log || exit 1
   unset http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY KUBECONFIG
   echo $$ >"$BASE/state/node.pid.new" && mv "$BASE/state/node.pid.new" "$BASE/state/node.pid"
   exec sleep infinity
@@ -383,6 +396,7 @@ node_init() {
 start_node() {
   setsid unshare --mount --uts --propagation slave -- nsenter --net="/run/netns/$NS" -- \
     "$SELF" __node >>"$BASE/logs/node.log" 2>&1 </dev/null 8>&- 9>&- &
+  disown $!
   local i
   for i in $(seq 1 50); do [ -f "$BASE/state/node.pid" ] && return 0; sleep 0.1; done
   die "the node's namespaces are not ready: $(tail -5 "$BASE/logs/node.log")"
@@ -393,6 +407,7 @@ start() { # name command... : runs it in the node
   (cd / && exec setsid nsenter --target "$(node_pid)" --mount --uts --net -- "$@") \
     >>"$BASE/logs/$n.log" 2>&1 </dev/null 8>&- 9>&- &
   echo $! >"$BASE/state/$n.pid"
+  disown $!
 }
 
 wait_up() { # name seconds command... : until command succeeds while name runs
@@ -415,6 +430,7 @@ start_registry() {
   setsid "$BASE/bin/registry" -dir "$BASE/registry/blobs" -listen "$REGISTRY" -listen "$REGISTRY@/run/netns/$NS" \
     >>"$BASE/logs/registry.log" 2>&1 </dev/null 8>&- 9>&- &
   echo $! >"$BASE/state/registry.pid"
+  disown $!
   wait_up registry 10 curl -sf "http://$REGISTRY/v2/"
 }
 
@@ -452,7 +468,7 @@ start_etcd() {
     --quota-backend-bytes 2147483648 --unsafe-no-fsync
 }
 
-start_control_plane() {
+start_apiserver() {
   local p="$BASE/pki"
   wait_up etcd 30 in_node curl -sf http://127.0.0.1:2379/health
   start apiserver "$KBIN/kube-apiserver" --etcd-servers=http://127.0.0.1:2379 \
@@ -464,6 +480,10 @@ start_control_plane() {
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$p/sa.pub" --service-account-signing-key-file="$p/sa.key" \
     --authorization-mode=Node,RBAC --allow-privileged=true --profiling=false
+}
+
+start_controllers() {
+  local p="$BASE/pki"
   wait_up apiserver 90 curl -sf --cacert "$p/ca.crt" --cert "$p/admin.crt" --key "$p/admin.key" "$API/readyz"
   start controller-manager "$KBIN/kube-controller-manager" --kubeconfig="$BASE/kubeconfig" \
     --authentication-kubeconfig="$BASE/kubeconfig" --authorization-kubeconfig="$BASE/kubeconfig" \
@@ -476,8 +496,12 @@ start_control_plane() {
 }
 
 manifests() {
-  sed -e "s|@REGISTRY@|$REGISTRY|g" -e "s|@COREDNS_VERSION@|$COREDNS_VERSION|g" -e "s|@DNS_ADDR@|$DNS_ADDR|g" \
-    -e "s|@PROVISIONER@|$PROVISIONER|g" "$LAB"/manifests/*.yaml
+  local f
+  for f in "$LAB"/manifests/*.yaml; do
+    echo ---
+    sed -e "s|@REGISTRY@|$REGISTRY|g" -e "s|@COREDNS_VERSION@|$COREDNS_VERSION|g" -e "s|@DNS_ADDR@|$DNS_ADDR|g" \
+      -e "s|@PROVISIONER@|$PROVISIONER|g" "$f"
+  done
 }
 
 restore_sysctls() {
@@ -496,7 +520,7 @@ print_env() {
 }
 
 do_up() {
-  local t0 t1 lb
+  local t0 lb t_api t_node t_sa
   if health; then
     say "up already"
     print_env
@@ -516,27 +540,32 @@ do_up() {
   start_node
   start containerd containerd --config "$BASE/containerd/config.toml"
   start_etcd
+  start_apiserver
   start_registry
   push_image kube-lab/pause:3.10 "$lb/pause" pause && push_image "kube-lab/coredns:$COREDNS_VERSION" "$KBIN/coredns" coredns ||
     die "pushing the pause and CoreDNS images to $REGISTRY failed"
   wait_up containerd 30 test -S "$BASE/containerd/containerd.sock"
-  start_control_plane
+  start_controllers
+  t_api=$(since "$t0")
+  manifests | kc apply --server-side --field-manager=kube-lab -f - >/dev/null || die "applying CoreDNS and the StorageClass failed"
   # the kubelet sets kernel sysctls once, when it starts: keep what they were
   sysctl -e $SYSCTLS >"$BASE/state/sysctls" 2>/dev/null
   start kubelet "$KBIN/kubelet" --config="$BASE/kubelet.yaml" --kubeconfig="$BASE/kubelet.kubeconfig" \
     --root-dir="$BASE/kubelet" --cert-dir="$BASE/kubelet/pki" --hostname-override="$NODE" --node-ip="$NODE_ADDR"
   start kube-proxy "$KBIN/kube-proxy" --config="$BASE/kube-proxy.yaml"
   start provisioner "$lb/provisioner" -kubeconfig "$BASE/kubeconfig" -dir "$BASE/volumes" -name "$PROVISIONER" -node "$NODE"
-  wait_up apiserver 30 kc get serviceaccount default
-  manifests | kc apply --server-side --field-manager=kube-lab -f - >/dev/null || die "applying CoreDNS and the StorageClass failed"
   wait_up kubelet 60 kc wait --for=condition=Ready "node/$NODE" --timeout=2s
   restore_sysctls
+  t_node=$(since "$t0")
+  # pods are refused until the controller-manager has made this one
+  wait_up controller-manager 60 kc get serviceaccount default
+  t_sa=$(since "$t0")
   wait_up kubelet 90 kc -n kube-system wait --for=condition=Available deployment/coredns --timeout=2s
   touch "$BASE/state/up"
   UP_FAILED_CLEANUP=0
-  t1=$(since "$t0")
+  rm -rf "$BASE.failed-logs"
   restore_sysctls
-  say "up: node $NODE Ready at $NODE_ADDR, CoreDNS ready, in ${t1}s"
+  say "up in $(since "$t0")s: API server ready at ${t_api}s, node Ready at ${t_node}s, default ServiceAccount at ${t_sa}s, then CoreDNS"
   print_env
 }
 
@@ -544,7 +573,8 @@ on_exit() {
   local rc=$?
   if [ "${UP_FAILED_CLEANUP:-0}" = 1 ]; then
     UP_FAILED_CLEANUP=0
-    say "up failed: removing what it made (logs were under $BASE/logs)"
+    rm -rf "$BASE.failed-logs" && cp -r "$BASE/logs" "$BASE.failed-logs" 2>/dev/null
+    say "up failed: removing what it made (its logs are kept in $BASE.failed-logs)"
     (do_down) || say "removing the partial lab was incomplete: run scripts/kube-lab.sh down"
   fi
   exit $rc
@@ -617,6 +647,7 @@ case "${1:-}" in
     exec 7>"$TESTS_LOCK"
     flock -w 600 7 || say "tests have held $TESTS_LOCK for 10 minutes: removing the lab all the same"
     do_down
+    rm -rf "$BASE.failed-logs"
     ;;
   env) print_env ;;
   status)
@@ -632,6 +663,6 @@ case "${1:-}" in
   build) preflight; build; echo "$KBIN" ;;
   kubectl) shift; exec "$KBIN/kubectl" --kubeconfig "$BASE/kubeconfig" "$@" ;;
   __node) node_init ;;
-  "" | -h | --help | help) sed -n '2,47p' "$SELF" | sed 's/^# \{0,1\}//' ;;
+  "" | -h | --help | help) sed -n '2,/^set -u/p' "$SELF" | sed -e '$d' -e 's/^# \{0,1\}//' ;;
   *) die "unknown command ${1:-} (scripts/kube-lab.sh help lists them)" ;;
 esac
