@@ -98,7 +98,6 @@ func config(s types.ServiceConfig, labels map[string]string, apiVersion string, 
 	return cfg, nil
 }
 
-
 // hostConfig is the host side of the container's configuration, but for
 // its restart policy, resources, ports and mounts.
 func hostConfig(s types.ServiceConfig) *container.HostConfig {

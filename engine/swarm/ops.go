@@ -355,19 +355,13 @@ func (b *builder) obsolete() {
 			}
 		}
 	}
-	var firstRemoval *engine.Action
-	for _, a := range b.plan.Actions {
-		if a.Type() == "service" && a.Kind == engine.Remove {
-			firstRemoval = a
-			break
-		}
-	}
+	removing := slices.ContainsFunc(b.plan.Actions, func(a *engine.Action) bool { return a.Type() == "service" && a.Kind == engine.Remove })
 	remove := func(kind string, o ObservedObject, mountedBy func(ObservedService) []string) {
 		if inUse[kind+":"+o.Name] {
 			return
 		}
 		var needs []string
-		var owner *engine.Action // the first service it waits for
+		mounted := false
 		for _, s := range b.obs.Services {
 			if !slices.Contains(mountedBy(s), o.Name) {
 				continue
@@ -377,16 +371,13 @@ func (b *builder) obsolete() {
 			if a == nil || ao == nil || len(ao.gates) == 0 || ao.gates[0].Kind == engine.OpWait {
 				return // still mounted by a service this plan leaves as it is
 			}
-			if owner == nil {
-				owner = a
-			}
+			mounted = true
 			needs = append(needs, ao.done...)
 		}
-		if owner == nil {
-			if b.desired != nil || firstRemoval == nil {
+		if !mounted {
+			if b.desired != nil || !removing {
 				return
 			}
-			owner = firstRemoval
 			for _, a := range b.plan.Actions {
 				if ao := b.points[a.Resource]; a.Type() == "service" && ao != nil {
 					needs = append(needs, ao.done...)
