@@ -88,17 +88,49 @@ func (o *foregroundOptions) session(cmd *cobra.Command, g *Globals, args []strin
 		go followContainer(follow, logger, waiter, p.Name, c, since, o.Timestamps, pr, events)
 	}
 	stop := func() error { return o.stopProject(bg, cmd, g, t, p, args, cs) }
-	return o.loop(ctx, g, cs, events, pr, stop)
+	// With --watch a rebuild replaces containers: follow the new ones.
+	seen := map[string]bool{}
+	for _, c := range cs {
+		seen[c.ID] = true
+	}
+	more := func() int {
+		rows, err := listContainers(bg, t, p, "up")
+		if err != nil {
+			return 0
+		}
+		n := 0
+		for _, c := range (selection{Services: services, Keep: running}).pick(p, rows) {
+			if !seen[c.ID] {
+				seen[c.ID], n = true, n+1
+				go followContainer(follow, logger, waiter, p.Name, c, time.Now().Add(-time.Minute), o.Timestamps, pr, events)
+			}
+		}
+		return n
+	}
+	if o.Watch {
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			if err := g.watch(wctx, cmd, args); err != nil && wctx.Err() == nil {
+				fmt.Fprintf(g.Stderr, "stack: watch: %s\n", message(err))
+			}
+		}()
+	} else {
+		more = nil
+	}
+	return o.loop(ctx, g, cs, events, pr, stop, more)
 }
 
 // loop reads the containers' exits and applies Compose's cascade: with
 // --abort-on-container-exit (--exit-code-from) the first exit stops every
 // container, with --abort-on-container-failure the first that failed.
-func (o *foregroundOptions) loop(ctx context.Context, g *Globals, cs []engine.Container, events <-chan exitEvent, pr *syncPrinter, stop func() error) error {
+// more, when set (--watch), follows the containers that replaced exited
+// ones, returning how many, and keeps the loop going until Ctrl-C.
+func (o *foregroundOptions) loop(ctx context.Context, g *Globals, cs []engine.Container, events <-chan exitEvent, pr *syncPrinter, stop func() error, more func() int) error {
 	remaining, aborting, code := len(cs), false, 0
 	from := o.ExitCodeFrom
 	interrupted := ctx.Done()
-	for remaining > 0 || interrupted != nil && !aborting {
+	for remaining > 0 || more != nil && interrupted != nil {
 		select {
 		case <-interrupted:
 			fmt.Fprintln(g.Stderr, "Gracefully stopping... (press Ctrl+C again to force)")
@@ -113,6 +145,9 @@ func (o *foregroundOptions) loop(ctx context.Context, g *Globals, cs []engine.Co
 				continue
 			}
 			pr.status(e.c, fmt.Sprintf("exited with code %d", e.code))
+			if more != nil && !aborting {
+				remaining += more()
+			}
 			cascade := o.AbortOnExit || o.AbortOnFailure && e.code != 0
 			if !aborting {
 				switch {
