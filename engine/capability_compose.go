@@ -76,10 +76,10 @@ type AttachOptions struct {
 // files are copied in as a tar and deleted paths removed, through the
 // engine's API.
 type Syncer interface {
-	// Sync makes each of cs hold, under target, the files of changes:
-	// Copy entries are local paths copied to their container paths,
-	// Delete entries container paths removed.
-	Sync(ctx context.Context, cs []Container, changes []FileChange) error
+	// Sync applies changes to every running container of service (not
+	// one-offs): each local file copied to its container path, each
+	// deletion removed.
+	Sync(ctx context.Context, project, service string, changes []FileChange) error
 }
 
 // FileChange is one path of a watch's sync.

@@ -17,11 +17,25 @@ import (
 
 var _ engine.Syncer = (*Driver)(nil)
 
-// Sync applies changes to each of cs, as Compose's watch does through the
-// engine API: the deletions with one `rm -rf` exec, then the files copied
-// in as one tar extracted at /, each entry under its container path
-// (directories made on the way).
-func (d *Driver) Sync(ctx context.Context, cs []engine.Container, changes []engine.FileChange) error {
+// Sync applies changes to the running containers of service, as Compose's
+// watch does through the engine API: the deletions with one `rm -rf` exec,
+// then the files copied in as one tar extracted at /, each entry under its
+// container path. The containers are listed with one call: a sync is on
+// the path from saving a file to seeing the change.
+func (d *Driver) Sync(ctx context.Context, project, service string, changes []engine.FileChange) error {
+	f := ProjectFilter(project)
+	f.Add("label", engine.LabelService+"="+service)
+	f.Add("status", "running")
+	list, err := d.client.ContainerList(ctx, container.ListOptions{Filters: f})
+	if err != nil {
+		return fmt.Errorf("listing the containers of service %q: %w", service, err)
+	}
+	var cs []engine.Container
+	for _, c := range list {
+		if oc := observedContainer(nil, c); !oc.OneOff {
+			cs = append(cs, oc)
+		}
+	}
 	var deletes []string
 	var copies []engine.FileChange
 	for _, ch := range changes {

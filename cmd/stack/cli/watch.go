@@ -84,11 +84,7 @@ func (g *Globals) watch(ctx context.Context, cmd *cobra.Command, services []stri
 	err = watch.Run(ctx, watch.Options{
 		Rules: rules,
 		Sync: func(ctx context.Context, service string, changes []engine.FileChange) error {
-			cs, err := runningOf(ctx, service)
-			if err != nil {
-				return err
-			}
-			return syncer.Sync(ctx, cs, changes)
+			return syncer.Sync(ctx, p.Name, service, changes)
 		},
 		Rebuild: func(ctx context.Context, service string) error {
 			return g.rebuild(ctx, cmd, t, service)

@@ -22,9 +22,14 @@ import (
 // "version VERSION" on / and serves ./static on /static/) whose
 // develop.watch syncs ./static and rebuilds on main.go; gateway publishes
 // stack's gateway on that port, else the service's own port is published
-// there (Compose's project).
+// there (Compose's project, built by the classic builder, which a Compose
+// without the buildx plugin uses: no cache mount).
 func watchApp(t testing.TB, dir string, port int, gateway bool) {
 	t.Helper()
+	cache := "--mount=type=cache,target=/root/.cache/go-build "
+	if !gateway {
+		cache = ""
+	}
 	route := "    x-stack:\n      route: {path: /, port: 8080}\n"
 	top := fmt.Sprintf("x-stack:\n  gateway:\n    ports: [\"127.0.0.1:%d:80\"]\n", port)
 	if !gateway {
@@ -43,7 +48,7 @@ func watchApp(t testing.TB, dir string, port int, gateway bool) {
 		"Dockerfile": `FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod main.go ./
-RUN --mount=type=cache,target=/root/.cache/go-build CGO_ENABLED=0 go build -o /web .
+RUN ` + cache + `CGO_ENABLED=0 go build -o /web .
 FROM busybox:stable
 COPY --from=build /web /web
 COPY static /static
