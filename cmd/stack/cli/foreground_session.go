@@ -87,7 +87,10 @@ func (o *foregroundOptions) session(cmd *cobra.Command, g *Globals, args []strin
 	for _, c := range cs {
 		go followContainer(follow, logger, waiter, p.Name, c, since, o.Timestamps, pr, events)
 	}
-	stop := func() error { return o.stopProject(bg, cmd, g, t, p, args, cs) }
+	// A second Ctrl-C kills every running container of the project's
+	// services, attached or not, as Compose's does.
+	all := selection{Keep: running}.pick(p, rows)
+	stop := func() error { return o.stopProject(bg, cmd, g, t, p, args, all) }
 	// With --watch a rebuild replaces containers: follow the new ones.
 	seen := map[string]bool{}
 	for _, c := range cs {
@@ -198,7 +201,7 @@ func followContainer(ctx context.Context, l engine.Logger, w engine.Waiter, proj
 }
 
 // stopProject stops the containers up converged, dependants first, as
-// `stack stop` does; a second Ctrl-C meanwhile kills the attached ones.
+// `stack stop` does; a second Ctrl-C meanwhile kills cs.
 func (o *foregroundOptions) stopProject(ctx context.Context, cmd *cobra.Command, g *Globals, t *deploy.Target, p *manifest.Project, args []string, cs []engine.Container) (err error) {
 	if k, kerr := engine.Capability[engine.Killer](t.Driver, "up"); kerr == nil {
 		kill := func() { _ = k.Kill(context.WithoutCancel(ctx), cs, "SIGKILL") }
