@@ -80,9 +80,10 @@ func main() {
 
 // background is a command left running, its output kept.
 type background struct {
-	cmd *exec.Cmd
-	mu  sync.Mutex
-	out bytes.Buffer
+	cmd  *exec.Cmd
+	done chan struct{} // closed once it has exited
+	mu   sync.Mutex
+	out  bytes.Buffer
 }
 
 func (b *background) Write(p []byte) (int, error) {
@@ -101,13 +102,13 @@ func (b *background) output() string {
 // then killed, when the test ends.
 func startBackground(t testing.TB, dir string, env []string, argv ...string) *background {
 	t.Helper()
-	b := &background{cmd: exec.Command(argv[0], argv[1:]...)}
+	b := &background{cmd: exec.Command(argv[0], argv[1:]...), done: make(chan struct{})}
 	b.cmd.Dir, b.cmd.Env = dir, append(append(os.Environ(), "CI=true"), env...)
 	b.cmd.Stdout, b.cmd.Stderr = b, b
 	if err := b.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
+	done := b.done
 	go func() { _ = b.cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
 		_ = b.cmd.Process.Signal(syscall.SIGINT)
@@ -220,4 +221,35 @@ func TestWatchE2E(t *testing.T) {
 	until(t, 2*time.Minute, "watch's progress never says the service was rebuilt and replaced", func() bool {
 		return strings.Contains(w.output(), "rebuilt and replaced in ")
 	})
+}
+
+// TestUpWatchE2E: `up --watch` converges, prints the service's output, and
+// syncs an edited file; Ctrl-C (SIGINT) stops the project and exits 130.
+func TestUpWatchE2E(t *testing.T) {
+	e2e.Engine(t)
+	dir, p := t.TempDir(), port(t)
+	name := e2e.ProjectName(t)
+	t.Cleanup(func() { e2e.Docker(t, "image", "rm", "-f", name+"-web") })
+	watchApp(t, dir, p, true)
+	w := startBackground(t, dir, []string{"COMPOSE_PROJECT_NAME=" + name}, e2e.Binary(t), "up", "--watch")
+	until(t, 5*time.Minute, "up --watch never attaches and watches:\n"+w.output(), func() bool {
+		out := w.output()
+		return strings.Contains(out, "Attaching to web-1") && strings.Contains(out, "watching ")
+	})
+	e2e.WriteFiles(t, dir, map[string]string{"static/page.txt": "v2\n"})
+	until(t, 20*time.Second, "the edited file is not served", func() bool { s, _ := get(fmt.Sprintf("http://127.0.0.1:%d/static/page.txt", p)); return s == "v2\n" })
+	if err := w.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-w.done:
+	case <-time.After(time.Minute):
+		t.Fatalf("up --watch does not end on SIGINT:\n%s", w.output())
+	}
+	if code := w.cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("up --watch after SIGINT: exit %d, want 130", code)
+	}
+	if st := e2e.Docker(t, "inspect", "--format", "{{.State.Running}}", name+"-web-1"); st != "false" {
+		t.Errorf("web after SIGINT: running=%s, want stopped", st)
+	}
 }
