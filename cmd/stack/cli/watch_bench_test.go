@@ -45,8 +45,13 @@ func BenchmarkWatch(b *testing.B) {
 		}
 		until(b, 10*time.Minute, s.name+" never serves the service", func() bool { v, _ := get(s.base + "/"); return v == "version v1" })
 		// The watch starts once the service is up: wait until a sync lands.
-		until(b, time.Minute, s.name+" never syncs", func() bool {
-			e2e.WriteFiles(b, dir, map[string]string{"static/page.txt": "ready\n"})
+		// (written once every 5 s: a watcher waits for the writes to stop)
+		var written time.Time
+		until(b, 2*time.Minute, s.name+" never syncs", func() bool {
+			if time.Since(written) > 5*time.Second {
+				e2e.WriteFiles(b, dir, map[string]string{"static/page.txt": "ready\n"})
+				written = time.Now()
+			}
 			v, _ := get(s.base + "/static/page.txt")
 			return v == "ready\n"
 		})
