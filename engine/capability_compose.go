@@ -95,3 +95,8 @@ type FileChange struct {
 // ErrNotRunning: a verb needs a running container and the one it picked is
 // not (kept here, not in errors.go, while errors.go is being edited).
 var ErrNotRunning = errors.New("not running")
+
+// ErrOneEngine explains why the verbs that act on a container (attach,
+// export, commit) or on an engine's volumes (volumes) cannot act on a
+// Swarm: its tasks and their volumes are on its nodes.
+var ErrOneEngine = errors.New("it acts on one Docker engine's containers and volumes, and a Swarm's tasks run on its nodes: run it with --orchestrator docker against the node (DOCKER_HOST)")
