@@ -39,12 +39,12 @@ smoke() {
 step "release $tag to staging (events: $events)"
 stack release --env staging --tag "$tag" | tail -n 1
 step "deploy staging"
-stack up --env staging --lock current
+stack up -d --env staging --lock current
 step "test staging"
 smoke "$staging_url" staging
 step "promote to prod"
 stack promote staging prod | tail -n 1
 step "deploy prod"
-stack up --env prod --lock current
+stack up -d --env prod --lock current
 step "test prod"
 smoke "$prod_url" prod
