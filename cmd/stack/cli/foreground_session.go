@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -67,13 +68,16 @@ func (o *foregroundOptions) session(cmd *cobra.Command, g *Globals, args []strin
 	if len(services) == 0 {
 		cs = nil
 	}
-	logger, err := engine.Capability[engine.Logger](t.Driver, "up")
-	if err != nil {
-		return err
-	}
-	waiter, err := engine.Capability[engine.Waiter](t.Driver, "up")
-	if err != nil {
-		return err
+	logger, lerr := engine.Capability[engine.Logger](t.Driver, "up")
+	waiter, werr := engine.Capability[engine.Waiter](t.Driver, "up")
+	if err := errors.Join(lerr, werr); err != nil {
+		// A Swarm's tasks exit and are replaced by the orchestrator:
+		// there is no container of a service to follow to its end.
+		if o.asksForeground() || cmd.Flags().Changed("detach") {
+			return fmt.Errorf("up in the foreground (%w): the %s orchestrator restarts what exits; follow the services with stack logs -f", err, t.Driver.Name())
+		}
+		fmt.Fprintf(g.Stderr, "The %s orchestrator's services keep running: follow them with stack logs -f\n", t.Driver.Name())
+		return nil
 	}
 	pr := o.printer(g)
 	names := make([]string, 0, len(cs))
