@@ -253,3 +253,50 @@ func TestUpWatchE2E(t *testing.T) {
 		t.Errorf("web after SIGINT: running=%s, want stopped", st)
 	}
 }
+
+// TestWatchActionsE2E: initial_sync, sync+exec and sync+restart.
+//
+// Model: app (busybox) writes its start time to /started; rules:
+// ./init synced at start (initial_sync), ./hooks synced then a command run
+// (sync+exec), ./conf synced then the container restarted (sync+restart).
+//
+//	watch                -> /init/a.txt in the container before any change
+//	edit hooks/h.txt     -> synced; the exec copied it to /exec-ran
+//	edit conf/c.txt      -> synced; the container restarted (a new start time)
+func TestWatchActionsE2E(t *testing.T) {
+	stack := project(t, `
+services:
+  app:
+    image: busybox:stable
+    command: ["sh", "-c", "date +%s%N > /started; exec sleep 3600"]
+    stop_signal: SIGKILL
+    develop:
+      watch:
+        - {path: ./init, target: /init, action: sync, initial_sync: true}
+        - {path: ./hooks, target: /hooks, action: sync+exec, exec: {command: ["sh", "-c", "cat /hooks/h.txt > /exec-ran"]}}
+        - {path: ./conf, target: /conf, action: sync+restart}
+`)
+	e2e.WriteFiles(t, stack.Dir, map[string]string{"init/a.txt": "initial\n", "hooks/h.txt": "h0\n", "conf/c.txt": "c0\n"})
+	name := strings.TrimPrefix(stack.Env[0], "COMPOSE_PROJECT_NAME=")
+	in := func(args ...string) string {
+		out, _ := exec.Command("docker", append([]string{"exec", name + "-app-1"}, args...)...).Output()
+		return string(out)
+	}
+	w := startBackground(t, stack.Dir, stack.Env, e2e.Binary(t), "watch")
+	until(t, 2*time.Minute, "watch never says it watches:\n"+w.output(), func() bool { return strings.Contains(w.output(), "watching ") })
+	until(t, 20*time.Second, "initial_sync: /init/a.txt not in the container", func() bool { return in("cat", "/init/a.txt") == "initial\n" })
+	started := in("cat", "/started")
+
+	e2e.WriteFiles(t, stack.Dir, map[string]string{"hooks/h.txt": "h1\n"})
+	until(t, 20*time.Second, "sync+exec: the command did not run on the synced file:\n"+w.output(), func() bool { return in("cat", "/exec-ran") == "h1\n" })
+	if s := in("cat", "/started"); s != started {
+		t.Errorf("sync+exec restarted the container")
+	}
+
+	e2e.WriteFiles(t, stack.Dir, map[string]string{"conf/c.txt": "c1\n"})
+	until(t, 30*time.Second, "sync+restart: no restart with the synced file:\n"+w.output(), func() bool {
+		s := in("cat", "/started")
+		return s != "" && s != started && in("cat", "/conf/c.txt") == "c1\n"
+	})
+	until(t, 10*time.Second, "the restart is not reported", func() bool { return strings.Contains(w.output(), "restarted in ") })
+}
