@@ -15,10 +15,10 @@ import (
 
 // Quiet is how long the files must stay unchanged before a batch goes out:
 // an editor's save, a git checkout or a formatter's run is one batch.
-const Quiet = 80 * time.Millisecond
+const Quiet = 30 * time.Millisecond
 
 // maxBatchWait bounds a batch under changes that never stop.
-const maxBatchWait = 2 * time.Second
+const maxBatchWait = time.Second
 
 // notifier watches directory trees with fsnotify, which watches one
 // directory at a time on Linux: each directory is added, and each one

@@ -66,7 +66,8 @@ func BenchmarkWatch(b *testing.B) {
 			s.sync += until(b, time.Minute, s.name+": the edited file is not served", func() bool { v, _ := get(s.base + "/static/page.txt"); return v == want })
 		}
 		for i := 0; i < b.N; i++ {
-			version := fmt.Sprintf("v%d", i+2)
+			// A version no earlier run built: no layer cache to hit.
+			version := fmt.Sprintf("%s-%d", name, i+2)
 			e2e.WriteFiles(b, dir, map[string]string{"main.go": webMain(version)})
 			s.rebuild += until(b, 10*time.Minute, s.name+": the rebuilt service is not served", func() bool { v, _ := get(s.base + "/"); return v == "version "+version })
 			s.rebuilds++
