@@ -115,7 +115,8 @@ func (o *foregroundOptions) session(cmd *cobra.Command, g *Globals, args []strin
 		return n
 	}
 	if o.Watch {
-		wctx, cancel := context.WithCancel(ctx)
+		// The watch reports through the renderer, as stack watch does.
+		wctx, cancel := context.WithCancel(progress.WithSink(ctx, g.newRenderer()))
 		defer cancel()
 		go func() {
 			if err := g.watch(wctx, cmd, args); err != nil && wctx.Err() == nil {
