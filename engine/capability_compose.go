@@ -76,10 +76,10 @@ type AttachOptions struct {
 // files are copied in as a tar and deleted paths removed, through the
 // engine's API.
 type Syncer interface {
-	// Sync makes each of cs hold, under target, the files of changes:
-	// Copy entries are local paths copied to their container paths,
-	// Delete entries container paths removed.
-	Sync(ctx context.Context, cs []Container, changes []FileChange) error
+	// Sync applies changes to every running container of service (not
+	// one-offs): each local file copied to its container path, each
+	// deletion removed.
+	Sync(ctx context.Context, project, service string, changes []FileChange) error
 }
 
 // FileChange is one path of a watch's sync.
@@ -95,3 +95,8 @@ type FileChange struct {
 // ErrNotRunning: a verb needs a running container and the one it picked is
 // not (kept here, not in errors.go, while errors.go is being edited).
 var ErrNotRunning = errors.New("not running")
+
+// ErrOneEngine explains why the verbs that act on a container (attach,
+// export, commit) or on an engine's volumes (volumes) cannot act on a
+// Swarm: its tasks and their volumes are on its nodes.
+var ErrOneEngine = errors.New("it acts on one Docker engine's containers and volumes, and a Swarm's tasks run on its nodes: run it with --orchestrator docker against the node (DOCKER_HOST)")

@@ -21,8 +21,8 @@ fi
 show() { printf '\n$ %s\n' "$*"; }
 
 cd "$here"
-show "cd examples/kvstore && stack up"
-"$stack" up
+show "cd examples/kvstore && stack up -d"
+"$stack" up -d
 show "curl -X POST localhost:$port/pizza"
 curl -sS --fail-with-body -X POST "localhost:$port/pizza"
 show "curl localhost:$port/pizza"

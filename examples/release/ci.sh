@@ -29,13 +29,13 @@ stack() { "$stack" --progress json "$@" 2>>"$events"; }
 step "release $tag to staging (events: $events)"
 stack release --env staging --tag "$tag" | tail -n 1
 step "deploy staging"
-stack up --env staging --lock current
+stack up -d --env staging --lock current
 step "verify staging"
 stack verify --env staging
 step "promote to prod"
 stack promote staging prod | tail -n 1
 step "deploy prod"
-stack up --env prod --lock current
+stack up -d --env prod --lock current
 step "verify prod"
 if ! stack verify --env prod; then
   step "roll prod back"

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -38,7 +39,7 @@ func newAttachCommand(g *Globals) *cobra.Command {
 			}
 			at, err := engine.Capability[engine.Attacher](t.Driver, "attach")
 			if err != nil {
-				return err
+				return fmt.Errorf("%w: %w", err, engine.ErrOneEngine)
 			}
 			o.Stdin, o.Stdout, o.Stderr = g.Stdin, g.Stdout, g.Stderr
 			if f, ok := g.Stdin.(*os.File); ok && termIsTerminal(int(f.Fd())) {

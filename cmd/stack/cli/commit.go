@@ -37,7 +37,7 @@ func newCommitCommand(g *Globals) *cobra.Command {
 			}
 			cm, err := engine.Capability[engine.Committer](t.Driver, "commit")
 			if err != nil {
-				return err
+				return fmt.Errorf("%w: %w", err, engine.ErrOneEngine)
 			}
 			if len(args) == 2 {
 				o.Reference = args[1]

@@ -43,7 +43,7 @@ func newExportCommand(g *Globals) *cobra.Command {
 			}
 			ex, err := engine.Capability[engine.Exporter](t.Driver, "export")
 			if err != nil {
-				return err
+				return fmt.Errorf("%w: %w", err, engine.ErrOneEngine)
 			}
 			if output == "" || output == "-" {
 				return ex.Export(ctx, c, g.Stdout)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -67,13 +68,16 @@ func (o *foregroundOptions) session(cmd *cobra.Command, g *Globals, args []strin
 	if len(services) == 0 {
 		cs = nil
 	}
-	logger, err := engine.Capability[engine.Logger](t.Driver, "up")
-	if err != nil {
-		return err
-	}
-	waiter, err := engine.Capability[engine.Waiter](t.Driver, "up")
-	if err != nil {
-		return err
+	logger, lerr := engine.Capability[engine.Logger](t.Driver, "up")
+	waiter, werr := engine.Capability[engine.Waiter](t.Driver, "up")
+	if err := errors.Join(lerr, werr); err != nil {
+		// A Swarm's tasks exit and are replaced by the orchestrator:
+		// there is no container of a service to follow to its end.
+		if o.asksForeground() || cmd.Flags().Changed("detach") {
+			return fmt.Errorf("up in the foreground (%w): the %s orchestrator restarts what exits; follow the services with stack logs -f", err, t.Driver.Name())
+		}
+		fmt.Fprintf(g.Stderr, "The %s orchestrator's services keep running: follow them with stack logs -f\n", t.Driver.Name())
+		return nil
 	}
 	pr := o.printer(g)
 	names := make([]string, 0, len(cs))
@@ -87,18 +91,54 @@ func (o *foregroundOptions) session(cmd *cobra.Command, g *Globals, args []strin
 	for _, c := range cs {
 		go followContainer(follow, logger, waiter, p.Name, c, since, o.Timestamps, pr, events)
 	}
-	stop := func() error { return o.stopProject(bg, cmd, g, t, p, args, cs) }
-	return o.loop(ctx, g, cs, events, pr, stop)
+	// A second Ctrl-C kills every running container of the project's
+	// services, attached or not, as Compose's does.
+	all := selection{Keep: running}.pick(p, rows)
+	stop := func() error { return o.stopProject(bg, cmd, g, t, p, args, all) }
+	// With --watch a rebuild replaces containers: follow the new ones.
+	seen := map[string]bool{}
+	for _, c := range cs {
+		seen[c.ID] = true
+	}
+	more := func() int {
+		rows, err := listContainers(bg, t, p, "up")
+		if err != nil {
+			return 0
+		}
+		n := 0
+		for _, c := range (selection{Services: services, Keep: running}).pick(p, rows) {
+			if !seen[c.ID] {
+				seen[c.ID], n = true, n+1
+				go followContainer(follow, logger, waiter, p.Name, c, time.Now().Add(-time.Minute), o.Timestamps, pr, events)
+			}
+		}
+		return n
+	}
+	if o.Watch {
+		// The watch reports through the renderer, as stack watch does.
+		wctx, cancel := context.WithCancel(progress.WithSink(ctx, g.newRenderer()))
+		defer cancel()
+		go func() {
+			if err := g.watch(wctx, cmd, args); err != nil && wctx.Err() == nil {
+				fmt.Fprintf(g.Stderr, "stack: watch: %s\n", message(err))
+			}
+		}()
+	} else {
+		more = nil
+	}
+	return o.loop(ctx, g, cs, events, pr, stop, more)
 }
 
 // loop reads the containers' exits and applies Compose's cascade: with
 // --abort-on-container-exit (--exit-code-from) the first exit stops every
 // container, with --abort-on-container-failure the first that failed.
-func (o *foregroundOptions) loop(ctx context.Context, g *Globals, cs []engine.Container, events <-chan exitEvent, pr *syncPrinter, stop func() error) error {
+// more, when set (--watch), follows the containers that replaced exited
+// ones, returning how many, and keeps the loop going until Ctrl-C.
+func (o *foregroundOptions) loop(ctx context.Context, g *Globals, cs []engine.Container, events <-chan exitEvent, pr *syncPrinter, stop func() error, more func() int) error {
 	remaining, aborting, code := len(cs), false, 0
 	from := o.ExitCodeFrom
 	interrupted := ctx.Done()
-	for remaining > 0 || interrupted != nil && !aborting {
+	for remaining > 0 || more != nil && interrupted != nil {
 		select {
 		case <-interrupted:
 			fmt.Fprintln(g.Stderr, "Gracefully stopping... (press Ctrl+C again to force)")
@@ -113,6 +153,9 @@ func (o *foregroundOptions) loop(ctx context.Context, g *Globals, cs []engine.Co
 				continue
 			}
 			pr.status(e.c, fmt.Sprintf("exited with code %d", e.code))
+			if more != nil && !aborting {
+				remaining += more()
+			}
 			cascade := o.AbortOnExit || o.AbortOnFailure && e.code != 0
 			if !aborting {
 				switch {
@@ -163,7 +206,7 @@ func followContainer(ctx context.Context, l engine.Logger, w engine.Waiter, proj
 }
 
 // stopProject stops the containers up converged, dependants first, as
-// `stack stop` does; a second Ctrl-C meanwhile kills the attached ones.
+// `stack stop` does; a second Ctrl-C meanwhile kills cs.
 func (o *foregroundOptions) stopProject(ctx context.Context, cmd *cobra.Command, g *Globals, t *deploy.Target, p *manifest.Project, args []string, cs []engine.Container) (err error) {
 	if k, kerr := engine.Capability[engine.Killer](t.Driver, "up"); kerr == nil {
 		kill := func() { _ = k.Kill(context.WithoutCancel(ctx), cs, "SIGKILL") }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -36,6 +37,9 @@ func newVolumesCommand(g *Globals) *cobra.Command {
 			}
 			ctx := cmd.Context()
 			p, t, vl, err := openFor[engine.VolumeLister](ctx, g, "volumes", args)
+			if errors.Is(err, engine.ErrUnsupported) {
+				return fmt.Errorf("%w: %w", err, engine.ErrOneEngine)
+			}
 			if err != nil {
 				return err
 			}
