@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -359,7 +360,9 @@ RUN echo debug > /debug
 		t.Errorf("shm_size: 128m: /dev/shm is\n%s", isolated["/shm"])
 	case builder == "classic" && !ev.has("builder", progress.Warning, "classic builder (DOCKER_BUILDKIT=0)"):
 		t.Errorf("no warning about the classic builder: %+v", ev.Events())
-	case builder == "buildkit" && !ev.has("image:isolated", progress.Warning, "build.shm_size"):
+	case builder == "buildkit" && sizesShm(t) && !strings.Contains(isolated["/shm"], "131072"):
+		t.Errorf("shm_size: 128m on an engine whose BuildKit sizes /dev/shm: /dev/shm is\n%s", isolated["/shm"])
+	case builder == "buildkit" && !sizesShm(t) && !ev.has("image:isolated", progress.Warning, "build.shm_size"):
 		t.Errorf("no warning that shm_size is not applied: %+v", ev.Events())
 	}
 	if got := exportFiles(t, f.p.Name+"-inline"); got["/msg"] != "inline ok" {
@@ -532,4 +535,14 @@ func TestEnsurePullsWithDockerConfigAuthE2E(t *testing.T) {
 	if s := reg.Stats(); s.Requests < 2 || !ev.has("image:box", progress.Done, "pulled") {
 		t.Errorf("no authenticated pull: stats %+v", s)
 	}
+}
+
+// sizesShm asks the engine whether its BuildKit sizes /dev/shm for build
+// steps: v0.11 and later, Docker 23 (Engine API 1.42) and later; Docker
+// 20.10 runs v0.8.
+func sizesShm(t *testing.T) bool {
+	api := e2e.Docker(t, "version", "--format", "{{.Server.APIVersion}}")
+	_, minor, _ := strings.Cut(api, ".")
+	m, err := strconv.Atoi(minor)
+	return err == nil && strings.HasPrefix(api, "1.") && m >= 42
 }

@@ -190,6 +190,9 @@ func (b *Builder) push(ctx context.Context, service, ref string, creds credentia
 			}
 			return
 		}
+		if d := pushedDigest(m.Status); d != "" && digest == "" {
+			digest = d
+		}
 		if l := statusLine(m); l != "" {
 			progress.Report(ctx, "image:"+service, "push", progress.Working, l, nil)
 		}
@@ -225,3 +228,16 @@ func isAuthError(msg string) bool { return authFailure.MatchString(msg) }
 // isTransient recognises failures worth another attempt: the registry or
 // the network failing, not the request being wrong.
 func isTransient(msg string) bool { return transientFailure.MatchString(msg) }
+
+// pushedStatus is the last status line of a push: "TAG: digest: sha256:...
+// size: N". An engine with the containerd image store (Docker 29) reports
+// the digest there only, with no aux message.
+var pushedStatus = regexp.MustCompile(`^\S+: digest: (sha256:[0-9a-f]{64}) size: [0-9]+$`)
+
+// pushedDigest is the digest a push's status line reports, or "".
+func pushedDigest(status string) string {
+	if m := pushedStatus.FindStringSubmatch(status); m != nil {
+		return m[1]
+	}
+	return ""
+}

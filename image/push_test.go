@@ -278,3 +278,12 @@ func TestPushNeedsTheImageOnTheEngine(t *testing.T) {
 		t.Fatalf("Push of a missing image = %v after %d pushes, want ErrNotFound saying stack build, and no push", err, e.pushes)
 	}
 }
+
+func TestPushedDigest(t *testing.T) {
+	d := "sha256:" + strings.Repeat("a", 64)
+	for in, want := range map[string]string{"1.0: digest: " + d + " size: 581": d, "Pushed": "", "latest: digest: sha256:12 size: 5": ""} {
+		if got := pushedDigest(in); got != want {
+			t.Errorf("pushedDigest(%q) = %q; want %q", in, got, want)
+		}
+	}
+}

@@ -224,6 +224,13 @@ engine_init() {
     case "$fs" in nsfs | overlay) echo "$t"; continue ;; esac
     case "$t" in /var/lib/docker | /var/lib/docker/*) echo "$t" ;; esac
   done | sort -ru | while read -r t; do umount -l -- "$t" 2>/dev/null || true; done
+  # A resolver of its own: the machine's answers the machine at once, but
+  # not this namespace, whose addresses it cannot route back to, so every
+  # look-up (BuildKit asks the registry for a FROM image before it takes the
+  # local one) would wait for it to time out. Nothing answers on this one:
+  # a look-up fails at once, as the machine's does for a name it lacks.
+  printf 'nameserver 127.0.0.1\n' >"$RUN/etc/resolv.conf"
+  mount --bind "$RUN/etc/resolv.conf" /etc/resolv.conf || exit 1
   unset DOCKER_HOST DOCKER_CONTEXT DOCKER_CONFIG DOCKER_TLS_VERIFY DOCKER_CERT_PATH \
     http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY
   export PATH="$BIN:$PATH"

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -110,6 +111,13 @@ func TestDuplicatesAreRemoved(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
+		if resp.StatusCode == http.StatusConflict && refusesDuplicateNetworks(t) {
+			// Engine API 1.44 (Docker 25) and later refuse a second network
+			// of a name whatever the request says, racing creates included:
+			// the state this test repairs cannot arise there.
+			t.Logf("the engine (API %s) refuses a duplicate network: nothing to repair", e2e.Docker(t, "version", "--format", "{{.Server.APIVersion}}"))
+			t.SkipNow()
+		}
 		if resp.StatusCode != http.StatusCreated {
 			b, _ := io.ReadAll(resp.Body)
 			t.Fatalf("creating a duplicate network: %s %s", resp.Status, b)
@@ -170,4 +178,13 @@ func TestDownSaysWhoHoldsANetwork(t *testing.T) {
 	if n := countLabelled(t, "network", project); n != 0 {
 		t.Errorf("%d networks after down, want 0", n)
 	}
+}
+
+// refusesDuplicateNetworks asks the engine whether it refuses two networks
+// of one name: Engine API 1.44 (Docker 25) and later do.
+func refusesDuplicateNetworks(t *testing.T) bool {
+	api := e2e.Docker(t, "version", "--format", "{{.Server.APIVersion}}")
+	_, minor, _ := strings.Cut(api, ".")
+	m, err := strconv.Atoi(minor)
+	return err == nil && strings.HasPrefix(api, "1.") && m >= 44
 }
