@@ -215,11 +215,13 @@ func registryHost(ref string) string {
 	return reference.Domain(named)
 }
 
-// The engine relays registry failures as text. Status codes are matched as
-// whole words so that a digest's hex digits never look like one.
+// The engine relays registry failures as text (Docker 29 as the
+// registry's error code: "error from registry: unavailable"). Status codes
+// are matched as whole words so that a digest's hex digits never look like
+// one.
 var (
 	authFailure      = regexp.MustCompile(`(?i)unauthorized|authentication required|no basic auth credentials|denied|forbidden|\b40[13]\b`)
-	transientFailure = regexp.MustCompile(`(?i)connection refused|connection reset|broken pipe|\bEOF\b|timeout|temporarily unavailable|too many requests|bad gateway|service unavailable|internal server error|\b(429|500|502|503|504)\b`)
+	transientFailure = regexp.MustCompile(`(?i)connection refused|connection reset|broken pipe|\bEOF\b|timeout|\bunavailable\b|too many requests|toomanyrequests|bad gateway|internal server error|\b(429|500|502|503|504)\b`)
 )
 
 // isAuthError recognises the registry's refusals as the engine words them.

@@ -287,3 +287,21 @@ func TestPushedDigest(t *testing.T) {
 		}
 	}
 }
+
+// The registry's failures worth another attempt, as each engine relays
+// them, and some that are not.
+func TestIsTransient(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"received unexpected HTTP status: 503 Service Unavailable": true, // 20.10
+		"error from registry: unavailable":                         true, // 29
+		"error from registry: toomanyrequests":                     true,
+		"dial tcp 127.0.0.1:5000: connect: connection refused":     true,
+		"manifest blob unknown: blob unknown to registry":          false,
+		"denied: requested access to the resource is denied":       false,
+		"sha256:5030e7a503a0 already exists":                       false,
+	} {
+		if got := isTransient(msg); got != want {
+			t.Errorf("isTransient(%q) = %v, want %v", msg, got, want)
+		}
+	}
+}

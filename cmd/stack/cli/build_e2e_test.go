@@ -360,10 +360,19 @@ func TestPushRetriesTransientFailureE2E(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The manifest upload fails until the engine starts a push again (it
+	// asks for a blob first): an engine that retries the upload itself
+	// (Docker 29) fails its whole push, and only stack's retry succeeds.
 	var failed atomic.Bool
+	var failing atomic.Bool
+	failing.Store(true)
 	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: reg.Host})
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") && r.Header.Get("Authorization") != "" && failed.CompareAndSwap(false, true) {
+		if r.Method == http.MethodHead && strings.Contains(r.URL.Path, "/blobs/") && failed.Load() {
+			failing.Store(false)
+		}
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") && r.Header.Get("Authorization") != "" && failing.Load() {
+			failed.Store(true)
 			http.Error(w, `{"errors":[{"code":"UNAVAILABLE","message":"service unavailable"}]}`, http.StatusServiceUnavailable)
 			return
 		}
