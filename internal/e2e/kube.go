@@ -11,9 +11,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
-
-	"github.com/distribution/reference"
 )
 
 // KubeLab is the one-node Kubernetes (v1.34) scripts/kube-lab.sh runs on
@@ -31,8 +28,7 @@ type KubeLab struct {
 	// (STACK_KUBE_REGISTRY).
 	Registry string
 
-	mu     sync.Mutex
-	images map[string]string // local image -> digest reference in Registry
+	labImages
 }
 
 var (
@@ -74,7 +70,7 @@ func Kube(t testing.TB) *KubeLab {
 				env[k] = v
 			}
 		}
-		kubeLab = &KubeLab{Kubeconfig: env["KUBECONFIG"], Node: env["STACK_KUBE_NODE"], Registry: env["STACK_KUBE_REGISTRY"], images: map[string]string{}}
+		kubeLab = &KubeLab{Kubeconfig: env["KUBECONFIG"], Node: env["STACK_KUBE_NODE"], Registry: env["STACK_KUBE_REGISTRY"], labImages: labImages{registry: env["STACK_KUBE_REGISTRY"], images: map[string]string{}}}
 		if kubeLab.Kubeconfig == "" || kubeLab.Node == "" || kubeLab.Registry == "" {
 			kubeErr = fmt.Errorf("reading the Kubernetes lab's environment: no KUBECONFIG, STACK_KUBE_NODE or STACK_KUBE_REGISTRY in:\n%s", out)
 		}
@@ -115,41 +111,4 @@ func (l *KubeLab) Kubectl(t testing.TB, args ...string) string {
 		t.Logf("kubectl %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 	}
 	return strings.TrimSpace(string(out))
-}
-
-// Image copies image local from the main engine into the lab registry and
-// returns its digest reference there (127.0.0.1:5240/web@sha256:...), which
-// the node pulls. It pushes through a tag of this process's own and removes
-// the tag again; each image is pushed once per process.
-func (l *KubeLab) Image(t testing.TB, local string) string {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if ref, ok := l.images[local]; ok {
-		return ref
-	}
-	named, err := reference.ParseNormalizedNamed(local)
-	if err != nil {
-		t.Fatalf("image %q: %v", local, err)
-	}
-	tagged, ok := reference.TagNameOnly(named).(reference.Tagged)
-	if !ok {
-		t.Fatalf("image %q: Image copies a tagged image, not a digest", local)
-	}
-	remote := fmt.Sprintf("%s/%s:%s-e2e%d", l.Registry, reference.Path(named), tagged.Tag(), time.Now().UnixNano())
-	if out, err := exec.Command("docker", "tag", local, remote).CombinedOutput(); err != nil {
-		t.Fatalf("docker tag %s %s: %v\n%s", local, remote, err, out)
-	}
-	out, err := exec.Command("docker", "push", remote).CombinedOutput()
-	Docker(t, "rmi", remote)
-	if err != nil {
-		t.Fatalf("docker push %s: %v\n%s", remote, err, out)
-	}
-	m := pushDigest.FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("docker push %s printed no digest:\n%s", remote, out)
-	}
-	ref := l.Registry + "/" + reference.Path(named) + "@" + string(m[1])
-	l.images[local] = ref
-	return ref
 }

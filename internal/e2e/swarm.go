@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distribution/reference"
 	"github.com/docker/docker/client"
 )
 
@@ -41,8 +39,7 @@ type SwarmLab struct {
 	// Nodes are the lab's nodes in order; Nodes[0] is the manager.
 	Nodes []SwarmNode
 
-	mu     sync.Mutex
-	images map[string]string // local image -> digest reference in Registry
+	labImages
 }
 
 // SwarmNode is one node of the lab.
@@ -133,7 +130,7 @@ func parseSwarmEnv(out []byte) (*SwarmLab, error) {
 			env[k] = v
 		}
 	}
-	lab := &SwarmLab{Host: env["STACK_SWARM_LAB_HOST"], Registry: env["STACK_SWARM_LAB_REGISTRY"], PrivateRegistry: env["STACK_SWARM_LAB_PRIVATE_REGISTRY"], images: map[string]string{}}
+	lab := &SwarmLab{Host: env["STACK_SWARM_LAB_HOST"], Registry: env["STACK_SWARM_LAB_REGISTRY"], PrivateRegistry: env["STACK_SWARM_LAB_PRIVATE_REGISTRY"], labImages: labImages{registry: env["STACK_SWARM_LAB_REGISTRY"], images: map[string]string{}}}
 	lab.PrivateUser, lab.PrivatePassword, _ = strings.Cut(env["STACK_SWARM_LAB_PRIVATE_AUTH"], ":")
 	n, err := strconv.Atoi(env["STACK_SWARM_LAB_NODES"])
 	if err != nil || lab.Host == "" || lab.Registry == "" || lab.PrivateRegistry == "" || lab.PrivatePassword == "" {
@@ -176,45 +173,6 @@ func dial(t testing.TB, host string) *client.Client {
 func (l *SwarmLab) Docker(t testing.TB, i int, args ...string) string {
 	t.Helper()
 	return Docker(t, append([]string{"-H", l.Nodes[i].Host}, args...)...)
-}
-
-var pushDigest = regexp.MustCompile(`digest: (sha256:[0-9a-f]{64})`)
-
-// Image copies image local from the main engine into the lab registry and
-// returns its digest reference there (127.0.0.1:5235/busybox@sha256:...),
-// which every node can pull. It pushes through a tag of this process's own
-// and removes the tag again; each image is pushed once per process.
-func (l *SwarmLab) Image(t testing.TB, local string) string {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if ref, ok := l.images[local]; ok {
-		return ref
-	}
-	named, err := reference.ParseNormalizedNamed(local)
-	if err != nil {
-		t.Fatalf("image %q: %v", local, err)
-	}
-	tagged, ok := reference.TagNameOnly(named).(reference.Tagged)
-	if !ok {
-		t.Fatalf("image %q: Image copies a tagged image, not a digest", local)
-	}
-	remote := fmt.Sprintf("%s/%s:%s-e2e%d", l.Registry, reference.Path(named), tagged.Tag(), time.Now().UnixNano())
-	if out, err := exec.Command("docker", "tag", local, remote).CombinedOutput(); err != nil {
-		t.Fatalf("docker tag %s %s: %v\n%s", local, remote, err, out)
-	}
-	out, err := exec.Command("docker", "push", remote).CombinedOutput()
-	Docker(t, "rmi", remote)
-	if err != nil {
-		t.Fatalf("docker push %s: %v\n%s", remote, err, out)
-	}
-	m := pushDigest.FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("docker push %s printed no digest:\n%s", remote, out)
-	}
-	ref := l.Registry + "/" + reference.Path(named) + "@" + string(m[1])
-	l.images[local] = ref
-	return ref
 }
 
 // SwarmProject returns a project name unique to this test run and, when the
