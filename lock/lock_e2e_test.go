@@ -96,7 +96,13 @@ func TestAcquireRelease(t *testing.T) {
 	if h == nil || h.PID != os.Getpid() || h.Command != me.Command || h.Host != me.Host || h.User != me.User || !h.Since.Equal(me.Since) {
 		t.Errorf("Status while held = %+v, want %+v", h, me)
 	}
-	if imgs := e2e.Docker(t, "images", "-aq", "--filter", "label=io.stack.lock="+project); imgs != "" {
+	// The holder removes the image once its container exists, without
+	// waiting for it: within seconds (an engine 29 takes longer than 20.10).
+	imgs := "?"
+	for deadline := time.Now().Add(10 * time.Second); imgs != "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		imgs = e2e.Docker(t, "images", "-aq", "--filter", "label=io.stack.lock="+project)
+	}
+	if imgs != "" {
 		t.Errorf("the lock image stays while the lock is held: %s", imgs)
 	}
 	if err := l.Release(ctx); err != nil {

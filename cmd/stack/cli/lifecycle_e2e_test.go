@@ -3,6 +3,7 @@ package cli_test
 import (
 	"encoding/json"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -65,7 +66,8 @@ services:
 	if !strings.Contains(logs, "api-1  | api ready\n") || strings.Contains(logs, "cache-1") {
 		t.Errorf("logs api:\n%s", logs)
 	}
-	if grep := stack.MustRun(t, "logs", "--grep", "(?i)READY|accept").Stdout; !strings.Contains(grep, "api-1  | api ready\n") || !strings.Contains(grep, "cache-1") || strings.Contains(grep, "Server initialized") {
+	// The prefixes are padded to the longest container name seen.
+	if grep := stack.MustRun(t, "logs", "--grep", "(?i)READY|accept").Stdout; !regexp.MustCompile(`api-1 +\| api ready\n`).MatchString(grep) || !strings.Contains(grep, "cache-1") || strings.Contains(grep, "Server initialized") {
 		t.Errorf("logs --grep (?i)READY|accept: want api's line and cache's lines with ready or accept only:\n%s", grep)
 	}
 	if r := stack.Run(t, "logs", "--grep", "("); r.Code == 0 || !strings.Contains(r.Stderr, `--grep "("`) {
