@@ -3,7 +3,6 @@ package examples_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"regexp"
@@ -15,48 +14,15 @@ import (
 	"github.com/stack-deploy/stack/internal/e2e"
 )
 
-// compose runs the reference Docker Compose (the `docker compose` plugin CI
-// installs) on a project, to compare what stack prints with what it prints.
-type compose struct {
-	cmd     []string // e2e.Compose's
-	dir     string
-	project string
-	files   []string
-	env     []string
-}
-
-// newCompose checks that `docker compose` answers (failing the test when it
-// does not: the comparison is the point) and takes the project down, its
-// volumes too, when the test ends.
-func newCompose(t *testing.T, dir, project string, env []string, files ...string) compose {
+// newCompose returns the reference Docker Compose on project (the `docker
+// compose` plugin CI installs), to compare what stack prints with what it
+// prints, failing the test when it does not answer (the comparison is the
+// point), and takes the project down, its volumes too, when the test ends.
+func newCompose(t *testing.T, dir, project string, env []string, files ...string) e2e.ComposeProject {
 	t.Helper()
-	c := compose{cmd: e2e.Compose(t), dir: dir, project: project, files: files, env: env}
-	t.Cleanup(func() { c.run(t, "down", "-v", "--remove-orphans") })
+	c := e2e.ComposeProject{Dir: dir, Name: project, Env: env, Files: files}
+	t.Cleanup(func() { c.Run(t, "down", "-v", "--remove-orphans") })
 	return c
-}
-
-func (c compose) run(t *testing.T, args ...string) e2e.Result {
-	t.Helper()
-	full := append(c.cmd[1:len(c.cmd):len(c.cmd)], "-p", c.project)
-	for _, f := range c.files {
-		full = append(full, "-f", f)
-	}
-	cmd := exec.Command(c.cmd[0], append(full, args...)...)
-	cmd.Dir = c.dir
-	cmd.Env = append(os.Environ(), c.env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-	case err != nil:
-		t.Fatalf("running docker compose %s: %v", strings.Join(args, " "), err)
-	}
-	t.Logf("$ docker compose %s  (exit %d)\n%s%s", strings.Join(args, " "), code, stdout.String(), stderr.String())
-	return e2e.Result{Stdout: stdout.String(), Stderr: stderr.String(), Code: code}
 }
 
 // table splits a printed table into its header and rows, at the gaps of

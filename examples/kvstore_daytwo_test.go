@@ -43,7 +43,7 @@ services:
 `})
 	cproject := project + "-compose"
 	dc := newCompose(t, stack.Dir, cproject, []string{"KVSTORE_PORT=" + cport}, "compose.yaml", override)
-	if r := dc.run(t, "up", "-d", "--wait"); r.Code != 0 {
+	if r := dc.Run(t, "up", "-d", "--wait"); r.Code != 0 {
 		t.Fatalf("docker compose up: exit %d", r.Code)
 	}
 	name := func(svc string) string { return project + "-" + svc + "-1" }
@@ -51,7 +51,7 @@ services:
 
 	t.Run("ls", func(t *testing.T) {
 		sh, srows := table(stack.MustRun(t, "ls").Stdout)
-		ch, _ := table(dc.run(t, "ls").Stdout)
+		ch, _ := table(dc.Run(t, "ls").Stdout)
 		sameColumns(t, "ls", sh, ch)
 		r := row(t, srows, 0, project)
 		if files := filepath.Join(stack.Dir, "compose.yaml"); r[1] != "running(2)" || r[2] != files {
@@ -59,7 +59,7 @@ services:
 		}
 		var sj, cj []map[string]any
 		decode(t, stack.MustRun(t, "ls", "--format", "json").Stdout, &sj)
-		decode(t, dc.run(t, "ls", "--format", "json").Stdout, &cj)
+		decode(t, dc.Run(t, "ls", "--format", "json").Stdout, &cj)
 		if len(sj) == 0 || len(cj) == 0 || !sameKeys(sj[0], cj[0]) {
 			t.Errorf("ls --format json: %v, Compose's keys %v", sj, cj)
 		}
@@ -70,7 +70,7 @@ services:
 
 	t.Run("images", func(t *testing.T) {
 		sh, srows := table(stack.MustRun(t, "images").Stdout)
-		ch, crows := table(dc.run(t, "images").Stdout)
+		ch, crows := table(dc.Run(t, "images").Stdout)
 		sameColumns(t, "images", sh, ch)
 		// The same images: repository, tag, platform, ID and size alike.
 		for _, svc := range []string{"redis", "web"} {
@@ -81,13 +81,13 @@ services:
 		}
 		var sj, cj []map[string]any
 		decode(t, stack.MustRun(t, "images", "--format", "json").Stdout, &sj)
-		decode(t, dc.run(t, "images", "--format", "json").Stdout, &cj)
+		decode(t, dc.Run(t, "images", "--format", "json").Stdout, &cj)
 		for k := range cj[0] {
 			if _, ok := sj[0][k]; !ok && k != "LastTagTime" {
 				t.Errorf("images --format json lacks Compose's key %q: %v", k, sj[0])
 			}
 		}
-		sq, cq := strings.Fields(stack.MustRun(t, "images", "-q").Stdout), strings.Fields(dc.run(t, "images", "-q").Stdout)
+		sq, cq := strings.Fields(stack.MustRun(t, "images", "-q").Stdout), strings.Fields(dc.Run(t, "images", "-q").Stdout)
 		slices.Sort(sq)
 		slices.Sort(cq)
 		if !slices.Equal(sq, cq) {
@@ -97,7 +97,7 @@ services:
 
 	t.Run("top", func(t *testing.T) {
 		sh, srows := table(stack.MustRun(t, "top").Stdout)
-		ch, crows := table(dc.run(t, "top").Stdout)
+		ch, crows := table(dc.Run(t, "top").Stdout)
 		sameColumns(t, "top", sh, ch)
 		for _, svc := range []string{"redis", "web"} {
 			s, c := row(t, srows, 0, svc), row(t, crows, 0, svc)
@@ -109,13 +109,13 @@ services:
 
 	t.Run("port", func(t *testing.T) {
 		if got := stack.MustRun(t, "port", "web", "8080").Stdout; got != "0.0.0.0:"+port+"\n" {
-			t.Errorf("port web 8080: %q, Compose prints %q", got, strings.ReplaceAll(dc.run(t, "port", "web", "8080").Stdout, cport, port))
+			t.Errorf("port web 8080: %q, Compose prints %q", got, strings.ReplaceAll(dc.Run(t, "port", "web", "8080").Stdout, cport, port))
 		}
-		if s, c := stack.MustRun(t, "port", "web").Stdout, dc.run(t, "port", "web").Stdout; s != strings.ReplaceAll(c, cport, port) {
+		if s, c := stack.MustRun(t, "port", "web").Stdout, dc.Run(t, "port", "web").Stdout; s != strings.ReplaceAll(c, cport, port) {
 			t.Errorf("port web: %q, Compose's %q", s, c)
 		}
 		for _, args := range [][]string{{"port", "web", "9999"}, {"port", "--index", "2", "web", "8080"}} {
-			if s, c := stack.Run(t, args...), dc.run(t, args...); s.Code != 1 || c.Code != 1 {
+			if s, c := stack.Run(t, args...), dc.Run(t, args...); s.Code != 1 || c.Code != 1 {
 				t.Errorf("%v: exit %d, Compose's %d; want 1", args, s.Code, c.Code)
 			}
 		}
@@ -129,7 +129,7 @@ services:
 	t.Run("stats", func(t *testing.T) {
 		s := stack.MustRun(t, "stats", "--no-stream").Stdout
 		sh, srows := table(s)
-		ch, _ := table(dc.run(t, "stats", "--no-stream").Stdout)
+		ch, _ := table(dc.Run(t, "stats", "--no-stream").Stdout)
 		// Compose's columns, in its order, then the CPU of the machine
 		// and of the limit.
 		if len(sh) < len(ch) {
@@ -164,7 +164,7 @@ services:
 	})
 
 	t.Run("logs", func(t *testing.T) {
-		s, c := stack.MustRun(t, "logs", "redis").Stdout, dc.run(t, "logs", "redis").Stdout
+		s, c := stack.MustRun(t, "logs", "redis").Stdout, dc.Run(t, "logs", "redis").Stdout
 		if !strings.HasPrefix(s, "redis-1  | ") || !strings.HasPrefix(c, "redis-1  | ") || !strings.Contains(s, "Ready to accept connections") {
 			t.Fatalf("logs redis:\n%s\nCompose's:\n%s", s, c)
 		}
@@ -175,7 +175,7 @@ services:
 		if idx := stack.MustRun(t, "logs", "--index", "1", "redis").Stdout; idx != s {
 			t.Errorf("logs --index 1 redis differs from logs redis:\n%s", idx)
 		}
-		if r, cr := stack.Run(t, "logs", "--index", "1"), dc.run(t, "logs", "--index", "1"); r.Code != 1 || cr.Code != 1 {
+		if r, cr := stack.Run(t, "logs", "--index", "1"), dc.Run(t, "logs", "--index", "1"); r.Code != 1 || cr.Code != 1 {
 			t.Errorf("logs --index without one service: exit %d, Compose's %d; want 1", r.Code, cr.Code)
 		}
 		stamped := regexp.MustCompile(`^web-1  \| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z kvstore: listening`)
@@ -204,17 +204,17 @@ services:
 	t.Run("pause, kill, wait, events", func(t *testing.T) {
 		since := time.Now().Add(-time.Second)
 		for _, verb := range []string{"pause", "unpause"} {
-			if s, c := stack.Run(t, verb, "web"), dc.run(t, verb, "web"); s.Code != 0 || c.Code != 0 {
+			if s, c := stack.Run(t, verb, "web"), dc.Run(t, verb, "web"); s.Code != 0 || c.Code != 0 {
 				t.Fatalf("%s web: exit %d, Compose's %d", verb, s.Code, c.Code)
 			}
 			if verb == "pause" && !strings.Contains(stack.MustRun(t, "ps").Stdout, "paused") {
 				t.Errorf("pause web: web is not paused")
 			}
 		}
-		if s, c := stack.Run(t, "kill", "web"), dc.run(t, "kill", "web"); s.Code != 0 || c.Code != 0 {
+		if s, c := stack.Run(t, "kill", "web"), dc.Run(t, "kill", "web"); s.Code != 0 || c.Code != 0 {
 			t.Fatalf("kill web: exit %d, Compose's %d", s.Code, c.Code)
 		}
-		s, c := stack.Run(t, "wait", "web"), dc.run(t, "wait", "web")
+		s, c := stack.Run(t, "wait", "web"), dc.Run(t, "wait", "web")
 		if s.Code != 137 || c.Code != 137 || s.Stdout != `container "`+name("web")+`" exited with status code 137`+"\n" {
 			t.Errorf("wait web after kill: exit %d %q, Compose's %d %q; want 137", s.Code, s.Stdout, c.Code, c.Stdout)
 		}
@@ -240,7 +240,7 @@ services:
 		}
 		var sj, cj map[string]any
 		decode(t, strings.Split(stack.MustRun(t, append([]string{"events", "--format", "json"}, window...)...).Stdout, "\n")[0], &sj)
-		decode(t, strings.Split(dc.run(t, append([]string{"events", "--json"}, window...)...).Stdout, "\n")[0], &cj)
+		decode(t, strings.Split(dc.Run(t, append([]string{"events", "--json"}, window...)...).Stdout, "\n")[0], &cj)
 		for k := range cj {
 			if _, ok := sj[k]; !ok {
 				t.Errorf("events --format json lacks Compose's key %q: %v", k, sj)
@@ -249,7 +249,7 @@ services:
 	})
 
 	t.Run("rm, logs --previous", func(t *testing.T) {
-		if s, c := stack.Run(t, "rm", "web"), dc.run(t, "rm", "web"); s.Code != 0 || c.Code != 0 || !strings.Contains(s.Stderr, "Nothing removed") {
+		if s, c := stack.Run(t, "rm", "web"), dc.Run(t, "rm", "web"); s.Code != 0 || c.Code != 0 || !strings.Contains(s.Stderr, "Nothing removed") {
 			t.Errorf("rm web unconfirmed: exit %d %q, Compose's %d", s.Code, s.Stderr, c.Code)
 		}
 		if !strings.Contains(stack.MustRun(t, "ps", "-a").Stdout, name("web")) {
@@ -264,8 +264,8 @@ services:
 		if strings.Contains(stack.MustRun(t, "ps", "-a").Stdout, name("web")) {
 			t.Error("rm web, confirmed, left web")
 		}
-		dc.run(t, "rm", "-f", "web")
-		s, c := stack.Run(t, "rm", "-f"), dc.run(t, "rm", "-f")
+		dc.Run(t, "rm", "-f", "web")
+		s, c := stack.Run(t, "rm", "-f"), dc.Run(t, "rm", "-f")
 		if s.Code != 0 || c.Code != 0 || !strings.Contains(s.Stderr, "No stopped containers") || !strings.Contains(c.Stderr, "No stopped containers") {
 			t.Errorf("rm -f with nothing stopped: exit %d %q, Compose's %d %q", s.Code, s.Stderr, c.Code, c.Stderr)
 		}
@@ -280,7 +280,7 @@ services:
 
 	t.Run("create, up", func(t *testing.T) {
 		stack.MustRun(t, "create")
-		dc.run(t, "create")
+		dc.Run(t, "create")
 		for _, n := range []string{name("web"), cname("web")} {
 			if st := e2e.Docker(t, "inspect", "--format", "{{.State.Status}}", n); st != "created" {
 				t.Errorf("after create, %s is %q, want created", n, st)
@@ -331,7 +331,7 @@ services:
 			t.Errorf("cp to -: %q", b)
 		}
 		for _, args := range [][]string{{"cp", "redis:/nonexistent", dir}, {"cp", "--index", "2", "redis:/data", dir}} {
-			if s, c := stack.Run(t, args...), dc.run(t, args...); s.Code != 1 || c.Code != 1 {
+			if s, c := stack.Run(t, args...), dc.Run(t, args...); s.Code != 1 || c.Code != 1 {
 				t.Errorf("%v: exit %d, Compose's %d; want 1", args, s.Code, c.Code)
 			}
 		}
@@ -339,8 +339,8 @@ services:
 
 	t.Run("stop, kill, rm -s -v", func(t *testing.T) {
 		stack.MustRun(t, "stop", "web")
-		dc.run(t, "stop", "web")
-		s, c := stack.Run(t, "kill", "web"), dc.run(t, "kill", "web")
+		dc.Run(t, "stop", "web")
+		s, c := stack.Run(t, "kill", "web"), dc.Run(t, "kill", "web")
 		if s.Code != 0 || c.Code != 0 || !strings.Contains(s.Stderr, "No container to kill") || !strings.Contains(c.Stderr, "No container to kill") {
 			t.Errorf("kill with nothing running: exit %d %q, Compose's %d %q", s.Code, s.Stderr, c.Code, c.Stderr)
 		}

@@ -15,6 +15,9 @@ import (
 type ComposeProject struct {
 	Dir, Name string
 	Env       []string
+	// Files are the compose files (-f), in order; none: Compose's own
+	// discovery in Dir.
+	Files []string
 }
 
 // NewComposeProject returns a Compose project in dir with a unique name.
@@ -31,7 +34,11 @@ func NewComposeProject(t testing.TB, dir string) ComposeProject {
 func (c ComposeProject) Run(t testing.TB, args ...string) Result {
 	t.Helper()
 	dc := Compose(t)
-	cmd := exec.Command(dc[0], append(append(dc[1:len(dc):len(dc)], "-p", c.Name), args...)...)
+	full := append(dc[1:len(dc):len(dc)], "-p", c.Name)
+	for _, f := range c.Files {
+		full = append(full, "-f", f)
+	}
+	cmd := exec.Command(dc[0], append(full, args...)...)
 	cmd.Dir, cmd.Env = c.Dir, append(os.Environ(), c.Env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
