@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -28,19 +27,11 @@ func newAttachCommand(g *Globals) *cobra.Command {
 		ValidArgsFunction: completeServices(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
-			p, t, rows, err := g.projectContainers(ctx, "attach", args)
+			t, c, at, err := oneOnOneEngine[engine.Attacher](ctx, g, "attach", args[0], index, true)
 			if err != nil {
 				return err
 			}
 			defer t.Close()
-			c, err := serviceContainer(p, rows, args[0], index, true)
-			if err != nil {
-				return err
-			}
-			at, err := engine.Capability[engine.Attacher](t.Driver, "attach")
-			if err != nil {
-				return fmt.Errorf("%w: %w", err, engine.ErrOneEngine)
-			}
 			o.Stdin, o.Stdout, o.Stderr = g.Stdin, g.Stdout, g.Stderr
 			if f, ok := g.Stdin.(*os.File); ok && termIsTerminal(int(f.Fd())) {
 				o.Raw = func() func() {

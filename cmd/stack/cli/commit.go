@@ -26,19 +26,11 @@ func newCommitCommand(g *Globals) *cobra.Command {
 		ValidArgsFunction: completeServices(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
-			p, t, rows, err := g.projectContainers(ctx, "commit", args[:1])
+			t, c, cm, err := oneOnOneEngine[engine.Committer](ctx, g, "commit", args[0], index, false)
 			if err != nil {
 				return err
 			}
 			defer t.Close()
-			c, err := serviceContainer(p, rows, args[0], index, false)
-			if err != nil {
-				return err
-			}
-			cm, err := engine.Capability[engine.Committer](t.Driver, "commit")
-			if err != nil {
-				return fmt.Errorf("%w: %w", err, engine.ErrOneEngine)
-			}
 			if len(args) == 2 {
 				o.Reference = args[1]
 			}

@@ -131,3 +131,27 @@ func completeServices(g *Globals) cobra.CompletionFunc {
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}
 }
+
+// oneOnOneEngine is the start of the verbs that act on one container of
+// a service through a capability only a single engine has (attach,
+// commit, export): the project loaded, its containers listed, the one
+// Compose would pick (running when onlyRunning), and the capability T, or
+// an error saying why the orchestrator has none. Close the target.
+func oneOnOneEngine[T any](ctx context.Context, g *Globals, verb, service string, index int, onlyRunning bool) (*deploy.Target, engine.Container, T, error) {
+	var none T
+	p, t, rows, err := g.projectContainers(ctx, verb, []string{service})
+	if err != nil {
+		return nil, engine.Container{}, none, err
+	}
+	c, err := serviceContainer(p, rows, service, index, onlyRunning)
+	if err != nil {
+		t.Close()
+		return nil, engine.Container{}, none, err
+	}
+	capability, err := engine.Capability[T](t.Driver, verb)
+	if err != nil {
+		t.Close()
+		return nil, engine.Container{}, none, fmt.Errorf("%w: %w", err, engine.ErrOneEngine)
+	}
+	return t, c, capability, nil
+}

@@ -32,19 +32,11 @@ func newExportCommand(g *Globals) *cobra.Command {
 				return errors.New("export: refusing to write a tar archive to a terminal: name a file with -o FILE")
 			}
 			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
-			p, t, rows, err := g.projectContainers(ctx, "export", args)
+			t, c, ex, err := oneOnOneEngine[engine.Exporter](ctx, g, "export", args[0], index, false)
 			if err != nil {
 				return err
 			}
 			defer t.Close()
-			c, err := serviceContainer(p, rows, args[0], index, false)
-			if err != nil {
-				return err
-			}
-			ex, err := engine.Capability[engine.Exporter](t.Driver, "export")
-			if err != nil {
-				return fmt.Errorf("%w: %w", err, engine.ErrOneEngine)
-			}
 			if output == "" || output == "-" {
 				return ex.Export(ctx, c, g.Stdout)
 			}
