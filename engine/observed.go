@@ -8,6 +8,11 @@ import "time"
 // over), and the networks and volumes named as the project's that neither
 // created.
 type Observed struct {
+	// Services are the project's services on the engine, one-off runs
+	// apart, by name; orphans (services gone from the manifest) included.
+	Services []ServiceState
+	// Containers is the old container-shaped view, going away: Diff reads
+	// Services.
 	Containers []Container
 	Networks   []Resource
 	Volumes    []Resource
@@ -17,6 +22,55 @@ type Observed struct {
 	// its Operations (a Swarm: each service's ID, version and task counts,
 	// the secrets and configs); the planner never reads it.
 	Driver any
+}
+
+// ServiceState is what an engine holds of one service, in terms every
+// orchestrator has: how many replicas, how many run, the configurations
+// they were made from, and what is wrong with them. Diff decides each
+// service's action from it alone; how the engine carries the action out
+// (which container, task or pod) is the driver's, in Operations, from what
+// it keeps in Observed.Driver.
+type ServiceState struct {
+	Name string `json:"name"`
+	// OneOff marks the state of the service's one-off runs (`stack run`),
+	// kept apart from the service's own replicas.
+	OneOff bool `json:"oneoff,omitempty"`
+	// Replicas is how many replicas the engine keeps for the service
+	// (containers by number, a Swarm service's or a Deployment's desired
+	// count), Running how many of them run, Completed how many ran to
+	// completion with exit code 0.
+	Replicas  int `json:"replicas"`
+	Running   int `json:"running"`
+	Completed int `json:"completed,omitempty"`
+	// Versions are the configurations the replicas were made from (their
+	// config hash and its parts), with how many replicas each.
+	Versions []Version `json:"versions,omitempty"`
+	// Stopped says why replicas that do not run stopped: "exited with code
+	// 1", "paused"; empty when all run.
+	Stopped string `json:"stopped,omitempty"`
+	// Broken says why replicas cannot run again as they are ("container
+	// is dead"): they are replaced.
+	Broken string `json:"broken,omitempty"`
+	// Foreign says why replicas whose configuration is current are
+	// replaced anyway: another tool made them ("created by Docker
+	// Compose"), and their labels cannot change.
+	Foreign string `json:"foreign,omitempty"`
+	// Drift says what differs from the replicas' spec that a repair puts
+	// right without replacing them: a network disconnected, an alias
+	// missing, a leftover of an interrupted replacement.
+	Drift string `json:"drift,omitempty"`
+	// Networks and Volumes are the engine names of the networks the
+	// replicas are attached to and of the volumes they mount.
+	Networks []string `json:"-"`
+	Volumes  []string `json:"-"`
+}
+
+// Version is one configuration a service's replicas were made from.
+type Version struct {
+	// Hash and Parts are the LabelConfigHash and LabelConfigParts values.
+	Hash  string `json:"hash"`
+	Parts string `json:"-"`
+	Count int    `json:"count"`
 }
 
 // Container is one observed container of the project.
