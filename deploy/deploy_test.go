@@ -57,8 +57,8 @@ func TestUpTakesTheLockAndConverges(t *testing.T) {
 	if m.Observes != 2 {
 		t.Errorf("%d observes, want 2 (the plan, and again under the lock)", m.Observes)
 	}
-	if n := len(m.State().Containers); n != 2 {
-		t.Errorf("%d replicas after up, want 2", n)
+	if n := len(m.State().Services); n != 2 {
+		t.Errorf("%d services after up, want 2", n)
 	}
 	if env := p.Project.Services["web"].Environment; env["CACHE_HOST"] != nil {
 		t.Errorf("up injected into the loaded project: %v", env)
@@ -95,12 +95,7 @@ func TestUpPlansAgainWhenTheEngineMoved(t *testing.T) {
 	m.BeforeObserve = func(n int, m *enginetest.Memory) {
 		if n == 2 { // under the lock: another run removed cache meanwhile
 			s := m.State()
-			s.Containers = s.Containers[:0:0]
-			for _, c := range m.State().Containers {
-				if c.Service != "cache" {
-					s.Containers = append(s.Containers, c)
-				}
-			}
+			s.Services = slices.DeleteFunc(s.Services, func(s engine.ServiceState) bool { return s.Name == "cache" })
 			m.Set(s)
 		}
 	}
@@ -111,8 +106,8 @@ func TestUpPlansAgainWhenTheEngineMoved(t *testing.T) {
 		t.Errorf("%d observes, want 3: plan, again under the lock, and the new plan's", m.Observes)
 	}
 	services := map[string]bool{}
-	for _, c := range m.State().Containers {
-		services[c.Service] = true
+	for _, s := range m.State().Services {
+		services[s.Name] = s.Running > 0
 	}
 	if !services["cache"] || !services["web"] {
 		t.Errorf("after up the engine runs %v, want cache and web", services)
@@ -133,7 +128,7 @@ func TestUpWaitsForTheLock(t *testing.T) {
 	if !errors.Is(err, lock.ErrHeld) || !strings.Contains(err.Error(), "the other run") {
 		t.Fatalf("up under another's lock: %v, want ErrHeld naming the holder", err)
 	}
-	if m.Applied != 0 || len(m.State().Containers) != 0 {
+	if m.Applied != 0 || len(m.State().Services) != 0 {
 		t.Errorf("up changed the engine without the lock: %d calls", m.Applied)
 	}
 	// Once it is let go, the same up goes through.
@@ -168,8 +163,8 @@ func TestDownRemovesUnderTheLock(t *testing.T) {
 	if m.AcquiredLocks()-before != 1 {
 		t.Error("down did not take the lock")
 	}
-	if s := m.State(); len(s.Containers) != 0 || len(s.Networks) != 0 {
-		t.Errorf("left after down: %d replicas, networks %v", len(s.Containers), s.Networks)
+	if s := m.State(); len(s.Services) != 0 || len(s.Networks) != 0 {
+		t.Errorf("left after down: services %v, networks %v", s.Services, s.Networks)
 	}
 }
 
@@ -240,8 +235,8 @@ func TestReleasePhaseRunsAroundTheChange(t *testing.T) {
 		t.Errorf("ran %v, want %v", m.Runs, want)
 	}
 	services := map[string]bool{}
-	for _, c := range m.State().Containers {
-		services[c.Service] = true
+	for _, s := range m.State().Services {
+		services[s.Name] = s.Running > 0
 	}
 	if !services["cache"] || !services["web"] {
 		t.Errorf("after up the engine runs %v", services)
@@ -271,7 +266,7 @@ func TestFailingBeforeStepChangesNothing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "web: migrate") || !strings.Contains(err.Error(), "code 3") {
 		t.Fatalf("up with a failing migration: %v, want an error naming the step and its code", err)
 	}
-	if !reflect.DeepEqual(m.State().Containers, before.Containers) {
+	if !reflect.DeepEqual(m.State().Services, before.Services) {
 		t.Errorf("the failing step's up changed the services")
 	}
 }

@@ -7,12 +7,11 @@ import (
 	"github.com/stack-deploy/stack/engine"
 )
 
-// asCompose makes obs what Docker Compose leaves: every container, network
+// asCompose makes obs what Docker Compose leaves: every service, network
 // and volume Compose's, without stack's hashes.
 func asCompose(obs *engine.Observed) *engine.Observed {
-	for i := range obs.Containers {
-		c := &obs.Containers[i]
-		c.Compose, c.Hash, c.Parts = true, "", ""
+	for i := range obs.Services {
+		byCompose(&obs.Services[i])
 	}
 	for _, rs := range [][]engine.Resource{obs.Networks, obs.Volumes} {
 		for i := range rs {
@@ -20,6 +19,14 @@ func asCompose(obs *engine.Observed) *engine.Observed {
 		}
 	}
 	return obs
+}
+
+// byCompose makes s a service Docker Compose made.
+func byCompose(s *engine.ServiceState) {
+	s.Foreign = "created by Docker Compose"
+	for i := range s.Versions {
+		s.Versions[i].Hash, s.Versions[i].Parts = "", ""
+	}
 }
 
 // foreign is a network or volume named as the project's that nobody
@@ -117,11 +124,7 @@ service:app      unchanged
 			obs: func(t *testing.T) *engine.Observed {
 				obs := deployed(t, seed, seedImages)
 				asCompose(&engine.Observed{Networks: obs.Networks, Volumes: obs.Volumes})
-				for i := range obs.Containers {
-					if obs.Containers[i].Service == "app" {
-						obs.Containers[i].Compose = true
-					}
-				}
+				byCompose(obs.Service("app"))
 				return obs
 			},
 			want: `
@@ -180,7 +183,7 @@ volume:data      remove
 			name: "Compose's network and volume go even when no container uses them",
 			obs: func(t *testing.T) *engine.Observed {
 				obs := asCompose(deployed(t, seed, seedImages))
-				obs.Containers = nil
+				obs.Services = nil
 				return obs
 			},
 			want: `

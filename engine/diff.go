@@ -266,11 +266,6 @@ func propagateRestart(plan *Plan, s types.ServiceConfig, a *Action, selected map
 			continue
 		}
 		a.Kind, a.Reason = Restart, fmt.Sprintf("dependency %s %s", dep, pastTense(da.Kind))
-		for i := range a.Replicas {
-			if a.Replicas[i].Kind == Unchanged {
-				a.Replicas[i].Kind = Restart
-			}
-		}
 		return
 	}
 }
@@ -282,38 +277,31 @@ func pastTense(k Kind) string {
 	return "restarted"
 }
 
-// diffOrphans lists the services that have containers but are gone from
-// the manifest: removed with removeOrphans, otherwise left with a warning.
+// diffOrphans lists the services the engine has that are gone from the
+// manifest: removed with removeOrphans, otherwise left with a warning.
 func diffOrphans(p *types.Project, obs *Observed, removeOrphans bool) []*Action {
-	byService := map[string][]Container{}
-	for _, c := range obs.Containers {
-		if c.OneOff {
+	seen := map[string]bool{}
+	var names []string
+	for _, s := range obs.Services {
+		if s.OneOff || seen[s.Name] {
 			continue
 		}
-		if _, ok := p.Services[c.Service]; ok {
+		if _, ok := p.Services[s.Name]; ok {
 			continue
 		}
-		if _, ok := p.DisabledServices[c.Service]; ok {
+		if _, ok := p.DisabledServices[s.Name]; ok {
 			continue
 		}
-		byService[c.Service] = append(byService[c.Service], c)
-	}
-	names := make([]string, 0, len(byService))
-	for name := range byService {
-		names = append(names, name)
+		seen[s.Name] = true
+		names = append(names, s.Name)
 	}
 	sort.Strings(names)
 	out := make([]*Action, 0, len(names))
 	for _, name := range names {
-		cs := byService[name]
-		sortContainers(cs)
 		a := &Action{Resource: "service:" + name, Orphan: true, Kind: Unchanged,
 			Reason: "orphan: not in the manifest; --remove-orphans removes it"}
 		if removeOrphans {
 			a.Kind, a.Reason = Remove, "orphan: not in the manifest"
-		}
-		for i := range cs {
-			a.Replicas = append(a.Replicas, Replica{Number: cs[i].Number, Kind: a.Kind, Container: &cs[i]})
 		}
 		out = append(out, a)
 	}

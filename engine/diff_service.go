@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -11,18 +12,26 @@ import (
 )
 
 // diffService plans one service: what it should be (its hash, readiness,
-// update strategy and what it waits for), a step for each replica the
-// engine has or lacks, and from those steps the service's action and why.
+// update strategy and what it waits for), and from what the engine holds
+// of it the service's action and why. Which replicas the action touches
+// is the driver's to work out, in its Operations.
 func diffService(m *manifest.Project, s types.ServiceConfig, img Image, obs *Observed, selected map[string]bool, waits map[string]types.ServiceDependency, o DiffOptions) (*Action, error) {
 	a, h, err := desiredService(m, s, img, waits)
 	if err != nil {
 		return nil, err
 	}
 	a.WaitsFor, a.Optional, a.AfterStart = serviceWaits(m.Project, s, selected)
-	st := &replicaSteps{a: a, reasons: map[Kind][]string{}, count: map[Kind]int{}}
-	have := obs.ServiceContainers(s.Name)
-	st.observed(have, h, desiredNetworks(m.Project, s), s.GetScale(), o)
-	a.Kind, a.Reason = st.decide(len(have), s.GetScale())
+	switch {
+	case o.ForceRecreate:
+		a.Recreate = RecreateForce
+	case o.NoRecreate:
+		a.Recreate = RecreateNever
+	}
+	st := obs.Service(s.Name)
+	if st == nil {
+		st = &ServiceState{Name: s.Name}
+	}
+	a.Kind, a.Reason = decide(a, st, h, s.GetScale())
 	return a, nil
 }
 
@@ -79,123 +88,64 @@ func serviceWaits(p *types.Project, s types.ServiceConfig, selected map[string]b
 	return waits, optional, afterStart
 }
 
-// replicaSteps are the per-replica steps of one service's action, with
-// why, by the kind of step.
-type replicaSteps struct {
-	a         *Action
-	reasons   map[Kind][]string
-	count     map[Kind]int
-	leftovers int
-	numbers   int // replica numbers observed
-}
-
-func (st *replicaSteps) add(r Replica, why string) {
-	st.count[r.Kind]++
-	if why != "" {
-		st.reasons[r.Kind] = append(st.reasons[r.Kind], why)
-	}
-	st.a.Replicas = append(st.a.Replicas, r)
-}
-
-// observed adds a step for each replica number of the containers have
-// (leftovers of an interrupted replacement removed) and a create for each
-// number up to want that has none.
-func (st *replicaSteps) observed(have []Container, h Hash, networks map[string][]string, want int, o DiffOptions) {
-	byNumber := map[int][]*Container{}
-	for i := range have {
-		byNumber[have[i].Number] = append(byNumber[have[i].Number], &have[i])
-	}
-	numbers := make([]int, 0, len(byNumber))
-	for n := range byNumber {
-		numbers = append(numbers, n)
-	}
-	sort.Ints(numbers)
-	st.numbers = len(numbers)
-	for _, n := range numbers {
-		c, rest := primary(byNumber[n])
-		for _, l := range rest {
-			st.leftovers++
-			st.add(Replica{Number: n, Kind: Remove, Container: l, Leftover: true}, "")
-			st.reasons[Repair] = append(st.reasons[Repair], fmt.Sprintf("%s is left from an interrupted replacement", l.Name))
-		}
-		r, why := st.replica(n, c, h, networks, want, o)
-		st.add(r, why)
-	}
-	for n := 1; n <= want; n++ {
-		if len(byNumber[n]) == 0 {
-			st.add(Replica{Number: n, Kind: Create}, "")
-		}
-	}
-	sort.SliceStable(st.a.Replicas, func(i, j int) bool { return st.a.Replicas[i].Number < st.a.Replicas[j].Number })
-}
-
-// replica is the step for the container c kept for number n, and why.
-func (st *replicaSteps) replica(n int, c *Container, h Hash, networks map[string][]string, want int, o DiffOptions) (Replica, string) {
-	r := Replica{Number: n, Container: c}
-	switch {
-	case n < 1 || n > want:
-		r.Kind = Remove
-		return r, ""
-	case o.ForceRecreate:
-		r.Kind = Recreate
-		return r, "forced by --force-recreate"
-	case c.Compose && !o.NoRecreate:
-		// Its labels are Compose's and cannot change: replaced by one of
-		// stack's, as a changed configuration is.
-		r.Kind = Recreate
-		return r, "created by Docker Compose"
-	case c.Hash != h.Sum && !o.NoRecreate:
-		r.Kind = Recreate
-		return r, changedFields(c.Parts, h)
-	case c.State == "dead":
-		r.Kind = Recreate
-		return r, "container is dead" // it cannot be started again
-	}
-	var why string
-	r.Connect, why = drift(c, networks)
-	r.Rename = c.Temporary
-	if r.Rename {
-		why = joinReasons(why, fmt.Sprintf("%s takes the service's name", c.Name))
-	}
-	switch {
-	case c.Running() || (st.a.Ready == Completed && c.Completed()):
-		r.Kind = Unchanged
-		if why != "" {
-			r.Kind = Repair
-		}
-	default:
-		r.Kind, why = Start, joinReasons(notRunning(c), why)
-	}
-	return r, why
-}
-
-// decide is the service's action from its replicas' steps, and why.
-func (st *replicaSteps) decide(have, want int) (Kind, string) {
+// decide is the action on a service from what the engine holds of it
+// (st), its desired hash h and replica count want, and why.
+func decide(a *Action, st *ServiceState, h Hash, want int) (Kind, string) {
 	scale := ""
-	if st.numbers != want {
-		scale = fmt.Sprintf("scale %d -> %d", st.numbers, want)
+	if st.Replicas != want {
+		scale = fmt.Sprintf("scale %d -> %d", st.Replicas, want)
+	}
+	if st.Replicas == 0 {
+		if want == 0 {
+			return Unchanged, "scale 0"
+		}
+		return Create, "new service"
+	}
+	if want > 0 {
+		if why := recreation(a, st, h); why != "" {
+			why = joinReasons(why, scale)
+			if a.Update != nil && a.Update.Order == StartFirst {
+				why = joinReasons(why, StartFirst)
+			}
+			return Recreate, why
+		}
+	}
+	stopped := st.Replicas - st.Running
+	if a.Ready == Completed {
+		stopped -= st.Completed
 	}
 	switch {
-	case have == 0 && want == 0:
-		return Unchanged, "scale 0"
-	case have == 0:
-		return Create, "new service"
-	case st.count[Recreate] > 0:
-		reason := joinReasons(st.reasons[Recreate][0], scale)
-		if st.a.Update != nil && st.a.Update.Order == StartFirst {
-			reason = joinReasons(reason, StartFirst)
-		}
-		return Recreate, reason
-	case st.count[Create] > 0 || st.count[Remove] > st.leftovers:
+	case scale != "":
 		return Scale, scale
-	case st.count[Start] > 0:
-		return Start, st.reasons[Start][0]
-	case len(st.reasons[Repair]) > 0:
-		return Repair, st.reasons[Repair][0]
-	case st.a.Ready == Completed:
+	case stopped > 0:
+		return Start, cmp.Or(st.Stopped, "not running")
+	case st.Drift != "":
+		return Repair, st.Drift
+	case a.Ready == Completed:
 		return Unchanged, "completed"
 	}
 	return Unchanged, ""
+}
+
+// recreation says why the replicas of a service are replaced, empty when
+// they are not: forced, made by another tool, made from another
+// configuration, or broken.
+func recreation(a *Action, st *ServiceState, h Hash) string {
+	switch {
+	case a.Recreate == RecreateForce:
+		return "forced by --force-recreate"
+	case st.Foreign != "" && a.Recreate != RecreateNever:
+		// Its labels are another tool's and cannot change: replaced by
+		// one of stack's, as a changed configuration is.
+		return st.Foreign
+	case a.Recreate != RecreateNever:
+		for _, v := range st.Versions {
+			if v.Hash != h.Sum {
+				return changedFields(v.Parts, h)
+			}
+		}
+	}
+	return st.Broken // it cannot be started again
 }
 
 // ServiceHash is the hash up compares for s: the driver's (a Swarm
@@ -207,48 +157,10 @@ func ServiceHash(p *types.Project, s types.ServiceConfig, img Image) (Hash, erro
 	return ConfigHash(p, s, img.ID)
 }
 
-// primary picks, among the containers of one number, the one the service
-// keeps: the one under its own name, else the newest under a temporary
-// name; the others are leftovers of an interrupted replacement.
-func primary(cs []*Container) (*Container, []*Container) {
-	keep := -1
-	for i, c := range cs {
-		if !c.Temporary {
-			keep = i
-			break
-		}
-	}
-	if keep < 0 {
-		keep = 0
-		for i, c := range cs {
-			if c.Created.After(cs[keep].Created) {
-				keep = i
-			}
-		}
-	}
-	var rest []*Container
-	for i, c := range cs {
-		if i != keep {
-			rest = append(rest, c)
-		}
-	}
-	return cs[keep], rest
-}
-
-func notRunning(c *Container) string {
-	switch c.State {
-	case "exited":
-		return fmt.Sprintf("exited with code %d", c.ExitCode)
-	case "paused":
-		return "paused"
-	default:
-		return c.State + ", not running"
-	}
-}
-
-// desiredNetworks maps the engine name of each network s attaches to, to
-// the aliases it must have there.
-func desiredNetworks(p *types.Project, s types.ServiceConfig) map[string][]string {
+// DesiredNetworks maps the engine name of each network s attaches to, to
+// the aliases it must have there: what a driver's Observe compares a
+// replica's networks with (NetworkDrift).
+func DesiredNetworks(p *types.Project, s types.ServiceConfig) map[string][]string {
 	out := map[string][]string{}
 	for _, key := range ServiceNetworks(s) {
 		name := key
@@ -268,11 +180,11 @@ func desiredNetworks(p *types.Project, s types.ServiceConfig) map[string][]strin
 	return out
 }
 
-// drift lists the desired networks a container is not attached to, or
-// lacks an alias on, with the reason; nothing when the driver does not
-// observe networks.
-func drift(c *Container, want map[string][]string) ([]string, string) {
-	if c.Networks == nil {
+// NetworkDrift lists the desired networks (DesiredNetworks) a replica
+// attached to have is not attached to, or lacks an alias on, with the
+// reason; nothing when have is nil (not observed).
+func NetworkDrift(have map[string]Endpoint, want map[string][]string) ([]string, string) {
+	if have == nil {
 		return nil, ""
 	}
 	var connect, why []string
@@ -282,7 +194,7 @@ func drift(c *Container, want map[string][]string) ([]string, string) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		ep, ok := c.Networks[n]
+		ep, ok := have[n]
 		if !ok {
 			connect = append(connect, n)
 			why = append(why, "not connected to network "+n)

@@ -243,20 +243,23 @@ service:app      create  new service
 	}
 }
 
-func TestDiffContainerStates(t *testing.T) {
-	for _, tt := range []struct{ state, want string }{
-		{"exited", "service:redis    start      exited with code 0"},
-		{"paused", "service:redis    start      paused"},
-		{"created", "service:redis    start      created, not running"},
-		{"dead", "service:redis    recreate   container is dead"},
+func TestDiffServiceStates(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		state func(*engine.ServiceState)
+		want  string
+	}{
+		{"exited", func(s *engine.ServiceState) { s.Running, s.Completed, s.Stopped = 0, 1, "exited with code 0" }, "service:redis    start      exited with code 0"},
+		{"paused", func(s *engine.ServiceState) { s.Running, s.Stopped = 0, "paused" }, "service:redis    start      paused"},
+		{"broken", func(s *engine.ServiceState) {
+			s.Running, s.Stopped, s.Broken = 0, "dead, not running", "container is dead"
+		}, "service:redis    recreate   container is dead"},
+		{"drift", func(s *engine.ServiceState) { s.Drift = "not connected to network shop_default" }, "service:redis    repair     not connected to network shop_default"},
+		{"foreign", func(s *engine.ServiceState) { s.Foreign = "created by Docker Compose" }, "service:redis    recreate   created by Docker Compose"},
 	} {
-		t.Run(tt.state, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			obs := deployed(t, seed, seedImages)
-			for i := range obs.Containers {
-				if obs.Containers[i].Service == "redis" {
-					obs.Containers[i].State = tt.state
-				}
-			}
+			tt.state(obs.Service("redis"))
 			plan, err := engine.Diff(load(t, seed), seedImages, obs, engine.DiffOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -271,14 +274,10 @@ func TestDiffContainerStates(t *testing.T) {
 func TestDiffMixedReplicasGiveTheReasonOfTheAction(t *testing.T) {
 	scaled := strings.Replace(seed, "image: app:1", "image: app:1\n    scale: 2", 1)
 	obs := deployed(t, scaled, seedImages)
-	for i, c := range obs.Containers {
-		switch {
-		case c.Service == "app" && c.Number == 1:
-			obs.Containers[i].State = "exited" // to start
-		case c.Service == "app" && c.Number == 2:
-			obs.Containers[i].Hash = "old" // to recreate
-		}
-	}
+	app := obs.Service("app")
+	v := app.Versions[0]
+	app.Versions = []engine.Version{{Hash: v.Hash, Parts: v.Parts, Count: 1}, {Hash: "old", Parts: v.Parts, Count: 1}}
+	app.Running, app.Stopped = 1, "exited with code 0"
 	plan, err := engine.Diff(load(t, scaled), seedImages, obs, engine.DiffOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -305,8 +304,8 @@ func TestDiffScaleZeroConverges(t *testing.T) {
 func TestDiffTakesTheDriversHash(t *testing.T) {
 	p := load(t, seed)
 	obs := deployed(t, seed, seedImages)
-	for i := range obs.Containers {
-		obs.Containers[i].Hash, obs.Containers[i].Parts = "spec-1", "image=aa,secrets=bb"
+	for i := range obs.Services {
+		obs.Services[i].Versions = []engine.Version{{Hash: "spec-1", Parts: "image=aa,secrets=bb", Count: obs.Services[i].Replicas}}
 	}
 	images := engine.Images{}
 	for name, img := range seedImages {

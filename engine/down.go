@@ -27,37 +27,32 @@ func Down(m *manifest.Project, obs *Observed, o DownOptions) *Plan {
 	}
 	p := m.Project
 	plan := &Plan{Project: p.Name, Desired: m, Observed: obs}
-	byService := map[string][]Container{}
-	for _, c := range obs.Containers {
-		key := c.Service
-		if c.OneOff {
-			key = c.Service + "-run"
+	byKey := map[string]ServiceState{}
+	for _, st := range obs.Services {
+		key := st.Name
+		if st.OneOff {
+			key = st.Name + OneOffSuffix
 		}
-		byService[key] = append(byService[key], c)
+		byKey[key] = st
 	}
-	names := make([]string, 0, len(byService))
-	for name := range byService {
+	names := make([]string, 0, len(byKey))
+	for name := range byKey {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	var containers []string
 	for _, name := range names {
-		cs := byService[name]
-		sortContainers(cs)
 		_, inManifest := p.Services[name]
 		if _, disabled := p.DisabledServices[name]; disabled {
 			inManifest = true // its profile is off for this run: still the project's
 		}
-		a := &Action{Resource: "service:" + name, Kind: Remove, Volumes: o.Volumes}
+		a := &Action{Resource: "service:" + name, Kind: Remove, Volumes: o.Volumes, OneOff: byKey[name].OneOff}
 		if !inManifest {
 			a.Orphan = true
 			a.Reason = "orphan: not in the manifest"
 			if !o.RemoveOrphans {
 				a.Kind, a.Reason = Unchanged, "orphan: not in the manifest; --remove-orphans removes it"
 			}
-		}
-		for i := range cs {
-			a.Replicas = append(a.Replicas, Replica{Number: cs[i].Number, Kind: a.Kind, Container: &cs[i]})
 		}
 		if inManifest {
 			// A service stops after its dependants have stopped; removing
@@ -75,9 +70,8 @@ func Down(m *manifest.Project, obs *Observed, o DownOptions) *Plan {
 			containers = append(containers, a.Resource)
 		}
 	}
-	if g := obs.Gateway; g != nil {
-		c := g.Container
-		plan.Actions = append(plan.Actions, &Action{Resource: GatewayResource, Kind: Remove, Replicas: []Replica{{Number: 1, Kind: Remove, Container: &c}}})
+	if obs.Gateway != nil {
+		plan.Actions = append(plan.Actions, &Action{Resource: GatewayResource, Kind: Remove})
 		containers = append(containers, GatewayResource)
 	}
 	plan.Actions = append(plan.Actions, removeResources("network", obs.Networks, obs.usedNetworks(true), containers)...)

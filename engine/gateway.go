@@ -72,9 +72,7 @@ func diffGateway(m *manifest.Project, spec *GatewaySpec, obs *Observed) (*Action
 		if obs.Gateway == nil {
 			return nil, nil
 		}
-		c := obs.Gateway.Container
-		return &Action{Resource: GatewayResource, Kind: Remove, Reason: "no gateway in the manifest",
-			Replicas: []Replica{{Number: 1, Kind: Remove, Container: &c}}}, nil
+		return &Action{Resource: GatewayResource, Kind: Remove, Reason: "no gateway in the manifest"}, nil
 	}
 	h, err := ResourceHash(spec)
 	if err != nil {
@@ -93,18 +91,12 @@ func diffGateway(m *manifest.Project, spec *GatewaySpec, obs *Observed) (*Action
 	switch g := obs.Gateway; {
 	case g == nil:
 		a.Kind, a.Reason = Create, "new gateway "+on+": "+routeList(m)
-		a.Replicas = []Replica{{Number: 1, Kind: Create}}
 	case g.Container.Hash != h:
 		a.Kind, a.Reason = Recreate, "image, ports or networks changed; "+on
-		a.Replicas = []Replica{{Number: 1, Kind: Recreate, Container: &g.Container}}
 	case !g.Container.Running():
-		a.Kind, a.Reason = Start, notRunning(&g.Container)
-		a.Replicas = []Replica{{Number: 1, Kind: Start, Container: &g.Container}}
+		a.Kind, a.Reason = Start, g.Container.NotRunning()
 	case g.RoutesHash != routes:
 		a.Kind, a.Reason = Reload, "routes changed: "+routeList(m)
-		a.Replicas = []Replica{{Number: 1, Kind: Unchanged, Container: &g.Container}}
-	default:
-		a.Replicas = []Replica{{Number: 1, Kind: Unchanged, Container: &g.Container}}
 	}
 	return a, nil
 }

@@ -6,32 +6,32 @@ import (
 	"github.com/stack-deploy/stack/manifest"
 )
 
-// StopServices plans stopping the running containers of the named services (all
+// StopServices plans stopping the running replicas of the named services (all
 // when none): a service stops after every selected service that depends on
 // it, so nothing loses a dependency while it runs. It is pure.
 func StopServices(m *manifest.Project, images Images, obs *Observed, services []string) (*Plan, error) {
-	return lifecycle(m, images, obs, services, Stop, func(c Container) bool { return c.Running() })
+	return lifecycle(m, images, obs, services, Stop, func(s *ServiceState) bool { return s.Running > 0 })
 }
 
-// StartServices plans starting the stopped containers of the named services
+// StartServices plans starting the stopped replicas of the named services
 // (all when none), dependencies first, each waited for as up waits for it
 // (started, healthy or completed). It creates nothing: a service without
-// containers is left out, or an error when it was named. It is pure.
+// replicas is left out, or an error when it was named. It is pure.
 func StartServices(m *manifest.Project, images Images, obs *Observed, services []string) (*Plan, error) {
-	return lifecycle(m, images, obs, services, Start, func(c Container) bool { return !c.Running() })
+	return lifecycle(m, images, obs, services, Start, func(s *ServiceState) bool { return s.Running < s.Replicas })
 }
 
-// RestartServices plans restarting every container of the named services
+// RestartServices plans restarting every replica of the named services
 // (all when none), dependencies first. It is pure.
 func RestartServices(m *manifest.Project, images Images, obs *Observed, services []string) (*Plan, error) {
-	return lifecycle(m, images, obs, services, Restart, func(Container) bool { return true })
+	return lifecycle(m, images, obs, services, Restart, func(s *ServiceState) bool { return s.Replicas > 0 })
 }
 
-// lifecycle plans kind on the containers of services that match, ordered by
+// lifecycle plans kind on the services whose state matches, ordered by
 // depends_on: dependencies first, or dependants first for Stop.
 // images say which images declare a healthcheck, so starting waits as up
 // does.
-func lifecycle(m *manifest.Project, images Images, obs *Observed, services []string, kind Kind, match func(Container) bool) (*Plan, error) {
+func lifecycle(m *manifest.Project, images Images, obs *Observed, services []string, kind Kind, match func(*ServiceState) bool) (*Plan, error) {
 	if obs == nil {
 		obs = &Observed{}
 	}
@@ -53,17 +53,13 @@ func lifecycle(m *manifest.Project, images Images, obs *Observed, services []str
 	planned := map[string]bool{}
 	for _, name := range order {
 		a := &Action{Resource: "service:" + name, Kind: kind, Reason: "asked for"}
-		if kind == Start && len(services) > 0 && len(obs.ServiceContainers(name)) == 0 {
+		st := obs.Service(name)
+		if kind == Start && len(services) > 0 && (st == nil || st.Replicas == 0) {
 			// As Compose: start only starts; naming a service with nothing to
 			// start is a mistake.
 			return nil, fmt.Errorf("service %q has no container to start: create it with `stack up %s`", name, name)
 		}
-		for _, c := range obs.ServiceContainers(name) {
-			if match(c) {
-				a.Replicas = append(a.Replicas, Replica{Number: c.Number, Kind: kind, Container: &c})
-			}
-		}
-		if len(a.Replicas) == 0 {
+		if st == nil || !match(st) {
 			continue
 		}
 		if kind != Stop {
@@ -82,12 +78,10 @@ func lifecycle(m *manifest.Project, images Images, obs *Observed, services []str
 			}
 		}
 	}
-	if g := obs.Gateway; g != nil && m.Stack.Gateway != nil {
-		// The gateway stays as it is; routed containers that stop leave
-		// its routes first, those that start join them once ready.
-		c := g.Container
-		plan.Actions = append(plan.Actions, &Action{Resource: GatewayResource, Kind: Unchanged,
-			Replicas: []Replica{{Number: 1, Kind: Unchanged, Container: &c}}})
+	if obs.Gateway != nil && m.Stack.Gateway != nil {
+		// The gateway stays as it is; routed replicas that stop leave its
+		// routes first, those that start join them once ready.
+		plan.Actions = append(plan.Actions, &Action{Resource: GatewayResource, Kind: Unchanged})
 	}
 	return plan, nil
 }

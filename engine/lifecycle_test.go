@@ -24,11 +24,11 @@ services:
     image: tool
 `
 
-// summary renders a plan as "resource kind ready waits-for replicas" lines.
+// summary renders a plan as "resource kind ready waits-for" lines.
 func summary(p *engine.Plan) string {
 	var b strings.Builder
 	for _, a := range p.Actions {
-		fmt.Fprintf(&b, "%s %s %s [%s] %d\n", a.Resource, a.Kind, a.Ready, strings.Join(a.WaitsFor, " "), len(a.Replicas))
+		fmt.Fprintf(&b, "%s %s %s [%s]\n", a.Resource, a.Kind, a.Ready, strings.Join(a.WaitsFor, " "))
 	}
 	return b.String()
 }
@@ -37,9 +37,9 @@ func TestLifecyclePlans(t *testing.T) {
 	p := load(t, lifecycleYAML)
 	running := deployed(t, lifecycleYAML, nil)
 	stopped := deployed(t, lifecycleYAML, nil)
-	for i := range stopped.Containers {
-		if stopped.Containers[i].Service != "tool" {
-			stopped.Containers[i].State = "exited"
+	for i := range stopped.Services {
+		if s := &stopped.Services[i]; s.Name != "tool" {
+			s.Running, s.Stopped = 0, "exited with code 0"
 		}
 	}
 	tests := []struct {
@@ -51,17 +51,17 @@ func TestLifecyclePlans(t *testing.T) {
 		{
 			name: "stop: dependants stop first; every running service",
 			plan: func() (*engine.Plan, error) { return engine.StopServices(p, nil, running, nil) },
-			want: "service:db stop  [service:api] 1\nservice:tool stop  [] 1\nservice:api stop  [service:web] 1\nservice:web stop  [] 1\n",
+			want: "service:db stop  [service:api]\nservice:tool stop  []\nservice:api stop  [service:web]\nservice:web stop  []\n",
 		},
 		{
 			name: "stop one service: only it",
 			plan: func() (*engine.Plan, error) { return engine.StopServices(p, nil, running, []string{"api"}) },
-			want: "service:api stop  [] 1\n",
+			want: "service:api stop  []\n",
 		},
 		{
 			name: "start: only stopped containers, dependencies first, waited for as up does",
 			plan: func() (*engine.Plan, error) { return engine.StartServices(p, nil, stopped, nil) },
-			want: "service:db start healthy [] 1\nservice:api start started [service:db] 1\nservice:web start started [service:api] 1\n",
+			want: "service:db start healthy []\nservice:api start started [service:db]\nservice:web start started [service:api]\n",
 		},
 		{
 			name: "start with nothing stopped: an empty plan",
@@ -71,7 +71,7 @@ func TestLifecyclePlans(t *testing.T) {
 		{
 			name: "restart: every container, dependencies first",
 			plan: func() (*engine.Plan, error) { return engine.RestartServices(p, nil, running, []string{"web", "api"}) },
-			want: "service:api restart started [] 1\nservice:web restart started [service:api] 1\n",
+			want: "service:api restart started []\nservice:web restart started [service:api]\n",
 		},
 		{
 			name:    "start a named service that has no container: an error, as in Compose",

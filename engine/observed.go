@@ -1,26 +1,29 @@
 package engine
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Observed is what the engine holds for one project, read once per run by
-// Driver.Observe: the resources carrying the project's label, those Docker
-// Compose created for a project of the same name (a project stack takes
-// over), and the networks and volumes named as the project's that neither
-// created.
+// Driver.Observe, in terms every orchestrator has: each service's state,
+// the networks and volumes carrying the project's label, those another tool
+// created for a project of the same name (Docker Compose: a project stack
+// takes over), those named as the project's that neither created, and the
+// gateway. What a driver reads beyond that (a Docker engine's containers, a
+// Swarm's services and tasks) it keeps in Driver for its Operations.
 type Observed struct {
 	// Services are the project's services on the engine, one-off runs
 	// apart, by name; orphans (services gone from the manifest) included.
 	Services []ServiceState
-	// Containers is the old container-shaped view, going away: Diff reads
-	// Services.
-	Containers []Container
-	Networks   []Resource
-	Volumes    []Resource
+	Networks []Resource
+	Volumes  []Resource
 	// Gateway is the project's gateway; nil when it has none.
 	Gateway *Gateway
 	// Driver is what the driver read beyond these, in its own terms, for
-	// its Operations (a Swarm: each service's ID, version and task counts,
-	// the secrets and configs); the planner never reads it.
+	// its Operations (a Docker engine: the containers, by number; a Swarm:
+	// each service's ID, version and task counts, the secrets and
+	// configs); the planner never reads it.
 	Driver any
 }
 
@@ -59,8 +62,8 @@ type ServiceState struct {
 	// right without replacing them: a network disconnected, an alias
 	// missing, a leftover of an interrupted replacement.
 	Drift string `json:"drift,omitempty"`
-	// Networks and Volumes are the engine names of the networks the
-	// replicas are attached to and of the volumes they mount.
+	// Networks are the engine names and IDs of the networks the replicas
+	// are attached to, Volumes the names of the volumes they mount.
 	Networks []string `json:"-"`
 	Volumes  []string `json:"-"`
 }
@@ -124,6 +127,19 @@ type Mount struct {
 // Running reports whether the container runs.
 func (c Container) Running() bool { return c.State == "running" || c.State == "restarting" }
 
+// NotRunning says why the container does not run: "exited with code 1",
+// "paused", "created, not running".
+func (c Container) NotRunning() string {
+	switch c.State {
+	case "exited":
+		return fmt.Sprintf("exited with code %d", c.ExitCode)
+	case "paused":
+		return "paused"
+	default:
+		return c.State + ", not running"
+	}
+}
+
 // Completed reports whether the container ran to completion with exit code 0.
 func (c Container) Completed() bool { return c.State == "exited" && c.ExitCode == 0 }
 
@@ -148,44 +164,41 @@ type Resource struct {
 	Created time.Time `json:"-"`
 }
 
-// ServiceContainers returns the observed service containers (not one-offs)
-// of service, by container number.
-func (o *Observed) ServiceContainers(service string) []Container {
-	var out []Container
-	for _, c := range o.Containers {
-		if c.Service == service && !c.OneOff {
-			out = append(out, c)
+// Service returns the state of service's own replicas (not its one-off
+// runs); nil when the engine has none.
+func (o *Observed) Service(service string) *ServiceState {
+	for i := range o.Services {
+		if s := &o.Services[i]; s.Name == service && !s.OneOff {
+			return s
 		}
 	}
-	sortContainers(out)
-	return out
+	return nil
 }
 
-// usedNetworks and usedVolumes name what the project's containers use (with
-// compose, also those Docker Compose created): a network or volume that
-// stack did not create but that its own containers use was adopted by an
-// earlier run.
-func (o *Observed) usedNetworks(compose bool) map[string]bool {
+// usedNetworks and usedVolumes name what the project's services use (with
+// foreign, also those of replicas another tool made): a network or volume
+// that stack did not create but that the project's replicas use was
+// adopted by an earlier run.
+func (o *Observed) usedNetworks(foreign bool) map[string]bool {
 	used := map[string]bool{}
-	for _, c := range o.Containers {
-		if c.Compose && !compose {
+	for _, s := range o.Services {
+		if s.Foreign != "" && !foreign {
 			continue
 		}
-		for name, ep := range c.Networks {
-			used[name] = true
-			used[ep.NetworkID] = true
+		for _, n := range s.Networks {
+			used[n] = true
 		}
 	}
 	return used
 }
 
-func (o *Observed) usedVolumes(compose bool) map[string]bool {
+func (o *Observed) usedVolumes(foreign bool) map[string]bool {
 	used := map[string]bool{}
-	for _, c := range o.Containers {
-		if c.Compose && !compose {
+	for _, s := range o.Services {
+		if s.Foreign != "" && !foreign {
 			continue
 		}
-		for _, v := range c.Volumes {
+		for _, v := range s.Volumes {
 			used[v] = true
 		}
 	}

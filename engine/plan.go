@@ -3,7 +3,6 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/stack-deploy/stack/manifest"
@@ -59,8 +58,13 @@ type Action struct {
 	// ConfigHash is the service's desired config hash.
 	ConfigHash  string `json:"config_hash,omitempty"`
 	ConfigParts string `json:"-"`
-	// Replicas are the per-container steps of a service action.
-	Replicas []Replica `json:"replicas,omitempty"`
+	// Recreate is how the replicas whose configuration is current are
+	// treated: replaced anyway (force, `up --force-recreate`), or those
+	// whose configuration changed kept (never, `up --no-recreate`).
+	Recreate RecreatePolicy `json:"recreate,omitempty"`
+	// OneOff marks an action on a service's one-off runs (`stack run`),
+	// "service:<name>-run", not on its replicas: down removes them.
+	OneOff bool `json:"oneoff,omitempty"`
 	// Orphan marks a service that is gone from the manifest.
 	Orphan bool `json:"orphan,omitempty"`
 	// Stale marks a network or volume whose definition changed: it is kept
@@ -78,21 +82,29 @@ type Action struct {
 	Resources []Resource `json:"-"`
 }
 
-// Replica is the step for one container number of a service.
-type Replica struct {
-	Number int  `json:"number"`
-	Kind   Kind `json:"action"`
-	// Container is the observed container acted on; nil for Create.
-	Container *Container `json:"container,omitempty"`
-	// Connect names the desired networks the container is not attached
-	// to, or lacks an alias on: it is connected (again) before it starts.
-	Connect []string `json:"connect,omitempty"`
-	// Rename: the container is under the temporary name of a replacement
-	// that did not finish, and takes the service's name.
-	Rename bool `json:"rename,omitempty"`
-	// Leftover: the container is one that an interrupted replacement
-	// left beside the one kept; it is removed.
-	Leftover bool `json:"leftover,omitempty"`
+// RecreatePolicy is an action's policy for replicas that exist, after
+// Compose's --force-recreate and --no-recreate.
+type RecreatePolicy string
+
+// The recreate policies: the default replaces the replicas whose
+// configuration diverged.
+const (
+	RecreateDiverged RecreatePolicy = ""
+	RecreateForce    RecreatePolicy = "force"
+	RecreateNever    RecreatePolicy = "never"
+)
+
+// OneOffSuffix ends the resource name of an action on a service's one-off
+// runs.
+const OneOffSuffix = "-run"
+
+// Service is the service a service action acts on: its name, without
+// OneOffSuffix for its one-off runs.
+func (a *Action) Service() string {
+	if a.OneOff {
+		return strings.TrimSuffix(a.Name(), OneOffSuffix)
+	}
+	return a.Name()
 }
 
 // Type is the resource type: "service", "network", "volume" or "image".
@@ -172,13 +184,4 @@ func (p *Plan) JSON() ([]byte, error) {
 		out.Operations = p.Graph.Ops
 	}
 	return json.MarshalIndent(out, "", "  ")
-}
-
-func sortContainers(cs []Container) {
-	sort.SliceStable(cs, func(i, j int) bool {
-		if cs[i].Number != cs[j].Number {
-			return cs[i].Number < cs[j].Number
-		}
-		return cs[i].Name < cs[j].Name
-	})
 }

@@ -267,7 +267,7 @@ func (r *runner) down(t *testing.T) {
 	if obs, err = r.h.Driver.Observe(t.Context(), p); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(obs.Containers) + len(obs.Networks) + len(obs.Volumes); n != 0 {
+	if n := len(obs.Services) + len(obs.Networks) + len(obs.Volumes); n != 0 {
 		t.Errorf("after down: %+v", obs)
 	}
 }

@@ -271,7 +271,7 @@ func TestObserveComposeProject(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, c := range obs.Containers {
+	for _, c := range obs.Driver.(*observedContainers).containers {
 		got = append(got, fmt.Sprintf("%s %s #%d oneoff=%v compose=%v temporary=%v hash=%q", c.ID, c.Service, c.Number, c.OneOff, c.Compose, c.Temporary, c.Hash))
 	}
 	for _, r := range append(obs.Networks, obs.Volumes...) {

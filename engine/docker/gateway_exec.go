@@ -47,7 +47,11 @@ func (g *gatewayRun) load(x *executor) {
 	}
 	g.loaded = true
 	m := x.plan.Desired
-	for _, c := range x.plan.Observed.Containers {
+	oc, _ := x.plan.Observed.Driver.(*observedContainers)
+	if oc == nil {
+		return
+	}
+	for _, c := range oc.containers {
 		if c.OneOff || c.Temporary || !c.Running() || c.Health == "unhealthy" || len(m.Services[c.Service].Route) == 0 {
 			continue
 		}

@@ -59,10 +59,13 @@ func (b *builder) uniqueID(id string) string {
 // routes reloaded; removed.
 func (b *builder) gateway(a *engine.Action, ao *actionOps) {
 	name := GatewayName(b.plan.Project)
-	if a.Kind == engine.Unchanged || len(a.Replicas) == 0 {
+	if a.Kind == engine.Unchanged {
 		return
 	}
-	c := a.Replicas[0].Container
+	var c engine.Container // the observed gateway container; none for a create
+	if g := b.plan.Observed.Gateway; g != nil {
+		c = g.Container
+	}
 	startAndWait := func(target string, needs ...string) *engine.Op {
 		start := b.op(a, engine.OpStart, "container:"+target, &containerCall{kind: engine.OpStart, ref: target}, needs...)
 		w := b.op(a, engine.OpWait, "container:"+target, &waitContainer{service: "gateway", container: target, cond: engine.Started}, start.ID)

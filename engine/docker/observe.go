@@ -31,7 +31,6 @@ const inspectParallel = 8
 // by hand, or by another tool), in one call each, concurrently.
 func (d *Driver) Observe(ctx context.Context, p *manifest.Project) (*engine.Observed, error) {
 	var (
-		obs     engine.Observed
 		cs, ccs []container.Summary
 		ns      []network.Summary
 		vs      volume.ListResponse
@@ -51,24 +50,28 @@ func (d *Driver) Observe(ctx context.Context, p *manifest.Project) (*engine.Obse
 		return nil, fmt.Errorf("observing project %q: %w", p.Name, err)
 	}
 	ours := map[string]bool{}
+	var containers []engine.Container
+	var gateway *engine.Gateway
 	for _, c := range cs {
 		ours[c.ID] = true
 		if c.Labels[LabelGateway] == "true" {
-			obs.Gateway = d.observeGateway(ctx, p, c)
+			gateway = d.observeGateway(ctx, p, c)
 			continue
 		}
-		obs.Containers = append(obs.Containers, observedContainer(p, c))
+		containers = append(containers, observedContainer(p, c))
 	}
 	for _, c := range ccs {
 		if !ours[c.ID] {
 			oc := observedContainer(p, composeLabels(c))
 			oc.Compose = true
-			obs.Containers = append(obs.Containers, oc)
+			containers = append(containers, oc)
 		}
 	}
-	if err := d.aliases(ctx, obs.Containers); err != nil {
+	if err := d.aliases(ctx, containers); err != nil {
 		return nil, fmt.Errorf("observing project %q: %w", p.Name, err)
 	}
+	obs := observed(p, containers)
+	obs.Gateway = gateway
 	netKeys, volKeys := map[string]string{}, map[string]string{}
 	for k, n := range p.Project.Networks {
 		if !bool(n.External) {
@@ -91,7 +94,7 @@ func (d *Driver) Observe(ctx context.Context, p *manifest.Project) (*engine.Obse
 			obs.Volumes = append(obs.Volumes, r)
 		}
 	}
-	return &obs, nil
+	return obs, nil
 }
 
 // resource reads a listed network or volume: the project's when it carries

@@ -182,16 +182,17 @@ func (b *builder) action(a *engine.Action) *actionOps {
 		if a.Orphan && a.Kind == engine.Unchanged {
 			break // kept, with a warning
 		}
-		var recreate []engine.Replica
-		for _, r := range a.Replicas {
-			if r.Kind == engine.Recreate {
+		rs := b.replicas(a)
+		var recreate []replica
+		for _, r := range rs {
+			if r.kind == engine.Recreate {
 				recreate = append(recreate, r)
 				continue
 			}
-			b.replica(a, r, ao)
+			b.replica(a, r, rs, ao)
 		}
 		if len(recreate) > 0 {
-			b.replace(a, recreate, ao)
+			b.replace(a, recreate, rs, ao)
 		}
 	}
 	return ao
@@ -245,14 +246,14 @@ func (b *builder) containerName(a *engine.Action, number int) string {
 	return ContainerName(b.plan.Project, a.Name(), number)
 }
 
-// replica plans the calls of one replica step.
-func (b *builder) replica(a *engine.Action, r engine.Replica, ao *actionOps) {
-	name := b.containerName(a, r.Number)
-	c := r.Container
-	switch r.Kind {
+// replica plans the calls of one replica step; rs are all the action's.
+func (b *builder) replica(a *engine.Action, r replica, rs []replica, ao *actionOps) {
+	name := b.containerName(a, r.number)
+	c := r.c
+	switch r.kind {
 	case engine.Create:
 		txn := b.txn("create " + name)
-		create := b.op(a, engine.OpCreate, "container:"+name, b.createPayload(a, r.Number, name, nil, false))
+		create := b.op(a, engine.OpCreate, "container:"+name, b.createPayload(a, r.number, name, nil, false))
 		create.Txn = txn
 		create.Undo = &engine.Op{Kind: engine.OpRemove, Target: "container:" + name, Payload: &containerCall{kind: engine.OpRemove, ref: name}}
 		ao.resourceGates = append(ao.resourceGates, create)
@@ -262,18 +263,18 @@ func (b *builder) replica(a *engine.Action, r engine.Replica, ao *actionOps) {
 		ao.depGates = append(ao.depGates, start)
 		b.serve(a, ao, name, start, txn)
 	case engine.Start, engine.Restart, engine.Unchanged, engine.Repair:
-		needs := b.leftovers(a, r.Number, ao)
+		needs := b.leftovers(a, r.number, rs, ao)
 		ref := c.Name
-		if r.Rename {
+		if r.rename {
 			rename := b.op(a, engine.OpRename, "container:"+c.Name, &containerCall{kind: engine.OpRename, ref: c.ID, name: c.Name, newName: name}, needs...)
 			rename.Detail = "to " + name
 			needs, ref = []string{rename.ID}, name
 			ao.done = append(ao.done, rename.ID)
 		}
-		needs = b.reconnects(a, ref, c, r.Connect, needs)
+		needs = b.reconnects(a, ref, c, r.connect, needs)
 		ao.done = append(ao.done, needs...)
 		var gate *engine.Op
-		switch r.Kind {
+		switch r.kind {
 		case engine.Start:
 			kind := engine.OpStart
 			if c.State == "paused" {
@@ -301,10 +302,10 @@ func (b *builder) replica(a *engine.Action, r engine.Replica, ao *actionOps) {
 		ao.started = append(ao.started, stop.ID)
 		ao.done = append(ao.done, stop.ID)
 	case engine.Remove:
-		if r.Leftover {
+		if r.leftover {
 			return // planned with the replica it was left beside
 		}
-		needs := b.leftovers(a, r.Number, ao)
+		needs := b.leftovers(a, r.number, rs, ao)
 		var first *engine.Op // what waits for the dependants: the route, the stop, or the removal
 		if c.Running() {
 			first, needs = b.takeOff(a, c, needs...)
@@ -339,13 +340,13 @@ func (b *builder) takeOff(a *engine.Action, c *engine.Container, needs ...string
 }
 
 // leftovers plans removing the containers an interrupted replacement left
-// beside replica number's, and returns their IDs: what the replica's own
-// calls need first (a leftover may hold the temporary name).
-func (b *builder) leftovers(a *engine.Action, number int, ao *actionOps) []string {
+// beside replica number's (among rs), and returns their IDs: what the
+// replica's own calls need first (a leftover may hold the temporary name).
+func (b *builder) leftovers(a *engine.Action, number int, rs []replica, ao *actionOps) []string {
 	var ids []string
-	for _, r := range a.Replicas {
-		if r.Number == number && r.Leftover {
-			op := b.op(a, engine.OpRemove, "container:"+r.Container.Name, &containerCall{kind: engine.OpRemove, ref: r.Container.ID, name: r.Container.Name})
+	for _, r := range rs {
+		if r.number == number && r.leftover {
+			op := b.op(a, engine.OpRemove, "container:"+r.c.Name, &containerCall{kind: engine.OpRemove, ref: r.c.ID, name: r.c.Name})
 			op.Detail = "left from an interrupted replacement"
 			ids = append(ids, op.ID)
 			ao.done = append(ao.done, op.ID)

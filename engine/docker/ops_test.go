@@ -9,6 +9,7 @@ import (
 
 	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/engine/enginetest"
+	"github.com/stack-deploy/stack/manifest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -91,10 +92,7 @@ func TestOperationsGolden(t *testing.T) {
 			}
 			obs := &engine.Observed{}
 			if tt.before != "" {
-				obs = enginetest.Deployed(t, enginetest.Load(t, "shop", tt.before), tt.beforeImages)
-			}
-			if tt.compose {
-				obs = byCompose(obs)
+				obs = deployed(t, enginetest.Load(t, "shop", tt.before), tt.beforeImages, tt.compose)
 			}
 			p := enginetest.Load(t, "shop", tt.after)
 			var plan *engine.Plan
@@ -115,18 +113,24 @@ func TestOperationsGolden(t *testing.T) {
 	}
 }
 
-// byCompose is obs as Docker Compose leaves it: every container, network
-// and volume Compose's, without stack's hashes.
-func byCompose(obs *engine.Observed) *engine.Observed {
-	for i := range obs.Containers {
-		c := &obs.Containers[i]
-		c.Compose, c.Hash, c.Parts = true, "", ""
-	}
-	for _, rs := range [][]engine.Resource{obs.Networks, obs.Volumes} {
-		for i := range rs {
-			rs[i].Compose, rs[i].Hash = true, ""
+// deployed is what this driver observes after `up` of p with images (with
+// compose, as Docker Compose leaves it: every container, network and
+// volume Compose's, without stack's hashes).
+func deployed(t *testing.T, p *manifest.Project, images engine.Images, compose bool) *engine.Observed {
+	cs := enginetest.Containers(t, p, images)
+	d := enginetest.Deployed(t, p, images)
+	if compose {
+		for i := range cs {
+			cs[i].Compose, cs[i].Hash, cs[i].Parts = true, "", ""
+		}
+		for _, rs := range [][]engine.Resource{d.Networks, d.Volumes} {
+			for i := range rs {
+				rs[i].Compose, rs[i].Hash = true, ""
+			}
 		}
 	}
+	obs := observed(p, cs)
+	obs.Networks, obs.Volumes = d.Networks, d.Volumes
 	return obs
 }
 

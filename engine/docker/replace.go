@@ -38,8 +38,8 @@ type (
 	pause struct{ d time.Duration }
 )
 
-// replace plans replacing the replicas rs of a.
-func (b *builder) replace(a *engine.Action, rs []engine.Replica, ao *actionOps) {
+// replace plans replacing the replicas rs of a, among all its steps.
+func (b *builder) replace(a *engine.Action, rs, all []replica, ao *actionOps) {
 	u := a.Update
 	if u == nil {
 		u = &engine.Update{Order: engine.StopFirst, FailureAction: engine.FailRollback}
@@ -51,8 +51,8 @@ func (b *builder) replace(a *engine.Action, rs []engine.Replica, ao *actionOps) 
 	// Others serve while one is replaced when not every replica is
 	// replaced at once.
 	running := 0
-	for _, r := range a.Replicas {
-		if r.Kind == engine.Unchanged && r.Container != nil && r.Container.Running() {
+	for _, r := range all {
+		if r.kind == engine.Unchanged && r.c != nil && r.c.Running() {
 			running++
 		}
 	}
@@ -71,7 +71,7 @@ func (b *builder) replace(a *engine.Action, rs []engine.Replica, ao *actionOps) 
 		}
 		var batchReady []string
 		for _, r := range batch {
-			readyID, remove := b.replaceOne(a, r, u, txn, after, optional, othersServe, ao)
+			readyID, remove := b.replaceOne(a, r, all, u, txn, after, optional, othersServe, ao)
 			batchReady = append(batchReady, readyID)
 			removes = append(removes, remove)
 		}
@@ -100,13 +100,13 @@ func (b *builder) replace(a *engine.Action, rs []engine.Replica, ao *actionOps) 
 // whether other replicas receive the service's traffic meanwhile. It
 // returns the ID of the operation after which the new container is ready
 // and serves, and the removal of the old.
-func (b *builder) replaceOne(a *engine.Action, r engine.Replica, u *engine.Update, txn string, after []string, optional, othersServe bool, ao *actionOps) (string, *engine.Op) {
-	name := b.containerName(a, r.Number)
-	x := &replacement{b: b, a: a, u: u, ao: ao, txn: txn, old: r.Container, tmp: TemporaryName(name, a.ConfigHash)}
+func (b *builder) replaceOne(a *engine.Action, r replica, all []replica, u *engine.Update, txn string, after []string, optional, othersServe bool, ao *actionOps) (string, *engine.Op) {
+	name := b.containerName(a, r.number)
+	x := &replacement{b: b, a: a, u: u, ao: ao, txn: txn, old: r.c, all: all, tmp: TemporaryName(name, a.ConfigHash)}
 	// Start-first: the new container answers to the service's names only
 	// once it is ready (a join), not as soon as it runs.
 	x.hidden = u.Order == engine.StartFirst && len(b.networkNames(a)) > 0
-	last := x.create(r.Number, after, optional)
+	last := x.create(r.number, after, optional)
 	var readyID string
 	var tail []string // what the old container's removal needs
 	if u.Order == engine.StartFirst {
@@ -132,6 +132,7 @@ type replacement struct {
 	ao     *actionOps
 	txn    string
 	old    *engine.Container
+	all    []replica // the action's steps
 	tmp    string
 	hidden bool
 }
@@ -141,7 +142,7 @@ type replacement struct {
 func (x *replacement) create(number int, after []string, optional bool) []string {
 	b, a := x.b, x.a
 	payload := b.createPayload(a, number, x.tmp, x.old.Anonymous, x.hidden)
-	create := b.op(a, engine.OpCreate, "container:"+x.tmp, payload, b.leftovers(a, number, x.ao)...)
+	create := b.op(a, engine.OpCreate, "container:"+x.tmp, payload, b.leftovers(a, number, x.all, x.ao)...)
 	create.Needs = appendNew(create.Needs, after...)
 	if optional {
 		create.Optional = after

@@ -39,12 +39,54 @@ func LoadEnv(t testing.TB, name, yaml, env string) *manifest.Project {
 }
 
 // Deployed is what an engine holds after `up` of p with images: every
-// replica running with the hash it was created from, on its networks with
-// its aliases, named as the Docker driver names them; every network and
-// volume with the hash of its definition.
+// service's replicas running (healthy where it has a healthcheck) with the
+// hash it was created from, on its networks; every network and volume with
+// the hash of its definition.
 func Deployed(t testing.TB, p *manifest.Project, images engine.Images) *engine.Observed {
 	t.Helper()
 	obs := &engine.Observed{}
+	for _, name := range p.ServiceNames() {
+		s := p.Project.Services[name]
+		h, err := engine.ConfigHash(p.Project, s, images[name].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := s.GetScale()
+		st := engine.ServiceState{Name: name, Replicas: n, Running: n}
+		if n > 0 {
+			st.Versions = []engine.Version{{Hash: h.Sum, Parts: h.PartsLabel(), Count: n}}
+		}
+		for _, key := range engine.ServiceNetworks(s) {
+			st.Networks = append(st.Networks, p.Project.Networks[key].Name, key+"-id")
+		}
+		for _, v := range engine.ServiceVolumes(p.Project, s) {
+			st.Volumes = append(st.Volumes, p.Project.Volumes[v].Name)
+		}
+		obs.Services = append(obs.Services, st)
+	}
+	for k, cfg := range p.Project.Networks {
+		h, err := engine.ResourceHash(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obs.Networks = append(obs.Networks, engine.Resource{Key: k, Name: cfg.Name, ID: k + "-id", Hash: h})
+	}
+	for k, cfg := range p.Project.Volumes {
+		h, err := engine.ResourceHash(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obs.Volumes = append(obs.Volumes, engine.Resource{Key: k, Name: cfg.Name, Hash: h})
+	}
+	return obs
+}
+
+// Containers are the containers a Docker engine holds after `up` of p
+// with images (Deployed's replicas as the Docker driver names them), for
+// the tests of a driver that keeps containers.
+func Containers(t testing.TB, p *manifest.Project, images engine.Images) []engine.Container {
+	t.Helper()
+	var out []engine.Container
 	for _, name := range p.ServiceNames() {
 		s := p.Project.Services[name]
 		h, err := engine.ConfigHash(p.Project, s, images[name].ID)
@@ -67,22 +109,8 @@ func Deployed(t testing.TB, p *manifest.Project, images engine.Images) *engine.O
 			if s.HealthCheck != nil && !s.HealthCheck.Disable {
 				c.Health = "healthy"
 			}
-			obs.Containers = append(obs.Containers, c)
+			out = append(out, c)
 		}
 	}
-	for k, cfg := range p.Project.Networks {
-		h, err := engine.ResourceHash(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		obs.Networks = append(obs.Networks, engine.Resource{Key: k, Name: cfg.Name, ID: k + "-id", Hash: h})
-	}
-	for k, cfg := range p.Project.Volumes {
-		h, err := engine.ResourceHash(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		obs.Volumes = append(obs.Volumes, engine.Resource{Key: k, Name: cfg.Name, Hash: h})
-	}
-	return obs
+	return out
 }

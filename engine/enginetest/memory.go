@@ -16,8 +16,8 @@ import (
 
 // Memory is a driver whose engine is a map in memory: what a test of the
 // deploy protocol needs of an engine, and what the smallest driver looks
-// like. A service is its replicas, each carrying the config hash it was
-// made from; networks and volumes are names. It keeps its projects' deploy
+// like. A service is its state: its replicas, all running, all of the
+// config hash they were made from; networks and volumes are names. It keeps its projects' deploy
 // locks itself, and counts what it is asked. It is not a Creator: `stack
 // create` is refused on it. Its zero value is an empty engine.
 type Memory struct {
@@ -61,7 +61,7 @@ func (m *Memory) State() *engine.Observed {
 }
 
 func clone(o *engine.Observed) *engine.Observed {
-	return &engine.Observed{Containers: slices.Clone(o.Containers), Networks: slices.Clone(o.Networks), Volumes: slices.Clone(o.Volumes)}
+	return &engine.Observed{Services: slices.Clone(o.Services), Networks: slices.Clone(o.Networks), Volumes: slices.Clone(o.Volumes)}
 }
 
 // Observe returns a copy of the state.
@@ -121,8 +121,9 @@ type memoryRun struct {
 
 func (r memoryRun) Close() error { return nil }
 
-// Execute makes the state what op's action says: a service's replicas all
-// of its desired hash, a network or volume present, or gone.
+// Execute makes the state what op's action says: a service's replicas as
+// many as it asks for, all of its desired hash; a network or volume
+// present, or gone.
 func (r memoryRun) Execute(_ context.Context, op *engine.Op, _ engine.Notes) error {
 	a := op.Payload.(*engine.Action)
 	m := r.m
@@ -139,17 +140,14 @@ func (r memoryRun) Execute(_ context.Context, op *engine.Op, _ engine.Notes) err
 	}
 	switch a.Type() {
 	case "service":
-		m.state.Containers = slices.DeleteFunc(m.state.Containers, func(c engine.Container) bool { return c.Service == a.Name() })
+		m.state.Services = slices.DeleteFunc(m.state.Services, func(s engine.ServiceState) bool { return s.Name == a.Name() })
 		if a.Kind == engine.Remove {
 			return nil
 		}
-		for _, r := range a.Replicas {
-			if r.Kind != engine.Remove {
-				m.state.Containers = append(m.state.Containers, engine.Container{ID: fmt.Sprintf("%s-%d", a.Name(), r.Number),
-					Name: fmt.Sprintf("%s-%d", a.Name(), r.Number), Service: a.Name(), Number: r.Number,
-					Hash: a.ConfigHash, Parts: a.ConfigParts, State: "running"})
-			}
-		}
+		s := r.plan.Desired.Project.Services[a.Name()]
+		n := s.GetScale()
+		m.state.Services = append(m.state.Services, engine.ServiceState{Name: a.Name(), Replicas: n, Running: n,
+			Versions: []engine.Version{{Hash: a.ConfigHash, Parts: a.ConfigParts, Count: n}}})
 	case "network":
 		cfg := r.plan.Desired.Project.Networks[a.Name()]
 		h, err := engine.ResourceHash(cfg)
@@ -272,10 +270,8 @@ func (m *Memory) Run(_ context.Context, _ *manifest.Project, o engine.RunOptions
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0
-	for _, c := range m.state.Containers {
-		if c.Service == o.Service {
-			n++
-		}
+	if s := m.state.Service(o.Service); s != nil {
+		n = s.Replicas
 	}
 	cmd := strings.Join(o.Command, " ")
 	m.Runs = append(m.Runs, fmt.Sprintf("%s: %s (%d replicas)", o.Service, cmd, n))

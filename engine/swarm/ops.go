@@ -255,21 +255,18 @@ func (b *builder) service(a *engine.Action, ao *actionOps) error {
 	return nil
 }
 
-// removal plans removing the Swarm services a removal action's replicas
-// stand for (a service, or the one-off jobs of one), each followed by a
-// wait until it is gone.
+// removal plans removing the Swarm services a removal action stands for
+// (a service, or the one-off jobs of one), each followed by a wait until
+// it is gone.
 func (b *builder) removal(a *engine.Action, ao *actionOps) {
-	seen := map[string]bool{}
-	for _, r := range a.Replicas {
-		c := r.Container
-		if c == nil || seen[c.ID] {
+	for _, s := range b.obs.Services {
+		if s.Service != a.Service() || s.OneOff != a.OneOff {
 			continue
 		}
-		seen[c.ID] = true
-		cur := ObservedService{ID: c.ID, Name: c.Name}
-		target := "service:" + c.Name
-		rm := b.op(a, engine.OpRemove, target, &removeService{service: c.Service, current: cur})
-		w := b.wait(a, target, &waitService{service: c.Service, name: c.Name, cond: removed}, rm.ID)
+		cur := ObservedService{ID: s.ID, Name: s.Name}
+		target := "service:" + s.Name
+		rm := b.op(a, engine.OpRemove, target, &removeService{service: s.Service, current: cur})
+		w := b.wait(a, target, &waitService{service: s.Service, name: s.Name, cond: removed}, rm.ID)
 		ao.gates, ao.done = append(ao.gates, rm), append(ao.done, w.ID)
 	}
 }

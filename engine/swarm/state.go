@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 
@@ -14,13 +15,11 @@ import (
 // Operations):
 //
 //   - each Swarm service as the replicas its spec asks for (a global
-//     service or a global job as one), numbered 1..n, carrying the spec's
-//     config hash and the networks and aliases its tasks have: Diff scales
-//     when the count differs, replaces (Operations: updates) when the hash
-//     does, and repairs a lost network or alias. A replica's state is the
-//     service's: running (Swarm keeps its tasks running, rescheduling them
-//     when a node goes), paused when Swarm paused an update, and for a job
-//     exited, with code 0 once complete;
+//     service or a global job as one), of the spec's config hash: Diff
+//     scales when the count differs, replaces (Operations: updates) when
+//     the hash does, and repairs a lost network or alias. They run (Swarm
+//     keeps its tasks running, rescheduling them when a node goes) unless
+//     Swarm paused an update; a job's have run to completion, or failed;
 //   - the project's overlay networks, and those named as its own that it
 //     did not create;
 //   - its named volumes as the services mount them: each node creates a
@@ -43,32 +42,9 @@ func observed(p *manifest.Project, o *Observed) *engine.Observed {
 	}
 	volumes := map[string]engine.Resource{}
 	for _, s := range o.Services {
-		c := engine.Container{ID: s.ID, Name: s.Name, Service: s.Service, OneOff: s.OneOff, Hash: s.Hash, Parts: s.Parts, State: "running"}
-		switch {
-		case s.Job() && s.Complete():
-			c.State = "exited"
-		case s.Job() && s.Running == 0 && s.Failure != "":
-			c.State, c.ExitCode = "exited", s.ExitCode
-		case s.UpdateState == "paused" || s.UpdateState == "rollback_paused":
-			c.State = "paused"
-		}
-		c.Networks = map[string]engine.Endpoint{}
-		for _, n := range s.Networks {
-			if name, ok := byID[n.Target]; ok {
-				c.Networks[name] = engine.Endpoint{NetworkID: n.Target, Aliases: slices.Clone(n.Aliases)}
-			}
-		}
+		out.Services = append(out.Services, serviceState(p, s, byID))
 		for _, v := range s.Volumes {
-			c.Volumes = append(c.Volumes, v.Name)
 			volumes[v.Key+"\x00"+v.Name] = engine.Resource{Key: v.Key, Name: v.Name, Hash: v.Hash}
-		}
-		n := 1
-		if (s.Mode == "replicated" || s.Mode == "replicated-job") && s.Replicas != nil {
-			n = int(*s.Replicas)
-		}
-		for i := 1; i <= n; i++ {
-			c.Number = i
-			out.Containers = append(out.Containers, c)
 		}
 	}
 	for _, n := range o.Networks {
@@ -90,4 +66,39 @@ func observed(p *manifest.Project, o *Observed) *engine.Observed {
 	}
 	sort.Slice(out.Volumes, func(i, j int) bool { return out.Volumes[i].Name < out.Volumes[j].Name })
 	return out
+}
+
+// serviceState is what Diff reads of one Swarm service; byID names the
+// networks by ID.
+func serviceState(p *manifest.Project, s ObservedService, byID map[string]string) engine.ServiceState {
+	n := 1
+	if (s.Mode == "replicated" || s.Mode == "replicated-job") && s.Replicas != nil {
+		n = int(*s.Replicas)
+	}
+	st := engine.ServiceState{Name: s.Service, OneOff: s.OneOff, Replicas: n, Running: n}
+	if n > 0 {
+		st.Versions = []engine.Version{{Hash: s.Hash, Parts: s.Parts, Count: n}}
+	}
+	switch {
+	case s.Job() && s.Complete():
+		st.Running, st.Completed, st.Stopped = 0, n, "exited with code 0"
+	case s.Job() && s.Running == 0 && s.Failure != "":
+		st.Running, st.Stopped = 0, fmt.Sprintf("exited with code %d", s.ExitCode)
+	case s.UpdateState == "paused" || s.UpdateState == "rollback_paused":
+		st.Running, st.Stopped = 0, "paused"
+	}
+	have := map[string]engine.Endpoint{}
+	for _, a := range s.Networks {
+		if name, ok := byID[a.Target]; ok {
+			have[name] = engine.Endpoint{NetworkID: a.Target, Aliases: slices.Clone(a.Aliases)}
+			st.Networks = append(st.Networks, name, a.Target)
+		}
+	}
+	if svc, ok := p.Project.Services[s.Service]; ok && !s.OneOff {
+		_, st.Drift = engine.NetworkDrift(have, engine.DesiredNetworks(p.Project, svc))
+	}
+	for _, v := range s.Volumes {
+		st.Volumes = append(st.Volumes, v.Name)
+	}
+	return st
 }
