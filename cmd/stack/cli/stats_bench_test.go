@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/client"
+	"github.com/stack-deploy/stack/internal/dockerclient"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/stack-deploy/stack/internal/e2e"
@@ -54,7 +54,7 @@ func BenchmarkStats30Services(b *testing.B) {
 		}
 		return took
 	}
-	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	c, err := dockerclient.New()
 	if err != nil {
 		b.Fatal(err)
 	}
