@@ -18,10 +18,20 @@ type DiffOptions struct {
 	// Services limits the plan to these services and, unless NoDeps, their
 	// dependencies; empty: every service.
 	Services      []string
-	NoDeps        bool
+	NoDeps bool
+	// ForceRecreate replaces the named services' replicas (every
+	// service's when none is named) although current; RecreateDeps those
+	// of the dependencies the run converges with them; NoRecreate keeps
+	// every replica whose configuration changed. As Compose's
+	// --force-recreate, --always-recreate-deps and --no-recreate.
 	ForceRecreate bool
+	RecreateDeps  bool
 	NoRecreate    bool
-	RemoveOrphans bool
+	// RenewAnonymous gives recreated replicas new anonymous volumes
+	// instead of those of the replicas they replace (-V), which stay on
+	// the engine.
+	RenewAnonymous bool
+	RemoveOrphans  bool
 	// Atomic makes the run all or nothing (Plan.Atomic).
 	Atomic bool
 	// Leave are selected services whose containers stay as they are: `stack

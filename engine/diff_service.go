@@ -21,12 +21,7 @@ func diffService(m *manifest.Project, s types.ServiceConfig, img Image, obs *Obs
 		return nil, err
 	}
 	a.WaitsFor, a.Optional, a.AfterStart = serviceWaits(m.Project, s, selected)
-	switch {
-	case o.ForceRecreate:
-		a.Recreate = RecreateForce
-	case o.NoRecreate:
-		a.Recreate = RecreateNever
-	}
+	a.Recreate, a.RenewAnonymous = recreatePolicy(s.Name, o), o.RenewAnonymous
 	st := obs.Service(s.Name)
 	if st == nil {
 		st = &ServiceState{Name: s.Name}
@@ -86,6 +81,21 @@ func serviceWaits(p *types.Project, s types.ServiceConfig, selected map[string]b
 		}
 	}
 	return waits, optional, afterStart
+}
+
+// recreatePolicy is the policy for service's replicas: the named
+// services' (all, when none is named) is --force-recreate's, that of the
+// dependencies converged with them --always-recreate-deps'; --no-recreate
+// is every service's.
+func recreatePolicy(service string, o DiffOptions) RecreatePolicy {
+	named := len(o.Services) == 0 || slices.Contains(o.Services, service)
+	switch {
+	case o.NoRecreate:
+		return RecreateNever
+	case named && o.ForceRecreate, !named && o.RecreateDeps:
+		return RecreateForce
+	}
+	return RecreateDiverged
 }
 
 // decide is the action on a service from what the engine holds of it

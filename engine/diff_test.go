@@ -357,3 +357,39 @@ services:
 		}
 	}
 }
+
+// The recreate flags act as Compose's: --force-recreate on the named
+// services (all when none is named), --always-recreate-deps on the
+// dependencies converged with them, --no-recreate on every service.
+func TestDiffRecreatePolicies(t *testing.T) {
+	changedRedis := engine.Images{"app": seedImages["app"], "redis": {ID: "sha256:r2"}}
+	for _, tt := range []struct {
+		name   string
+		images engine.Images
+		opts   engine.DiffOptions
+		want   map[string]engine.Kind
+	}{
+		{"force, none named", seedImages, engine.DiffOptions{ForceRecreate: true},
+			map[string]engine.Kind{"app": engine.Recreate, "redis": engine.Recreate}},
+		{"force the named only", seedImages, engine.DiffOptions{Services: []string{"app"}, ForceRecreate: true},
+			map[string]engine.Kind{"app": engine.Recreate, "redis": engine.Unchanged}},
+		{"always recreate deps", seedImages, engine.DiffOptions{Services: []string{"app"}, RecreateDeps: true},
+			map[string]engine.Kind{"app": engine.Unchanged, "redis": engine.Recreate}},
+		{"a dependency that changed is recreated anyway", changedRedis, engine.DiffOptions{Services: []string{"app"}, ForceRecreate: true},
+			map[string]engine.Kind{"app": engine.Recreate, "redis": engine.Recreate}},
+		{"no recreate keeps what changed", changedRedis, engine.DiffOptions{NoRecreate: true},
+			map[string]engine.Kind{"app": engine.Unchanged, "redis": engine.Unchanged}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			plan, err := engine.Diff(load(t, seed), tt.images, deployed(t, seed, seedImages), tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for service, kind := range tt.want {
+				if a := plan.Action("service:" + service); a == nil || a.Kind != kind {
+					t.Errorf("%s: want %s in:\n%s", service, kind, plan.Text())
+				}
+			}
+		})
+	}
+}

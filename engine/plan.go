@@ -62,6 +62,9 @@ type Action struct {
 	// treated: replaced anyway (force, `up --force-recreate`), or those
 	// whose configuration changed kept (never, `up --no-recreate`).
 	Recreate RecreatePolicy `json:"recreate,omitempty"`
+	// RenewAnonymous gives the replicas that replace others new anonymous
+	// volumes instead of theirs (`up -V`).
+	RenewAnonymous bool `json:"renew_anonymous,omitempty"`
 	// OneOff marks an action on a service's one-off runs (`stack run`),
 	// "service:<name>-run", not on its replicas: down removes them.
 	OneOff bool `json:"oneoff,omitempty"`

@@ -228,10 +228,13 @@ func TestScaleOrphansAndRmi(t *testing.T) {
 	}
 }
 
-// Anonymous volumes survive a recreate, as in Compose. Model: db's image
-// declares VOLUME /data and the compose file mounts nothing there. Steps: up;
-// write into /data; change db's environment -> up recreates db, and the new
-// container sees what the old one wrote.
+// Anonymous volumes survive a recreate, as in Compose, unless -V asks for
+// new ones. Model: db's image declares VOLUME /data and the compose file
+// mounts nothing there. Steps: up; write into /data; change db's
+// environment -> up recreates db, and the new container sees what the old
+// one wrote; up --force-recreate -V -> the new container has an empty
+// /data, and the old volume is still on the engine; down -v removes the
+// one in use.
 func TestRecreateKeepsAnonymousVolumes(t *testing.T) {
 	e2e.Engine(t)
 	tag := "stack-e2e-anonvol:" + strings.ToLower(t.Name())
@@ -261,7 +264,22 @@ services:
 		t.Fatalf("/data/marker after recreate: %q, want kept", got)
 	}
 
-	volume := e2e.Docker(t, "inspect", "-f", `{{range .Mounts}}{{if eq .Destination "/data"}}{{.Name}}{{end}}{{end}}`, db)
+	mounted := func() string {
+		return e2e.Docker(t, "inspect", "-f", `{{range .Mounts}}{{if eq .Destination "/data"}}{{.Name}}{{end}}{{end}}`, db)
+	}
+	old := mounted()
+	t.Cleanup(func() { _ = exec.Command("docker", "volume", "rm", old).Run() })
+	c.MustRun(t, "up", "-d", "--force-recreate", "-V")
+	volume := mounted()
+	if volume == old {
+		t.Fatalf("up -V kept the anonymous volume %s", old)
+	}
+	if out, err := exec.Command("docker", "exec", db, "cat", "/data/marker").CombinedOutput(); err == nil {
+		t.Fatalf("/data/marker after up -V: %q, want a new, empty volume", out)
+	}
+	if out, err := exec.Command("docker", "volume", "inspect", old).CombinedOutput(); err != nil {
+		t.Fatalf("up -V removed the old anonymous volume %s: %v\n%s", old, err, out)
+	}
 	c.MustRun(t, "down", "-v")
 	if out, err := exec.Command("docker", "volume", "inspect", volume).CombinedOutput(); err == nil {
 		t.Fatalf("down -v left the anonymous volume %s:\n%s", volume, out)

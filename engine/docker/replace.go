@@ -141,7 +141,11 @@ type replacement struct {
 // its other networks, and returns what follows them.
 func (x *replacement) create(number int, after []string, optional bool) []string {
 	b, a := x.b, x.a
-	payload := b.createPayload(a, number, x.tmp, x.old.Anonymous, x.hidden)
+	inherited := x.old.Anonymous
+	if a.RenewAnonymous {
+		inherited = nil // -V: new ones; the old stay on the engine, unused
+	}
+	payload := b.createPayload(a, number, x.tmp, inherited, x.hidden)
 	create := b.op(a, engine.OpCreate, "container:"+x.tmp, payload, b.leftovers(a, number, x.all, x.ao)...)
 	create.Needs = appendNew(create.Needs, after...)
 	if optional {

@@ -60,8 +60,8 @@ func foregroundFlags(cmd *cobra.Command, o *foregroundOptions) {
 	f.BoolVar(&o.Wait, "wait", false, "accepted for Compose's sake: up always waits for the services to be ready (implies -d)")
 	f.IntVar(&o.WaitTimeout, "wait-timeout", 0, "seconds the services may take to be ready (as --timeout)")
 	f.BoolVar(&o.NoStart, "no-start", false, "create the containers without starting them (as stack create)")
-	f.BoolVarP(&o.RenewAnon, "renew-anon-volumes", "V", false, "recreate anonymous volumes instead of handing them on (not supported: see stack rm -v)")
-	f.BoolVar(&o.RecreateDeps, "always-recreate-deps", false, "recreate the containers of every service up converges (as --force-recreate)")
+	f.BoolVarP(&o.RenewAnon, "renew-anon-volumes", "V", false, "give recreated containers new anonymous volumes instead of those of the containers they replace (which stay on the engine)")
+	f.BoolVar(&o.RecreateDeps, "always-recreate-deps", false, "recreate the containers of the dependencies of the named services too")
 	f.Bool("quiet-pull", false, "accepted for Compose's sake: pulls print one line per image")
 	f.Bool("quiet-build", false, "accepted for Compose's sake: builds print one line per image")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print what up would change (as stack plan) and change nothing")
@@ -124,18 +124,13 @@ func (o *foregroundOptions) check(cmd *cobra.Command, up *upOptions) error {
 	if o.Detach && o.asksForeground() {
 		return errors.New("-d cannot go with --abort-on-container-exit, --abort-on-container-failure, --exit-code-from, --attach, --attach-dependencies or --watch: they act in the foreground")
 	}
-	if o.RenewAnon {
-		return fmt.Errorf("-V/--renew-anon-volumes: %w: a recreated container gets the anonymous volumes of the one it replaces; remove them with `stack rm -s -v SERVICE`, then up", engine.ErrUnsupported)
-	}
 	if o.ExitCodeFrom != "" {
 		o.AbortOnExit = true
 	}
-	if o.RecreateDeps {
-		if up.NoRecreate {
-			return errors.New("--always-recreate-deps cannot go with --no-recreate")
-		}
-		up.ForceRecreate = true
+	if o.RecreateDeps && up.NoRecreate {
+		return errors.New("--always-recreate-deps cannot go with --no-recreate")
 	}
+	up.RecreateDeps, up.RenewAnonymous = o.RecreateDeps, o.RenewAnon
 	if o.WaitTimeout > 0 {
 		up.Timeout = time.Duration(o.WaitTimeout) * time.Second
 	}
