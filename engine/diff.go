@@ -17,8 +17,8 @@ import (
 type DiffOptions struct {
 	// Services limits the plan to these services and, unless NoDeps, their
 	// dependencies; empty: every service.
-	Services      []string
-	NoDeps bool
+	Services []string
+	NoDeps   bool
 	// ForceRecreate replaces the named services' replicas (every
 	// service's when none is named) although current; RecreateDeps those
 	// of the dependencies the run converges with them; NoRecreate keeps
