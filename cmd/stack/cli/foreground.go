@@ -110,6 +110,9 @@ func (o *foregroundOptions) wrap(g *Globals, up *upOptions, deployRun func(*cobr
 		case o.NoStart:
 			return o.createOnly(cmd, g, up, args)
 		}
+		if err := o.followable(cmd, g, args); err != nil {
+			return err
+		}
 		started := time.Now()
 		if err := deployRun(cmd, args); err != nil || !o.foreground(cmd, g) {
 			return err

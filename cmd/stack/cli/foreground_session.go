@@ -68,13 +68,10 @@ func (o *foregroundOptions) session(cmd *cobra.Command, g *Globals, args []strin
 	if len(services) == 0 {
 		cs = nil
 	}
-	logger, lerr := engine.Capability[engine.Logger](t.Driver, "up")
-	waiter, werr := engine.Capability[engine.Waiter](t.Driver, "up")
-	if err := errors.Join(lerr, werr); err != nil {
-		// A Swarm's tasks exit and are replaced by the orchestrator:
-		// there is no container of a service to follow to its end.
+	logger, waiter, err := followers(t)
+	if err != nil {
 		if o.asksForeground() || cmd.Flags().Changed("detach") {
-			return fmt.Errorf("up in the foreground (%w): the %s orchestrator restarts what exits; follow the services with stack logs -f", err, t.Driver.Name())
+			return err
 		}
 		fmt.Fprintf(g.Stderr, "The %s orchestrator's services keep running: follow them with stack logs -f\n", t.Driver.Name())
 		return nil
@@ -261,4 +258,37 @@ func (s *syncPrinter) status(c engine.Container, text string) {
 		}
 	}
 	fmt.Fprintf(s.p.stdout, "%s %s\n", name, text)
+}
+
+// followers are what follows the services' containers to their end; an
+// error when the orchestrator has none: a Swarm's tasks exit and are
+// replaced by the orchestrator.
+func followers(t *deploy.Target) (engine.Logger, engine.Waiter, error) {
+	logger, lerr := engine.Capability[engine.Logger](t.Driver, "up")
+	waiter, werr := engine.Capability[engine.Waiter](t.Driver, "up")
+	if err := errors.Join(lerr, werr); err != nil {
+		return nil, nil, fmt.Errorf("up in the foreground (%w): the %s orchestrator restarts what exits; follow the services with stack logs -f", err, t.Driver.Name())
+	}
+	return logger, waiter, nil
+}
+
+// followable refuses, before up changes anything, a foreground asked for
+// (by a flag) that the orchestrator cannot give, and watch rules it cannot
+// apply.
+func (o *foregroundOptions) followable(cmd *cobra.Command, g *Globals, args []string) error {
+	if !o.foreground(cmd, g) || !(o.asksForeground() || cmd.Flags().Changed("detach")) {
+		return nil
+	}
+	if o.Watch {
+		if err := g.watchable(cmd.Context(), args); err != nil {
+			return err
+		}
+	}
+	_, t, err := g.open(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	_, _, err = followers(t)
+	return err
 }

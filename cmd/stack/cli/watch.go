@@ -12,6 +12,7 @@ import (
 	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/image"
+	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/progress"
 	"github.com/stack-deploy/stack/watch"
 )
@@ -31,6 +32,9 @@ func newWatchCommand(g *Globals) *cobra.Command {
 		ValidArgsFunction: completeServices(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
+			if err := g.watchable(ctx, args); err != nil {
+				return err // before anything changes
+			}
 			if !noUp {
 				p, t, err := g.open(ctx)
 				if err != nil {
@@ -57,6 +61,34 @@ func newWatchCommand(g *Globals) *cobra.Command {
 var errWatchSync = errors.New("sync copies files into running containers through one Docker engine's API, and a Swarm's tasks run on its nodes, each replaced by the next update; " +
 	"use rebuild rules, or run the dev loop with --orchestrator docker")
 
+// watchable refuses, before anything changes, rules that services'
+// orchestrator cannot apply.
+func (g *Globals) watchable(ctx context.Context, services []string) error {
+	p, t, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	_, _, err = watchRules(p, t, services)
+	return err
+}
+
+// watchRules are the develop.watch rules of services, and what syncs
+// their files; an error when the orchestrator cannot sync and a rule does.
+func watchRules(p *manifest.Project, t *deploy.Target, services []string) ([]watch.Rule, engine.Syncer, error) {
+	rules, err := watch.Rules(p, services)
+	if err != nil {
+		return nil, nil, err
+	}
+	syncer, serr := engine.Capability[engine.Syncer](t.Driver, "watch")
+	for _, r := range rules {
+		if r.Syncs() && serr != nil {
+			return nil, nil, fmt.Errorf("service %q: develop.watch action %s: %w (%w)", r.Service, r.Action, serr, errWatchSync)
+		}
+	}
+	return rules, syncer, nil
+}
+
 // watch applies the develop.watch rules of services until ctx ends.
 func (g *Globals) watch(ctx context.Context, cmd *cobra.Command, services []string) error {
 	p, t, err := g.open(ctx)
@@ -64,15 +96,9 @@ func (g *Globals) watch(ctx context.Context, cmd *cobra.Command, services []stri
 		return err
 	}
 	defer t.Close()
-	rules, err := watch.Rules(p, services)
+	rules, syncer, err := watchRules(p, t, services)
 	if err != nil {
 		return err
-	}
-	syncer, serr := engine.Capability[engine.Syncer](t.Driver, "watch")
-	for _, r := range rules {
-		if r.Syncs() && serr != nil {
-			return fmt.Errorf("service %q: develop.watch action %s: %w (%w)", r.Service, r.Action, serr, errWatchSync)
-		}
 	}
 	runningOf := func(ctx context.Context, service string) ([]engine.Container, error) {
 		rows, err := listContainers(ctx, t, p, "watch")
