@@ -10,6 +10,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
 
 	"github.com/stack-deploy/stack/progress"
 )
@@ -108,7 +109,12 @@ func (a *acquirer) await(ctx context.Context) error {
 		// Its holder never starts it (most runs release before it would
 		// matter): starting it is how a waiting run learns whether the
 		// holder is there. Its program runs while the holder's stream is
-		// attached and exits at once when it is not.
+		// attached and exits at once when it is not. Its image goes first:
+		// a running container pins its image (the engine refuses even a
+		// forced removal), and the holder removes it beside its work,
+		// which may come after this start (on Docker 29's containerd
+		// image store it often did), leaving it for the whole hold.
+		a.removeImage(ctx, in.Image)
 		if err := a.c.ContainerStart(ctx, in.ID, container.StartOptions{}); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
 			return fmt.Errorf("starting the lock container %q to see whether its holder lives: %w", Name(a.project), err)
 		}
@@ -123,6 +129,16 @@ func (a *acquirer) await(ctx context.Context) error {
 		return nil
 	}
 	return a.wait(ctx, in.ID, h, until)
+}
+
+// removeImage removes the image of a lock container that is only created,
+// before it is started: a created container does not pin its image. The
+// holder removes it too; whoever comes second finds it gone. Any failure is
+// left to the holder's Release.
+func (a *acquirer) removeImage(ctx context.Context, id string) {
+	if id != "" {
+		_, _ = a.c.ImageRemove(ctx, id, image.RemoveOptions{Force: true})
+	}
 }
 
 // wait waits until the lock container id is removed, or until.

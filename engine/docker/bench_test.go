@@ -49,8 +49,9 @@ func layeredDAG() string {
 // changed; noop-lock-s is its deploy lock's share) and `stack down` on a 6 wide x 5 deep DAG of 30 busybox services,
 // and in the same run the engine floor: the same containers created and
 // started straight through the API, layer by layer, each layer in parallel,
-// then stopped and removed the same way. It reports seconds and the ratios
-// stack/floor. Run it with `make bench` or
+// then stopped and removed the same way; and Docker Compose's `up -d` (cold,
+// then nothing changed) and `down` of the same file. It reports seconds and
+// the ratios stack/floor and stack/Compose. Run it with `make bench` or
 // go test ./engine/docker -run '^$' -bench LayeredDAG -benchtime 3x
 func BenchmarkLayeredDAG(b *testing.B) {
 	e2e.Engine(b)
@@ -62,6 +63,7 @@ func BenchmarkLayeredDAG(b *testing.B) {
 	defer c.Close()
 	ctx := context.Background()
 	var up, noop, noopLoad, noopEngine, noopLock, down, floorUp, floorDown time.Duration
+	var composeUp, composeNoop, composeDown time.Duration
 	for i := 0; i < b.N; i++ {
 		name := e2e.ProjectName(b)
 		dir := b.TempDir()
@@ -79,6 +81,11 @@ func BenchmarkLayeredDAG(b *testing.B) {
 		fu, fd := floor(ctx, b, c, name+"floor")
 		floorUp += fu
 		floorDown += fd
+
+		cu, cn, cd := compose(b, dir)
+		composeUp += cu
+		composeNoop += cn
+		composeDown += cd
 	}
 	n := float64(b.N)
 	b.ReportMetric(up.Seconds()/n, "up-s")
@@ -91,6 +98,25 @@ func BenchmarkLayeredDAG(b *testing.B) {
 	b.ReportMetric(floorDown.Seconds()/n, "floor-down-s")
 	b.ReportMetric(up.Seconds()/floorUp.Seconds(), "up/floor")
 	b.ReportMetric(down.Seconds()/floorDown.Seconds(), "down/floor")
+	b.ReportMetric(composeUp.Seconds()/n, "compose-up-s")
+	b.ReportMetric(composeNoop.Seconds()/n, "compose-noop-up-s")
+	b.ReportMetric(composeDown.Seconds()/n, "compose-down-s")
+	b.ReportMetric(up.Seconds()/composeUp.Seconds(), "up/compose")
+	b.ReportMetric(noop.Seconds()/composeNoop.Seconds(), "noop/compose")
+	b.ReportMetric(down.Seconds()/composeDown.Seconds(), "down/compose")
+}
+
+// compose runs the reference Docker Compose (e2e.Compose: scripts/compose.sh
+// installs it) on the same file, under a project of its own, on the engine
+// DOCKER_HOST names: `up -d` cold and again with nothing changed, then
+// `down`. `up -d` returns once every container is started, as `stack up`
+// does for services without a healthcheck.
+func compose(b *testing.B, dir string) (up, noop, down time.Duration) {
+	dc := e2e.NewComposeProject(b, dir)
+	up = timed(func() { dc.MustRun(b, "up", "-d") })
+	noop = timed(func() { dc.MustRun(b, "up", "-d") })
+	down = timed(func() { dc.MustRun(b, "down") })
+	return up, noop, down
 }
 
 // noopInProcess repeats the no-op `up` in process to split its time: loading

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"regexp"
 	"strconv"
 	"sync"
@@ -52,7 +51,15 @@ var (
 	stopPath      = regexp.MustCompile(`^/containers/[^/]+/(stop|restart)$`)
 )
 
+// innerRequest marks the request a boundedTransport hands back to the
+// transport it is registered with, which must then send it itself.
+type innerRequest struct{}
+
 func (b *boundedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Context().Value(innerRequest{}) != nil {
+		return nil, http.ErrSkipAltProtocol
+	}
+	req = req.WithContext(context.WithValue(req.Context(), innerRequest{}, true))
 	path := req.URL.Path
 	if loc := versionPrefix.FindStringIndex(path); loc != nil {
 		path = path[loc[1]-1:]
@@ -138,27 +145,26 @@ func (c *cancelOnClose) Close() error {
 	return err
 }
 
-// withCallBound puts a boundedTransport in front of the client's transport,
-// for an engine reached over a unix socket or plain TCP. The Docker client
-// dials hijacked calls (attach, exec, BuildKit sessions) itself when its
-// transport is not an *http.Transport, which it does alike for those two;
-// over TLS or ssh it would not find its dialer, so those engines keep the
-// transport as it is, unbounded.
+// withCallBound bounds the client's calls with a boundedTransport, on every
+// transport: unix, tcp, TLS and ssh alike. It does not wrap the client's
+// *http.Transport, which the Docker client must keep seeing as one: it
+// dials hijacked calls (attach, exec, BuildKit sessions) and picks https
+// from it, and with a wrapped transport it dialled TLS engines in plain
+// TCP and ssh ones not at all. The bound is registered in the transport
+// for its schemes instead (http.Transport.RegisterProtocol, the hook the
+// standard library gives for this), and hands each request back to it.
 func withCallBound(host string) client.Opt {
 	return func(c *client.Client) error {
-		bound := CallTimeout()
 		if host == "" {
 			host = client.DefaultDockerHost
 		}
-		u, err := client.ParseHostURL(host)
-		if err != nil || (u.Scheme != "unix" && u.Scheme != "tcp") || os.Getenv(client.EnvTLSVerify) != "" || os.Getenv(client.EnvOverrideCertPath) != "" {
+		t, ok := c.HTTPClient().Transport.(*http.Transport)
+		if !ok {
 			return nil
 		}
-		hc := c.HTTPClient()
-		if _, ok := hc.Transport.(*http.Transport); !ok {
-			return nil
-		}
-		hc.Transport = &boundedTransport{next: hc.Transport, host: host, bound: bound}
-		return client.WithHTTPClient(hc)(c)
+		b := &boundedTransport{next: t, host: host, bound: CallTimeout()}
+		t.RegisterProtocol("http", b)
+		t.RegisterProtocol("https", b)
+		return nil
 	}
 }
