@@ -20,10 +20,12 @@ import (
 // naming it. Under --atomic or --lock, a failed check, or an after step
 // that failed outside the deploy's transaction (a Swarm's update has no
 // commit point to undo before), rolls the environment back (rollBack).
+// An environment without a history (an up without --lock that ran no
+// release before) is not rolled back: the error says so.
 func (t *Target) settle(ctx context.Context, base *manifest.Project, l *Locked, o UpOptions, err error) error {
 	if err != nil {
 		if l.Plan.Atomic && errors.Is(err, errAfter) && !hasOp(l.Plan, afterOpID) {
-			return t.rollBack(ctx, base, l, o, err)
+			return t.rollBack(ctx, base, l, o, err, registry.PreviousRelease)
 		}
 		return err
 	}
@@ -51,7 +53,7 @@ func (t *Target) settle(ctx context.Context, base *manifest.Project, l *Locked, 
 		// A rollback that fails its checks is reported, not rolled back
 		// further: the older releases are for a person to choose.
 		if l.Plan.Atomic && o.RollbackFrom == "" {
-			return t.rollBack(ctx, base, l, o, verr)
+			return t.rollBack(ctx, base, l, o, verr, registry.RollbackTarget)
 		}
 		return verr
 	}
@@ -76,12 +78,15 @@ func hasOp(plan *engine.Plan, id string) bool {
 }
 
 // rollBack returns base's environment, after a deploy that failed once its
-// services were ready (why), to the release `stack rollback` would choose:
-// the newest one older than the one running that was deployed and verified.
-// It runs under the lock the deploy holds, all or nothing, the release
-// phase not run again, and is recorded as a rollback. The error is why,
-// saying where the environment went back to or why it could not.
-func (t *Target) rollBack(ctx context.Context, base *manifest.Project, l *Locked, o UpOptions, why error) error {
+// services were ready (why), to the release choose picks from its history:
+// after failed checks the one `stack rollback` would choose (the newest
+// older than the one running that was deployed and verified); after a
+// failed after step the one that ran before (as the transaction of one
+// engine undoes the deploy). It runs under the lock the deploy holds, all
+// or nothing, the release phase not run again, and is recorded as a
+// rollback. The error is why, saying where the environment went back to or
+// why it could not.
+func (t *Target) rollBack(ctx context.Context, base *manifest.Project, l *Locked, o UpOptions, why error, choose func([]*registry.Release) (*registry.Release, error)) error {
 	if base.Env == nil {
 		return fmt.Errorf("%w; not rolled back: without --env no history says what ran before", why)
 	}
@@ -89,7 +94,7 @@ func (t *Target) rollBack(ctx context.Context, base *manifest.Project, l *Locked
 	if err != nil {
 		return fmt.Errorf("%w; not rolled back: %w", why, err)
 	}
-	target, err := registry.RollbackTarget(releases)
+	target, err := choose(releases)
 	if err != nil {
 		return fmt.Errorf("%w; not rolled back: %w", why, err)
 	}
