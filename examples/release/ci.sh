@@ -2,7 +2,8 @@
 # ci.sh: the release job of a CI pipeline, unattended:
 #
 #   release (build once, push to staging's registry, lock the digests)
-#   -> deploy staging pinned to the lock, which runs staging's checks and records the outcome with
+#   -> deploy staging pinned to the lock: its migration (x-stack.release.before) runs once, before
+#      the new version serves; then the deploy runs staging's checks and records the outcome with
 #      the release (a release failing them is rolled back to the last verified one: exit 1)
 #   -> promote the exact digests to prod's registry (refused unless staging verified them)
 #   -> deploy prod pinned, verified the same way: on failure prod is rolled back to its last
@@ -30,12 +31,12 @@ stack() { "$stack" --progress json "$@" 2>>"$events"; }
 
 step "release $tag to staging (events: $events)"
 stack release --env staging --tag "$tag" | tail -n 1
-step "deploy staging, then verify it"
+step "deploy staging: migrate, deploy, verify"
 stack up -d --env staging --lock current
 stack releases --env staging
 step "promote to prod"
 stack promote staging prod | tail -n 1
-step "deploy prod, then verify it"
+step "deploy prod: migrate, deploy, verify"
 if ! stack up -d --env prod --lock current; then
   step "prod failed its checks and was rolled back"
   stack releases --env prod
