@@ -44,7 +44,7 @@ x-stack:
       project: "%[1]s"
       registry: "%[3]s/%[1]s"
       verify:
-        - {service: api, command: ["test", "-s", "/version"]}
+        - {service: api, command: ["sh", "-c", "test -s /version; ${CHECK:-true}"]}
 `
 
 // Intent: on a Swarm, the release phase's before step runs once, as a job
@@ -52,7 +52,8 @@ x-stack:
 // starts; a failing one leaves the old version running, exit 1 naming it
 // and its code; after runs once every task is ready, and one that fails
 // under --lock rolls the environment back to its last verified release;
-// stack rollback then goes back one more.
+// stack rollback then goes back one more; a release failing its check is
+// rolled back to the last verified one.
 //
 // Steps:
 //
@@ -64,6 +65,8 @@ x-stack:
 //	up with AFTER="exit 5"                -> started 3, then exit 1 naming code 5 and the
 //	                                         rollback to v2: api runs v2's digest
 //	stack rollback --env cluster          -> v1 (v3 failed, v2 runs): api runs v1's digest
+//	v3 with its check failing (CHECK)     -> exit 1 naming the check, rolled back to v1
+//	                                         (v2 was rolled back from): api runs v1's digest
 //	stack verify --env cluster            -> its check as a job: v1 verified
 func TestReleasePhaseOnSwarm(t *testing.T) {
 	lab := e2e.Swarm(t)
@@ -139,7 +142,15 @@ func TestReleasePhaseOnSwarm(t *testing.T) {
 	if got := running(); got != v1 {
 		t.Errorf("after stack rollback api runs %s, want v1's %s", got, v1)
 	}
-	if r := stack().Run(t, "verify"); r.Code != 0 || !strings.Contains(r.Stdout, "PASS  api: test -s /version") || !strings.Contains(r.Stdout, "release v1 verified on cluster") {
+
+	r = stack("CHECK=exit 7").Run(t, "up", "--lock", "current", "--timeout", "2m")
+	if r.Code != 1 || !strings.Contains(r.Stderr, `check "api: sh -c test -s /version; exit 7" failed`) || !strings.Contains(r.Stderr, "rolled back to v1") {
+		t.Errorf("v3 failing its check under --lock: exit %d, want 1 naming the check and the rollback to v1\n%s", r.Code, r.Stderr)
+	}
+	if got := running(); got != v1 {
+		t.Errorf("after the failed check api runs %s, want v1's %s", got, v1)
+	}
+	if r := stack().Run(t, "verify"); r.Code != 0 || !strings.Contains(r.Stdout, "PASS  api: sh -c test -s /version; true") || !strings.Contains(r.Stdout, "release v1 verified on cluster") {
 		t.Errorf("stack verify on the Swarm: exit %d, want v1 verified\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 }
