@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -20,7 +21,13 @@ type PhaseOptions struct {
 	Force bool
 	// Out takes the steps' output, each line under its step's name.
 	Out io.Writer
+	// NoVerify leaves out the environment's checks after the deploy
+	// (--no-verify).
+	NoVerify bool
 }
+
+// errAfter wraps the failure of an after step.
+var errAfter = errors.New("release phase, once the services were ready")
 
 // ShowPhase adds to plan, made from p, the lines of the release phase's
 // steps when an up of it would run them: `stack plan` shows what will run
@@ -118,7 +125,7 @@ func afterInTxn(plan *engine.Plan, steps []manifest.Step) bool {
 	for i, s := range steps {
 		names[i] = s.Name()
 	}
-	run := &engine.Op{ID: "run release:after", Kind: engine.OpRun, Target: a.Resource, Action: a.Resource,
+	run := &engine.Op{ID: afterOpID, Kind: engine.OpRun, Target: a.Resource, Action: a.Resource,
 		Txn: txn[commit.Needs[0]], Needs: commit.Needs, Detail: strings.Join(names, "; ")}
 	plan.Graph.Ops = append(plan.Graph.Ops, run)
 	commit.Needs = []string{run.ID}
@@ -159,7 +166,7 @@ func (t *Target) after(ctx context.Context, l *Locked, o UpOptions) error {
 		return err
 	}
 	if err := release.RunPhase(ctx, runner, l.Project, steps, o.Phase.Out); err != nil {
-		return fmt.Errorf("release phase, once the services were ready: %w", err)
+		return fmt.Errorf("%w: %w", errAfter, err)
 	}
 	return nil
 }

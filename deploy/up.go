@@ -98,7 +98,7 @@ func (t *Target) Up(ctx context.Context, base *manifest.Project, o UpOptions) (e
 	if o.Release != "" {
 		record(ctx, base, o.Release, o.RollbackFrom, started, err)
 	}
-	return err
+	return t.settle(ctx, base, l, o, err)
 }
 
 // Pin returns a copy of p that deploys exactly the images of a release

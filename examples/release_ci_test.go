@@ -19,7 +19,8 @@ import (
 // its registry, here on free ports).
 //
 //	stack -f registries.yaml up    -> two registries
-//	ci.sh                          -> exit 0: release, deploy staging, verify, promote, deploy prod, verify;
+//	ci.sh                          -> exit 0: release, deploy staging (its migration, then verified),
+//	                                  promote, deploy prod (the same);
 //	                                  $EVENTS holds only JSON events, promote among them;
 //	                                  prod runs the digest staging's lock pinned
 func TestReleaseCIJob(t *testing.T) {
@@ -47,8 +48,7 @@ func TestReleaseCIJob(t *testing.T) {
 		t.Fatalf("ci.sh: %v", err)
 	}
 	mustContain(t, "ci.sh's output", string(out),
-		"PASS  http http://127.0.0.1:"+stagingHello+"/healthz", "release ci1 verified on staging",
-		"PASS  http http://127.0.0.1:"+prodHello+"/healthz", "release ci1 verified on prod", "running,verified",
+		"hello: -migrate | migrating staging to 1.0.0", "hello: -migrate | migrating prod to 1.0.0", "ci1 ", "running,verified",
 		".stack/releases/staging/", ".stack/releases/prod/") // the lock paths, on stdout whatever --progress says
 
 	f, err := os.Open(events)
@@ -65,7 +65,7 @@ func TestReleaseCIJob(t *testing.T) {
 		}
 		seen[e.Action+" "+e.Status] = true
 	}
-	for _, want := range []string{"release done", "promote done", "create done", "check done"} {
+	for _, want := range []string{"release done", "promote done", "create done", "check done", "verify done"} {
 		if !seen[want] {
 			t.Errorf("no %q event in %s: saw %v", want, events, seen)
 		}

@@ -112,12 +112,13 @@ func statuses(ls []listed) string {
 //
 //	v1: release, up staging, verify staging -> PASS x2, recorded
 //	    promote, up prod, verify prod      -> verified
-//	v2: release, up staging, verify staging -> exit 1 naming the http check
+//	v2: release, up staging                 -> its checks fail: exit 1 naming the http
+//	                                           check, staging rolled back to v1
 //	    promote staging prod                -> exit 1 naming it, prod has no v2
 //	    promote --force                     -> prod lock promoted_from.forced
-//	    up prod, verify prod                -> exit 1
+//	    up prod                             -> its check fails: exit 1, rolled back to v1
 //	v3: release, up staging, verify, promote, up prod, verify prod -> verified
-//	releases --env prod -> v3 running,verified; v2 failed, from staging (forced); v1 verified
+//	releases --env prod -> v3 running,verified; v2 failed,rolled back, from staging (forced); v1 verified
 //	rollback --env prod --dry-run            -> chooses v1 (skips failed v2), changes nothing
 //	fresh checkout: releases --env prod      -> the same history, no .stack/releases
 //	fresh checkout: rollback --env prod      -> v1 runs; both checkouts list v3 rolled back
@@ -140,16 +141,12 @@ func TestReleaseHistoryVerifyPromoteRollback(t *testing.T) {
 		tag := "v" + strconv.Itoa(n)
 		version(t, dir, n, good)
 		a.MustRun(t, "release", "--env", "staging", "--tag", tag)
-		a.MustRun(t, "up", "--env", "staging", "--lock", "current")
-		r := a.Run(t, "verify", "--env", "staging")
-		if good {
-			if r.Code != 0 || !strings.Contains(r.Stdout, "PASS  web: cat /www/version") || !strings.Contains(r.Stdout, "release "+tag+" verified on staging") {
-				t.Fatalf("verify --env staging of %s: exit %d\n%s%s", tag, r.Code, r.Stdout, r.Stderr)
-			}
-			a.MustRun(t, "promote", "staging", "prod")
-		} else {
-			if r.Code != 1 || !strings.Contains(r.Stderr, stagingCheck) || !strings.Contains(r.Stdout, "FAIL  http http://127.0.0.1:"+stagingPort+"/ok.txt") {
-				t.Fatalf("verify --env staging of the bad %s: exit %d, want 1 naming the check\n%s%s", tag, r.Code, r.Stdout, r.Stderr)
+		if !good {
+			// Verified by itself after the deploy: it fails, and staging
+			// is rolled back to the last verified release.
+			r := a.Run(t, "up", "--env", "staging", "--lock", "current")
+			if r.Code != 1 || !strings.Contains(r.Stderr, stagingCheck) || !strings.Contains(r.Stderr, "rolled back to v") {
+				t.Fatalf("up --env staging of the bad %s: exit %d, want 1 naming the check and the rollback\n%s", tag, r.Code, r.Stderr)
 			}
 			r = a.Run(t, "promote", "staging", "prod")
 			if r.Code != 1 || !strings.Contains(r.Stderr, stagingCheck) || !strings.Contains(r.Stderr, "--force") {
@@ -163,9 +160,19 @@ func TestReleaseHistoryVerifyPromoteRollback(t *testing.T) {
 			if err != nil || l.PromotedFrom == nil || !l.PromotedFrom.Forced || !strings.Contains(l.PromotedFrom.Unverified, stagingCheck) {
 				t.Fatalf("the forced promotion's lock %s does not say it was forced (%v): %+v", path, err, l.PromotedFrom)
 			}
+			if r := a.Run(t, "up", "--env", "prod", "--lock", "current"); r.Code != 1 || !strings.Contains(r.Stderr, "rolled back to v") {
+				t.Fatalf("up --env prod of the bad %s: exit %d, want 1 and a rollback\n%s", tag, r.Code, r.Stderr)
+			}
+			return
 		}
+		a.MustRun(t, "up", "--env", "staging", "--lock", "current")
+		r := a.Run(t, "verify", "--env", "staging")
+		if r.Code != 0 || !strings.Contains(r.Stdout, "PASS  web: cat /www/version") || !strings.Contains(r.Stdout, "release "+tag+" verified on staging") {
+			t.Fatalf("verify --env staging of %s: exit %d\n%s%s", tag, r.Code, r.Stdout, r.Stderr)
+		}
+		a.MustRun(t, "promote", "staging", "prod")
 		a.MustRun(t, "up", "--env", "prod", "--lock", "current")
-		if r := a.Run(t, "verify", "--env", "prod"); (r.Code == 0) != good {
+		if r := a.Run(t, "verify", "--env", "prod"); r.Code != 0 {
 			t.Fatalf("verify --env prod of %s: exit %d", tag, r.Code)
 		}
 	}
@@ -173,7 +180,7 @@ func TestReleaseHistoryVerifyPromoteRollback(t *testing.T) {
 	ship(2, false)
 	ship(3, true)
 
-	want := "v3=running,verified v2=failed v1=verified"
+	want := "v3=running,verified v2=failed,rolled back v1=verified"
 	ls := releasesJSON(t, a, "prod")
 	if got := statuses(ls); got != want {
 		t.Fatalf("releases --env prod: %s, want %s", got, want)
@@ -205,7 +212,7 @@ func TestReleaseHistoryVerifyPromoteRollback(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(fresh, ".stack", "releases", "prod")); err != nil {
 		t.Errorf("the rollback wrote no lock file into the fresh checkout: %v", err)
 	}
-	want = "v3=verified,rolled back v2=failed v1=running,verified"
+	want = "v3=verified,rolled back v2=failed,rolled back v1=running,verified"
 	for name, c := range map[string]e2e.Cmd{"first": a, "fresh": b} {
 		if got := statuses(releasesJSON(t, c, "prod")); got != want {
 			t.Errorf("%s checkout after the rollback: %s, want %s", name, got, want)

@@ -93,7 +93,7 @@ func (d *Driver) Operations(plan *engine.Plan) (*engine.Graph, error) {
 			b.services[s.Service] = s
 		}
 	}
-	if converging(plan) {
+	if converging(plan) || createsNetwork(plan) {
 		d.mu.Lock()
 		version := d.apiVersion
 		d.mu.Unlock()

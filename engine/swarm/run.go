@@ -59,6 +59,9 @@ func (d *Driver) Run(ctx context.Context, p *manifest.Project, o engine.RunOptio
 	for _, x := range obs.Configs {
 		configs[x.Name] = x.ID
 	}
+	if err := d.createMissing(ctx, desired, s, secrets, configs); err != nil {
+		return 0, err
+	}
 	spec, err := s.Resolve(secrets, configs)
 	if errors.Is(err, ErrNoObjectID) {
 		return 0, fmt.Errorf("%w: deploy the service first (stack up %s)", err, o.Service)

@@ -2,9 +2,12 @@
 # ci.sh: the release job of a CI pipeline, unattended:
 #
 #   release (build once, push to staging's registry, lock the digests)
-#   -> deploy staging pinned to the lock -> verify staging (its checks, recorded with the release)
+#   -> deploy staging pinned to the lock: its migration (x-stack.release.before) runs once, before
+#      the new version serves; then the deploy runs staging's checks and records the outcome with
+#      the release (a release failing them is rolled back to the last verified one: exit 1)
 #   -> promote the exact digests to prod's registry (refused unless staging verified them)
-#   -> deploy prod pinned -> verify prod -> on failure, roll prod back to its last verified release
+#   -> deploy prod pinned, verified the same way: on failure prod is rolled back to its last
+#      verified release (as `stack rollback --env prod` does) and the job fails
 #
 # Progress goes to $EVENTS as JSON lines (one event per line: resource,
 # action, status, time, error); stdout keeps the results (lock paths, check
@@ -28,18 +31,15 @@ stack() { "$stack" --progress json "$@" 2>>"$events"; }
 
 step "release $tag to staging (events: $events)"
 stack release --env staging --tag "$tag" | tail -n 1
-step "deploy staging"
+step "deploy staging: migrate, deploy, verify"
 stack up -d --env staging --lock current
-step "verify staging"
-stack verify --env staging
+stack releases --env staging
 step "promote to prod"
 stack promote staging prod | tail -n 1
-step "deploy prod"
-stack up -d --env prod --lock current
-step "verify prod"
-if ! stack verify --env prod; then
-  step "roll prod back"
-  stack rollback --env prod
+step "deploy prod: migrate, deploy, verify"
+if ! stack up -d --env prod --lock current; then
+  step "prod failed its checks and was rolled back"
+  stack releases --env prod
   exit 1
 fi
 step "prod history"

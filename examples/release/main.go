@@ -20,7 +20,14 @@ var version string
 
 func main() {
 	healthcheck := flag.Bool("healthcheck", false, "ask the running server's /healthz and exit 0 if it answers 200")
+	migrate := flag.Bool("migrate", false, "the release's migration (x-stack.release.before): say what it would migrate, and exit")
 	flag.Parse()
+	if *migrate {
+		// A real app changes its database's schema here, once per deploy,
+		// before any replica of the new version serves.
+		fmt.Printf("migrating %s to %s\n", os.Getenv("ENVIRONMENT"), strings.TrimSpace(version))
+		return
+	}
 	if *healthcheck {
 		c := http.Client{Timeout: 2 * time.Second}
 		resp, err := c.Get("http://127.0.0.1:8080/healthz")

@@ -22,7 +22,9 @@ type upOptions struct {
 	Atomic   bool
 	// ForcePhase runs the release phase even when nothing changes.
 	ForcePhase bool
-	fg         foregroundOptions
+	// NoVerify leaves out the environment's checks after the deploy.
+	NoVerify bool
+	fg       foregroundOptions
 }
 
 func init() { register(newUpCommand) }
@@ -52,6 +54,7 @@ func newUpCommand(g *Globals) *cobra.Command {
 	f.StringVar(&o.Lock, "lock", "", "deploy exactly the images of a release lock (a path, or current for the --env's current lock): nothing is built")
 	foregroundFlags(cmd, &o.fg)
 	f.BoolVar(&o.ForcePhase, "force-release-phase", false, "run x-stack.release's before and after steps even when nothing changes")
+	f.BoolVar(&o.NoVerify, "no-verify", false, "do not run the --env's verify checks after the deploy (stack verify runs them)")
 	f.BoolVar(&o.Atomic, "atomic", false, "all or nothing: when any service fails, every service this run replaced returns to what ran before (always so with --lock)")
 	// A lock deploys a release's images as they are: nothing is built.
 	cmd.MarkFlagsMutuallyExclusive("lock", "build")
@@ -71,7 +74,7 @@ func (g *Globals) up(cmd *cobra.Command, args []string, uo deploy.UpOptions, o *
 		return err
 	}
 	uo.Options = deploy.Options{Diff: o.DiffOptions, Images: o.images()}
-	uo.Phase = deploy.PhaseOptions{Force: o.ForcePhase, Out: g.Stdout}
+	uo.Phase = deploy.PhaseOptions{Force: o.ForcePhase, Out: g.Stdout, NoVerify: o.NoVerify}
 	return t.Up(ctx, p, uo)
 }
 

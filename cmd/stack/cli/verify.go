@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/manifest"
@@ -56,7 +57,7 @@ func newVerifyCommand(g *Globals) *cobra.Command {
 			if running == nil {
 				progress.Report(ctx, "release:"+p.Env.Name, "verify", progress.Warning,
 					"not recorded: the engine runs no release of "+p.Env.Name+" (deploy one with stack up --env "+p.Env.Name+" --lock ...)", nil)
-			} else if err := h.RecordVerification(ctx, verification(running, res)); err != nil {
+			} else if err := h.RecordVerification(ctx, deploy.Verification(running, res)); err != nil {
 				return err
 			}
 			if err := res.Err(); err != nil {
@@ -101,19 +102,6 @@ func (g *Globals) runChecks(ctx context.Context, p *manifest.Project, running *r
 		return release.Result{}, err
 	}
 	return release.Verify(ctx, checks, runner, p)
-}
-
-// verification is the record of res, a run of the checks against r.
-func verification(r *registry.Release, res release.Result) registry.Verification {
-	v := registry.Verification{Release: r.ID, Tag: r.Lock.Tag, Time: time.Now(), Passed: res.Passed()}
-	for _, c := range res.Checks {
-		cr := registry.CheckResult{Name: c.Name, Passed: c.Passed}
-		if !c.Passed {
-			cr.Output = c.Output
-		}
-		v.Checks = append(v.Checks, cr)
-	}
-	return v
 }
 
 // printChecks prints one line per check, and a failed check's output below it.
