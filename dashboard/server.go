@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/progress"
 )
 
 // Sources are the capabilities of a driver the page is fed from; a nil one
@@ -107,6 +109,13 @@ func (s *Server) Token() string { return s.token }
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// A driver's warnings (a Swarm node whose engine cannot be reached)
+	// are shown on the page.
+	ctx = progress.WithSink(ctx, progress.SinkFunc(func(e progress.Event) {
+		if e.Status == progress.Warning {
+			s.publish("notice", strings.Replace(e.Resource, ":", " ", 1)+": "+e.Message)
+		}
+	}))
 	var wg sync.WaitGroup
 	run := func(f func(context.Context)) {
 		wg.Add(1)

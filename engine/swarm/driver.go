@@ -31,6 +31,10 @@ type Driver struct {
 	local    image.Inspector
 	keychain authn.Keychain
 
+	// nodeHosts say where nodes' own engines answer (nodes.go).
+	nodeHosts    map[string]string
+	nodeHostsErr error
+
 	mu         sync.Mutex
 	apiVersion string
 	facts      map[string]imageFacts // by digest reference: it never changes
@@ -44,6 +48,9 @@ var (
 	_ engine.Logger = (*Driver)(nil)
 	_ engine.Lister = (*Driver)(nil)
 	_ engine.Locker = (*Driver)(nil)
+
+	_ engine.StatsReader  = (*Driver)(nil)
+	_ engine.EventWatcher = (*Driver)(nil)
 )
 
 // Images builds, pushes and holds the credentials for the images of a
@@ -90,6 +97,7 @@ func New(opts ...Option) (*Driver, error) {
 	if d.keychain == nil {
 		return nil, errors.New("swarm driver: nil keychain")
 	}
+	d.nodeHostsFromEnv()
 	if d.client == nil {
 		c, err := dockerclient.NewForHost(d.host)
 		if err != nil {
