@@ -35,6 +35,19 @@ type series struct {
 	Memory []float64 `json:"memory"`
 }
 
+// gatewayService is how the page names the project's gateway, which has no
+// compose service (its containers carry none): in parentheses, so that no
+// service of the project can have its name.
+const gatewayService = "(gateway)"
+
+// serviceOf is the page's name of a container's service.
+func serviceOf(c engine.Container) string {
+	if c.Service == "" {
+		return gatewayService
+	}
+	return c.Service
+}
+
 func newBoard(project string, services []string) *board {
 	return &board{project: project, declared: services, samples: map[string]engine.Sample{}, history: map[string]*series{}}
 }
@@ -46,6 +59,9 @@ func (b *board) setPs(ps []engine.Status, err error) {
 	if err != nil {
 		b.psErr = err.Error()
 		return
+	}
+	for i := range ps {
+		ps[i].Service = serviceOf(ps[i].Container)
 	}
 	b.ps, b.psErr = ps, ""
 }
@@ -74,8 +90,8 @@ func (b *board) record() {
 	defer b.mu.Unlock()
 	cpu, mem := map[string]float64{}, map[string]float64{}
 	for _, s := range b.samples {
-		cpu[s.Container.Service] += s.CPUPercent
-		mem[s.Container.Service] += float64(s.MemoryUsage)
+		cpu[serviceOf(s.Container)] += s.CPUPercent
+		mem[serviceOf(s.Container)] += float64(s.MemoryUsage)
 	}
 	for _, name := range b.serviceNames() {
 		h := b.history[name]
@@ -200,7 +216,7 @@ func (b *board) service(name string) Service {
 	s.State = sumState(s.Running, s.Total, states)
 	s.Health = sumHealth(health)
 	for _, smp := range b.samples {
-		if smp.Container.Service == name {
+		if serviceOf(smp.Container) == name {
 			s.CPU += smp.CPUPercent
 			s.Memory += smp.MemoryUsage
 		}

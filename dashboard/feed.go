@@ -87,8 +87,8 @@ func (s *Server) followLogs(ctx context.Context) error {
 			s.lastLine = l.Time
 		}
 		s.mu.Unlock()
-		s.publish("log", LogLine{Service: l.Container.Service, Container: l.Container.Name, Number: l.Container.Number,
-			Stream: l.Stream, Time: l.Time, Text: l.Text})
+		s.publish("log", LogLine{Service: serviceOf(l.Container), Container: l.Container.Name, Number: l.Container.Number,
+			Node: l.Node, Stream: l.Stream, Time: l.Time, Text: l.Text})
 	})
 	if errors.Is(err, context.Canceled) {
 		return nil
@@ -101,6 +101,7 @@ type LogLine struct {
 	Service   string    `json:"service"`
 	Container string    `json:"container"`
 	Number    int       `json:"number"`
+	Node      string    `json:"node,omitempty"`
 	Stream    string    `json:"stream"`
 	Time      time.Time `json:"time"`
 	Text      string    `json:"text"`

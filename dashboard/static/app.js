@@ -93,7 +93,7 @@ function showState(st) {
   }
   $("#routes-section").hidden = st.routes.length === 0;
   $("#routes tbody").replaceChildren(...st.routes.map((r) => el("tr", { "data-route": r.route },
-    el("td", {}, r.route), el("td", {}, r.service), el("td", { class: "num" }, r.requests.toFixed(0)),
+    el("td", {}, r.route), el("td", {}, r.service), el("td", { class: "num", "data-field": "requests" }, r.requests.toFixed(0)),
     el("td", { class: "num" }, r.requests_per_second.toFixed(1)), el("td", { class: "num" }, r.errors_5xx_per_second.toFixed(1)),
     el("td", { class: "num" }, r.p50_ms ? r.p50_ms.toFixed(1) + " ms" : "-"), el("td", { class: "num" }, r.p99_ms ? r.p99_ms.toFixed(1) + " ms" : "-"))));
 }
@@ -120,7 +120,7 @@ function logVisible(li) {
 
 function showLog(l) {
   const li = el("li", { "data-service": l.service, class: l.stream },
-    el("span", { class: "time" }, clock(l.time) + " "), el("span", { class: "svc" }, l.service + "-" + l.number + " | "), l.text);
+    el("span", { class: "time" }, clock(l.time) + " "), el("span", { class: "svc" }, (l.service === "(gateway)" ? l.service : l.service + "-" + l.number) + (l.node ? "@" + l.node : "") + " | "), l.text);
   li.dataset.text = l.text;
   li.hidden = !logVisible(li);
   append($("#logs"), li);
