@@ -33,6 +33,7 @@ import (
 //	30 requests through the gateway -> the route's row counts them
 //	a line written to web's output after the page opened -> in the log tail
 //	stack stop worker             -> its row says exited, the events feed its stop, within 30s
+//	stack start worker, a line    -> running again, the line in the log tail (a new follow)
 func TestDashboardInBrowserE2E(t *testing.T) {
 	e2e.Engine(t)
 	browser := chromium(t)
@@ -96,6 +97,12 @@ services:
 	page.waitFor(t, "worker's row exited", `cell("worker", "state")`, "exited")
 	page.waitFor(t, "worker's stop in the events", `String(!!document.querySelector('#events li[data-service="worker"][data-action="stop"]'))`, "true")
 	page.screenshot(t)
+
+	stack.MustRun(t, "start", "worker")
+	page.waitFor(t, "worker's row running again", `cell("worker", "state")`, "running")
+	again := fmt.Sprintf("from-the-restarted-worker-%d", time.Now().UnixNano())
+	e2e.Docker(t, "exec", name+"-worker-1", "sh", "-c", "echo "+again+" > /proc/1/fd/1")
+	page.waitFor(t, "the restarted worker's line in the log tail", `String([...document.querySelectorAll('#logs li[data-service="worker"]')].some((li) => li.textContent.includes("`+again+`")))`, "true")
 }
 
 func freePort(t *testing.T) int {

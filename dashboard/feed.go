@@ -68,13 +68,30 @@ func (s *Server) followEvents(ctx context.Context) error {
 		case s.changed <- struct{}{}:
 		default:
 		}
+		if e.Action == "start" {
+			select {
+			case s.started <- struct{}{}:
+			default:
+			}
+		}
 	})
 }
 
 // followLogs hands each line of the services' output to the page: the last
-// lines of each container first, then the new ones; after a restart (a
-// container came or went) from where it was.
+// lines of each container first, then the new ones; after a restart from
+// where it was. A container that starts is not in a follow begun before
+// it (the engine's streams are per container): its start event ends the
+// follow, which is begun again.
 func (s *Server) followLogs(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-s.started:
+			cancel()
+		}
+	}()
 	o := engine.LogsOptions{Follow: true, Tail: "20"}
 	s.mu.Lock()
 	if !s.lastLine.IsZero() {

@@ -56,7 +56,8 @@ type Server struct {
 	token   string
 	every   time.Duration
 	board   *board
-	changed chan struct{}
+	changed chan struct{} // an event came: list the services again
+	started chan struct{} // a container started: follow the logs again
 
 	mu       sync.Mutex
 	clients  map[chan message]bool
@@ -91,7 +92,7 @@ func New(project string, src Sources, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("making the dashboard's token: %w", err)
 	}
 	s := &Server{project: project, src: src, token: hex.EncodeToString(b), every: 2 * time.Second,
-		board: newBoard(project, nil), changed: make(chan struct{}, 1),
+		board: newBoard(project, nil), changed: make(chan struct{}, 1), started: make(chan struct{}, 1),
 		clients: map[chan message]bool{}, backlog: map[string][]message{}}
 	for _, o := range opts {
 		o(s)
