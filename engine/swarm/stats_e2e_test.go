@@ -3,10 +3,13 @@ package swarm_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -41,6 +44,7 @@ x-stack:
 //	stack stats --no-stream --format json      -> a sample per task, on its own node, read from that node's engine
 //	the same without STACK_SWARM_NODE_HOSTS    -> the manager's node's task only, and a warning naming the others
 //	stack logs -t --grep 'tick'                -> only tick lines, of the three nodes, prefixed web-N@node, in time order
+//	stack dashboard, its event stream          -> web 3/3 running on three nodes, with its tasks' memory
 func TestStatsEventsLogsOnSwarm(t *testing.T) {
 	lab := e2e.Swarm(t)
 	project := lab.SwarmProject(t)
@@ -123,6 +127,78 @@ func TestStatsEventsLogsOnSwarm(t *testing.T) {
 	if len(nodes) != 3 {
 		t.Errorf("stack logs --grep: lines of nodes %v, want all three", nodes)
 	}
+
+	dashboardShowsTasks(t, dir, stack.Env)
+}
+
+// dashboardShowsTasks runs stack dashboard and reads its event stream (as
+// its page does) until web shows 3/3 running on three nodes with the
+// memory its tasks use, for 30s at most.
+func dashboardShowsTasks(t *testing.T, dir string, env []string) {
+	t.Helper()
+	cmd := exec.Command(e2e.Binary(t), "dashboard", "--no-open")
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "CI=true"), env...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		_ = cmd.Wait()
+	}()
+	first, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("stack dashboard printed no address: %v", err)
+	}
+	_, url, _ := strings.Cut(strings.TrimSpace(first), ": ")
+	base, token, _ := strings.Cut(url, "?token=")
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"events?token="+token, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	type state struct {
+		Services []struct {
+			Name     string `json:"name"`
+			Running  int    `json:"running"`
+			Memory   uint64 `json:"memory_bytes"`
+			Replicas []struct {
+				Node string `json:"node"`
+			} `json:"replicas"`
+		} `json:"services"`
+	}
+	var last string
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+		var st state
+		if !ok || json.Unmarshal([]byte(data), &st) != nil {
+			continue
+		}
+		for _, s := range st.Services {
+			if s.Name != "web" {
+				continue
+			}
+			nodes := map[string]string{}
+			for i, r := range s.Replicas {
+				nodes[strconv.Itoa(i)] = r.Node
+			}
+			last = fmt.Sprintf("%d running, nodes %v, memory %d", s.Running, nodes, s.Memory)
+			if s.Running == 3 && distinct(nodes) == 3 && s.Memory > 0 {
+				return
+			}
+		}
+	}
+	t.Errorf("stack dashboard on the Swarm: web shows %s; want 3 running on three nodes, with their memory", last)
 }
 
 func distinct(m map[string]string) int {
