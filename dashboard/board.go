@@ -26,6 +26,9 @@ type board struct {
 	samples  map[string]engine.Sample // by container ID, the latest reading
 	history  map[string]*series       // by service
 	routes   []gateway.RouteStats
+
+	releases    []Release
+	releasesErr string
 }
 
 // series is a service's CPU (percent of one CPU, summed over its
@@ -133,6 +136,10 @@ type State struct {
 	PsError  string    `json:"ps_error,omitempty"`
 	Services []Service `json:"services"`
 	Routes   []Route   `json:"routes"`
+	// Releases are the environment's, newest first; ReleasesError why
+	// they cannot be read.
+	Releases      []Release `json:"releases"`
+	ReleasesError string    `json:"releases_error,omitempty"`
 }
 
 // Service is one service of State.
@@ -178,7 +185,8 @@ type Route struct {
 func (b *board) snapshot(now time.Time) State {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	st := State{Project: b.project, Time: now, Notes: append([]string{}, b.notes...), PsError: b.psErr, Services: []Service{}, Routes: []Route{}}
+	st := State{Project: b.project, Time: now, Notes: append([]string{}, b.notes...), PsError: b.psErr, Services: []Service{}, Routes: []Route{},
+		Releases: append([]Release{}, b.releases...), ReleasesError: b.releasesErr}
 	for _, name := range b.serviceNames() {
 		st.Services = append(st.Services, b.service(name))
 	}

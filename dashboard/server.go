@@ -51,13 +51,14 @@ func SourcesOf(d engine.Driver) (Sources, []string) {
 
 // Server serves one project's dashboard.
 type Server struct {
-	project string
-	src     Sources
-	token   string
-	every   time.Duration
-	board   *board
-	changed chan struct{} // an event came: list the services again
-	started chan struct{} // a container started: follow the logs again
+	project  string
+	src      Sources
+	token    string
+	every    time.Duration
+	board    *board
+	releases ReleasesFunc
+	changed  chan struct{} // an event came: list the services again
+	started  chan struct{} // a container started: follow the logs again
 
 	mu       sync.Mutex
 	clients  map[chan message]bool
@@ -136,6 +137,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	if s.src.Gateway != nil {
 		run(s.pollRoutes)
+	}
+	if s.releases != nil {
+		run(s.pollReleases)
 	}
 	run(s.tick)
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}

@@ -91,6 +91,11 @@ function showState(st) {
   for (const s of st.services) {
     if (!known.has(s.name)) { known.add(s.name); select.append(el("option", { value: s.name }, s.name)); }
   }
+  $("#releases-section").hidden = st.releases.length === 0 && !st.releases_error;
+  $("#releases tbody").replaceChildren(...(st.releases_error ? [el("tr", {}, el("td", { colspan: "5" }, "stack releases: " + st.releases_error))] : []),
+    ...st.releases.map((r) => el("tr", { "data-release": r.tag, class: r.running ? "running" : "" },
+      el("td", {}, r.tag), el("td", {}, r.images), el("td", { class: r.running ? "state-running" : "" }, r.running ? "running (" + r.status + ")" : r.status),
+      el("td", {}, new Date(r.when).toLocaleString()), el("td", {}, r.by || "-"))));
   $("#routes-section").hidden = st.routes.length === 0;
   $("#routes tbody").replaceChildren(...st.routes.map((r) => el("tr", { "data-route": r.route },
     el("td", {}, r.route), el("td", {}, r.service), el("td", { class: "num", "data-field": "requests" }, r.requests.toFixed(0)),

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stack-deploy/stack/dashboard"
+	"github.com/stack-deploy/stack/manifest"
 )
 
 type dashboardOptions struct {
@@ -47,7 +49,11 @@ func newDashboardCommand(g *Globals) *cobra.Command {
 			}
 			defer t.Close()
 			src, notes := dashboard.SourcesOf(t.Driver)
-			srv, err := dashboard.New(p.Name, src, dashboard.WithServices(p.ServiceNames()), dashboard.WithNotes(notes...))
+			opts := []dashboard.Option{dashboard.WithServices(p.ServiceNames()), dashboard.WithNotes(notes...)}
+			if p.Env != nil { // releases belong to an environment
+				opts = append(opts, dashboard.WithReleases(func(ctx context.Context) ([]dashboard.Release, error) { return g.dashboardReleases(ctx, p) }))
+			}
+			srv, err := dashboard.New(p.Name, src, opts...)
 			if err != nil {
 				return err
 			}
@@ -71,6 +77,21 @@ func newDashboardCommand(g *Globals) *cobra.Command {
 	f.IntVar(&o.Port, "port", 0, "the port on 127.0.0.1 to serve on (0: a free one)")
 	f.BoolVar(&o.NoOpen, "no-open", false, "do not open the page in a browser")
 	return cmd
+}
+
+// dashboardReleases are the environment's releases as stack releases lists
+// them, for the page.
+func (g *Globals) dashboardReleases(ctx context.Context, p *manifest.Project) ([]dashboard.Release, error) {
+	_, releases, _, err := g.releasesOf(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]dashboard.Release, 0, len(releases))
+	for _, r := range releases {
+		s := r.Status()
+		out = append(out, dashboard.Release{Tag: r.Lock.Tag, Images: images(r.Lock), Status: s.String(), When: s.Time, By: s.By, Running: r.Running})
+	}
+	return out, nil
 }
 
 // openBrowser opens url in the desktop's browser when there is one: not on
