@@ -19,8 +19,9 @@ import (
 // Driver converges projects on a Docker Swarm through one of its managers:
 // each compose service a Swarm service, rolled out by Swarm's own updates.
 // It implements engine.Driver, engine.Hasher and the capabilities ps, logs,
-// run (a one-off as a job) and exec (which says where to run the command:
-// a manager cannot reach into a node's containers).
+// events, stats (from the nodes' own engines: nodes.go), run (a one-off as
+// a job) and exec (which says where to run the command: a manager cannot
+// reach into a node's containers).
 //
 // Images are built on the local engine and pushed to a registry every node
 // pulls from (Images); services run them by digest (Resolve).
