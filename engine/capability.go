@@ -132,6 +132,9 @@ type LogLine struct {
 	Time time.Time
 	// Text is the line without its line break.
 	Text string
+	// Node is the cluster node the container runs on; empty on one
+	// engine.
+	Node string
 }
 
 // Status is one container of a project as `stack ps` shows it.

@@ -34,6 +34,9 @@ var EventActions = []string{
 
 // Event is one thing that happened to a container.
 type Event struct {
+	// Type is what it happened to: "container" (empty means it too) on
+	// one engine; on a Swarm "service" or "task".
+	Type    string    `json:"type"`
 	Time    time.Time `json:"time"`
 	Service string    `json:"service"`
 	// Container is its name, ID its engine ID.

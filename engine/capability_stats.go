@@ -52,6 +52,9 @@ type Sample struct {
 	NetRx, NetTx          uint64
 	BlockRead, BlockWrite uint64
 	PIDs                  uint64
+	// Node is the cluster node the container runs on; empty on one
+	// engine.
+	Node string
 	// Gone marks the end of a container's samples: it stopped or was
 	// removed. Only the Container and Time of such a sample are set.
 	Gone bool

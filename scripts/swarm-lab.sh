@@ -277,6 +277,10 @@ print_env() {
     echo "export STACK_SWARM_LAB_NODE${i}_HOST=$(node_sock "$i")"
     echo "export STACK_SWARM_LAB_NODE${i}_ADDR=$(node_addr "$i")"
   done
+  # where stack stats finds each node's engine (engine/swarm/nodes.go)
+  local hosts=""
+  for i in $(seq 1 "$n"); do hosts="$hosts${hosts:+,}stklab-node$i=$(node_sock "$i")"; done
+  echo "export STACK_SWARM_NODE_HOSTS=$hosts"
 }
 
 do_up() { # n

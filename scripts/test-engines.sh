@@ -30,7 +30,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 GO=${GO:-go}
 TEST_PKGS=${TEST_PKGS:-./...}
-TEST_PKGS_29=${TEST_PKGS_29:-./cmd/... ./engine/docker/... ./image/... ./lock/... ./registry/... ./deploy/... ./examples/...}
+TEST_PKGS_29=${TEST_PKGS_29:-./cmd/... ./dashboard/... ./engine/docker/... ./image/... ./lock/... ./registry/... ./deploy/... ./examples/...}
 TEST_TIMEOUT=${TEST_TIMEOUT:-60m}
 KILL_TEST='^TestKilledUpConverges$'
 # Left out of the engine-29 pass (a -skip pattern), each with why: none.

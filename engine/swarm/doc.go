@@ -33,6 +33,13 @@
 //     service events and every 100ms, and report per service where it
 //     stands and why a task cannot run.
 //
+// Watching a project (stats.go, events.go, logs.go): logs and events come
+// from the manager (its service logs, with each line's task and node; its
+// service events and the tasks' changes of state); a task container's
+// resource usage only from its node's own engine, which nodes.go reaches
+// where STACK_SWARM_NODE_HOSTS says (the manager's node as the manager),
+// saying so for a node it cannot reach.
+//
 // Volumes live on the nodes, each made by the first task that mounts it
 // there; the manager knows them only from the services' mounts, and can
 // remove a volume from its own node only (down -v says so for the others).

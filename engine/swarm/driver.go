@@ -19,8 +19,9 @@ import (
 // Driver converges projects on a Docker Swarm through one of its managers:
 // each compose service a Swarm service, rolled out by Swarm's own updates.
 // It implements engine.Driver, engine.Hasher and the capabilities ps, logs,
-// run (a one-off as a job) and exec (which says where to run the command:
-// a manager cannot reach into a node's containers).
+// events, stats (from the nodes' own engines: nodes.go), run (a one-off as
+// a job) and exec (which says where to run the command: a manager cannot
+// reach into a node's containers).
 //
 // Images are built on the local engine and pushed to a registry every node
 // pulls from (Images); services run them by digest (Resolve).
@@ -30,6 +31,10 @@ type Driver struct {
 	images   Images
 	local    image.Inspector
 	keychain authn.Keychain
+
+	// nodeHosts say where nodes' own engines answer (nodes.go).
+	nodeHosts    map[string]string
+	nodeHostsErr error
 
 	mu         sync.Mutex
 	apiVersion string
@@ -44,6 +49,9 @@ var (
 	_ engine.Logger = (*Driver)(nil)
 	_ engine.Lister = (*Driver)(nil)
 	_ engine.Locker = (*Driver)(nil)
+
+	_ engine.StatsReader  = (*Driver)(nil)
+	_ engine.EventWatcher = (*Driver)(nil)
 )
 
 // Images builds, pushes and holds the credentials for the images of a
@@ -90,6 +98,7 @@ func New(opts ...Option) (*Driver, error) {
 	if d.keychain == nil {
 		return nil, errors.New("swarm driver: nil keychain")
 	}
+	d.nodeHostsFromEnv()
 	if d.client == nil {
 		c, err := dockerclient.NewForHost(d.host)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -19,14 +20,15 @@ import (
 
 // Logs reads the output of the project's services (not one-off jobs)
 // through the manager, from whichever nodes ran their tasks, and calls line
-// for each line, named after the task that wrote it; with Follow it returns
-// when every stream ends or ctx is cancelled. Swarm keeps no replaced
-// task's lines apart: --previous says so.
+// for each line, named after the task that wrote it and its node: without
+// Follow every line of every service, merged in time order; with Follow
+// as they come, until every stream ends or ctx is cancelled. Swarm keeps
+// no replaced task's lines apart: --previous says so.
 func (d *Driver) Logs(ctx context.Context, project string, o engine.LogsOptions, line func(engine.LogLine)) error {
 	if o.Previous {
 		return fmt.Errorf("stack logs --previous: %w by the swarm orchestrator: the manager reads every task's output, old ones included, with stack logs", engine.ErrUnsupported)
 	}
-	services, tasks, _, err := d.tasks(ctx, project, true)
+	services, tasks, nodes, err := d.tasks(ctx, project, true)
 	if err != nil {
 		return err
 	}
@@ -34,7 +36,12 @@ func (d *Driver) Logs(ctx context.Context, project string, o engine.LogsOptions,
 	for _, s := range o.Services {
 		want[s] = true
 	}
-	r := &taskRouter{line: line, index: o.Index, tasks: map[string]swarm.Task{}}
+	emit := line
+	var merged []engine.LogLine
+	if !o.Follow {
+		emit = func(l engine.LogLine) { merged = append(merged, l) } // the router serialises the calls
+	}
+	r := &taskRouter{line: emit, index: o.Index, tasks: map[string]swarm.Task{}, nodes: nodes}
 	for _, t := range tasks {
 		r.tasks[t.ID] = t
 	}
@@ -48,6 +55,12 @@ func (d *Driver) Logs(ctx context.Context, project string, o engine.LogsOptions,
 	err = dag.Each(ctx, len(read), 0, func(ctx context.Context, i int) error { return d.serviceLogs(ctx, read[i], o, r) })
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	// Each service's lines come in its own order; the merge puts every
+	// node's and service's in the order the engines received them.
+	sort.SliceStable(merged, func(i, j int) bool { return merged[i].Time.Before(merged[j].Time) })
+	for _, l := range merged {
+		line(l)
 	}
 	return err
 }
@@ -89,6 +102,7 @@ type taskRouter struct {
 	line  func(engine.LogLine)
 	index int // 0: every task; else only those of this slot
 	tasks map[string]swarm.Task
+	nodes map[string]swarm.Node
 }
 
 func (r *taskRouter) write(svc swarm.Service, raw []byte, stream string) {
@@ -97,10 +111,13 @@ func (r *taskRouter) write(svc swarm.Service, raw []byte, stream string) {
 	if !ok {
 		details, msg = nil, rest
 	}
-	taskID := ""
+	taskID, nodeID := "", ""
 	for _, kv := range strings.Split(string(details), ",") {
-		if k, v, _ := strings.Cut(kv, "="); k == "com.docker.swarm.task.id" {
+		switch k, v, _ := strings.Cut(kv, "="); k {
+		case "com.docker.swarm.task.id":
 			taskID = v
+		case "com.docker.swarm.node.id":
+			nodeID = v
 		}
 	}
 	t := r.tasks[taskID] // a task that began after the list has no slot yet
@@ -111,7 +128,11 @@ func (r *taskRouter) write(svc swarm.Service, raw []byte, stream string) {
 	c := engine.Container{ID: taskID, Name: taskName(svc, t), Service: svc.Spec.Labels[engine.LabelService], Number: t.Slot}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.line(engine.LogLine{Container: c, Stream: stream, Time: at, Text: string(msg)})
+	node := r.nodes[nodeID].Description.Hostname
+	if node == "" {
+		node = shortID(nodeID)
+	}
+	r.line(engine.LogLine{Container: c, Stream: stream, Time: at, Text: string(msg), Node: node})
 }
 
 // lineSplitter calls emit with each whole line written to it, newline

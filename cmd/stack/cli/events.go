@@ -77,7 +77,7 @@ func eventLine(w io.Writer) func(engine.Event) {
 		for i, k := range keys {
 			attrs[i] = k + "=" + e.Attributes[k]
 		}
-		fmt.Fprintf(w, "%s container %s %s (%s)\n", e.Time.Format("2006-01-02 15:04:05.000000"), e.Action, e.ID, strings.Join(attrs, ", "))
+		fmt.Fprintf(w, "%s %s %s %s (%s)\n", e.Time.Format("2006-01-02 15:04:05.000000"), eventType(e), e.Action, e.ID, strings.Join(attrs, ", "))
 	}
 }
 
@@ -85,9 +85,16 @@ func eventLine(w io.Writer) func(engine.Event) {
 func eventJSON(w io.Writer) func(engine.Event) {
 	enc := json.NewEncoder(w)
 	return func(e engine.Event) {
-		_ = enc.Encode(struct {
-			engine.Event
-			Type string `json:"type"`
-		}{e, "container"})
+		e.Type = eventType(e)
+		_ = enc.Encode(e)
 	}
+}
+
+// eventType is what an event happened to: a container unless the driver
+// says otherwise (a Swarm's service or task).
+func eventType(e engine.Event) string {
+	if e.Type == "" {
+		return "container"
+	}
+	return e.Type
 }

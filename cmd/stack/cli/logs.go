@@ -103,6 +103,9 @@ func (p *logPrinter) line(l engine.LogLine) {
 	var b strings.Builder
 	if p.prefix {
 		name := fmt.Sprintf("%s-%d", l.Container.Service, l.Container.Number)
+		if l.Node != "" {
+			name += "@" + l.Node // a Swarm's task, as docker service logs names it
+		}
 		p.width = max(p.width, len(name)+1)
 		prefix := fmt.Sprintf("%-*s | ", p.width, name)
 		if p.colour {
@@ -131,6 +134,7 @@ func (p *logPrinter) line(l engine.LogLine) {
 type logJSON struct {
 	Service   string    `json:"service"`
 	Container string    `json:"container"`
+	Node      string    `json:"node,omitempty"`
 	Stream    string    `json:"stream"`
 	Time      time.Time `json:"time"`
 	Line      string    `json:"line"`
@@ -139,6 +143,6 @@ type logJSON struct {
 func jsonLogLine(w io.Writer) func(engine.LogLine) {
 	enc := json.NewEncoder(w)
 	return func(l engine.LogLine) {
-		_ = enc.Encode(logJSON{Service: l.Container.Service, Container: l.Container.Name, Stream: l.Stream, Time: l.Time, Line: l.Text})
+		_ = enc.Encode(logJSON{Service: l.Container.Service, Container: l.Container.Name, Node: l.Node, Stream: l.Stream, Time: l.Time, Line: l.Text})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/progress"
 )
 
 type statsOptions struct {
@@ -40,7 +41,7 @@ func newStatsCommand(g *Globals) *cobra.Command {
 			if o.Format != "table" && o.Format != "json" {
 				return fmt.Errorf("--format %q: use table or json", o.Format)
 			}
-			ctx := cmd.Context()
+			ctx := progress.WithSink(cmd.Context(), warningsTo(g.Stderr))
 			p, t, sr, err := openFor[engine.StatsReader](ctx, g, "stats", args)
 			if err != nil {
 				return err
@@ -157,6 +158,7 @@ type sampleJSON struct {
 	Time              time.Time `json:"time"`
 	Service           string    `json:"service"`
 	Container         string    `json:"container"`
+	Node              string    `json:"node,omitempty"`
 	ID                string    `json:"id"`
 	CPUPercent        float64   `json:"cpu_percent"`
 	CPUMachinePercent float64   `json:"cpu_machine_percent"`
@@ -181,7 +183,7 @@ func jsonSample(w io.Writer) func(engine.Sample) {
 			return
 		}
 		_ = enc.Encode(sampleJSON{
-			Time: s.Time, Service: s.Container.Service, Container: s.Container.Name, ID: s.Container.ID,
+			Time: s.Time, Service: s.Container.Service, Container: s.Container.Name, Node: s.Node, ID: s.Container.ID,
 			CPUPercent: s.CPUPercent, CPUMachinePercent: s.CPUOfMachine(), CPULimitPercent: s.CPUOfLimit(),
 			CPUs: s.CPUs, CPULimit: s.CPULimit,
 			Memory: s.MemoryUsage, MemoryLimit: s.MemoryLimit, MemoryPercent: s.MemoryPercent(), MemoryLimited: s.MemoryLimited,

@@ -134,7 +134,7 @@ func (b *statsBoard) frame(now time.Time, live bool, width int) frame {
 		if b.truncate && len(id) > 12 {
 			id = id[:12]
 		}
-		ct.add([]string{id, s.Container.Name, percent(s.CPUPercent), memory(s), memoryPercent(s), io2(s.NetRx, s.NetTx), io2(s.BlockRead, s.BlockWrite),
+		ct.add([]string{id, sampleName(s), percent(s.CPUPercent), memory(s), memoryPercent(s), io2(s.NetRx, s.NetTx), io2(s.BlockRead, s.BlockWrite),
 			fmt.Sprint(s.PIDs), percent(s.CPUOfMachine()), percent(s.CPUOfLimit())}, near(s))
 	}
 	st := table{header: []string{"SERVICE", "CONTAINERS", "CPU %", "CPU % OF MACHINE", "CPU % OF LIMIT", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"}}
