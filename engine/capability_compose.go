@@ -67,9 +67,18 @@ type AttachOptions struct {
 	// restores it: the driver calls it when the container has a terminal of
 	// its own (tty: true), which then gets the keys as typed.
 	Raw func() (restore func())
+	// Sizes, when set, gives this side's terminal size, first as it is,
+	// then at every change: the driver sizes the container's terminal
+	// (tty: true) to each, as docker attach does on SIGWINCH.
+	Sizes <-chan TerminalSize
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+}
+
+// TerminalSize is a terminal's size in characters.
+type TerminalSize struct {
+	Height, Width uint
 }
 
 // Syncer applies file changes to running containers (watch's sync): the

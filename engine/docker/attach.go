@@ -37,6 +37,11 @@ func (d *Driver) Attach(ctx context.Context, c engine.Container, o engine.Attach
 	if info.Config.Tty && stdin && o.Raw != nil {
 		defer o.Raw()()
 	}
+	if info.Config.Tty && o.Sizes != nil {
+		rctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go d.resize(rctx, c.ID, o.Sizes)
+	}
 	if stdin && o.Stdin != nil {
 		go func() {
 			_, _ = io.Copy(hijack.Conn, o.Stdin)
@@ -62,5 +67,30 @@ func (d *Driver) Attach(ctx context.Context, c engine.Container, o engine.Attach
 			return fmt.Errorf("reading the output of container %q: %w", c.Name, err)
 		}
 		return nil
+	}
+}
+
+// resize sizes container id's terminal to each size sizes gives until ctx
+// ends, as docker attach does: the first a row and a column larger just
+// before, so that the program on it redraws (a shell its prompt) even when
+// the size is the one of the last attach. A resize that fails (the
+// container exiting) leaves the next to try again.
+func (d *Driver) resize(ctx context.Context, id string, sizes <-chan engine.TerminalSize) {
+	first := true
+	for {
+		var s engine.TerminalSize
+		select {
+		case <-ctx.Done():
+			return
+		case s = <-sizes:
+		}
+		if s.Height == 0 || s.Width == 0 {
+			continue
+		}
+		if first {
+			first = false
+			_ = d.client.ContainerResize(ctx, id, container.ResizeOptions{Height: s.Height + 1, Width: s.Width + 1})
+		}
+		_ = d.client.ContainerResize(ctx, id, container.ResizeOptions{Height: s.Height, Width: s.Width})
 	}
 }

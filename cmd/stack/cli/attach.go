@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -33,6 +34,9 @@ func newAttachCommand(g *Globals) *cobra.Command {
 			}
 			defer t.Close()
 			o.Stdin, o.Stdout, o.Stderr = g.Stdin, g.Stdout, g.Stderr
+			sctx, stop := context.WithCancel(ctx)
+			defer stop()
+			o.Sizes = terminalSizes(sctx, g.Stdout, g.Stdin)
 			if f, ok := g.Stdin.(*os.File); ok && termIsTerminal(int(f.Fd())) {
 				o.Raw = func() func() {
 					st, err := term.MakeRaw(int(f.Fd()))
