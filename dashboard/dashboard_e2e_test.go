@@ -1,7 +1,6 @@
 package dashboard_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -9,8 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -59,7 +56,7 @@ services:
 `})
 	stack := e2e.Cmd{Dir: dir}
 	stack.MustRun(t, "up")
-	base := startDashboard(t, dir)
+	base, token := e2e.Dashboard(t, dir, nil)
 
 	for _, url := range []string{base, base + "?token=wrong", base + "events"} {
 		resp, err := http.Get(url)
@@ -72,7 +69,7 @@ services:
 		}
 	}
 
-	page := openPage(t, browser, base)
+	page := openPage(t, browser, base, token)
 	page.waitFor(t, "web's row running and healthy", `cell("web", "state") + " " + cell("web", "health")`, "running healthy")
 	page.waitFor(t, "worker's row running", `cell("worker", "state")`, "running")
 	page.waitFor(t, "a CPU plot of web drawn", `String(Number(document.querySelector('tr[data-service="web"] canvas.cpu-plot')?.dataset.points ?? 0) >= 2)`, "true")
@@ -131,67 +128,11 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// startDashboard runs stack dashboard in dir until the test ends and
-// returns its address without the token, and with it as page.token.
-func startDashboard(t *testing.T, dir string) string {
-	t.Helper()
-	cmd := exec.Command(e2e.Binary(t), "dashboard", "--no-open")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CI=true")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("stack dashboard after Ctrl-C: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Error("stack dashboard did not end within 10s of Ctrl-C")
-		}
-	})
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-	}()
-	select {
-	case l := <-lines:
-		_, url, ok := strings.Cut(l, ": http://")
-		if !ok || !strings.HasPrefix(url, "127.0.0.1:") || !strings.Contains(url, "/?token=") {
-			t.Fatalf("stack dashboard printed %q, want its address on 127.0.0.1 with a token", l)
-		}
-		base, token, _ := strings.Cut("http://"+url, "?token=")
-		tokens[base] = token
-		return base
-	case <-time.After(30 * time.Second):
-		t.Fatal("stack dashboard printed no address within 30s")
-	}
-	return ""
-}
-
-var tokens = map[string]string{}
-
 type page struct{ ctx context.Context }
 
-// openPage opens base with its token in a headless chromium, closed when
+// openPage opens base with token in a headless chromium, closed when
 // the test ends.
-func openPage(t *testing.T, browser, base string) page {
+func openPage(t *testing.T, browser, base, token string) page {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
 		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()))
@@ -206,7 +147,7 @@ func openPage(t *testing.T, browser, base string) page {
 	}
 	nav, cancelNav := context.WithTimeout(ctx, time.Minute)
 	defer cancelNav()
-	if err := chromedp.Do(nav, chromedp.Navigate(base+"?token="+tokens[base]), chromedp.WaitVisible("#services")); err != nil {
+	if err := chromedp.Do(nav, chromedp.Navigate(base+"?token="+token), chromedp.WaitVisible("#services")); err != nil {
 		t.Fatalf("opening the dashboard in chromium: %v", err)
 	}
 	return page{ctx: ctx}

@@ -1,16 +1,9 @@
 package dashboard_test
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
-	"net/http"
-	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/stack-deploy/stack/internal/e2e"
 )
@@ -48,40 +41,8 @@ x-stack:
 	stack.MustRun(t, "release", "--env", "staging", "--tag", "v2")
 	stack.MustRun(t, "up", "--env", "staging", "--lock", lockPath(t, v1))
 
-	cmd := exec.Command(e2e.Binary(t), "dashboard", "--no-open", "--env", "staging")
-	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "CI=true"), stack.Env...)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		_ = cmd.Wait()
-	}()
-	first, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("stack dashboard printed no address: %v", err)
-	}
-	_, url, _ := strings.Cut(strings.TrimSpace(first), ": ")
-	base, token, _ := strings.Cut(url, "?token=")
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"events?token="+token, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var last string
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+	shown := e2e.DashboardStates(t, dir, stack.Env, func(state []byte) bool {
 		var st struct {
 			Releases []struct {
 				Tag     string `json:"tag"`
@@ -90,20 +51,20 @@ x-stack:
 			} `json:"releases"`
 			ReleasesError string `json:"releases_error"`
 		}
-		if !ok || json.Unmarshal([]byte(data), &st) != nil {
-			continue
+		if json.Unmarshal(state, &st) != nil {
+			return false
 		}
 		var got []string
 		for _, r := range st.Releases {
 			got = append(got, r.Tag+" running="+map[bool]string{true: "yes", false: "no"}[r.Running]+" "+r.Images)
 		}
 		last = strings.Join(got, "; ") + st.ReleasesError
-		if len(st.Releases) == 2 && st.Releases[0].Tag == "v2" && !st.Releases[0].Running &&
-			st.Releases[1].Tag == "v1" && st.Releases[1].Running && strings.HasPrefix(st.Releases[1].Images, "web@") {
-			return
-		}
+		return len(st.Releases) == 2 && st.Releases[0].Tag == "v2" && !st.Releases[0].Running &&
+			st.Releases[1].Tag == "v1" && st.Releases[1].Running && strings.HasPrefix(st.Releases[1].Images, "web@")
+	}, "--env", "staging")
+	if !shown {
+		t.Errorf("stack dashboard's releases: %q, want v2, then v1 running", last)
 	}
-	t.Errorf("stack dashboard's releases: %q, want v2, then v1 running", last)
 }
 
 // lockPath is the release lock file stack release printed last.

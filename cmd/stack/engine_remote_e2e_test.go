@@ -232,8 +232,8 @@ func TestEngineOverTLS(t *testing.T) {
 
 // assertBounded runs `stack --engine-timeout 2s up` in dir with env, on an
 // engine at host that never answers, and checks it exits 1 within the
-// bound and a little more, naming the engine.
-func assertBounded(t *testing.T, dir string, env []string, host string) {
+// bound and a little more, naming the engine, and saying says.
+func assertBounded(t *testing.T, dir string, env []string, host string, says ...string) {
 	t.Helper()
 	var stderr bytes.Buffer
 	start := time.Now()
@@ -253,7 +253,7 @@ func assertBounded(t *testing.T, dir string, env []string, host string) {
 	if took < 2*time.Second || took > 6*time.Second {
 		t.Errorf("took %v; want the bound, 2s, and little more", took)
 	}
-	for _, want := range []string{"the engine at " + host + " has not answered ", " in 2s: it may be wedged"} {
+	for _, want := range append([]string{"the engine at " + host + " has not answered ", " in 2s: it may be wedged"}, says...) {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks %q", want)
 		}

@@ -2,9 +2,7 @@ package docker
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -12,6 +10,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 
 	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/internal/dockerclient"
 )
 
 var _ engine.EventWatcher = (*Driver)(nil)
@@ -30,23 +29,15 @@ func (d *Driver) Events(ctx context.Context, project string, o engine.EventsOpti
 	// The client reads Since and Until as `docker events` does (a time,
 	// or a duration before now).
 	msgs, errs := d.client.Events(ctx, events.ListOptions{Filters: args, Since: o.Since, Until: o.Until})
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case err := <-errs:
-			if errors.Is(err, io.EOF) || ctx.Err() != nil {
-				return nil // the engine ends the stream at Until
-			}
-			return fmt.Errorf("following the events of project %q: %w", project, err)
-		case m := <-msgs:
-			c := eventContainer(m)
-			if c.OneOff || !selected(c, o.Services, 0) {
-				continue
-			}
+	err := dockerclient.Follow(ctx, msgs, errs, func(m events.Message) {
+		if c := eventContainer(m); !c.OneOff && selected(c, o.Services, 0) {
 			event(eventOf(c, m))
 		}
+	})
+	if err != nil {
+		return fmt.Errorf("following the events of project %q: %w", project, err)
 	}
+	return nil
 }
 
 // eventOf is the engine's event m about c, without stack's labels in its

@@ -2,9 +2,7 @@ package swarm
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +14,7 @@ import (
 	timetypes "github.com/docker/docker/api/types/time"
 
 	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/internal/dockerclient"
 )
 
 // taskPoll is how often Events lists the project's tasks for their
@@ -86,28 +85,20 @@ func (d *Driver) serviceEvents(ctx context.Context, project string, o engine.Eve
 		Since:   o.Since, Until: o.Until,
 	})
 	ours := map[string]string{} // service ID -> compose service, or "" when not the project's
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case err := <-errs:
-			if errors.Is(err, io.EOF) || ctx.Err() != nil {
-				return nil // the manager ends the stream at Until
-			}
-			return fmt.Errorf("following the events of project %q: %w", project, err)
-		case m := <-msgs:
-			name := m.Actor.Attributes["name"]
-			svc, known := ours[m.Actor.ID]
-			if !known {
-				svc = d.projectService(ctx, project, m.Actor.ID, name)
-				ours[m.Actor.ID] = svc
-			}
-			if svc == "" {
-				continue
-			}
+	err := dockerclient.Follow(ctx, msgs, errs, func(m events.Message) {
+		svc, known := ours[m.Actor.ID]
+		if !known {
+			svc = d.projectService(ctx, project, m.Actor.ID, m.Actor.Attributes["name"])
+			ours[m.Actor.ID] = svc
+		}
+		if svc != "" {
 			emit(serviceEvent(svc, m))
 		}
+	})
+	if err != nil {
+		return fmt.Errorf("following the events of project %q: %w", project, err)
 	}
+	return nil
 }
 
 // projectService is the compose service of the Swarm service id (named

@@ -3,16 +3,11 @@ package swarm_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -136,35 +131,6 @@ func TestStatsEventsLogsOnSwarm(t *testing.T) {
 // memory its tasks use, for 30s at most.
 func dashboardShowsTasks(t *testing.T, dir string, env []string) {
 	t.Helper()
-	cmd := exec.Command(e2e.Binary(t), "dashboard", "--no-open")
-	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "CI=true"), env...)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		_ = cmd.Wait()
-	}()
-	first, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("stack dashboard printed no address: %v", err)
-	}
-	_, url, _ := strings.Cut(strings.TrimSpace(first), ": ")
-	base, token, _ := strings.Cut(url, "?token=")
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"events?token="+token, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	type state struct {
 		Services []struct {
 			Name     string `json:"name"`
@@ -176,13 +142,10 @@ func dashboardShowsTasks(t *testing.T, dir string, env []string) {
 		} `json:"services"`
 	}
 	var last string
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+	shown := e2e.DashboardStates(t, dir, env, func(data []byte) bool {
 		var st state
-		if !ok || json.Unmarshal([]byte(data), &st) != nil {
-			continue
+		if json.Unmarshal(data, &st) != nil {
+			return false
 		}
 		for _, s := range st.Services {
 			if s.Name != "web" {
@@ -193,12 +156,13 @@ func dashboardShowsTasks(t *testing.T, dir string, env []string) {
 				nodes[strconv.Itoa(i)] = r.Node
 			}
 			last = fmt.Sprintf("%d running, nodes %v, memory %d", s.Running, nodes, s.Memory)
-			if s.Running == 3 && distinct(nodes) == 3 && s.Memory > 0 {
-				return
-			}
+			return s.Running == 3 && distinct(nodes) == 3 && s.Memory > 0
 		}
+		return false
+	})
+	if !shown {
+		t.Errorf("stack dashboard on the Swarm: web shows %s; want 3 running on three nodes, with their memory", last)
 	}
-	t.Errorf("stack dashboard on the Swarm: web shows %s; want 3 running on three nodes, with their memory", last)
 }
 
 func distinct(m map[string]string) int {
@@ -273,26 +237,6 @@ func (e *eventsRun) read() []eventLine {
 func startEvents(t *testing.T, dir string, since time.Time) *eventsRun {
 	t.Helper()
 	run := &eventsRun{}
-	cmd := exec.Command(e2e.Binary(t), "events", "--format", "json", "--since", since.Add(-time.Second).Format(time.RFC3339Nano))
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CI=true", "STACK_ENV=cluster")
-	cmd.Stdout, cmd.Stderr = run, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("stack events after Ctrl-C: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Error("stack events did not end within 10s of Ctrl-C")
-		}
-	})
+	e2e.Background(t, dir, []string{"STACK_ENV=cluster"}, run, "events", "--format", "json", "--since", since.Add(-time.Second).Format(time.RFC3339Nano))
 	return run
 }

@@ -39,11 +39,7 @@ func newDashboardCommand(g *Globals) *cobra.Command {
 				return fmt.Errorf("--port %d: use a port from 1 to 65535, or 0 for a free one", o.Port)
 			}
 			ctx := cmd.Context()
-			p, err := g.LoadProject(ctx)
-			if err != nil {
-				return err
-			}
-			t, err := g.target(p)
+			p, t, err := g.open(ctx)
 			if err != nil {
 				return err
 			}

@@ -32,11 +32,7 @@ func newEnvCommand(g *Globals) *cobra.Command {
 			if o.Format != "text" && o.Format != "json" {
 				return fmt.Errorf("--format %q: use text or json", o.Format)
 			}
-			p, err := g.LoadProject(cmd.Context())
-			if err != nil {
-				return err
-			}
-			t, err := g.target(p)
+			p, t, err := g.open(cmd.Context())
 			if err != nil {
 				return err
 			}
