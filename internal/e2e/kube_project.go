@@ -8,6 +8,8 @@ import "testing"
 func (l *KubeLab) KubeProject(t testing.TB) string {
 	t.Helper()
 	name := uniqueName(t)
-	t.Cleanup(func() { l.Kubectl(t, "delete", "namespace", name, "--ignore-not-found", "--wait=true", "--timeout=90s") })
+	t.Cleanup(func() {
+		l.Kubectl(t, "delete", "namespace", name, "--ignore-not-found", "--wait=true", "--timeout=90s")
+	})
 	return name
 }
