@@ -47,6 +47,9 @@ type Object struct {
 	Kind    string `json:"kind"`
 	Name    string `json:"name"`
 	Service string `json:"service,omitempty"`
+	// Headless marks a Service without a cluster IP, which cannot get one
+	// (nor lose it) in place.
+	Headless bool `json:"headless,omitempty"`
 }
 
 // Observe reads the objects carrying p's project label in its namespace:
@@ -124,6 +127,7 @@ func (d *Driver) readCore(ctx context.Context, c *Cluster, opts metav1.ListOptio
 	}
 	for _, s := range svcs.Items {
 		c.add("Service", s.ObjectMeta, nil)
+		c.Objects[len(c.Objects)-1].Headless = s.Spec.ClusterIP == corev1.ClusterIPNone
 	}
 	claims, err := core.PersistentVolumeClaims(c.Namespace).List(ctx, opts)
 	if err != nil {

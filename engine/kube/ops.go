@@ -57,7 +57,10 @@ type Rollout struct {
 //   - a stopped service is scaled to 0;
 //   - a removed service: its workload and Services deleted, then waited
 //     gone; a removed volume (down -v): its claims deleted and waited gone;
-//   - networks are the namespace: nothing to do.
+//   - networks are the namespace: nothing to do;
+//   - an object of the project's ApplySet that is no longer made (a secret
+//     nothing mounts, a Service for ports no longer published) is pruned:
+//     an action of its own, deleted once the rest is done (applyset.go).
 func (d *Driver) Operations(plan *engine.Plan) (*engine.Graph, error) {
 	b := &opBuilder{d: d, plan: plan, g: &engine.Graph{}, last: map[string]string{}}
 	if c, ok := observedCluster(plan.Observed); ok {
@@ -83,6 +86,9 @@ func (d *Driver) Operations(plan *engine.Plan) (*engine.Graph, error) {
 			return nil, err
 		}
 	}
+	if err := b.prune(); err != nil {
+		return nil, err
+	}
 	return b.g, b.g.Check()
 }
 
@@ -104,6 +110,7 @@ func (b *opBuilder) desired() (*Objects, error) {
 		if err != nil {
 			return nil, fmt.Errorf("mapping the project to Kubernetes objects: %w", err)
 		}
+		objs.joinApplySet()
 		b.objects = objs
 	}
 	return b.objects, nil
@@ -168,15 +175,24 @@ func (b *opBuilder) service(a *engine.Action) error {
 		return fmt.Errorf("service %q: not in the mapped objects", name)
 	}
 	prev := ""
+	var gone []Object
+	var why []string
 	if exists && (s.Kind == Job || have.Kind != s.Kind) {
-		why := "a Job runs again as a new one"
+		gone = append(gone, Object{Kind: string(have.Kind), Name: have.Name, Service: name})
+		why = append(why, "a Job runs again as a new one")
 		if have.Kind != s.Kind {
-			why = fmt.Sprintf("it becomes a %s", s.Kind)
+			why[0] = fmt.Sprintf("it becomes a %s", s.Kind)
 		}
-		prev = b.deleteAndWait(a, Delete{Namespace: ns, Objects: []Object{{Kind: string(have.Kind), Name: have.Name, Service: name}}}, why, target(have.Kind, have.Name))
+	}
+	if o, ok := b.observedService(name); ok && o.Headless != (s.Service.Spec != nil && s.Service.Spec.ClusterIP != nil && *s.Service.Spec.ClusterIP == "None") {
+		gone = append(gone, o)
+		why = append(why, "its Service's cluster IP cannot change in place")
+	}
+	if len(gone) > 0 {
+		prev = b.deleteAndWait(a, Delete{Namespace: ns, Objects: gone}, strings.Join(why, "; "), "service:"+name)
 	}
 	id := b.add(a, &engine.Op{Kind: OpApply, Target: target(s.Kind, name), Detail: "server-side, field manager " + FieldManager,
-		Payload: Apply{Objects: objs.forService(s, b.plan.Desired)}}, prev)
+		Payload: Apply{Objects: objs.forService(s, b.plan.Desired, applySetParent(b.plan.Project, ns))}}, prev)
 	cond, detail := a.Ready, "until rolled out"
 	if s.Kind == Job {
 		cond, detail = engine.Completed, "until complete"
@@ -184,6 +200,16 @@ func (b *opBuilder) service(a *engine.Action) error {
 	b.add(a, &engine.Op{Kind: engine.OpWait, Target: target(s.Kind, name), Condition: cond, Detail: detail,
 		Payload: Rollout{Project: b.plan.Project, Namespace: ns, Service: name, Kind: s.Kind, Name: name, Hash: s.Hash.Sum}}, id)
 	return nil
+}
+
+// observedService is the observed Service named like service.
+func (b *opBuilder) observedService(service string) (Object, bool) {
+	for _, o := range b.cluster.Objects {
+		if o.Kind == "Service" && o.Name == service {
+			return o, true
+		}
+	}
+	return Object{}, false
 }
 
 // volume deletes a removed volume's claims (down -v); a new one is made

@@ -16,9 +16,9 @@ func (o *Objects) service(name string) (Service, bool) {
 }
 
 // forService lists the objects one service's apply sends, in order: the
-// namespace, the config maps, secrets and shared claims its pods mount,
+// namespace, the ApplySet's parent, the config maps, secrets and shared claims its pods mount,
 // its Services, then its workload.
-func (o *Objects) forService(s Service, p *manifest.Project) []any {
+func (o *Objects) forService(s Service, p *manifest.Project, parent any) []any {
 	svc := p.Project.Services[s.Name]
 	configs, secrets, volumes := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, c := range svc.Configs {
@@ -30,7 +30,7 @@ func (o *Objects) forService(s Service, p *manifest.Project) []any {
 	for _, v := range svc.Volumes {
 		volumes[v.Source] = true
 	}
-	out := []any{o.Namespace}
+	out := []any{o.Namespace, parent}
 	for _, c := range o.ConfigMaps {
 		if configs[c.Labels[LabelConfig]] {
 			out = append(out, c)

@@ -87,9 +87,12 @@ func TestUpOnKubernetes(t *testing.T) {
 		}
 	}
 	versions := func() string {
-		return lab.Kubectl(t, "-n", ns, "get", "deploy,statefulset,service,pvc,configmap,secret", "-l", "io.stack.project="+ns, "-o", `jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.resourceVersion} {end}`)
+		return lab.Kubectl(t, "-n", ns, "get", "deploy,statefulset,service,pvc,configmap,secret", "-l", "io.stack.project", "-o", `jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.resourceVersion} {end}`)
 	}
 	before := versions()
+	if !strings.Contains(before, "Deployment/app=") || !strings.Contains(before, "StatefulSet/redis=") {
+		t.Fatalf("the project's objects: %q", before)
+	}
 	stack.MustRun(t, "up", "--env", "lab", "--timeout", "180s")
 	if after := versions(); after != before {
 		t.Errorf("a no-op up wrote:\nbefore %s\nafter  %s", before, after)
