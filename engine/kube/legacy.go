@@ -13,7 +13,8 @@ import (
 // engine/swarm/state.go does for a Swarm service. A workload whose pods
 // cannot run (ImagePullBackOff, CrashLoopBackOff) is exited with code 1,
 // so that the plan starts it again; a Job is exited, with code 0 once
-// complete, 1 once failed. It goes with the container-shaped view.
+// complete, 1 once failed; one scaled to 0 (stack stop) is one replica
+// exited with code 0. It goes with the container-shaped view.
 func legacyContainers(states []engine.ServiceState) []engine.Container {
 	var out []engine.Container
 	for _, s := range states {
@@ -27,7 +28,11 @@ func legacyContainers(states []engine.ServiceState) []engine.Container {
 		case s.Stopped != "" || s.Broken != "":
 			c.State, c.ExitCode = "exited", 1
 		}
-		for i := 1; i <= s.Replicas; i++ {
+		n := s.Replicas
+		if n == 0 && s.Stopped != "" {
+			n, c.State, c.ExitCode = 1, "exited", 0 // scaled to 0: one stopped replica, which start starts
+		}
+		for i := 1; i <= n; i++ {
 			c.Number = i
 			c.ID = fmt.Sprintf("%s-%d", s.Name, i)
 			out = append(out, c)

@@ -108,8 +108,11 @@ func (d *Driver) read(ctx context.Context, ns, project string) (*Cluster, []core
 	for svc, w := range c.Workloads {
 		if w.Broken == "" {
 			w.Broken = podTrouble(pods.Items, svc, w.Hash)
-			c.Workloads[svc] = w
 		}
+		if w.Broken == "" {
+			w.Broken = podCrashing(pods.Items, svc, w.Hash)
+		}
+		c.Workloads[svc] = w
 	}
 	sort.Slice(c.Objects, func(i, j int) bool {
 		a, b := c.Objects[i], c.Objects[j]
@@ -236,8 +239,11 @@ func serviceState(svc string, w Workload) engine.ServiceState {
 	if w.Hash != "" {
 		s.Versions = []engine.Version{{Hash: w.Hash, Parts: w.Parts, Count: w.Replicas}}
 	}
-	if w.Failed != "" {
+	switch {
+	case w.Failed != "":
 		s.Stopped = w.Failed
+	case w.Replicas == 0 && w.Kind != Job && w.Kind != DaemonSet:
+		s.Stopped = "scaled to 0 (stack stop)"
 	}
 	return s
 }

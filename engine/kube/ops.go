@@ -174,6 +174,14 @@ func (b *opBuilder) service(a *engine.Action) error {
 	if !ok {
 		return fmt.Errorf("service %q: not in the mapped objects", name)
 	}
+	if a.Kind == engine.Start && exists && have.Replicas == 0 && (s.Kind == Deployment || s.Kind == StatefulSet) {
+		// stopped (scaled to 0), and current as Diff says: scaled back, its
+		// template as it is
+		r := Rollout{Project: b.plan.Project, Namespace: ns, Service: name, Kind: have.Kind, Name: have.Name, Hash: have.Hash, Replicas: s.replicas()}
+		id := b.add(a, &engine.Op{Kind: OpScale, Target: target(have.Kind, have.Name), Detail: fmt.Sprintf("to %d replicas", r.Replicas), Payload: r}, "")
+		b.add(a, &engine.Op{Kind: engine.OpWait, Target: target(have.Kind, have.Name), Condition: a.Ready, Detail: "until rolled out", Payload: r}, id)
+		return nil
+	}
 	prev := ""
 	var gone []Object
 	var why []string

@@ -141,3 +141,22 @@ func lastLine(msg string, cs corev1.ContainerStatus) string {
 	}
 	return msg
 }
+
+// podCrashing says why pods of service made from template hash keep
+// failing between two looks: a container that is not ready and has
+// restarted after exiting with a code other than 0 (it may be running
+// again, or waiting, at this instant). Observe reads it with podTrouble: a
+// plan must not take a crash loop for a healthy service.
+func podCrashing(pods []corev1.Pod, service, hash string) string {
+	for _, p := range pods {
+		if p.Labels[engine.LabelService] != service || p.DeletionTimestamp != nil || hash != "" && p.Annotations[engine.LabelConfigHash] != hash {
+			continue
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if t := cs.LastTerminationState.Terminated; t != nil && t.ExitCode != 0 && !cs.Ready && cs.RestartCount > 0 {
+				return fmt.Sprintf("pod %s: restarted %d times, last exited with code %d (%s)", p.Name, cs.RestartCount, t.ExitCode, t.Reason)
+			}
+		}
+	}
+	return ""
+}

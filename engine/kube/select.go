@@ -65,3 +65,14 @@ func (s Service) workload() any {
 	}
 	return s.Deployment
 }
+
+// replicas is the replica count the service's workload asks for.
+func (s Service) replicas() int32 {
+	switch {
+	case s.Deployment != nil && s.Deployment.Spec != nil && s.Deployment.Spec.Replicas != nil:
+		return *s.Deployment.Spec.Replicas
+	case s.StatefulSet != nil && s.StatefulSet.Spec != nil && s.StatefulSet.Spec.Replicas != nil:
+		return *s.StatefulSet.Spec.Replicas
+	}
+	return 1
+}
