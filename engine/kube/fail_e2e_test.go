@@ -11,7 +11,9 @@ import (
 // TestCrashLoopEndsTheWait: a rollout that cannot finish fails at once
 // with the pod's own reason, not at the timeout.
 //
-// Model: db (sleeps), and web, which exits 3 as soon as it starts.
+// Model: db (sleeps), and web, which exits 3 as soon as it starts (its
+// healthcheck, never passing, keeps it from counting as ready in the
+// instant it runs).
 //
 // Steps: up --timeout 10m -> exit 1, naming web's pod, CrashLoopBackOff
 // and exit code 3; db is up -> plan shows web to be started again.
@@ -29,6 +31,7 @@ services:
   web:
     image: ` + image + `
     command: [sh, -c, "exit 3"]
+    healthcheck: {test: [CMD, test, -f, /ready], interval: 1s}
     depends_on: [db]
 x-stack:
   environments:

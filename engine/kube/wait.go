@@ -50,13 +50,15 @@ func (x *executor) waitRollout(ctx context.Context, r Rollout, notes engine.Note
 			return false, fmt.Errorf("reading %s: %w", what, err)
 		}
 		msg, done, err := rolloutStatus(obj)
-		if err != nil || done {
-			return done, err
+		if err != nil {
+			return false, err
 		}
-		if msg != last {
+		if msg != last && !done {
 			notes.Status(msg)
 			last = msg
 		}
+		// Even once rolled out: a pod already seen crash looping (one
+		// without a readiness probe is ready the instant it runs) fails it.
 		pods, err := x.client.CoreV1().Pods(r.Namespace).List(ctx, metav1.ListOptions{
 			LabelSelector: engine.LabelProject + "=" + r.Project + "," + engine.LabelService + "=" + r.Service})
 		if err != nil {
@@ -65,7 +67,7 @@ func (x *executor) waitRollout(ctx context.Context, r Rollout, notes engine.Note
 		if why := podTrouble(pods.Items, r.Service, r.Hash); why != "" {
 			return false, fmt.Errorf("%s cannot roll out: %s", what, why)
 		}
-		return false, nil
+		return done, nil
 	})
 }
 
