@@ -106,3 +106,31 @@ x-stack:
 		t.Errorf("after both ups the lease is still there: %s", lease)
 	}
 }
+
+// TestImagePullBackOffEndsTheWait: an image the registry does not have
+// ends the wait once the kubelet backs off pulling it, naming the pod and
+// the reason.
+//
+// Model: web, running an image by a digest the lab registry lacks.
+func TestImagePullBackOffEndsTheWait(t *testing.T) {
+	lab := e2e.Kube(t)
+	ns := lab.KubeProject(t)
+	dir := t.TempDir()
+	e2e.WriteFiles(t, dir, map[string]string{"compose.yaml": `name: ` + ns + `
+services:
+  web:
+    image: ` + lab.Registry + `/nosuch/web@sha256:` + strings.Repeat("0", 64) + `
+x-stack:
+  environments:
+    lab: {orchestrator: kubernetes, namespace: ` + ns + `}
+`})
+	r := e2e.Cmd{Dir: dir, Env: lab.Env()}.Run(t, "up", "--env", "lab", "--timeout", "10m")
+	if r.Code != 1 {
+		t.Fatalf("up of a missing image: exit %d, want 1", r.Code)
+	}
+	for _, want := range []string{"pod web-", "ImagePullBackOff"} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("up's error lacks %q:\n%s", want, r.Stderr)
+		}
+	}
+}
