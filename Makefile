@@ -51,7 +51,7 @@ kube-lab-down: ## remove the Kubernetes lab and everything it made (the built bi
 	scripts/kube-lab.sh down
 
 .PHONY: test
-test: engine tools swarm-lab engine-29 ## every test: unit and end-to-end on the main engine, registries and a Swarm; then the end-to-end packages on engine 29 (scripts/test-engines.sh: a watchdog fails a pass whose engine wedges)
+test: engine tools swarm-lab engine-29 kube-lab ## every test: unit and end-to-end on the main engine, registries, a Swarm and a one-node Kubernetes; then the end-to-end packages on engine 29 (scripts/test-engines.sh: a watchdog fails a pass whose engine wedges)
 	TEST_PKGS="$(PKGS)" scripts/test-engines.sh all
 
 .PHONY: unit
@@ -70,7 +70,7 @@ fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')
 
 .PHONY: bench
-bench: engine tools swarm-lab engine-29 ## benchmarks that print time and memory figures beside the anchors: Docker Compose (COMPOSE=binary, else docker compose), the raw Engine API, docker stack deploy on the Swarm lab; then the 30-service DAG on engine 29
+bench: engine tools swarm-lab engine-29 kube-lab ## benchmarks that print time and memory figures beside the anchors: Docker Compose (COMPOSE=binary, else docker compose), the raw Engine API, docker stack deploy on the Swarm lab; then the 30-service DAG on engine 29
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
 	eval "$$(scripts/engine-29.sh env)" && $(GO) test -run '^$$' -bench 'LayeredDAG$$' -benchmem -count=1 -timeout 30m ./engine/docker/
 

@@ -22,11 +22,12 @@ type openOptions struct{ orchestrator string }
 func WithOrchestrator(name string) Option { return func(o *openOptions) { o.orchestrator = name } }
 
 // openers connect to an environment's engine (its host:, "" for DOCKER_HOST
-// or the current docker context) with one orchestrator's driver: adding a
-// driver is adding its opener here.
-var openers = map[string]func(host string) (*Target, error){
-	manifest.OrchestratorDocker: openDocker,
-	manifest.OrchestratorSwarm:  openSwarm,
+// or the current docker context; a cluster's context:) with one
+// orchestrator's driver: adding a driver is adding its opener here.
+var openers = map[string]func(env manifest.Environment) (*Target, error){
+	manifest.OrchestratorDocker:     func(env manifest.Environment) (*Target, error) { return openDocker(env.Host) },
+	manifest.OrchestratorSwarm:      func(env manifest.Environment) (*Target, error) { return openSwarm(env.Host) },
+	manifest.OrchestratorKubernetes: openKube,
 }
 
 // Open connects to the engine p's environment names with its
@@ -36,9 +37,9 @@ func Open(p *manifest.Project, opts ...Option) (*Target, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	host := ""
+	env := manifest.Environment{}
 	if p.Env != nil {
-		host = p.Env.Host
+		env = p.Env.Environment
 		if o.orchestrator == "" {
 			o.orchestrator = p.Env.Orchestrator
 		}
@@ -53,7 +54,7 @@ func Open(p *manifest.Project, opts ...Option) (*Target, error) {
 	if !ok {
 		return nil, fmt.Errorf("orchestrator %q: no driver opens it", o.orchestrator)
 	}
-	return open(host)
+	return open(env)
 }
 
 // openDocker deploys to one engine, which also builds.

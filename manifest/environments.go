@@ -94,15 +94,13 @@ const (
 )
 
 // ValidOrchestrator checks an orchestrator's name: empty (the default,
-// docker), docker or swarm.
+// docker), docker, swarm or kubernetes.
 func ValidOrchestrator(name string) error {
 	switch name {
-	case "", OrchestratorDocker, OrchestratorSwarm:
+	case "", OrchestratorDocker, OrchestratorSwarm, OrchestratorKubernetes:
 		return nil
-	case OrchestratorKubernetes:
-		return errors.New("deploying to Kubernetes is not there yet: `stack config --format kubernetes` prints the objects to apply (kubectl apply --server-side -f -)")
 	}
-	return fmt.Errorf("orchestrator %q is not one stack has: use %s or %s", name, OrchestratorDocker, OrchestratorSwarm)
+	return fmt.Errorf("orchestrator %q is not one stack has: use %s, %s or %s", name, OrchestratorDocker, OrchestratorSwarm, OrchestratorKubernetes)
 }
 
 // Selected is the environment a Project was loaded for.

@@ -231,16 +231,5 @@ func (e Environment) validateKubernetes(base *Project, env string) error {
 }
 
 // KnownOrchestrator checks the orchestrator an environment names: one that
-// ValidOrchestrator accepts, or kubernetes, whose objects `stack config
-// --format kubernetes` prints while its driver is being built. Deploying
-// still goes through ValidOrchestrator, so that an environment meant for a
-// cluster is never deployed to a Docker engine by default.
-func KnownOrchestrator(name string) error {
-	if name == OrchestratorKubernetes {
-		return nil
-	}
-	if err := ValidOrchestrator(name); err != nil {
-		return fmt.Errorf("orchestrator %q is not one stack has: use %s, %s or %s", name, OrchestratorDocker, OrchestratorSwarm, OrchestratorKubernetes)
-	}
-	return nil
-}
+// ValidOrchestrator accepts.
+func KnownOrchestrator(name string) error { return ValidOrchestrator(name) }

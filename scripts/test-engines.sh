@@ -2,7 +2,10 @@
 # test-engines.sh: `make test`'s runner. It runs the tests once per engine,
 # one pass after the other, each under a watchdog:
 #
-#   main   every package, on the main engine (DOCKER_HOST unset: 20.10 here)
+#   main   every package, on the main engine (DOCKER_HOST unset: 20.10 here),
+#          with the Kubernetes lab's KUBECONFIG, STACK_KUBE_NODE and
+#          STACK_KUBE_REGISTRY (scripts/kube-lab.sh env) when it is up:
+#          engine/kube's end-to-end tests drive it
 #   29     the packages whose end-to-end tests drive the engine DOCKER_HOST
 #          names (TEST_PKGS_29), on engine 29 (scripts/engine-29.sh, which
 #          must be up); engine/swarm drives the Swarm lab's own engines and
@@ -104,7 +107,9 @@ pass() {
 }
 
 main_pass() {
-  (unset DOCKER_HOST DOCKER_CONTEXT; cd "$ROOT" &&
+  local kube
+  kube=$("$HERE/kube-lab.sh" env 2>/dev/null) || kube=""
+  (unset DOCKER_HOST DOCKER_CONTEXT; eval "$kube"; cd "$ROOT" &&
     # shellcheck disable=SC2086
     pass main unix:///var/run/docker.sock /var/run/docker.pid /var/run/docker "" $TEST_PKGS)
 }

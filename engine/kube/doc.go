@@ -1,5 +1,7 @@
-// Package kube maps a compose project to the Kubernetes objects that run it:
-// the pure half of the Kubernetes driver. Map takes the loaded project (after
+// Package kube is the Kubernetes driver (Driver: observe.go, ops.go,
+// execute.go, wait.go, applyset.go, lease.go, ps.go) and, in the files
+// named below, the mapping of a compose project to the Kubernetes objects
+// that run it: the driver's pure half. Map takes the loaded project (after
 // address injection, with images as pinned) and returns client-go's typed
 // apply configurations, which the driver server-side applies with field
 // manager "stack" and which `stack config --format kubernetes` prints as YAML
