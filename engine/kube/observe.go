@@ -212,7 +212,6 @@ func observed(p *manifest.Project, c *Cluster) *engine.Observed {
 	for _, svc := range sortedKeys(c.Workloads) {
 		out.Services = append(out.Services, serviceState(svc, c.Workloads[svc]))
 	}
-	out.Containers = legacyContainers(out.Services)
 	if len(c.Workloads) > 0 {
 		for _, key := range sortedKeys(p.Project.Networks) {
 			n := p.Project.Networks[key]
