@@ -26,6 +26,9 @@ type Cluster struct {
 	// Objects are every object carrying the project's label, for down and
 	// prune.
 	Objects []Object
+	// OneOffs are the services that have one-off Jobs (`stack run`), whose
+	// objects are under <service>-run.
+	OneOffs map[string]bool
 }
 
 // Workload is one service's workload as the cluster holds it.
@@ -162,6 +165,9 @@ func (d *Driver) readCore(ctx context.Context, c *Cluster, opts metav1.ListOptio
 // add records an object, and a workload under its service.
 func (c *Cluster) add(kind string, meta metav1.ObjectMeta, w *Workload) {
 	svc := meta.Labels[engine.LabelService]
+	if c.oneOff(meta, svc) {
+		return
+	}
 	c.Objects = append(c.Objects, Object{Kind: kind, Name: meta.Name, Service: svc})
 	if w != nil && svc != "" {
 		w.Kind, w.Name = Kind(kind), meta.Name
@@ -212,6 +218,7 @@ func observed(p *manifest.Project, c *Cluster) *engine.Observed {
 	for _, svc := range sortedKeys(c.Workloads) {
 		out.Services = append(out.Services, serviceState(svc, c.Workloads[svc]))
 	}
+	out.Services = append(out.Services, c.oneOffStates()...)
 	if len(c.Workloads) > 0 {
 		for _, key := range sortedKeys(p.Project.Networks) {
 			n := p.Project.Networks[key]
