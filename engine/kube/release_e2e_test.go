@@ -99,9 +99,18 @@ func TestReleasePhaseOnKubernetes(t *testing.T) {
 		t.Errorf("a failed before step changed the service: it runs %s (v2: %s), log %s", running(), v2, l)
 	}
 
+	if r := stack().Run(t, "run", "--rm", "-e", "CODE=4", "api", "sh", "-c", "echo out; echo err >&2; exit $CODE"); r.Code != 4 || !strings.Contains(r.Stdout, "out\n") || !strings.Contains(r.Stdout, "err\n") {
+		t.Errorf("stack run of exit 4: exit %d, output %q, want 4 and both lines", r.Code, r.Stdout)
+	}
+	if r := stack().Run(t, "run", "--rm", "-i", "api", "true"); r.Code == 0 || !strings.Contains(r.Stderr, "stack run -i: not supported by the kubernetes orchestrator") {
+		t.Errorf("stack run -i: exit %d, want it refused naming -i\n%s", r.Code, r.Stderr)
+	}
 	stack().MustRun(t, "run", "api", "true")
-	if jobs := lab.Kubectl(t, "-n", ns, "get", "jobs", "-l", "io.stack.oneoff=true", "-o", "name"); !strings.Contains(jobs, "job.batch/api-run-") {
-		t.Errorf("run without --rm left no job: %q", jobs)
+	if img := lab.Kubectl(t, "-n", ns, "get", "jobs", "-l", "io.stack.oneoff=true", "-o", "jsonpath={.items[*].spec.template.spec.containers[0].image}"); !strings.Contains(img, "/api@sha256:") && !strings.Contains(img, "/api:latest@sha256:") {
+		t.Errorf("the one-off runs %q, not api's image by digest", img)
+	}
+	if jobs := lab.Kubectl(t, "-n", ns, "get", "jobs", "-l", "io.stack.oneoff=true", "-o", "name"); !strings.HasPrefix(jobs, "job.batch/api-run-") || strings.Contains(jobs, "\n") {
+		t.Errorf("the one-off jobs after runs with --rm and one without: %q, want that one", jobs)
 	}
 	if down := stack().MustRun(t, "down"); !strings.Contains(down.Stdout+down.Stderr, "service:api-run") {
 		t.Errorf("down does not name the one-off as an orphan:\n%s%s", down.Stdout, down.Stderr)
