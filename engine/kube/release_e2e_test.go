@@ -52,6 +52,7 @@ x-stack:
 func TestReleasePhaseOnKubernetes(t *testing.T) {
 	lab := e2e.Kube(t)
 	ns := lab.KubeProject(t)
+	removeImages(t, lab.Registry+"/"+ns+"/")
 	dir := t.TempDir()
 	compose := strings.NewReplacer("NAMESPACE", ns, "REGISTRY", lab.Registry+"/"+ns).Replace(phaseKube)
 	e2e.WriteFiles(t, dir, map[string]string{
