@@ -50,6 +50,7 @@ func (d *Driver) Run(ctx context.Context, p *manifest.Project, o engine.RunOptio
 		return 0, fmt.Errorf("no such service: %q", o.Service)
 	}
 	ns := *objs.Namespace.Name
+	objs.joinApplySet() // as up applies them: the apply must not take an object out of the set
 	x := &executor{client: d.client, wait: defaultWait}
 	for _, obj := range oneOffNeeds(objs, s, p) {
 		if err := x.apply(ctx, obj); err != nil {
@@ -71,11 +72,11 @@ func (d *Driver) Run(ctx context.Context, p *manifest.Project, o engine.RunOptio
 	return d.follow(ctx, ns, name, o)
 }
 
-// oneOffNeeds are the objects the one-off's pod mounts: the namespace, its
-// config maps, secrets and shared claims, and the claims of replica 0 of
-// its per-replica volumes.
+// oneOffNeeds are the objects the one-off's pod mounts: the namespace (and
+// the ApplySet's parent), its config maps, secrets and shared claims, and
+// the claims of replica 0 of its per-replica volumes.
 func oneOffNeeds(objs *Objects, s Service, p *manifest.Project) []any {
-	all := objs.forService(s, p, nil)
+	all := objs.forService(s, p, applySetParent(p.Name, *objs.Namespace.Name))
 	var out []any
 	for _, obj := range all[:len(all)-1] {
 		switch obj.(type) {
