@@ -10,7 +10,8 @@ import (
 // phaseKube: api, one replica whose volume data is a claim (data-api-0 of
 // its StatefulSet), appends "started <version>" to /data/log as it starts;
 // the before step appends "migrate <version>" and the address of redis it
-// was given, the after step "after <version>"; STEP makes the before step
+// was given, once it found the secret token (which, on the first deploy, the
+// step's run makes), the after step "after <version>"; STEP makes the before step
 // fail.
 const phaseKube = `
 services:
@@ -21,13 +22,16 @@ services:
     build: ./api
     command: ["sh", "-c", "echo started $$(cat /version) >> /data/log; trap 'exit 0' TERM; sleep 3600 & wait"]
     volumes: [data:/data]
+    secrets: [token]
     depends_on: [redis]
     stop_grace_period: 1s
 volumes:
   data: {}
+secrets:
+  token: {environment: TOKEN}
 x-stack:
   release:
-    before: [{service: api, command: ["sh", "-c", "echo migrate $$(cat /version) $$REDIS_HOST | tee -a /data/log; ${STEP:-true}"]}]
+    before: [{service: api, command: ["sh", "-c", "test -s /run/secrets/token && echo migrate $$(cat /version) $$REDIS_HOST | tee -a /data/log; ${STEP:-true}"]}]
     after: [{service: api, command: ["sh", "-c", "echo after $$(cat /version) >> /data/log"]}]
   environments:
     lab: {orchestrator: kubernetes, namespace: NAMESPACE, registry: REGISTRY}
@@ -60,7 +64,7 @@ func TestReleasePhaseOnKubernetes(t *testing.T) {
 		"api/Dockerfile": "FROM busybox:stable\nCOPY version /version\n",
 	})
 	stack := func(env ...string) e2e.Cmd {
-		return e2e.Cmd{Dir: dir, Env: append(append(lab.Env(), "STACK_ENV=lab"), env...)}
+		return e2e.Cmd{Dir: dir, Env: append(append(lab.Env(), "STACK_ENV=lab", "TOKEN=s3cret"), env...)}
 	}
 	version := func(n string) { e2e.WriteFiles(t, dir, map[string]string{"api/version": n + "\n"}) }
 	running := func() string {
@@ -90,10 +94,15 @@ func TestReleasePhaseOnKubernetes(t *testing.T) {
 	if stack().MustRun(t, "up"); len(log()) != len(got) {
 		t.Errorf("an up that changes nothing ran a step: %v", log())
 	}
+	for _, line := range strings.Split(strings.TrimSpace(stack().MustRun(t, "plan").Stdout), "\n") {
+		if !strings.Contains(line, "unchanged") {
+			t.Errorf("plan after the one-offs: %q changes something", line)
+		}
+	}
 
 	version("3")
 	r := stack("STEP=exit 3").Run(t, "up", "--timeout", "120s")
-	if r.Code != 1 || !strings.Contains(r.Stderr, "api: sh -c echo migrate") || !strings.Contains(r.Stderr, "code 3") {
+	if r.Code != 1 || !strings.Contains(r.Stderr, "api: sh -c test -s /run/secrets/token && echo migrate") || !strings.Contains(r.Stderr, "code 3") {
 		t.Errorf("a failing before step: exit %d, want 1 naming the step and code 3\n%s", r.Code, r.Stderr)
 	}
 	if l := strings.Join(log(), ","); strings.Contains(l, "started 3") || !strings.HasSuffix(l, "migrate 3 redis") || running() != v2 {
