@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -59,6 +60,21 @@ func (im Images) IDs() map[string]string {
 	out := make(map[string]string, len(im))
 	for k, v := range im {
 		out[k] = v.ID
+	}
+	return out
+}
+
+// WithHashes returns a copy of im with each service's Hash set to its
+// entry in hashes (a Hasher's ConfigHashes).
+func (im Images) WithHashes(hashes map[string]Hash) Images {
+	out := maps.Clone(im)
+	if out == nil {
+		out = Images{}
+	}
+	for name, h := range hashes {
+		img := out[name]
+		img.Hash = &h
+		out[name] = img
 	}
 	return out
 }

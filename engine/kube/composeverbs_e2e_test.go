@@ -42,19 +42,7 @@ func TestComposeVerbsOnKubernetes(t *testing.T) {
 	if got := replicas(); got != "2/2" {
 		t.Fatalf("after scale web=2: replicas/ready %s, want 2/2", got)
 	}
-	for _, args := range [][]string{
-		{"attach", "web"},
-		{"export", "web", "-o", dir + "/web.tar"},
-		{"commit", "web", "stack-e2e-never:1"},
-		{"watch"},
-		{"up", "--abort-on-container-exit"},
-		{"up", "--watch"},
-	} {
-		r := stack.Run(t, args...)
-		if r.Code != 1 || !strings.Contains(r.Stderr, "not supported by the kubernetes orchestrator") {
-			t.Errorf("stack %s: exit %d, want 1 saying the kubernetes orchestrator cannot:\n%s", strings.Join(args, " "), r.Code, r.Stderr)
-		}
-	}
+	e2e.RefusesOneEngineVerbs(t, stack, "kubernetes")
 	if got := replicas(); got != "2/2" {
 		t.Errorf("after the refusals: replicas/ready %s, want the 2 scale left", got)
 	}

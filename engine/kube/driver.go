@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
 
 	"k8s.io/client-go/kubernetes"
@@ -169,15 +168,9 @@ func (d *Driver) ConfigHashes(p *manifest.Project, images engine.Images) (engine
 	if err != nil {
 		return nil, err
 	}
-	out := maps.Clone(images)
-	if out == nil {
-		out = engine.Images{}
-	}
+	hashes := map[string]engine.Hash{}
 	for _, s := range objs.Services {
-		img := out[s.Name]
-		h := s.Hash
-		img.Hash = &h
-		out[s.Name] = img
+		hashes[s.Name] = s.Hash
 	}
-	return out, nil
+	return images.WithHashes(hashes), nil
 }

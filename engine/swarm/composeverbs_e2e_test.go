@@ -2,7 +2,6 @@ package swarm_test
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/stack-deploy/stack/internal/e2e"
@@ -44,22 +43,7 @@ func TestComposeVerbsOnSwarm(t *testing.T) {
 	if n := len(tasksOf(t, lab, project+"_web")); n != 2 {
 		t.Fatalf("after scale web=2: %d tasks, want 2", n)
 	}
-	for _, args := range [][]string{
-		{"attach", "web"},
-		{"export", "web", "-o", dir + "/web.tar"},
-		{"commit", "web", "stack-e2e-never:1"},
-		{"watch"},
-		{"up", "--abort-on-container-exit"},
-		{"up", "--watch"},
-	} {
-		r := stack.Run(t, args...)
-		if r.Code != 1 || !strings.Contains(r.Stderr, "not supported by the swarm orchestrator") {
-			t.Errorf("stack %s: exit %d, want 1 saying the swarm orchestrator cannot:\n%s", strings.Join(args, " "), r.Code, r.Stderr)
-		}
-		if strings.Contains(r.Stderr, "scale 2 -> 1") || strings.Contains(r.Stdout, "scale 2 -> 1") {
-			t.Errorf("stack %s converged before it refused:\n%s%s", strings.Join(args, " "), r.Stdout, r.Stderr)
-		}
-	}
+	e2e.RefusesOneEngineVerbs(t, stack, "swarm")
 	if n := len(tasksOf(t, lab, project+"_web")); n != 2 {
 		t.Errorf("after the refusals: %d tasks, want the 2 scale left", n)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"strings"
 
 	"github.com/docker/docker/api/types/swarm"
@@ -118,15 +117,9 @@ func (d *Driver) ConfigHashes(p *manifest.Project, images engine.Images) (engine
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", strings.Join(p.ComposeFiles, ", "), err)
 	}
-	out := maps.Clone(images)
-	if out == nil {
-		out = engine.Images{}
-	}
+	hashes := map[string]engine.Hash{}
 	for _, s := range desired.Services {
-		img := out[s.Name]
-		h := s.Hash
-		img.Hash = &h
-		out[s.Name] = img
+		hashes[s.Name] = s.Hash
 	}
-	return out, nil
+	return images.WithHashes(hashes), nil
 }
