@@ -1,0 +1,70 @@
+package kube_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stack-deploy/stack/internal/e2e"
+)
+
+const observeCompose = `
+services:
+  web:
+    image: IMAGE
+    command: [sh, -c, 'i=0; while true; do echo "tick $$i"; i=$$((i+1)); sleep 1; done']
+    stop_grace_period: 1s
+    deploy: {replicas: 2}
+x-stack:
+  environments:
+    lab: {orchestrator: kubernetes, namespace: NAMESPACE}
+`
+
+// kubeVerbs deploys a service of two pods that print a line a second, and
+// returns the command that drives stack on it.
+func kubeVerbs(t *testing.T) (e2e.Cmd, *e2e.KubeLab, string) {
+	lab := e2e.Kube(t)
+	ns := lab.KubeProject(t)
+	dir := t.TempDir()
+	compose := strings.NewReplacer("NAMESPACE", ns, "IMAGE", lab.Image(t, "busybox:stable")).Replace(observeCompose)
+	e2e.WriteFiles(t, dir, map[string]string{"compose.yaml": "name: " + ns + "\n" + compose})
+	stack := e2e.Cmd{Dir: dir, Env: append(lab.Env(), "STACK_ENV=lab")}
+	stack.MustRun(t, "up", "--timeout", "120s")
+	return stack, lab, ns
+}
+
+// TestKubeObserveVerbs: logs, exec, events and stats on a cluster's pods.
+func TestKubeObserveVerbs(t *testing.T) {
+	stack, lab, ns := kubeVerbs(t)
+	t.Run("logs", func(t *testing.T) { testKubeLogs(t, stack) })
+	_, _ = lab, ns
+}
+
+// testKubeLogs: both pods' lines, prefixed with service, replica and node,
+// --tail per pod, -t timestamps, --grep, and an unknown --tail refused.
+func testKubeLogs(t *testing.T, stack e2e.Cmd) {
+	r := stack.MustRun(t, "logs", "--tail", "2", "-t", "--no-color", "web")
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("stack logs --tail 2 web: %d lines, want 2 from each of 2 pods:\n%s", len(lines), r.Stdout)
+	}
+	re := regexp.MustCompile(`^web-([12])@\S+ +\| \d{4}-\d\d-\d\dT\S+Z tick \d+$`)
+	seen := map[string]bool{}
+	for _, l := range lines {
+		m := re.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("stack logs line %q: want web-N@NODE | TIME tick N", l)
+		}
+		seen[m[1]] = true
+	}
+	if len(seen) != 2 {
+		t.Errorf("stack logs: lines of replicas %v, want 1 and 2", seen)
+	}
+	r = stack.MustRun(t, "logs", "--grep", "tick 0$", "--no-color", "web")
+	if got := strings.Count(r.Stdout, "tick 0\n"); got != 2 || strings.Contains(r.Stdout, "tick 1\n") {
+		t.Errorf("stack logs --grep 'tick 0$': want the first line of each pod only:\n%s", r.Stdout)
+	}
+	if r := stack.Run(t, "logs", "--tail", "many"); r.Code == 0 || !strings.Contains(r.Stderr, "--tail") {
+		t.Errorf("stack logs --tail many: exit %d, want an error naming --tail:\n%s", r.Code, r.Stderr)
+	}
+}
