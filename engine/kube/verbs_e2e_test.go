@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stack-deploy/stack/internal/e2e"
 )
@@ -37,16 +38,52 @@ func kubeVerbs(t *testing.T) (e2e.Cmd, *e2e.KubeLab, string) {
 func TestKubeObserveVerbs(t *testing.T) {
 	stack, lab, ns := kubeVerbs(t)
 	t.Run("logs", func(t *testing.T) { testKubeLogs(t, stack) })
+	t.Run("exec", func(t *testing.T) { testKubeExec(t, stack) })
 	_, _ = lab, ns
+}
+
+// testKubeExec: the exit code and both streams pass through, standard
+// input reaches the command (and -T keeps it out), --index picks another
+// pod, -e sets a variable, and --user is refused.
+func testKubeExec(t *testing.T, stack e2e.Cmd) {
+	r := stack.Run(t, "exec", "-T", "web", "sh", "-c", "echo out; echo err >&2; exit 3")
+	if r.Code != 3 || r.Stdout != "out\n" || r.Stderr != "err\n" {
+		t.Errorf("stack exec -T web sh -c '...; exit 3': exit %d, stdout %q, stderr %q; want 3, out, err", r.Code, r.Stdout, r.Stderr)
+	}
+	in := stack
+	in.Stdin = "hello from stdin\n"
+	if r := in.MustRun(t, "exec", "web", "cat"); r.Stdout != "hello from stdin\n" {
+		t.Errorf("stack exec web cat: stdout %q, want the input", r.Stdout)
+	}
+	if r := in.MustRun(t, "exec", "-T", "web", "cat"); r.Stdout != "" {
+		t.Errorf("stack exec -T web cat: stdout %q, want nothing: -T keeps standard input out", r.Stdout)
+	}
+	one := stack.MustRun(t, "exec", "web", "hostname").Stdout
+	two := stack.MustRun(t, "exec", "--index", "2", "web", "hostname").Stdout
+	if one == two || !strings.HasPrefix(one, "web-") {
+		t.Errorf("stack exec web hostname: %q, --index 2: %q; want two pods of web", one, two)
+	}
+	if r := stack.MustRun(t, "exec", "-e", "GREETING=hi there", "web", "sh", "-c", "echo $GREETING"); r.Stdout != "hi there\n" {
+		t.Errorf("stack exec -e GREETING=...: stdout %q, want hi there", r.Stdout)
+	}
+	if r := stack.Run(t, "exec", "--index", "3", "web", "true"); r.Code != 1 || !strings.Contains(r.Stderr, "2 ready pods") {
+		t.Errorf("stack exec --index 3 web: exit %d, want 1 saying web has 2 ready pods:\n%s", r.Code, r.Stderr)
+	}
+	if r := stack.Run(t, "exec", "--user", "1", "web", "true"); r.Code != 1 || !strings.Contains(r.Stderr, "--user") {
+		t.Errorf("stack exec --user 1 web: exit %d, want 1 naming --user:\n%s", r.Code, r.Stderr)
+	}
 }
 
 // testKubeLogs: both pods' lines, prefixed with service, replica and node,
 // --tail per pod, -t timestamps, --grep, and an unknown --tail refused.
 func testKubeLogs(t *testing.T, stack e2e.Cmd) {
-	r := stack.MustRun(t, "logs", "--tail", "2", "-t", "--no-color", "web")
-	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	var lines []string
+	for try := 0; try < 20 && len(lines) < 4; try++ { // each pod prints a line a second
+		time.Sleep(500 * time.Millisecond)
+		lines = strings.Split(strings.TrimSpace(stack.MustRun(t, "logs", "--tail", "2", "-t", "--no-color", "web").Stdout), "\n")
+	}
 	if len(lines) != 4 {
-		t.Fatalf("stack logs --tail 2 web: %d lines, want 2 from each of 2 pods:\n%s", len(lines), r.Stdout)
+		t.Fatalf("stack logs --tail 2 web: %d lines, want 2 from each of 2 pods:\n%s", len(lines), strings.Join(lines, "\n"))
 	}
 	re := regexp.MustCompile(`^web-([12])@\S+ +\| \d{4}-\d\d-\d\dT\S+Z tick \d+$`)
 	seen := map[string]bool{}
@@ -60,7 +97,7 @@ func testKubeLogs(t *testing.T, stack e2e.Cmd) {
 	if len(seen) != 2 {
 		t.Errorf("stack logs: lines of replicas %v, want 1 and 2", seen)
 	}
-	r = stack.MustRun(t, "logs", "--grep", "tick 0$", "--no-color", "web")
+	r := stack.MustRun(t, "logs", "--grep", "tick 0$", "--no-color", "web")
 	if got := strings.Count(r.Stdout, "tick 0\n"); got != 2 || strings.Contains(r.Stdout, "tick 1\n") {
 		t.Errorf("stack logs --grep 'tick 0$': want the first line of each pod only:\n%s", r.Stdout)
 	}
