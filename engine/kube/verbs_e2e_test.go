@@ -39,7 +39,46 @@ func TestKubeObserveVerbs(t *testing.T) {
 	stack, lab, ns := kubeVerbs(t)
 	t.Run("logs", func(t *testing.T) { testKubeLogs(t, stack) })
 	t.Run("exec", func(t *testing.T) { testKubeExec(t, stack) })
-	_, _ = lab, ns
+	t.Run("stats", func(t *testing.T) { testKubeStats(t, stack, lab) })
+	t.Run("events", func(t *testing.T) { testKubeEvents(t, stack, lab, ns) })
+}
+
+// testKubeStats: on a cluster without a metrics API (the lab's), stats
+// says so and how to get one, and shows no figures.
+func testKubeStats(t *testing.T, stack e2e.Cmd, lab *e2e.KubeLab) {
+	if strings.Contains(lab.Kubectl(t, "api-versions"), "metrics.k8s.io") {
+		t.Skip("the lab serves metrics.k8s.io")
+	}
+	r := stack.Run(t, "stats", "--no-stream")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "no metrics API (metrics.k8s.io)") || !strings.Contains(r.Stderr, "metrics-server") || strings.Contains(r.Stdout, "%") {
+		t.Errorf("stack stats --no-stream: exit %d, want 1 saying the cluster has no metrics API and how to get one, and no figures:\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// testKubeEvents: the events the cluster kept since up replay with
+// --since, each a pod's of service web (Scheduled, Started); a pod
+// deleted meanwhile shows live as Killing, and --until ends the stream.
+func testKubeEvents(t *testing.T, stack e2e.Cmd, lab *e2e.KubeLab, ns string) {
+	r := stack.MustRun(t, "events", "--since", "10m", "--until", "2s", "--json", "web")
+	for _, want := range []string{`"type":"pod","time"`, `"service":"web","container":"web-`, `"action":"Scheduled"`, `"action":"Started"`} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("stack events --since 10m --json web: no %s:\n%s", want, r.Stdout)
+		}
+	}
+	pod := strings.TrimPrefix(lab.Kubectl(t, "-n", ns, "get", "pods", "-o", "name", "-l", "io.stack.service=web"), "pod/")
+	pod, _, _ = strings.Cut(pod, "\n")
+	done := make(chan e2e.Result)
+	start := time.Now()
+	go func() { done <- stack.Run(t, "events", "--until", "12s") }()
+	time.Sleep(3 * time.Second)
+	lab.Kubectl(t, "-n", ns, "delete", "pod", pod, "--wait=false")
+	r = <-done
+	if r.Code != 0 || !strings.Contains(r.Stdout, "pod Killing") || !strings.Contains(r.Stdout, "name="+pod) {
+		t.Errorf("stack events --until 12s while pod %s is deleted: exit %d, want 0 and its Killing event:\n%s%s", pod, r.Code, r.Stdout, r.Stderr)
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("stack events --until 12s took %s", took)
+	}
 }
 
 // testKubeExec: the exit code and both streams pass through, standard
