@@ -30,10 +30,13 @@ var _ engine.Logger = (*Driver)(nil)
 // name. A container's output is one stream on Kubernetes: every line is
 // "stdout". Previous reads what the container left before its last
 // restart, as kubectl logs --previous does; Until is applied here, the
-// API having no such bound.
+// API having no such bound, and ends a Follow when it passes.
 func (d *Driver) Logs(ctx context.Context, project string, o engine.LogsOptions, line func(engine.LogLine)) error {
 	since, until, err := logWindow(o.Since, o.Until, time.Now())
 	if err != nil {
+		return err
+	}
+	if _, err := tailLines(o.Tail); err != nil {
 		return err
 	}
 	pods, err := d.logPods(ctx, project, o)
@@ -42,6 +45,11 @@ func (d *Driver) Logs(ctx context.Context, project string, o engine.LogsOptions,
 	}
 	if o.Previous {
 		o.Follow = false
+	}
+	if o.Follow && !until.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, until)
+		defer cancel()
 	}
 	var mu sync.Mutex
 	var merged []engine.LogLine
@@ -69,6 +77,9 @@ func (d *Driver) Logs(ctx context.Context, project string, o engine.LogsOptions,
 		return err
 	})
 	if ctx.Err() != nil {
+		if o.Follow && !until.IsZero() && !time.Now().Before(until) {
+			return nil // --until passed
+		}
 		return ctx.Err()
 	}
 	if err != nil {
@@ -119,11 +130,7 @@ func (d *Driver) logPods(ctx context.Context, project string, o engine.LogsOptio
 // podLogs streams one pod's log with timestamps and hands on each line.
 func (d *Driver) podLogs(ctx context.Context, lp logPod, o engine.LogsOptions, since time.Time, emit func(engine.LogLine)) error {
 	opts := &corev1.PodLogOptions{Follow: o.Follow, Timestamps: true, Previous: o.Previous}
-	if t := o.Tail; t != "" && t != "all" {
-		n, err := strconv.ParseInt(t, 10, 64)
-		if err != nil || n < 0 {
-			return fmt.Errorf("--tail %q: not a number of lines nor \"all\"", t)
-		}
+	if n, _ := tailLines(o.Tail); n >= 0 { // checked by Logs
 		opts.TailLines = &n
 	}
 	if !since.IsZero() {
@@ -191,4 +198,16 @@ func logWindow(since, until string, now time.Time) (time.Time, time.Time, error)
 		return time.Time{}, time.Time{}, fmt.Errorf("--%s %q: %w", []string{"since", "until"}[i], v, err)
 	}
 	return out[0], out[1], nil
+}
+
+// tailLines reads --tail: a number of lines, or -1 for "all" (or none).
+func tailLines(t string) (int64, error) {
+	if t == "" || t == "all" {
+		return -1, nil
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("--tail %q: not a number of lines nor \"all\"", t)
+	}
+	return n, nil
 }

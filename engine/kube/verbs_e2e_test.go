@@ -140,7 +140,15 @@ func testKubeLogs(t *testing.T, stack e2e.Cmd) {
 	if got := strings.Count(r.Stdout, "tick 0\n"); got != 2 || strings.Contains(r.Stdout, "tick 1\n") {
 		t.Errorf("stack logs --grep 'tick 0$': want the first line of each pod only:\n%s", r.Stdout)
 	}
-	if r := stack.Run(t, "logs", "--tail", "many"); r.Code == 0 || !strings.Contains(r.Stderr, "--tail") {
-		t.Errorf("stack logs --tail many: exit %d, want an error naming --tail:\n%s", r.Code, r.Stderr)
+	start := time.Now()
+	r = stack.MustRun(t, "logs", "-f", "--tail", "0", "--until", time.Now().Add(3*time.Second).UTC().Format(time.RFC3339Nano), "--no-color", "web")
+	if took := time.Since(start); took > 10*time.Second || strings.Count(r.Stdout, "web-1@") < 2 || strings.Count(r.Stdout, "web-2@") < 2 {
+		t.Errorf("stack logs -f --until +3s web: %s, want new lines of both pods, then the end:\n%s", took, r.Stdout)
+	}
+	if r := stack.Run(t, "logs", "--previous", "web"); r.Code != 1 || !strings.Contains(r.Stderr, "no previous container") {
+		t.Errorf("stack logs --previous web (no restart): exit %d, want 1 saying there is no previous container:\n%s", r.Code, r.Stderr)
+	}
+	if r := stack.Run(t, "logs", "--tail", "many"); r.Code == 0 || strings.Count(r.Stderr, "--tail") != 1 {
+		t.Errorf("stack logs --tail many: exit %d, want one error naming --tail:\n%s", r.Code, r.Stderr)
 	}
 }
