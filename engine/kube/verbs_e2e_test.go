@@ -1,6 +1,8 @@
 package kube_test
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -56,8 +58,9 @@ func testKubeStats(t *testing.T, stack e2e.Cmd, lab *e2e.KubeLab) {
 }
 
 // testKubeEvents: the events the cluster kept since up replay with
-// --since, each a pod's of service web (Scheduled, Started); a pod
-// deleted meanwhile shows live as Killing, and --until ends the stream.
+// --since, each a pod's of service web (Scheduled, Started); an up that
+// rolls web shows live (the Deployment scaling, old pods Killing, new
+// ones Started), and --until ends the stream.
 func testKubeEvents(t *testing.T, stack e2e.Cmd, lab *e2e.KubeLab, ns string) {
 	r := stack.MustRun(t, "events", "--since", "10m", "--until", "2s", "--json", "web")
 	for _, want := range []string{`"type":"pod","time"`, `"service":"web","container":"web-`, `"action":"Scheduled"`, `"action":"Started"`} {
@@ -65,20 +68,30 @@ func testKubeEvents(t *testing.T, stack e2e.Cmd, lab *e2e.KubeLab, ns string) {
 			t.Errorf("stack events --since 10m --json web: no %s:\n%s", want, r.Stdout)
 		}
 	}
-	pod := strings.TrimPrefix(lab.Kubectl(t, "-n", ns, "get", "pods", "-o", "name", "-l", "io.stack.service=web"), "pod/")
-	pod, _, _ = strings.Cut(pod, "\n")
-	done := make(chan e2e.Result)
+	compose := filepath.Join(stack.Dir, "compose.yaml")
+	b, err := os.ReadFile(compose)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(b), "stop_grace_period: 1s", "stop_grace_period: 1s\n    environment: {ROUND: \"2\"}", 1)
+	if err := os.WriteFile(compose, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan e2e.Result, 1)
 	start := time.Now()
-	go func() { done <- stack.Run(t, "events", "--until", "12s") }()
-	time.Sleep(3 * time.Second)
-	lab.Kubectl(t, "-n", ns, "delete", "pod", pod, "--wait=false")
+	go func() { done <- stack.Run(t, "events", "--until", "20s") }()
+	time.Sleep(2 * time.Second)
+	stack.MustRun(t, "up", "--timeout", "60s")
 	r = <-done
-	if r.Code != 0 || !strings.Contains(r.Stdout, "pod Killing") || !strings.Contains(r.Stdout, "name="+pod) {
-		t.Errorf("stack events --until 12s while pod %s is deleted: exit %d, want 0 and its Killing event:\n%s%s", pod, r.Code, r.Stdout, r.Stderr)
+	for _, want := range []string{"deployment ScalingReplicaSet", "pod Killing", "pod Started", "name=web-"} {
+		if r.Code != 0 || !strings.Contains(r.Stdout, want) {
+			t.Errorf("stack events --until 20s during an up that rolls web: exit %d, want 0 and %q:\n%s%s", r.Code, want, r.Stdout, r.Stderr)
+		}
 	}
-	if took := time.Since(start); took > 20*time.Second {
-		t.Errorf("stack events --until 12s took %s", took)
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("stack events --until 20s took %s", took)
 	}
+	_, _ = lab, ns
 }
 
 // testKubeExec: the exit code and both streams pass through, standard
