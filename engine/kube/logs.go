@@ -25,8 +25,8 @@ var _ engine.Logger = (*Driver)(nil)
 // Logs reads the output of the project's pods from the kubelets (pods/log),
 // each line named after its service, pod (replica) and node: without
 // Follow every line of every pod, merged in time order; with Follow as
-// they come, until every pod's stream ends or ctx is cancelled (pods that
-// start meanwhile are not taken in). Index picks the service's n-th pod by
+// they come, taking in the pods that start meanwhile (a rollout's), until
+// ctx is cancelled or Until passes. Index picks the service's n-th pod by
 // name. A container's output is one stream on Kubernetes: every line is
 // "stdout". Previous reads what the container left before its last
 // restart, as kubectl logs --previous does; Until is applied here, the
@@ -39,7 +39,7 @@ func (d *Driver) Logs(ctx context.Context, project string, o engine.LogsOptions,
 	if _, err := tailLines(o.Tail); err != nil {
 		return err
 	}
-	pods, err := d.logPods(ctx, project, o)
+	pods, rv, err := d.logPods(ctx, project, o)
 	if err != nil {
 		return err
 	}
@@ -66,6 +66,15 @@ func (d *Driver) Logs(ctx context.Context, project string, o engine.LogsOptions,
 		}
 	}
 	var noPrevious int
+	newPods := make(chan struct{})
+	if o.Follow && o.Index == 0 {
+		go func() {
+			defer close(newPods)
+			d.followNewPods(ctx, project, rv, o, pods, emit)
+		}()
+	} else {
+		close(newPods)
+	}
 	err = dag.Each(ctx, len(pods), 0, func(ctx context.Context, i int) error {
 		err := d.podLogs(ctx, pods[i], o, since, emit)
 		if o.Previous && err != nil && ctx.Err() == nil {
@@ -76,6 +85,7 @@ func (d *Driver) Logs(ctx context.Context, project string, o engine.LogsOptions,
 		}
 		return err
 	})
+	<-newPods
 	if ctx.Err() != nil {
 		if o.Follow && !until.IsZero() && !time.Now().Before(until) {
 			return nil // --until passed
@@ -104,10 +114,10 @@ type logPod struct {
 // logPods lists the project's pods that have output (not pending), of the
 // services o names, numbered 1, 2, ... by name within their service, and
 // only the Index-th when o says.
-func (d *Driver) logPods(ctx context.Context, project string, o engine.LogsOptions) ([]logPod, error) {
+func (d *Driver) logPods(ctx context.Context, project string, o engine.LogsOptions) ([]logPod, string, error) {
 	list, err := d.client.CoreV1().Pods(d.leaseNamespace(project)).List(ctx, metav1.ListOptions{LabelSelector: engine.LabelProject + "=" + project})
 	if err != nil {
-		return nil, fmt.Errorf("listing the pods of %s: %w", project, err)
+		return nil, "", fmt.Errorf("listing the pods of %s: %w", project, err)
 	}
 	items := list.Items
 	sort.Slice(items, func(i, j int) bool { return items[i].Name < items[j].Name })
@@ -124,7 +134,7 @@ func (d *Driver) logPods(ctx context.Context, project string, o engine.LogsOptio
 		}
 		out = append(out, logPod{pod: p, c: engine.Container{ID: string(p.UID), Name: p.Name, Service: svc, Number: n[svc], State: podStatus(p).State}})
 	}
-	return out, nil
+	return out, list.ResourceVersion, nil
 }
 
 // podLogs streams one pod's log with timestamps and hands on each line.

@@ -60,7 +60,8 @@ func testKubeStats(t *testing.T, stack e2e.Cmd, lab *e2e.KubeLab) {
 // testKubeEvents: the events the cluster kept since up replay with
 // --since, each a pod's of service web (Scheduled, Started); an up that
 // rolls web shows live (the Deployment scaling, old pods Killing, new
-// ones Started), and --until ends the stream.
+// ones Started), and --until ends the stream; logs -f takes the new pods
+// in.
 func testKubeEvents(t *testing.T, stack e2e.Cmd, lab *e2e.KubeLab, ns string) {
 	r := stack.MustRun(t, "events", "--since", "10m", "--until", "2s", "--json", "web")
 	for _, want := range []string{`"type":"pod","time"`, `"service":"web","container":"web-`, `"action":"Scheduled"`, `"action":"Started"`} {
@@ -79,10 +80,16 @@ func testKubeEvents(t *testing.T, stack e2e.Cmd, lab *e2e.KubeLab, ns string) {
 	}
 	done := make(chan e2e.Result, 1)
 	start := time.Now()
+	logs := make(chan e2e.Result, 1)
 	go func() { done <- stack.Run(t, "events", "--until", "20s") }()
+	until := time.Now().Add(20 * time.Second).UTC().Format(time.RFC3339) // logs' --until 20s is 20s ago, as docker logs reads it
+	go func() { logs <- stack.Run(t, "logs", "-f", "--tail", "1", "--until", until, "--no-color", "web") }()
 	time.Sleep(2 * time.Second)
 	stack.MustRun(t, "up", "--timeout", "60s")
 	r = <-done
+	if l := <-logs; l.Code != 0 || !strings.Contains(l.Stdout, "web-3@") || !strings.Contains(l.Stdout, "| tick 0\n") {
+		t.Errorf("stack logs -f during an up that rolls web: exit %d, want 0 and the new pods' lines from their first (web-3, tick 0):\n%s%s", l.Code, l.Stdout, l.Stderr)
+	}
 	for _, want := range []string{"deployment ScalingReplicaSet", "pod Killing", "pod Started", "name=web-"} {
 		if r.Code != 0 || !strings.Contains(r.Stdout, want) {
 			t.Errorf("stack events --until 20s during an up that rolls web: exit %d, want 0 and %q:\n%s%s", r.Code, want, r.Stdout, r.Stderr)
