@@ -20,7 +20,8 @@ import (
 // the objects Map makes of it, server-side applied with field manager
 // FieldManager into the project's namespace (Namespace), and waited for as
 // `kubectl rollout status` waits. It implements engine.Driver,
-// engine.Hasher and engine.Locker (a coordination.k8s.io Lease).
+// engine.Hasher and engine.Locker (a coordination.k8s.io Lease), and the
+// verbs' Lister, Logger, Execer, EventWatcher and StatsReader.
 //
 // Images are built on the local engine and pushed to the environment's
 // registry, which the nodes pull from, and pods run them by digest: the

@@ -54,7 +54,7 @@ func (d *Driver) Logs(ctx context.Context, project string, o engine.LogsOptions,
 	var mu sync.Mutex
 	var merged []engine.LogLine
 	emit := func(l engine.LogLine) {
-		if !until.IsZero() && l.Time.After(until) {
+		if !until.IsZero() && l.Time.After(until) || l.Time.Before(since) { // the API's sinceTime is in whole seconds
 			return
 		}
 		mu.Lock()
