@@ -20,7 +20,8 @@ import (
 // FieldManager into the project's namespace (Namespace), and waited for as
 // `kubectl rollout status` waits. It implements engine.Driver,
 // engine.Hasher, engine.Locker (a coordination.k8s.io Lease) and
-// engine.Runner (run.go).
+// engine.Runner (run.go), and the verbs' Lister, Logger, Execer,
+// EventWatcher and StatsReader.
 //
 // Images are built on the local engine and pushed to the environment's
 // registry, which the nodes pull from, and pods run them by digest: the
