@@ -1,9 +1,8 @@
 // Package kube is the Kubernetes driver (Driver: observe.go, ops.go,
 // execute.go, wait.go, applyset.go, lease.go, ps.go, run.go: one-offs as
 // Jobs; the verbs logs.go, exec.go, events.go, stats.go and metrics.go)
-// and, in the files
-// named below, the mapping of a compose project to the Kubernetes objects
-// that run it: the driver's pure half. Map takes the loaded project (after
+// and, in the files named below, the mapping of a compose project to the
+// Kubernetes objects that run it: the driver's pure half. Map takes the loaded project (after
 // address injection, with images as pinned) and returns client-go's typed
 // apply configurations, which the driver server-side applies with field
 // manager "stack" and which `stack config --format kubernetes` prints as YAML
