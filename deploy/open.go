@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/engine/docker"
 	"github.com/stack-deploy/stack/engine/swarm"
 	"github.com/stack-deploy/stack/image"
@@ -98,11 +99,21 @@ func openSwarm(host string) (*Target, error) {
 		t.Close()
 		return nil, err
 	}
-	d, err := swarm.New(swarm.WithClient(manager), swarm.WithImages(t.Builder, local))
+	d, err := swarm.New(swarm.WithClient(manager), swarm.WithImages(t.Builder, local), swarm.WithNodeStats(nodeStats))
 	if err != nil {
 		t.Close()
 		return nil, err
 	}
 	t.Driver, t.ensure = d, d.Resolve
 	return t, nil
+}
+
+// nodeStats reads a Swarm node's own engine as the Docker driver reads one
+// engine, for the Swarm driver's stats.
+func nodeStats(c swarm.Client) (engine.StatsReader, error) {
+	dc, ok := c.(docker.Client)
+	if !ok {
+		return nil, fmt.Errorf("a %T is no Docker engine client", c)
+	}
+	return docker.New(docker.WithClient(dc))
 }

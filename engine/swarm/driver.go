@@ -35,6 +35,7 @@ type Driver struct {
 	// nodeHosts say where nodes' own engines answer (nodes.go).
 	nodeHosts    map[string]string
 	nodeHostsErr error
+	nodeStats    NodeStats
 
 	mu         sync.Mutex
 	apiVersion string
@@ -82,6 +83,15 @@ func WithHost(host string) Option { return func(d *Driver) { d.host = host } }
 func WithImages(images Images, local image.Inspector) Option {
 	return func(d *Driver) { d.images, d.local = images, local }
 }
+
+// NodeStats opens the stats of one node's own engine through c (the
+// manager's own client, for the manager's node, or a client of a node
+// NodeHostsEnv names): a driver of that one engine.
+type NodeStats func(c Client) (engine.StatsReader, error)
+
+// WithNodeStats sets how Stats reads a node's own engine, which a manager
+// does not answer for. Without it, stats says the nodes cannot be read.
+func WithNodeStats(open NodeStats) Option { return func(d *Driver) { d.nodeStats = open } }
 
 // WithKeychain sets where registry credentials come from, to resolve image
 // digests and read image configs. Default: authn.DefaultKeychain (the

@@ -9,9 +9,8 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/swarm"
-	"github.com/docker/docker/client"
 
-	"github.com/stack-deploy/stack/engine/docker"
+	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/internal/dockerclient"
 )
 
@@ -77,11 +76,11 @@ func (d *Driver) nodeHost(n swarm.Node) string {
 	return ""
 }
 
-// nodeEngine is one node's own engine, as a Docker driver over it.
+// nodeEngine is one node's own engine, as a driver of that engine.
 type nodeEngine struct {
 	node   swarm.Node
 	name   string // its hostname
-	driver *docker.Driver
+	driver engine.StatsReader
 	close  func()
 }
 
@@ -104,13 +103,10 @@ func (d *Driver) nodeEngines(ctx context.Context, nodes map[string]swarm.Node) (
 	for _, id := range ids {
 		n := nodes[id]
 		name := n.Description.Hostname
-		if id == self {
-			if c, ok := d.client.(docker.Client); ok {
-				dd, err := docker.New(docker.WithClient(c))
-				if err == nil {
-					out = append(out, nodeEngine{node: n, name: name, driver: dd, close: func() {}})
-					continue
-				}
+		if id == self && d.nodeStats != nil {
+			if st, err := d.nodeStats(d.client); err == nil {
+				out = append(out, nodeEngine{node: n, name: name, driver: st, close: func() {}})
+				continue
 			}
 		}
 		ne, why := d.dialNode(ctx, n)
@@ -129,6 +125,9 @@ func (d *Driver) dialNode(ctx context.Context, n swarm.Node) (nodeEngine, string
 	if d.nodeHostsErr != nil {
 		return nodeEngine{}, d.nodeHostsErr.Error()
 	}
+	if d.nodeStats == nil {
+		return nodeEngine{}, "this stack cannot read a node's own engine"
+	}
 	host := d.nodeHost(n)
 	if host == "" {
 		return nodeEngine{}, fmt.Sprintf("no address for its engine: set %s (NODE=HOST, or *=ssh://user@{addr})", NodeHostsEnv)
@@ -143,12 +142,10 @@ func (d *Driver) dialNode(ctx context.Context, n swarm.Node) (nodeEngine, string
 		_ = c.Close()
 		return nodeEngine{}, fmt.Sprintf("its engine at %s does not answer: %v", host, err)
 	}
-	dd, err := docker.New(docker.WithClient(c))
+	st, err := d.nodeStats(c)
 	if err != nil {
 		_ = c.Close()
 		return nodeEngine{}, err.Error()
 	}
-	return nodeEngine{node: n, name: n.Description.Hostname, driver: dd, close: func() { _ = c.Close() }}, ""
+	return nodeEngine{node: n, name: n.Description.Hostname, driver: st, close: func() { _ = c.Close() }}, ""
 }
-
-var _ docker.Client = (*client.Client)(nil)
