@@ -68,7 +68,11 @@ func call(t *testing.T, method, url, body string) (int, string) {
 	if err != nil {
 		t.Fatalf("%s %s: reading the answer: %v", method, url, err)
 	}
-	t.Logf("%s %s -> %d %s", method, url, resp.StatusCode, strings.TrimSpace(string(b)))
+	logged := strings.TrimSpace(string(b))
+	if len(logged) > 300 { // a page: its start says which
+		logged = logged[:300] + " [...]"
+	}
+	t.Logf("%s %s -> %d %s", method, url, resp.StatusCode, logged)
 	return resp.StatusCode, string(b)
 }
 
