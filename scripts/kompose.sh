@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# kompose.sh: make sure kompose (the Kubernetes project's compose-to-
+# manifests converter) is built, and print the path of its binary. The
+# Kubernetes benchmark (engine/kube/bench_test.go) measures `stack up`
+# beside `kompose convert` applied with kubectl, and runs this script to
+# find it.
+#
+# The source comes from the Go module proxy only. `go install
+# module@version` refuses this module (its go.mod has a replace directive),
+# so the module is downloaded, copied somewhere writable and built there,
+# as scripts/compose.sh builds docker compose. The binary is cached by
+# version outside the clone, in $STACK_LAB_CACHE/kompose-VERSION/kompose
+# (default /var/cache/stack-labs, beside the labs' binaries), so every
+# clone on the machine builds it once: about 4 minutes with cold Go caches
+# on this project's 2 cores, nothing afterwards.
+#
+#   scripts/kompose.sh     build when needed; print the binary's path
+#
+# STACK_KOMPOSE_VERSION picks another version (default v1.38.0, the newest
+# the proxy served on 2026-12-07).
+set -euo pipefail
+
+version=${STACK_KOMPOSE_VERSION:-v1.38.0}
+module=github.com/kubernetes/kompose
+dir=${STACK_LAB_CACHE:-/var/cache/stack-labs}/kompose-$version
+bin=$dir/kompose
+lock=/tmp/stack-kompose.lock
+GO=${GO:-go}
+
+say() { printf 'kompose: %s\n' "$*" >&2; }
+
+if [ -x "$bin" ]; then
+  echo "$bin"
+  exit 0
+fi
+
+mkdir -p "$dir"
+exec 9>"$lock"
+flock -w 900 9 || { say "another kompose.sh has held $lock for 15 minutes"; exit 1; }
+if [ -x "$bin" ]; then # built while this one waited
+  echo "$bin"
+  exit 0
+fi
+
+work=$(mktemp -d)
+trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
+cd "$work" # outside any module: the download must change no go.mod
+
+say "building kompose $version from the Go module proxy into $dir (about 4 minutes with cold Go caches)"
+src=$("$GO" mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+if [ -z "$src" ] || [ ! -f "$src/go.mod" ]; then
+  say "go mod download $module@$version gave no module directory"
+  exit 1
+fi
+cp -R "$src" src
+chmod -R u+w src # the module cache is read-only
+(
+  cd src
+  GOFLAGS=-buildvcs=false CGO_ENABLED=0 nice -n 19 "$GO" build -trimpath \
+    -ldflags "-s -w -X $module/pkg/version.GITCOMMIT=goproxy" -o "$work/kompose" .
+)
+install -m 0755 "$work/kompose" "$bin.new"
+mv "$bin.new" "$bin"
+say "built $("$bin" version) at $bin"
+echo "$bin"
