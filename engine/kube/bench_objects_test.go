@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/stack-deploy/stack/internal/e2e"
@@ -36,6 +37,7 @@ func newObjectReader(b *testing.B, lab *e2e.KubeLab) *objectReader {
 	if err != nil {
 		b.Fatal(err)
 	}
+	cfg.WarningHandler = rest.NoWarnings{} // listing v1 Endpoints warns that it is deprecated
 	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		b.Fatal(err)
