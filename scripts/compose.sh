@@ -17,18 +17,13 @@ if docker compose version >/dev/null 2>&1; then
   exit 0
 fi
 
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
 cd "$work" # outside any module: the download must change no go.mod
 
 say "building docker compose $version from the Go module proxy (3-4 minutes with cold Go caches, seconds with warm ones)"
-dir=$(go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-if [ -z "$dir" ] || [ ! -f "$dir/go.mod" ]; then
-  say "go mod download $module@$version gave no module directory"
-  exit 1
-fi
-cp -R "$dir" src
-chmod -R u+w src # the module cache is read-only
+"$here/gomodsrc.sh" "$module@$version" src
 (
   cd src
   GOFLAGS=-buildvcs=false CGO_ENABLED=0 go build -trimpath \

@@ -42,18 +42,13 @@ if [ -x "$bin" ]; then # built while this one waited
   exit 0
 fi
 
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
 cd "$work" # outside any module: the download must change no go.mod
 
 say "building kompose $version from the Go module proxy into $dir (about 4 minutes with cold Go caches)"
-src=$("$GO" mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-if [ -z "$src" ] || [ ! -f "$src/go.mod" ]; then
-  say "go mod download $module@$version gave no module directory"
-  exit 1
-fi
-cp -R "$src" src
-chmod -R u+w src # the module cache is read-only
+"$here/gomodsrc.sh" "$module@$version" src
 (
   cd src
   GOFLAGS=-buildvcs=false CGO_ENABLED=0 nice -n 19 "$GO" build -trimpath \
