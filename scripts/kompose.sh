@@ -7,8 +7,8 @@
 #
 # The source comes from the Go module proxy only. `go install
 # module@version` refuses this module (its go.mod has a replace directive),
-# so the module is downloaded, copied somewhere writable and built there,
-# as scripts/compose.sh builds docker compose. The binary is cached by
+# so scripts/gomodbuild.sh copies it somewhere writable and builds it
+# there, as for docker compose (scripts/compose.sh). The binary is cached by
 # version outside the clone, in $STACK_LAB_CACHE/kompose-VERSION/kompose
 # (default /var/cache/stack-labs, beside the labs' binaries), so every
 # clone on the machine builds it once: about 4 minutes with cold Go caches
@@ -25,7 +25,6 @@ module=github.com/kubernetes/kompose
 dir=${STACK_LAB_CACHE:-/var/cache/stack-labs}/kompose-$version
 bin=$dir/kompose
 lock=/tmp/stack-kompose.lock
-GO=${GO:-go}
 
 say() { printf 'kompose: %s\n' "$*" >&2; }
 
@@ -42,19 +41,8 @@ if [ -x "$bin" ]; then # built while this one waited
   exit 0
 fi
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-work=$(mktemp -d)
-trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
-cd "$work" # outside any module: the download must change no go.mod
-
 say "building kompose $version from the Go module proxy into $dir (about 4 minutes with cold Go caches)"
-"$here/gomodsrc.sh" "$module@$version" src
-(
-  cd src
-  GOFLAGS=-buildvcs=false CGO_ENABLED=0 nice -n 19 "$GO" build -trimpath \
-    -ldflags "-s -w -X $module/pkg/version.GITCOMMIT=goproxy" -o "$work/kompose" .
-)
-install -m 0755 "$work/kompose" "$bin.new"
+"$(dirname "${BASH_SOURCE[0]}")/gomodbuild.sh" "$module@$version" . "$bin.new" "-X $module/pkg/version.GITCOMMIT=goproxy"
 mv "$bin.new" "$bin"
 say "built $("$bin" version) at $bin"
 echo "$bin"
