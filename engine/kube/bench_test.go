@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stack-deploy/stack/internal/e2e"
+	"github.com/stack-deploy/stack/manifest"
 )
 
 // BenchmarkLayeredDAGOnKubernetes measures, on the lab's node, stack on the
@@ -25,7 +26,8 @@ import (
 //     price of the order, which kompose does not keep.
 //   - noop-up-s: `stack up` again, nothing changed, as CI runs it (no model
 //     cache), and noop-cached-up-s as a user runs it (the model from
-//     stack's cache); noop-writes: the objects in the namespace (every kind
+//     stack's cache); noop-load-s is the share of loading the manifest
+//     for the environment without the cache (in process); noop-writes: the objects in the namespace (every kind
 //     that can be listed and watched, and the namespace) whose
 //     resourceVersion moved, or that came or went, per no-op: 0. Their
 //     anchor, reapply-s: `kubectl apply --server-side` again of the same
@@ -56,6 +58,7 @@ const noopRuns = 3
 type kubeFigures struct {
 	up, kompose, komposeConvert, komposeApply time.Duration
 	noop, noopCached, reapply, komposeReapply time.Duration
+	noopLoad                                  time.Duration
 	noopWrites, reapplyWrites, komposeWrites  int
 }
 
@@ -68,6 +71,7 @@ func (f *kubeFigures) report(b *testing.B) {
 	b.ReportMetric(f.up.Seconds()/f.kompose.Seconds(), "up/kompose")
 	b.ReportMetric(f.noop.Seconds()/runs, "noop-up-s")
 	b.ReportMetric(f.noopCached.Seconds()/runs, "noop-cached-up-s")
+	b.ReportMetric(f.noopLoad.Seconds()/runs, "noop-load-s")
 	b.ReportMetric(float64(f.noopWrites)/runs/2, "noop-writes")
 	b.ReportMetric(f.reapply.Seconds()/runs, "reapply-s")
 	b.ReportMetric(float64(f.reapplyWrites)/runs, "reapply-writes")
@@ -130,6 +134,7 @@ func (k *kubeBench) stackAndAnchor(b *testing.B, f *kubeFigures) {
 		f.noop += timed(func() { stack.MustRun(b, "up", "--env", "lab") })
 		f.noopCached += timed(func() { cached.MustRun(b, "up", "--env", "lab") })
 		f.noopWrites += k.objects.writes(b, ns, before)
+		f.noopLoad += timed(func() { loadLab(b, dir) })
 
 		before = k.objects.versions(b, anchor)
 		f.reapply += timed(func() { k.run(b, "apply", "--server-side", "-f", file) })
@@ -195,6 +200,15 @@ func timed(f func()) time.Duration {
 	start := time.Now()
 	f()
 	return time.Since(start)
+}
+
+// loadLab loads the project in dir for the environment lab, as `stack up
+// --env lab` in CI does (no model cache).
+func loadLab(b *testing.B, dir string) {
+	_, err := manifest.Load(b.Context(), manifest.Options{Files: []string{filepath.Join(dir, "compose.yaml")}, Environment: "lab"})
+	if err != nil {
+		b.Fatal(err)
+	}
 }
 
 // loadAverage is the machine's one-minute load average.
