@@ -24,25 +24,12 @@ import (
 	"github.com/stack-deploy/stack/manifest"
 )
 
-const benchWide, benchDeep = 6, 5
+const benchWide, benchDeep = e2e.DAGWide, e2e.DAGDeep
 
-// layeredDAG is a compose file of benchDeep layers of benchWide busybox
-// services; each service depends on every service of the layer above.
+// layeredDAG is the shared layered DAG (e2e.LayeredDAG) of busybox
+// services, each under an init.
 func layeredDAG() string {
-	var b strings.Builder
-	b.WriteString("services:\n")
-	for l := 0; l < benchDeep; l++ {
-		for i := 0; i < benchWide; i++ {
-			fmt.Fprintf(&b, "  s%d%d:\n    image: busybox:stable\n    init: true\n    command: [\"sleep\", \"3600\"]\n", l, i)
-			if l > 0 {
-				b.WriteString("    depends_on:\n")
-				for j := 0; j < benchWide; j++ {
-					fmt.Fprintf(&b, "      s%d%d: {condition: service_started}\n", l-1, j)
-				}
-			}
-		}
-	}
-	return b.String()
+	return e2e.LayeredDAG(e2e.DAG{Image: "busybox:stable", Extra: "    init: true\n"})
 }
 
 // BenchmarkLayeredDAG measures `stack up` (cold), `stack up` (nothing

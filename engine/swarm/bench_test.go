@@ -16,32 +16,16 @@ import (
 	"github.com/stack-deploy/stack/internal/e2e"
 )
 
-const benchWide, benchDeep = 6, 5
+const benchWide, benchDeep = e2e.DAGWide, e2e.DAGDeep
 
-// layeredDAG is benchDeep layers of benchWide busybox services on a Swarm;
-// each service depends on every service of the layer above. The short
-// depends_on form and no top-level name, so that docker stack deploy takes
-// the very same file (it refuses the long form, and ignores the order).
+// layeredDAG is the shared layered DAG (e2e.LayeredDAG) on a Swarm: the
+// short depends_on form and no top-level name, so that docker stack deploy
+// takes the very same file (it refuses the long form, and ignores the
+// order).
 func layeredDAG(image, host string) string {
-	var b strings.Builder
-	b.WriteString("services:\n")
-	for l := 0; l < benchDeep; l++ {
-		for i := 0; i < benchWide; i++ {
-			fmt.Fprintf(&b, "  s%d%d:\n    image: %s\n    init: true\n    command: [\"sleep\", \"3600\"]\n    stop_grace_period: 1s\n    deploy: {endpoint_mode: dnsrr}\n", l, i, image)
-			if l > 0 {
-				b.WriteString("    depends_on: [")
-				for j := 0; j < benchWide; j++ {
-					if j > 0 {
-						b.WriteString(", ")
-					}
-					fmt.Fprintf(&b, "s%d%d", l-1, j)
-				}
-				b.WriteString("]\n")
-			}
-		}
-	}
-	fmt.Fprintf(&b, "x-stack:\n  environments:\n    cluster: {orchestrator: swarm, host: %q}\n", host)
-	return b.String()
+	return e2e.LayeredDAG(e2e.DAG{Image: image, Short: true,
+		Extra: "    init: true\n    stop_grace_period: 1s\n    deploy: {endpoint_mode: dnsrr}\n"}) +
+		fmt.Sprintf("x-stack:\n  environments:\n    cluster: {orchestrator: swarm, host: %q}\n", host)
 }
 
 // BenchmarkLayeredDAGOnSwarm measures, on the lab's three nodes, `stack up`
