@@ -70,7 +70,8 @@ fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')
 
 .PHONY: bench
-bench: engine tools swarm-lab engine-29 kube-lab ## benchmarks that print time and memory figures beside the anchors: Docker Compose (COMPOSE=binary, else docker compose), the raw Engine API, docker stack deploy on the Swarm lab; then the 30-service DAG on engine 29
+bench: engine tools swarm-lab engine-29 kube-lab ## benchmarks that print time and memory figures beside the anchors: Docker Compose (COMPOSE=binary, else docker compose), the raw Engine API, docker stack deploy on the Swarm lab, kompose + kubectl on the Kubernetes lab; then the 30-service DAG on engine 29
+	scripts/kompose.sh >/dev/null
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
 	eval "$$(scripts/engine-29.sh env)" && $(GO) test -run '^$$' -bench 'LayeredDAG$$' -benchmem -count=1 -timeout 30m ./engine/docker/
 
