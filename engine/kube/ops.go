@@ -41,6 +41,9 @@ type Rollout struct {
 	// scale sets.
 	Hash     string
 	Replicas int32
+	// Selector selects the pods when they are no service's (the
+	// gateway's); empty: the service's.
+	Selector string
 }
 
 // Operations turns each action into Kubernetes calls, reading only its
@@ -57,6 +60,9 @@ type Rollout struct {
 //   - a stopped service is scaled to 0;
 //   - a removed service: its workload and Services deleted, then waited
 //     gone; a removed volume (down -v): its claims deleted and waited gone;
+//   - the gateway created, changed or started is one server-side apply of
+//     its ConfigMap, Service and Deployment, then a wait for its rollout;
+//     removed, they are deleted and waited gone (gateway_ops.go);
 //   - networks are the namespace: nothing to do;
 //   - an object of the project's ApplySet that is no longer made (a secret
 //     nothing mounts, a Service for ports no longer published) is pruned:
@@ -81,6 +87,8 @@ func (d *Driver) Operations(plan *engine.Plan) (*engine.Graph, error) {
 			err = b.service(a)
 		case "volume":
 			b.volume(a)
+		case engine.GatewayResource:
+			err = b.gateway(a)
 		}
 		if err != nil {
 			return nil, err
