@@ -23,7 +23,8 @@ import (
 // GatewayName. Each route's upstream is its service's Service, by name
 // (the config dials web:8080): kube-proxy sends a connection only to a pod
 // that is ready and not terminating, so a service's rollout needs no
-// reload of the gateway, and its config changes only with the routes. The
+// reload of the gateway, and its config changes only with the routes
+// (Caddy never passes over a Service's name: gateway.Options.Balanced). The
 // pod template carries the config's hash: a route changed rolls the
 // gateway, a new pod ready before the old one stops.
 const (
@@ -105,7 +106,7 @@ func (m *mapper) gateway() *Gateway {
 	for _, name := range m.p.ServiceNames() {
 		upstreams[name] = []string{name}
 	}
-	cfg, err := gateway.Config(g, m.p.GatewayRoutes(), upstreams)
+	cfg, err := gateway.ConfigWith(g, m.p.GatewayRoutes(), upstreams, gateway.Options{Balanced: true})
 	if err != nil {
 		m.fail("", manifest.ExtensionKey+".gateway", ErrInvalid, err.Error(), "correct the gateway's ports")
 		return nil

@@ -160,6 +160,15 @@ func (b *opBuilder) service(a *engine.Action) error {
 		}
 		b.deleteAndWait(a, Delete{Namespace: ns, Objects: objs}, "", "service:"+name)
 		return nil
+	case engine.Recreate:
+		if exists && a.Recreate == engine.RecreateForce && have.Hash == a.ConfigHash {
+			// --force-recreate of a current workload: its pods replaced as
+			// its update strategy says, as `kubectl rollout restart` does
+			r := Rollout{Project: b.plan.Project, Namespace: ns, Service: name, Kind: have.Kind, Name: have.Name, Hash: have.Hash}
+			id := b.add(a, &engine.Op{Kind: OpRestart, Target: target(have.Kind, have.Name), Detail: "--force-recreate: kubectl rollout restart", Payload: r}, "")
+			b.add(a, &engine.Op{Kind: engine.OpWait, Target: target(have.Kind, have.Name), Condition: a.Ready, Detail: "until rolled out", Payload: r}, id)
+			return nil
+		}
 	case engine.Restart:
 		if exists {
 			r := Rollout{Project: b.plan.Project, Namespace: ns, Service: name, Kind: have.Kind, Name: have.Name, Hash: have.Hash}

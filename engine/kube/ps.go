@@ -45,6 +45,9 @@ func (d *Driver) Ps(ctx context.Context, project string, all bool) ([]engine.Sta
 // podStatus is one pod in ps's terms.
 func podStatus(p corev1.Pod) engine.Status {
 	st := engine.Status{Container: engine.Container{ID: string(p.UID), Name: p.Name, Service: p.Labels[engine.LabelService], Created: p.CreationTimestamp.Time}, Node: p.Spec.NodeName}
+	if p.Labels[LabelGateway] == "true" {
+		st.Traffic = []string{"gateway"}
+	}
 	if n, err := strconv.Atoi(p.Labels["apps.kubernetes.io/pod-index"]); err == nil {
 		st.Number = n
 	}
