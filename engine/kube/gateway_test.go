@@ -109,7 +109,7 @@ func TestGatewayMapping(t *testing.T) {
 func TestGatewayRefusals(t *testing.T) {
 	tests := []struct {
 		name, compose, field string
-		err               error
+		err                  error
 	}{
 		{"outside the NodePort range", "x-stack: {gateway: {ports: [\"8000:80\"]}}\nservices: {web: {image: w, x-stack: {route: {path: /, port: 80}}}}",
 			"x-stack.gateway.ports[0]", ErrPublishedPort},
