@@ -25,7 +25,9 @@ import (
 //	POST /api/messages "order .." -> the bot placed the order via the orders API (ORDERS_HOST through cluster DNS)
 //	plan                          -> everything unchanged, the gateway too
 //	REV=2 up, then up --no-deps --force-recreate web messages, a client asking every 20 ms
-//	                              -> web and messages rolled out twice, no request failed
+//	                              -> web and messages rolled out twice (new pods), no request failed
+//	a new route /shop             -> plan: gateway reload; up rolls the gateway, a client asking every 20 ms
+//	                                 meanwhile: no request failed; /shop/ is the page
 //	down; up                      -> the gateway's objects gone, then back; the order is still there (the claim)
 func TestPizzaOnKubernetes(t *testing.T) {
 	lab := e2e.Kube(t)
@@ -99,8 +101,15 @@ func TestPizzaOnKubernetes(t *testing.T) {
 	changed := stack
 	changed.Env = append(append([]string{}, stack.Env...), "REV=2")
 	out := changed.MustRun(t, "up", "--env", "lab", "--timeout", "300s")
+	webPod := func() string {
+		return lab.Kubectl(t, "-n", ns, "get", "pod", "-l", "io.stack.service=web", "--field-selector=status.phase=Running", "-o", "jsonpath={.items[*].metadata.name}")
+	}
+	before := webPod()
 	changed.MustRun(t, "up", "--env", "lab", "--timeout", "300s", "--no-deps", "--force-recreate", "web", "messages")
 	took := time.Since(start)
+	if after := webPod(); after == before || strings.Contains(after, before) {
+		t.Errorf("--force-recreate left web's pod %s in place (now %s)", before, after)
+	}
 	ok, failed := client.stop()
 	t.Logf("redeploys of web and messages (a changed env, then --force-recreate): %s, %d requests answered, %d failed", took.Round(100*time.Millisecond), ok, failed)
 	if failed > 0 || ok == 0 {
@@ -111,6 +120,30 @@ func TestPizzaOnKubernetes(t *testing.T) {
 	}
 	if got := lab.Kubectl(t, "-n", ns, "get", "deploy/web", "-o", `jsonpath={.spec.template.spec.containers[0].env[?(@.name=="REV")].value}`); got != "2" {
 		t.Errorf("web's REV after the redeploy = %q, want 2", got)
+	}
+
+	// A new route: the gateway's config changes, and it rolls a new pod
+	// in before the old one drains.
+	routed := strings.Replace(r.Replace(string(compose)), "route: {path: /, port: 8080}", "route: [{path: /, port: 8080}, {path: /shop, port: 8080, strip_prefix: true}]", 1)
+	e2e.WriteFiles(t, dir, map[string]string{"compose.yaml": "name: " + ns + "\n" + routed})
+	mustContain(t, "plan after a new route", changed.MustRun(t, "plan", "--env", "lab").Stdout, "reload", "/shop -> web:8080")
+	client = startLoad(url("/"), url("/api/messages"))
+	start = time.Now()
+	changed.MustRun(t, "up", "--env", "lab", "--timeout", "300s")
+	took = time.Since(start)
+	// the load goes on while the old gateway pod drains, until it is gone
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if pods := lab.Kubectl(t, "-n", ns, "get", "pod", "-l", "io.stack.gateway", "-o", "name"); !strings.Contains(pods, "\n") {
+			break
+		}
+	}
+	ok, failed = client.stop()
+	t.Logf("the gateway rolled for a new route: %s, %d requests answered, %d failed", took.Round(100*time.Millisecond), ok, failed)
+	if failed > 0 || ok == 0 {
+		t.Errorf("the gateway's roll: %d requests failed, %d answered; want none failed", failed, ok)
+	}
+	if status, page := call(t, "GET", url("/shop/"), ""); status != http.StatusOK || !strings.Contains(page, "<h1>Pizza</h1>") {
+		t.Errorf("GET /shop/ through the new route = %d", status)
 	}
 
 	stack.MustRun(t, "down", "--env", "lab")

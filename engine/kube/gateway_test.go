@@ -141,16 +141,8 @@ func TestGatewayRefusals(t *testing.T) {
 // TestGatewayPlan: the gateway's action as the cluster holds it, and the
 // operations that carry it out.
 func TestGatewayPlan(t *testing.T) {
-	p := enginetest.Load(t, "shop", gatewayCompose)
+	p, images, objs := mapped(t, gatewayCompose)
 	d := &Driver{}
-	images, err := d.ConfigHashes(p, engine.Images{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs, _, err := d.mapProject(p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	g := objs.Gateway
 	cluster := func(gw *Workload) *Cluster {
 		c := &Cluster{Namespace: "shop", Workloads: map[string]Workload{}, Claims: map[string][]string{}, Gateway: gw}
@@ -221,6 +213,23 @@ func TestGatewayPlan(t *testing.T) {
 			}
 		}
 	}
+}
+
+// mapped loads project shop from compose and maps it: the project, its
+// images with the hashes the driver gives them, and its objects.
+func mapped(t *testing.T, compose string) (*manifest.Project, engine.Images, *Objects) {
+	t.Helper()
+	p := enginetest.Load(t, "shop", compose)
+	d := &Driver{}
+	images, err := d.ConfigHashes(p, engine.Images{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, _, err := d.mapProject(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, images, objs
 }
 
 // opsOf lists the kinds and targets of the operations of resource's action.
