@@ -69,7 +69,18 @@ func TestPizzaOnKubernetes(t *testing.T) {
 	mustContain(t, "the page", page, "<h1>Pizza</h1>")
 	type message struct{ From, Text string }
 	var reply message
-	callJSON(t, "POST", url("/api/messages"), `{"text":"order diavola"}`, http.StatusOK, &reply)
+	// messages' first request to orders resolves orders through the
+	// cluster's DNS, where the lab's kernel can drop one of two parallel
+	// queries (the conntrack race of UDP through a Service address): the
+	// app's 5 s timeout then ends it first, and the bot says so, having
+	// placed nothing. Asked again, at most twice.
+	for i := 0; i < 3; i++ {
+		callJSON(t, "POST", url("/api/messages"), `{"text":"order diavola"}`, http.StatusOK, &reply)
+		if !strings.Contains(reply.Text, "kitchen is not answering") {
+			break
+		}
+		t.Logf("the bot did not reach orders (try %d): %s", i+1, reply.Text)
+	}
 	if reply.From != "bot" || reply.Text != `Order #1 placed: diavola. Say "status 1" to follow it.` {
 		t.Errorf("bot reply = %+v", reply)
 	}
@@ -85,7 +96,7 @@ func TestPizzaOnKubernetes(t *testing.T) {
 	if len(list) != 1 || list[0] != want {
 		t.Errorf("orders = %+v, want [%+v]", list, want)
 	}
-	mustContain(t, "stack ps", stack.MustRun(t, "ps", "--env", "lab").Stdout, "stack-gateway-", "gateway", "web-", "orders-0")
+	mustContain(t, "stack ps", stack.MustRun(t, "ps", "--env", "lab").Stdout, "TRAFFIC", "stack-gateway-", "gateway", "web-", "orders-0", "/api/messages", "/api/orders")
 
 	plan := stack.MustRun(t, "plan", "--env", "lab")
 	for _, line := range strings.Split(strings.TrimSpace(plan.Stdout), "\n") {

@@ -179,7 +179,14 @@ func (m *mapper) gatewayPod(image string, ports []types.ServicePortConfig) *core
 		c.WithReadinessProbe(corev1ac.Probe().WithPeriodSeconds(1).WithFailureThreshold(3).
 			WithTCPSocket(corev1ac.TCPSocketAction().WithPort(intstr.FromInt32(int32(ports[0].Target)))))
 	}
-	return corev1ac.PodSpec().WithContainers(c).WithVolumes(
+	// Caddy resolves each service's name when it dials: A and AAAA asked
+	// one after the other on a fresh socket, and a lost answer asked again
+	// after 1s rather than 5s, as conntrack can drop one of two parallel
+	// queries through the cluster DNS's Service address.
+	dns := corev1ac.PodDNSConfig().WithOptions(
+		corev1ac.PodDNSConfigOption().WithName("single-request-reopen"),
+		corev1ac.PodDNSConfigOption().WithName("timeout").WithValue("1"))
+	return corev1ac.PodSpec().WithContainers(c).WithDNSConfig(dns).WithVolumes(
 		corev1ac.Volume().WithName("config").WithConfigMap(corev1ac.ConfigMapVolumeSource().WithName(GatewayName)),
 		corev1ac.Volume().WithName("data").WithEmptyDir(corev1ac.EmptyDirVolumeSource()),
 		memoryDir("caddy-config", 0))
