@@ -75,7 +75,9 @@ func TestPizzaOnKubernetes(t *testing.T) {
 	// app's 5 s timeout then ends it first, and the bot says so, having
 	// placed nothing. Asked again, at most twice.
 	for i := 0; i < 3; i++ {
+		asked := time.Now()
 		callJSON(t, "POST", url("/api/messages"), `{"text":"order diavola"}`, http.StatusOK, &reply)
+		t.Logf("the first order took %s", time.Since(asked).Round(time.Millisecond))
 		if !strings.Contains(reply.Text, "kitchen is not answering") {
 			break
 		}

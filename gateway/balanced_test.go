@@ -26,5 +26,8 @@ func TestConfigBalanced(t *testing.T) {
 		if bytes.Contains(got, []byte(`"passive"`)) != tt.passive {
 			t.Errorf("%+v: passive health check present = %v, want %v", tt.o, !tt.passive, tt.passive)
 		}
+		if bytes.Contains(got, []byte(`"dial_timeout": "1s"`)) == tt.passive || bytes.Contains(got, []byte(`"try_duration": "15s"`)) == tt.passive {
+			t.Errorf("%+v: dials of 1s for 15s = %v, want %v:\n%s", tt.o, tt.passive, !tt.passive, got)
+		}
 	}
 }

@@ -41,7 +41,8 @@ type Options struct {
 	// over the service's ready replicas itself (a Kubernetes Service's
 	// name): it is never passed over after a failure, as passing over the
 	// only one would refuse every request for the fail duration; a failed
-	// dial (no ready replica yet) is tried again for the try duration.
+	// dial (no ready replica yet, or rules the node has not written yet) is
+	// tried again, each for 1s, for 15s.
 	Balanced bool
 }
 

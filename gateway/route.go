@@ -84,12 +84,20 @@ func proxy(r manifest.ServiceRoute, addrs []string, o Options) object {
 	if r.Health != "" {
 		health["active"] = object{"uri": r.Health, "interval": "2s", "timeout": "1s"}
 	}
+	// A balanced address's dials are tried for longer, each for less: one
+	// can be lost while the address is new to the node's proxy (a
+	// Kubernetes Service's rules not written yet), and a new connection is
+	// sent anew.
+	try, transport := "5s", object{"protocol": "http"}
+	if o.Balanced {
+		try, transport["dial_timeout"] = "15s", "1s"
+	}
 	p := object{
 		"handler":   "reverse_proxy",
 		"upstreams": ups,
 		"load_balancing": object{
 			"selection_policy": object{"policy": "round_robin"},
-			"try_duration":     "5s",
+			"try_duration":     try,
 			"try_interval":     "100ms",
 		},
 		// The public server before it is the client: its X-Forwarded-*
@@ -101,7 +109,10 @@ func proxy(r manifest.ServiceRoute, addrs []string, o Options) object {
 	}
 	if r.Timeout != "" {
 		d, _ := time.ParseDuration(r.Timeout) // checked when loading
-		p["transport"] = object{"protocol": "http", "response_header_timeout": d.String()}
+		transport["response_header_timeout"] = d.String()
+	}
+	if len(transport) > 1 {
+		p["transport"] = transport
 	}
 	return p
 }
