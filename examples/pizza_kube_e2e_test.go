@@ -114,14 +114,21 @@ func TestPizzaOnKubernetes(t *testing.T) {
 	changed := stack
 	changed.Env = append(append([]string{}, stack.Env...), "REV=2")
 	out := changed.MustRun(t, "up", "--env", "lab", "--timeout", "300s")
-	webPod := func() string {
-		return lab.Kubectl(t, "-n", ns, "get", "pod", "-l", "io.stack.service=web", "--field-selector=status.phase=Running", "-o", "jsonpath={.items[*].metadata.name}")
+	// web's pods that are not stopping (the old one drains a while)
+	webPods := func() []string {
+		var out []string
+		for _, l := range strings.Split(lab.Kubectl(t, "-n", ns, "get", "pod", "-l", "io.stack.service=web", "-o", `jsonpath={range .items[*]}{.metadata.name} {.metadata.deletionTimestamp}{"\n"}{end}`), "\n") {
+			if f := strings.Fields(l); len(f) == 1 {
+				out = append(out, f[0])
+			}
+		}
+		return out
 	}
-	before := webPod()
+	before := webPods()
 	changed.MustRun(t, "up", "--env", "lab", "--timeout", "300s", "--no-deps", "--force-recreate", "web", "messages")
 	took := time.Since(start)
-	if after := webPod(); after == before || strings.Contains(after, before) {
-		t.Errorf("--force-recreate left web's pod %s in place (now %s)", before, after)
+	if after := webPods(); len(before) != 1 || len(after) != 1 || after[0] == before[0] {
+		t.Errorf("--force-recreate: web's pods %v before, %v after; want one replaced", before, after)
 	}
 	ok, failed := client.stop()
 	t.Logf("redeploys of web and messages (a changed env, then --force-recreate): %s, %d requests answered, %d failed", took.Round(100*time.Millisecond), ok, failed)
