@@ -303,6 +303,14 @@ func pastTense(k Kind) string {
 	return "restarted"
 }
 
+// inProject reports whether service name is p's: in its manifest, its
+// profile on or off for this run.
+func inProject(p *types.Project, name string) bool {
+	_, on := p.Services[name]
+	_, off := p.DisabledServices[name]
+	return on || off
+}
+
 // diffOrphans lists the services the engine has that are gone from the
 // manifest: removed with removeOrphans, otherwise left with a warning.
 func diffOrphans(p *types.Project, obs *Observed, removeOrphans bool) []*Action {
@@ -312,10 +320,7 @@ func diffOrphans(p *types.Project, obs *Observed, removeOrphans bool) []*Action 
 		if s.OneOff || seen[s.Name] {
 			continue
 		}
-		if _, ok := p.Services[s.Name]; ok {
-			continue
-		}
-		if _, ok := p.DisabledServices[s.Name]; ok {
+		if inProject(p, s.Name) {
 			continue
 		}
 		seen[s.Name] = true

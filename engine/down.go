@@ -11,8 +11,9 @@ import (
 type DownOptions struct {
 	// Volumes removes the project's named volumes too; they are kept otherwise.
 	Volumes bool
-	// RemoveOrphans removes containers of services gone from the manifest
-	// and one-off containers.
+	// RemoveOrphans removes the containers (one-off runs included) of
+	// services gone from the manifest; a one-off run of a service of the
+	// manifest goes with it, as with Docker Compose's down.
 	RemoveOrphans bool
 	// Images are the image references to remove after the containers.
 	Images []string
@@ -41,25 +42,22 @@ func Down(m *manifest.Project, obs *Observed, o DownOptions) *Plan {
 	}
 	sort.Strings(names)
 	var containers []string
-	for _, name := range names {
-		_, inManifest := p.Services[name]
-		if _, disabled := p.DisabledServices[name]; disabled {
-			inManifest = true // its profile is off for this run: still the project's
-		}
-		a := &Action{Resource: "service:" + name, Kind: Remove, Volumes: o.Volumes, OneOff: byKey[name].OneOff}
-		if !inManifest {
+	for _, key := range names {
+		st := byKey[key]
+		a := &Action{Resource: "service:" + key, Kind: Remove, Volumes: o.Volumes, OneOff: st.OneOff}
+		if !inProject(p, st.Name) {
 			a.Orphan = true
 			a.Reason = "orphan: not in the manifest"
 			if !o.RemoveOrphans {
 				a.Kind, a.Reason = Unchanged, "orphan: not in the manifest; --remove-orphans removes it"
 			}
-		}
-		if inManifest {
-			// A service stops after its dependants have stopped; removing
-			// their stopped containers need not hold it up (AfterStart: for
-			// a removal, the containers are stopped).
+		} else if !st.OneOff {
+			// A service stops after its dependants (their one-off runs
+			// too) have stopped; removing their stopped containers need
+			// not hold it up (AfterStart: for a removal, the containers
+			// are stopped).
 			for _, other := range names {
-				if _, dependant := p.Services[other].DependsOn[name]; dependant && other != name {
+				if _, dependant := p.Services[byKey[other].Name].DependsOn[st.Name]; dependant && other != key {
 					a.WaitsFor = append(a.WaitsFor, "service:"+other)
 					a.AfterStart = append(a.AfterStart, "service:"+other)
 				}

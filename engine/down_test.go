@@ -69,3 +69,24 @@ services:
 		t.Errorf("debug: %+v, want removed, not an orphan", a)
 	}
 }
+
+// A one-off run of a service of the manifest goes with down, as with
+// Docker Compose's; one of a service gone from it is an orphan. redis waits
+// for app's run too: the run depends on it as app does.
+func TestDownRemovesOneOffRuns(t *testing.T) {
+	withOld := seed + "  old:\n    image: busybox:stable\n"
+	obs := deployed(t, withOld, seedImages)
+	obs.Services = append(obs.Services,
+		engine.ServiceState{Name: "app", OneOff: true, Replicas: 1},
+		engine.ServiceState{Name: "old", OneOff: true, Replicas: 1})
+	plan := engine.Down(load(t, seed), obs, engine.DownOptions{})
+	if a := plan.Action("service:app" + engine.OneOffSuffix); a == nil || a.Kind != engine.Remove || a.Orphan || !a.OneOff {
+		t.Errorf("app's run: %+v, want removed, not an orphan", a)
+	}
+	if a := plan.Action("service:old" + engine.OneOffSuffix); a == nil || a.Kind != engine.Unchanged || !a.Orphan {
+		t.Errorf("old's run: %+v, want left as an orphan", a)
+	}
+	if r := plan.Action("service:redis"); !slices.Equal(r.WaitsFor, []string{"service:app", "service:app" + engine.OneOffSuffix}) {
+		t.Errorf("redis waits for %v, want app and its run", r.WaitsFor)
+	}
+}

@@ -68,7 +68,11 @@ func call(t *testing.T, method, url, body string) (int, string) {
 	if err != nil {
 		t.Fatalf("%s %s: reading the answer: %v", method, url, err)
 	}
-	t.Logf("%s %s -> %d %s", method, url, resp.StatusCode, strings.TrimSpace(string(b)))
+	logged := strings.TrimSpace(string(b))
+	if len(logged) > 300 { // a page: its start says which
+		logged = logged[:300] + " [...]"
+	}
+	t.Logf("%s %s -> %d %s", method, url, resp.StatusCode, logged)
 	return resp.StatusCode, string(b)
 }
 
@@ -130,6 +134,7 @@ func containers(t *testing.T, project string) map[string]container {
 // minutes pass, counting the answers (200) and the failures.
 type load struct {
 	ok, failed int
+	failures   []string // the first few: when, what and why
 	quit, done chan struct{}
 }
 
@@ -145,10 +150,18 @@ func startLoad(urls ...string) *load {
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 			}
-			if err == nil && resp.StatusCode == http.StatusOK {
+			switch {
+			case err == nil && resp.StatusCode == http.StatusOK:
 				l.ok++
-			} else {
+			default:
 				l.failed++
+				why := fmt.Sprint(err)
+				if err == nil {
+					why = resp.Status
+				}
+				if len(l.failures) < 5 {
+					l.failures = append(l.failures, time.Now().Format("15:04:05.000")+" "+urls[i%len(urls)]+": "+why)
+				}
 			}
 			select {
 			case <-l.quit:
@@ -163,12 +176,13 @@ func startLoad(urls ...string) *load {
 	return l
 }
 
-// stop ends the load a moment later and returns its counts.
-func (l *load) stop() (ok, failed int) {
+// stop ends the load a moment later and returns its counts, and the first
+// failures.
+func (l *load) stop() (ok, failed int, failures string) {
 	time.Sleep(200 * time.Millisecond)
 	close(l.quit)
 	<-l.done
-	return l.ok, l.failed
+	return l.ok, l.failed, strings.Join(l.failures, "\n")
 }
 
 func mustContain(t *testing.T, what, got string, want ...string) {

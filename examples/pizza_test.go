@@ -2,6 +2,7 @@ package examples_test
 
 import (
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -82,8 +83,10 @@ func TestPizza(t *testing.T) {
 	// web and messages keep no data: replaced start-first, behind the gateway.
 	client := startLoad(endpoint(port, "/"), endpoint(port, "/api/messages"))
 	r := stack.MustRun(t, "up", "--no-deps", "--force-recreate", "web", "messages")
-	if ok, failed := client.stop(); failed > 0 || ok == 0 || strings.Count(r.Stderr, "start-first") < 2 {
-		t.Errorf("redeploy of web and messages: %d requests failed, %d answered; want none failed, start-first:\n%s", failed, ok, r.Stderr)
+	if ok, failed, failures := client.stop(); failed > 0 || ok == 0 || strings.Count(r.Stderr, "start-first") < 2 {
+		t.Errorf("redeploy of web and messages: %d requests failed, %d answered; want none failed, start-first:\n%s\n%s", failed, ok, failures, r.Stderr)
+		gw, _ := exec.Command("docker", "logs", "--tail", "20", project+"-gateway").CombinedOutput()
+		t.Logf("the gateway's log:\n%s", gw)
 	}
 
 	stack.MustRun(t, "down")

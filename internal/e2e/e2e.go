@@ -172,8 +172,30 @@ func (c Cmd) Run(t testing.TB, args ...string) Result {
 	case err != nil:
 		t.Fatalf("running stack %s: %v", strings.Join(args, " "), err)
 	}
-	t.Logf("$ stack %s  (exit %d)\n%s%s", strings.Join(args, " "), code, stdout.String(), stderr.String())
+	t.Logf("$ stack %s  (exit %d)\n%s%s", strings.Join(args, " "), code, stdout.String(), withoutBuildSteps(stderr.String(), code))
 	return Result{Stdout: stdout.String(), Stderr: stderr.String(), Code: code}
+}
+
+// withoutBuildSteps drops the build's step lines from what a command that
+// succeeded printed (they are most of a build's output), so that a failing
+// test's log stays short enough to be read whole in CI's excerpt.
+func withoutBuildSteps(out string, code int) string {
+	if code != 0 {
+		return out
+	}
+	var kept []string
+	steps := 0
+	for _, line := range strings.SplitAfter(out, "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[1] == "step" {
+			steps++
+			continue
+		}
+		kept = append(kept, line)
+	}
+	if steps > 0 {
+		kept = append(kept, fmt.Sprintf("(%d build step lines left out)\n", steps))
+	}
+	return strings.Join(kept, "")
 }
 
 // MustRun is Run that fails the test unless stack exits 0.

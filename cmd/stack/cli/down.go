@@ -46,7 +46,7 @@ func newDownCommand(g *Globals) *cobra.Command {
 	lockFlag(cmd)
 	f := cmd.Flags()
 	f.BoolVarP(&o.Volumes, "volumes", "v", false, "remove the project's named volumes too")
-	f.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove containers of services no longer in the manifest, and one-off containers")
+	f.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove containers of services no longer in the manifest (one-off runs of the others are removed anyway)")
 	f.StringVar(&o.RMI, "rmi", "", "remove images: local (built for the project, without an image: name) or all")
 	return cmd
 }

@@ -27,6 +27,8 @@ import (
 //	stop                       -> both exited, still listed by ps -a, not by ps
 //	start                      -> both running again, the same containers
 //	restart api                -> api's container restarted (new start time), cache untouched
+//	run api true; down         -> the run's container stays, exited (no --rm); down removes it
+//	                              with the others, as Compose's down does
 func TestDayTwoVerbsE2E(t *testing.T) {
 	stack := project(t, `
 services:
@@ -148,5 +150,15 @@ services:
 	if restarted[0].Started == again[0].Started || restarted[1].Started != again[1].Started {
 		t.Errorf("restart api: api start %s -> %s (want changed), cache %s -> %s (want same)",
 			again[0].Started, restarted[0].Started, again[1].Started, restarted[1].Started)
+	}
+
+	stack.MustRun(t, "run", "--no-deps", "api", "true")
+	if all := stack.MustRun(t, "ps", "-a").Stdout; !strings.Contains(all, "-api-run-") {
+		t.Errorf("ps -a after run without --rm: want the run's container:\n%s", all)
+	}
+	stack.MustRun(t, "down")
+	project := strings.TrimPrefix(stack.Env[0], "COMPOSE_PROJECT_NAME=")
+	if left := e2e.Docker(t, "ps", "-aq", "--filter", "label=com.docker.compose.project="+project); left != "" {
+		t.Errorf("down left containers of %s: %s", project, left)
 	}
 }
