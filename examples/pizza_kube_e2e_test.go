@@ -130,10 +130,10 @@ func TestPizzaOnKubernetes(t *testing.T) {
 	if after := webPods(); len(before) != 1 || len(after) != 1 || after[0] == before[0] {
 		t.Errorf("--force-recreate: web's pods %v before, %v after; want one replaced", before, after)
 	}
-	ok, failed := client.stop()
+	ok, failed, failures := client.stop()
 	t.Logf("redeploys of web and messages (a changed env, then --force-recreate): %s, %d requests answered, %d failed", took.Round(100*time.Millisecond), ok, failed)
 	if failed > 0 || ok == 0 {
-		t.Errorf("redeploys of web and messages: %d requests failed, %d answered; want none failed", failed, ok)
+		t.Errorf("redeploys of web and messages: %d requests failed, %d answered; want none failed:\n%s", failed, ok, failures)
 	}
 	if strings.Contains(out.Stdout+out.Stderr, "gateway") && strings.Contains(out.Stdout+out.Stderr, "deployment:stack-gateway") {
 		t.Errorf("a redeploy of services rolled the gateway, whose routes did not change:\n%s", out.Stderr)
@@ -157,10 +157,10 @@ func TestPizzaOnKubernetes(t *testing.T) {
 			break
 		}
 	}
-	ok, failed = client.stop()
+	ok, failed, failures = client.stop()
 	t.Logf("the gateway rolled for a new route: %s, %d requests answered, %d failed", took.Round(100*time.Millisecond), ok, failed)
 	if failed > 0 || ok == 0 {
-		t.Errorf("the gateway's roll: %d requests failed, %d answered; want none failed", failed, ok)
+		t.Errorf("the gateway's roll: %d requests failed, %d answered; want none failed:\n%s", failed, ok, failures)
 	}
 	if status, page := call(t, "GET", url("/shop/"), ""); status != http.StatusOK || !strings.Contains(page, "<h1>Pizza</h1>") {
 		t.Errorf("GET /shop/ through the new route = %d", status)
