@@ -32,6 +32,22 @@ type object = map[string]any
 // (no port) of what serves each service, by service. A route whose service
 // has none answers 503 saying so.
 func Config(g *manifest.Gateway, routes []manifest.ServiceRoute, upstreams map[string][]string) ([]byte, error) {
+	return ConfigWith(g, routes, upstreams, Options{})
+}
+
+// Options change how Config proxies.
+type Options struct {
+	// Balanced says each service's upstream is one address that balances
+	// over the service's ready replicas itself (a Kubernetes Service's
+	// name): it is never passed over after a failure, as passing over the
+	// only one would refuse every request for the fail duration; a failed
+	// dial (no ready replica yet, or rules the node has not written yet) is
+	// tried again, each for 1s, for 15s.
+	Balanced bool
+}
+
+// ConfigWith is Config with options.
+func ConfigWith(g *manifest.Gateway, routes []manifest.ServiceRoute, upstreams map[string][]string, o Options) ([]byte, error) {
 	ports, err := parsePorts(g.Ports)
 	if err != nil {
 		return nil, err
@@ -57,7 +73,7 @@ func Config(g *manifest.Gateway, routes []manifest.ServiceRoute, upstreams map[s
 		if names[name]++; names[name] > 1 {
 			name += "#" + strconv.Itoa(names[name])
 		}
-		servers[name] = routeServer(addr, r, upstreams[r.Service])
+		servers[name] = routeServer(addr, r, upstreams[r.Service], o)
 		public = append(public, hop(r, addr))
 	}
 	if err := publicServers(servers, g, ports, public); err != nil {

@@ -17,7 +17,7 @@ import (
 // order (CORS, response headers, auth, body limit, prefix) and proxies to
 // addrs. Errors (a refused auth, a body too large, no upstream answering)
 // are answered inside it, so the metrics see their status too.
-func routeServer(addr string, r manifest.ServiceRoute, addrs []string) object {
+func routeServer(addr string, r manifest.ServiceRoute, addrs []string, o Options) object {
 	var routes []any
 	routes = append(routes, corsRoutes(r.CORS)...)
 	if len(r.Headers) > 0 {
@@ -46,7 +46,7 @@ func routeServer(addr string, r manifest.ServiceRoute, addrs []string) object {
 	if r.StripPrefix {
 		handle = append(handle, object{"handler": "rewrite", "strip_path_prefix": r.Path})
 	}
-	handle = append(handle, proxy(r, addrs))
+	handle = append(handle, proxy(r, addrs, o))
 	routes = append(routes, object{"handle": handle, "terminal": true})
 	sub := object{
 		"handler": "subroute",
@@ -68,7 +68,7 @@ func routeServer(addr string, r manifest.ServiceRoute, addrs []string) object {
 // answers 503 when there are none. Timeout bounds the wait for the
 // response's headers (the transport's response_header_timeout): a body
 // that streams for long is not cut.
-func proxy(r manifest.ServiceRoute, addrs []string) object {
+func proxy(r manifest.ServiceRoute, addrs []string, o Options) object {
 	if len(addrs) == 0 {
 		return object{"handler": "static_response", "status_code": 503,
 			"body": fmt.Sprintf("no container of service %s is ready\n", r.Service)}
@@ -77,26 +77,42 @@ func proxy(r manifest.ServiceRoute, addrs []string) object {
 	for _, a := range addrs {
 		ups = append(ups, object{"dial": a + ":" + strconv.Itoa(r.Port)})
 	}
-	health := object{"passive": object{"fail_duration": "5s", "max_fails": 1}}
+	health := object{}
+	if !o.Balanced {
+		health["passive"] = object{"fail_duration": "5s", "max_fails": 1}
+	}
 	if r.Health != "" {
 		health["active"] = object{"uri": r.Health, "interval": "2s", "timeout": "1s"}
+	}
+	// A balanced address's dials are tried for longer, each for less: one
+	// can be lost while the address is new to the node's proxy (a
+	// Kubernetes Service's rules not written yet), and a new connection is
+	// sent anew.
+	try, transport := "5s", object{"protocol": "http"}
+	if o.Balanced {
+		try, transport["dial_timeout"] = "15s", "1s"
 	}
 	p := object{
 		"handler":   "reverse_proxy",
 		"upstreams": ups,
 		"load_balancing": object{
 			"selection_policy": object{"policy": "round_robin"},
-			"try_duration":     "5s",
+			"try_duration":     try,
 			"try_interval":     "100ms",
 		},
-		"health_checks": health,
 		// The public server before it is the client: its X-Forwarded-*
 		// are the real client's.
 		"trusted_proxies": []string{"127.0.0.1/32"},
 	}
+	if len(health) > 0 {
+		p["health_checks"] = health
+	}
 	if r.Timeout != "" {
 		d, _ := time.ParseDuration(r.Timeout) // checked when loading
-		p["transport"] = object{"protocol": "http", "response_header_timeout": d.String()}
+		transport["response_header_timeout"] = d.String()
+	}
+	if len(transport) > 1 {
+		p["transport"] = transport
 	}
 	return p
 }

@@ -141,8 +141,8 @@ func (b *opBuilder) prune() error {
 	for _, o := range b.cluster.Objects {
 		a := services[o.Service]
 		switch {
-		case keep[o.Kind+"/"+o.Name], o.Kind == "PersistentVolumeClaim", isWorkload(o.Kind):
-			continue
+		case keep[o.Kind+"/"+o.Name], o.Kind == "PersistentVolumeClaim", isWorkload(o.Kind), o.Gateway:
+			continue // the gateway's go with its action
 		case o.Service != "" && (a == nil || a.Kind == engine.Remove || a.Orphan):
 			continue // its service's action removes it, or it stays with its orphan
 		}

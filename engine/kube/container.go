@@ -40,7 +40,7 @@ func (m *mapper) container(s types.ServiceConfig) *corev1ac.ContainerApplyConfig
 			c.WithEnv(corev1ac.EnvVar().WithName(k).WithValue(escape(*v)))
 		}
 	}
-	for _, p := range containerPorts(s) {
+	for _, p := range containerPorts(s, m.routePorts(s.Name)...) {
 		c.WithPorts(corev1ac.ContainerPort().WithContainerPort(p.port).WithProtocol(p.protocol))
 	}
 	if r := m.resources(s); r != nil {
@@ -56,6 +56,7 @@ func (m *mapper) container(s types.ServiceConfig) *corev1ac.ContainerApplyConfig
 		c.WithStdin(true)
 	}
 	m.probes(s, c)
+	m.drain(s, c)
 	return c
 }
 

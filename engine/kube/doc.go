@@ -91,6 +91,27 @@
 // target. A service name must be a DNS-1035 label (a
 // Service's name): my_db is refused, naming it, with my-db as the fix.
 //
+// # The gateway
+//
+// x-stack.gateway is the Caddy of the other drivers (gateway.go), with the
+// Caddy config package gateway renders, as three objects named
+// stack-gateway: a ConfigMap holding the config, a Deployment running it
+// (one pod, rolled a new pod first, its template carrying the config's and
+// the routes' hashes, so that a changed route rolls it and `plan` shows a
+// reload), and a Service publishing its ports by the rules above (a
+// NodePort in 30000-32767, or a LoadBalancer). Each route's upstream is
+// its service's Service by name (web:8080): a routed service's Service
+// serves its route's port even when the compose file declares none, and is
+// ClusterIP, so kube-proxy sends each connection only to a pod that is
+// ready and not terminating. A service's rollout therefore needs no
+// reload of the gateway. A routed pod that stops first drains: a preStop
+// sleep of 5s (no shell needed), within its stop_grace_period, while its
+// endpoint leaves kube-proxy's rules, then SIGTERM. Caddy retries a
+// refused dial for 5s and never marks the Service's address down
+// (gateway.Options.Balanced). The image (caddy:2 unless x-stack.gateway
+// says) is copied to the environment's registry as
+// <registry>/stack-gateway and run by digest, as a service's.
+//
 // # Volumes
 //
 // A named volume is a PersistentVolumeClaim, its size (default 1Gi), storage

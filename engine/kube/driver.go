@@ -152,13 +152,20 @@ func (d *Driver) Facts(ctx context.Context, p *manifest.Project) (engine.Facts, 
 	return image.InspectFacts(ctx, nil, p)
 }
 
-// Resolve builds, pushes and pins the images of services (all when none):
-// deploy's Ensure for a cluster.
+// Resolve builds, pushes and pins the images of services (all when none),
+// and the gateway's: deploy's Ensure for a cluster.
 func (d *Driver) Resolve(ctx context.Context, p *manifest.Project, services []string, o image.EnsureOptions) (map[string]string, error) {
 	if d.images == nil {
 		return nil, errors.New("the Kubernetes driver has no image resolver (WithImages): it cannot build or push images")
 	}
-	return d.images.Resolve(ctx, p, services, o)
+	refs, err := d.images.Resolve(ctx, p, services, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.resolveGateway(ctx, p, o); err != nil {
+		return nil, fmt.Errorf("resolving the gateway's image: %w", err)
+	}
+	return refs, nil
 }
 
 // ConfigHashes sets each service's hash to the one its pod template

@@ -42,7 +42,8 @@ func TestGolden(t *testing.T) {
 		{name: "kvstore-refused", file: "examples/kvstore/compose.yaml", images: facts{"redis": {"6379/tcp"}}},
 		// unless a load balancer serves it.
 		{name: "kvstore-loadbalancer", file: "examples/kvstore/compose.yaml", opts: Options{Expose: manifest.ExposeLoadBalancer}, images: facts{"redis": {"6379/tcp"}}},
-		{name: "pizza", file: "examples/pizza/compose.yaml"},
+		// pizza publishes its gateway in the NodePort range.
+		{name: "pizza", file: "examples/pizza/compose.yaml", env: []string{"PIZZA_PORT=30800"}},
 		{name: "full", file: "engine/kube/testdata/full/compose.yaml"},
 		{name: "refused", file: "engine/kube/testdata/refused/compose.yaml"},
 		{name: "warned", file: "engine/kube/testdata/warned/compose.yaml", env: []string{"TOKEN=t0ken"}},

@@ -78,6 +78,8 @@ type Objects struct {
 	// Services are the compose services, dependencies first, then by name
 	// (manifest.Project.ServiceOrder).
 	Services []Service
+	// Gateway is the project's gateway (gateway.go); nil when it has none.
+	Gateway *Gateway
 }
 
 // Service is what one compose service becomes.
@@ -106,7 +108,7 @@ type Service struct {
 
 // List returns every object in the order to apply them: the namespace,
 // what pods mount (config maps, secrets, claims), then per service its
-// Services and its workload.
+// Services and its workload, then the gateway's.
 func (o *Objects) List() []any {
 	out := []any{o.Namespace}
 	for _, c := range o.ConfigMaps {
@@ -133,6 +135,9 @@ func (o *Objects) List() []any {
 		case DaemonSet:
 			out = append(out, s.DaemonSet)
 		}
+	}
+	if o.Gateway != nil {
+		out = append(out, o.Gateway.objects()...)
 	}
 	return out
 }
@@ -186,6 +191,7 @@ func Map(p *manifest.Project, opts Options) (*Objects, engine.Warnings, error) {
 	for _, key := range sortedKeys(m.claims) {
 		out.Claims = append(out.Claims, m.claims[key])
 	}
+	out.Gateway = m.gateway()
 	if err := m.err(); err != nil {
 		return nil, nil, err
 	}

@@ -29,14 +29,17 @@ type Cluster struct {
 	// OneOffs are the services that have one-off Jobs (`stack run`), whose
 	// objects are under <service>-run.
 	OneOffs map[string]bool
+	// Gateway is the project's gateway Deployment; nil when it has none.
+	Gateway *Workload
 }
 
 // Workload is one service's workload as the cluster holds it.
 type Workload struct {
 	Kind Kind
 	Name string
-	// Hash and Parts are the config hash its pod template carries.
-	Hash, Parts string
+	// Hash and Parts are the config hash its pod template carries;
+	// Routes the gateway's routes hash (AnnotationGatewayRoutes).
+	Hash, Parts, Routes string
 	// Replicas is what its spec asks for, Ready how many pods are ready,
 	// Succeeded how many ran to completion (a Job).
 	Replicas, Ready, Succeeded int
@@ -53,6 +56,9 @@ type Object struct {
 	// Headless marks a Service without a cluster IP, which cannot get one
 	// (nor lose it) in place.
 	Headless bool `json:"headless,omitempty"`
+	// Gateway marks the gateway's objects, which its action alone
+	// applies and deletes.
+	Gateway bool `json:"gateway,omitempty"`
 }
 
 // Observe reads the objects carrying p's project label in its namespace:
@@ -79,6 +85,10 @@ func (d *Driver) read(ctx context.Context, ns, project string) (*Cluster, []core
 	}
 	for _, w := range deps.Items {
 		c.add("Deployment", w.ObjectMeta, deploymentWorkload(&w))
+		if w.Labels[LabelGateway] == "true" {
+			c.Gateway = deploymentWorkload(&w)
+			c.Gateway.Kind, c.Gateway.Name = Deployment, w.Name
+		}
 	}
 	sets, err := apps.StatefulSets(ns).List(ctx, opts)
 	if err != nil {
@@ -168,7 +178,7 @@ func (c *Cluster) add(kind string, meta metav1.ObjectMeta, w *Workload) {
 	if c.oneOff(meta, svc) {
 		return
 	}
-	c.Objects = append(c.Objects, Object{Kind: kind, Name: meta.Name, Service: svc})
+	c.Objects = append(c.Objects, Object{Kind: kind, Name: meta.Name, Service: svc, Gateway: meta.Labels[LabelGateway] == "true"})
 	if w != nil && svc != "" {
 		w.Kind, w.Name = Kind(kind), meta.Name
 		c.Workloads[svc] = *w
@@ -201,7 +211,7 @@ func jobWorkload(o *batchv1.Job) *Workload {
 }
 
 func templateWorkload(t corev1.PodTemplateSpec) *Workload {
-	return &Workload{Hash: t.Annotations[engine.LabelConfigHash], Parts: t.Annotations[engine.LabelConfigParts]}
+	return &Workload{Hash: t.Annotations[engine.LabelConfigHash], Parts: t.Annotations[engine.LabelConfigParts], Routes: t.Annotations[AnnotationGatewayRoutes]}
 }
 
 func specReplicas(n *int32) int {
@@ -219,6 +229,7 @@ func observed(p *manifest.Project, c *Cluster) *engine.Observed {
 		out.Services = append(out.Services, serviceState(svc, c.Workloads[svc]))
 	}
 	out.Services = append(out.Services, c.oneOffStates()...)
+	out.Gateway = c.gatewayState()
 	if len(c.Workloads) > 0 {
 		for _, key := range sortedKeys(p.Project.Networks) {
 			n := p.Project.Networks[key]

@@ -41,6 +41,9 @@ type Rollout struct {
 	// scale sets.
 	Hash     string
 	Replicas int32
+	// Selector selects the pods when they are no service's (the
+	// gateway's); empty: the service's.
+	Selector string
 }
 
 // Operations turns each action into Kubernetes calls, reading only its
@@ -57,6 +60,9 @@ type Rollout struct {
 //   - a stopped service is scaled to 0;
 //   - a removed service: its workload and Services deleted, then waited
 //     gone; a removed volume (down -v): its claims deleted and waited gone;
+//   - the gateway created, changed or started is one server-side apply of
+//     its ConfigMap, Service and Deployment, then a wait for its rollout;
+//     removed, they are deleted and waited gone (gateway_ops.go);
 //   - networks are the namespace: nothing to do;
 //   - an object of the project's ApplySet that is no longer made (a secret
 //     nothing mounts, a Service for ports no longer published) is pruned:
@@ -81,6 +87,8 @@ func (d *Driver) Operations(plan *engine.Plan) (*engine.Graph, error) {
 			err = b.service(a)
 		case "volume":
 			b.volume(a)
+		case engine.GatewayResource:
+			err = b.gateway(a)
 		}
 		if err != nil {
 			return nil, err
@@ -152,6 +160,15 @@ func (b *opBuilder) service(a *engine.Action) error {
 		}
 		b.deleteAndWait(a, Delete{Namespace: ns, Objects: objs}, "", "service:"+name)
 		return nil
+	case engine.Recreate:
+		if exists && a.Recreate == engine.RecreateForce && have.Hash == a.ConfigHash {
+			// --force-recreate of a current workload: its pods replaced as
+			// its update strategy says, as `kubectl rollout restart` does
+			r := Rollout{Project: b.plan.Project, Namespace: ns, Service: name, Kind: have.Kind, Name: have.Name, Hash: have.Hash}
+			id := b.add(a, &engine.Op{Kind: OpRestart, Target: target(have.Kind, have.Name), Detail: "--force-recreate: kubectl rollout restart", Payload: r}, "")
+			b.add(a, &engine.Op{Kind: engine.OpWait, Target: target(have.Kind, have.Name), Condition: a.Ready, Detail: "until rolled out", Payload: r}, id)
+			return nil
+		}
 	case engine.Restart:
 		if exists {
 			r := Rollout{Project: b.plan.Project, Namespace: ns, Service: name, Kind: have.Kind, Name: have.Name, Hash: have.Hash}

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/stack-deploy/stack/engine"
-	"github.com/stack-deploy/stack/engine/enginetest"
 )
 
 // opsCompose: db with a claim per replica, migrate that web waits to
@@ -39,16 +38,8 @@ volumes:
 // it, and of down -v, as recorded in testdata/ops/*.json (-update
 // rewrites them). Observed states are what Observe makes of a cluster.
 func TestOperationsGolden(t *testing.T) {
-	p := enginetest.Load(t, "shop", opsCompose)
+	p, images, objs := mapped(t, opsCompose)
 	d := &Driver{}
-	images, err := d.ConfigHashes(p, engine.Images{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs, _, err := d.mapProject(p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	hash := map[string]string{}
 	for _, s := range objs.Services {
 		hash[s.Name] = s.Hash.Sum

@@ -39,8 +39,9 @@ func appProtocols(s types.ServiceConfig) map[port]string {
 }
 
 // containerPorts are the ports the service declares (expose entries, ranges
-// expanded, and ports targets), each once, sorted by number then protocol.
-func containerPorts(s types.ServiceConfig) []port {
+// expanded, ports targets, and the TCP ports of extra: its routes'), each
+// once, sorted by number then protocol.
+func containerPorts(s types.ServiceConfig, extra ...int32) []port {
 	seen := map[port]bool{}
 	var out []port
 	add := func(n int64, proto string) {
@@ -70,6 +71,9 @@ func containerPorts(s types.ServiceConfig) []port {
 	for _, p := range s.Ports {
 		add(int64(p.Target), p.Protocol)
 	}
+	for _, n := range extra {
+		add(int64(n), "tcp")
+	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].port != out[j].port {
 			return out[i].port < out[j].port
@@ -98,7 +102,7 @@ func protocol(p string) corev1.Protocol {
 // the NodePort of that number, or LoadBalancer when the environment says
 // expose: loadbalancer.
 func (m *mapper) services(s types.ServiceConfig) (svc, published *corev1ac.ServiceApplyConfiguration) {
-	ports := containerPorts(s)
+	ports := containerPorts(s, m.routePorts(s.Name)...)
 	spec := corev1ac.ServiceSpec().WithSelector(m.selector(s.Name))
 	dnsrr := s.Deploy != nil && s.Deploy.EndpointMode == "dnsrr"
 	if len(ports) == 0 || dnsrr {
@@ -121,19 +125,53 @@ func (m *mapper) services(s types.ServiceConfig) (svc, published *corev1ac.Servi
 
 // published maps the published ports, or returns nil when there are none.
 func (m *mapper) published(s types.ServiceConfig) *corev1ac.ServiceApplyConfiguration {
+	at := portsAt{
+		field: func(i int) string { return fmt.Sprintf("ports[%d]", i) },
+		warn:  func(field, why string) { m.warn(s.Name, field, why) },
+		fail: func(field, problem, fix string) {
+			m.fail(s.Name, field, ErrPublishedPort, problem, fix)
+		},
+		owner: "service " + strconv.Quote(s.Name),
+	}
+	spec, n := m.publishedSpec(s.Ports, at)
+	if n == 0 {
+		return nil
+	}
+	spec.WithSelector(m.selector(s.Name))
+	name := s.Name + publishedSuffix
+	if len(name) > maxLabel {
+		m.fail(s.Name, "ports", ErrInvalidName, fmt.Sprintf("the Service of its published ports, %q, is longer than 63 characters", name), "shorten the service's name")
+		return nil
+	}
+	return corev1ac.Service(name, m.ns).WithLabels(m.labels(s.Name)).WithSpec(spec)
+}
+
+// portsAt says where published ports are written, for warnings and errors:
+// a service's ports or the gateway's.
+type portsAt struct {
+	field func(i int) string
+	warn  func(field, why string)
+	fail  func(field, problem, fix string)
+	// owner names who publishes, in an error about a NodePort taken twice.
+	owner string
+}
+
+// publishedSpec maps published ports to a NodePort (or, with expose:
+// loadbalancer, a LoadBalancer) Service's spec, and counts them.
+func (m *mapper) publishedSpec(ports []types.ServicePortConfig, at portsAt) (*corev1ac.ServiceSpecApplyConfiguration, int) {
 	lb := m.opts.Expose == manifest.ExposeLoadBalancer
-	spec := corev1ac.ServiceSpec().WithSelector(m.selector(s.Name)).WithType(corev1.ServiceTypeNodePort)
+	spec := corev1ac.ServiceSpec().WithType(corev1.ServiceTypeNodePort)
 	if lb {
 		spec.WithType(corev1.ServiceTypeLoadBalancer)
 	}
 	n := 0
-	for i, p := range s.Ports {
-		field := fmt.Sprintf("ports[%d]", i)
+	for i, p := range ports {
+		field := at.field(i)
 		if p.HostIP != "" && p.HostIP != "0.0.0.0" && p.HostIP != "::" {
-			m.warn(s.Name, field+".host_ip", "a Service listens on every address of the nodes (or of its load balancer)")
+			at.warn(field+".host_ip", "a Service listens on every address of the nodes (or of its load balancer)")
 		}
 		if p.Mode == "host" {
-			m.warn(s.Name, field+".mode", "published through a Service, not on the node that runs the pod")
+			at.warn(field+".mode", "published through a Service, not on the node that runs the pod")
 		}
 		proto := protocol(p.Protocol)
 		if p.Published == "" {
@@ -147,7 +185,7 @@ func (m *mapper) published(s types.ServiceConfig) *corev1ac.ServiceApplyConfigur
 		}
 		num, err := strconv.ParseInt(p.Published, 10, 32)
 		if err != nil {
-			m.fail(s.Name, field, ErrPublishedPort, fmt.Sprintf("published port %q is not one number", p.Published), "publish one port per entry")
+			at.fail(field, fmt.Sprintf("published port %q is not one number", p.Published), "publish one port per entry")
 			continue
 		}
 		sp := corev1ac.ServicePort().WithName(portName(string(proto), int32(num))).WithProtocol(proto).
@@ -160,14 +198,14 @@ func (m *mapper) published(s types.ServiceConfig) *corev1ac.ServiceApplyConfigur
 		case num >= NodePortMin && num <= NodePortMax:
 			key := fmt.Sprintf("%d/%s", num, proto)
 			if other, taken := m.nodePorts[key]; taken {
-				m.fail(s.Name, field, ErrPublishedPort, fmt.Sprintf("NodePort %s is also published by service %q, and a node port serves one Service", key, other),
+				at.fail(field, fmt.Sprintf("NodePort %s is also published by %s, and a node port serves one Service", key, other),
 					"publish it on another port of 30000-32767")
 				continue
 			}
-			m.nodePorts[key] = s.Name
+			m.nodePorts[key] = at.owner
 			sp.WithNodePort(int32(num))
 		default:
-			m.fail(s.Name, field, ErrPublishedPort,
+			at.fail(field,
 				fmt.Sprintf("published port %d is outside the NodePort range %d-%d, where a cluster's nodes can serve it", num, NodePortMin, NodePortMax),
 				fmt.Sprintf(`publish it in that range (e.g. "%d:%d"), or serve it through a load balancer with expose: loadbalancer in the environment`, NodePortMin+int(num)%1000, p.Target))
 			continue
@@ -175,13 +213,5 @@ func (m *mapper) published(s types.ServiceConfig) *corev1ac.ServiceApplyConfigur
 		spec.WithPorts(sp)
 		n++
 	}
-	if n == 0 {
-		return nil
-	}
-	name := s.Name + publishedSuffix
-	if len(name) > maxLabel {
-		m.fail(s.Name, "ports", ErrInvalidName, fmt.Sprintf("the Service of its published ports, %q, is longer than 63 characters", name), "shorten the service's name")
-		return nil
-	}
-	return corev1ac.Service(name, m.ns).WithLabels(m.labels(s.Name)).WithSpec(spec)
+	return spec, n
 }

@@ -50,7 +50,6 @@ func (m *mapper) unsupported(s types.ServiceConfig) {
 	check(s.Platform != "", "platform", "the image's manifest list chooses per node; pin a node with deploy.placement.constraints node.labels.kubernetes.io/arch==...")
 	check(mode(s) == "global-job", "deploy.mode global-job", "a Job runs deploy.replicas pods to completion, not one on every node")
 	check(s.Deploy != nil && s.Deploy.RollbackConfig != nil, "deploy.rollback_config", "a failed rollout stops where it is")
-	check(len(m.p.Services[s.Name].Route) > 0, "x-stack.route", "the gateway is not mapped to Kubernetes yet (an Ingress or HTTPRoute is to come): this route is not served")
 	for _, n := range networks(s) {
 		m.warn(s.Name, "networks."+n, "a cluster's pods share one network; NetworkPolicies, which compose has no words for, separate them")
 	}

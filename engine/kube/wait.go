@@ -59,8 +59,11 @@ func (x *executor) waitRollout(ctx context.Context, r Rollout, notes engine.Note
 		}
 		// Even once rolled out: a pod already seen crash looping (one
 		// without a readiness probe is ready the instant it runs) fails it.
-		pods, err := x.client.CoreV1().Pods(r.Namespace).List(ctx, metav1.ListOptions{
-			LabelSelector: engine.LabelProject + "=" + r.Project + "," + engine.LabelService + "=" + r.Service})
+		selector := engine.LabelProject + "=" + r.Project + "," + engine.LabelService + "=" + r.Service
+		if r.Selector != "" {
+			selector = r.Selector
+		}
+		pods, err := x.client.CoreV1().Pods(r.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
 			return false, fmt.Errorf("listing the pods of %s: %w", what, err)
 		}

@@ -98,11 +98,17 @@ func psTable(g *Globals, rows []engine.Status, now time.Time) error {
 	return tw.Flush()
 }
 
-// tasksTable lists a Swarm's tasks: where each runs, its state and error,
-// and the image digest it runs.
+// tasksTable lists a Swarm's tasks (a cluster's pods): where each runs, its
+// state and error, the image digest it runs, and with a gateway which
+// receive its requests.
 func tasksTable(g *Globals, rows []engine.Status, now time.Time) error {
 	tw := tabwriter.NewWriter(g.Stdout, 0, 0, 3, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSERVICE\tNODE\tSTATE\tUPTIME\tIMAGE\tPORTS\tERROR")
+	gateway := slices.ContainsFunc(rows, func(st engine.Status) bool { return len(st.Traffic) > 0 })
+	header := "NAME\tSERVICE\tNODE\tSTATE\tUPTIME\tIMAGE\tPORTS"
+	if gateway {
+		header += "\tTRAFFIC"
+	}
+	fmt.Fprintln(tw, header+"\tERROR")
 	for _, st := range rows {
 		state := st.State
 		if st.ExitCode != 0 {
@@ -112,7 +118,11 @@ func tasksTable(g *Globals, rows []engine.Status, now time.Time) error {
 		if !st.Started.IsZero() {
 			uptime = now.Sub(st.Started).Round(time.Second).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, st.Service, st.Node, state, uptime, shortDigest(st.Image), strings.Join(st.Ports, ", "), st.Error)
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", st.Name, st.Service, st.Node, state, uptime, shortDigest(st.Image), strings.Join(st.Ports, ", "))
+		if gateway {
+			line += "\t" + strings.Join(st.Traffic, ", ")
+		}
+		fmt.Fprintln(tw, line+"\t"+st.Error)
 	}
 	return tw.Flush()
 }
