@@ -29,6 +29,8 @@ type Cluster struct {
 	// OneOffs are the services that have one-off Jobs (`stack run`), whose
 	// objects are under <service>-run.
 	OneOffs map[string]bool
+	// raw are the objects as read, by kind/name: what an undo restores.
+	raw map[string]any
 }
 
 // Workload is one service's workload as the cluster holds it.
@@ -70,36 +72,40 @@ func (d *Driver) Observe(ctx context.Context, p *manifest.Project) (*engine.Obse
 
 // read lists the project's objects in ns.
 func (d *Driver) read(ctx context.Context, ns, project string) (*Cluster, []corev1.Pod, error) {
-	c := &Cluster{Namespace: ns, Workloads: map[string]Workload{}, Claims: map[string][]string{}}
+	c := &Cluster{Namespace: ns, Workloads: map[string]Workload{}, Claims: map[string][]string{}, raw: map[string]any{}}
 	opts := metav1.ListOptions{LabelSelector: engine.LabelProject + "=" + project}
 	apps, batch, core := d.client.AppsV1(), d.client.BatchV1(), d.client.CoreV1()
 	deps, err := apps.Deployments(ns).List(ctx, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing the deployments of %s: %w", project, err)
 	}
-	for _, w := range deps.Items {
-		c.add("Deployment", w.ObjectMeta, deploymentWorkload(&w))
+	for i := range deps.Items {
+		w := &deps.Items[i]
+		c.add("Deployment", w, deploymentWorkload(w))
 	}
 	sets, err := apps.StatefulSets(ns).List(ctx, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing the statefulsets of %s: %w", project, err)
 	}
-	for _, w := range sets.Items {
-		c.add("StatefulSet", w.ObjectMeta, statefulSetWorkload(&w))
+	for i := range sets.Items {
+		w := &sets.Items[i]
+		c.add("StatefulSet", w, statefulSetWorkload(w))
 	}
 	daemons, err := apps.DaemonSets(ns).List(ctx, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing the daemonsets of %s: %w", project, err)
 	}
-	for _, w := range daemons.Items {
-		c.add("DaemonSet", w.ObjectMeta, daemonSetWorkload(&w))
+	for i := range daemons.Items {
+		w := &daemons.Items[i]
+		c.add("DaemonSet", w, daemonSetWorkload(w))
 	}
 	jobs, err := batch.Jobs(ns).List(ctx, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing the jobs of %s: %w", project, err)
 	}
-	for _, w := range jobs.Items {
-		c.add("Job", w.ObjectMeta, jobWorkload(&w))
+	for i := range jobs.Items {
+		w := &jobs.Items[i]
+		c.add("Job", w, jobWorkload(w))
 	}
 	if err := d.readCore(ctx, c, opts); err != nil {
 		return nil, nil, err
@@ -131,16 +137,18 @@ func (d *Driver) readCore(ctx context.Context, c *Cluster, opts metav1.ListOptio
 	if err != nil {
 		return fmt.Errorf("listing the services: %w", err)
 	}
-	for _, s := range svcs.Items {
-		c.add("Service", s.ObjectMeta, nil)
+	for i := range svcs.Items {
+		s := &svcs.Items[i]
+		c.add("Service", s, nil)
 		c.Objects[len(c.Objects)-1].Headless = s.Spec.ClusterIP == corev1.ClusterIPNone
 	}
 	claims, err := core.PersistentVolumeClaims(c.Namespace).List(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("listing the persistent volume claims: %w", err)
 	}
-	for _, pvc := range claims.Items {
-		c.add("PersistentVolumeClaim", pvc.ObjectMeta, nil)
+	for i := range claims.Items {
+		pvc := &claims.Items[i]
+		c.add("PersistentVolumeClaim", pvc, nil)
 		if key := pvc.Labels[engine.LabelVolume]; key != "" {
 			c.Claims[key] = append(c.Claims[key], pvc.Name)
 		}
@@ -149,28 +157,31 @@ func (d *Driver) readCore(ctx context.Context, c *Cluster, opts metav1.ListOptio
 	if err != nil {
 		return fmt.Errorf("listing the secrets: %w", err)
 	}
-	for _, s := range secrets.Items {
-		c.add("Secret", s.ObjectMeta, nil)
+	for i := range secrets.Items {
+		c.add("Secret", &secrets.Items[i], nil)
 	}
 	maps, err := core.ConfigMaps(c.Namespace).List(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("listing the config maps: %w", err)
 	}
-	for _, m := range maps.Items {
-		c.add("ConfigMap", m.ObjectMeta, nil)
+	for i := range maps.Items {
+		c.add("ConfigMap", &maps.Items[i], nil)
 	}
 	return nil
 }
 
 // add records an object, and a workload under its service.
-func (c *Cluster) add(kind string, meta metav1.ObjectMeta, w *Workload) {
-	svc := meta.Labels[engine.LabelService]
-	if c.oneOff(meta, svc) {
+func (c *Cluster) add(kind string, obj metav1.Object, w *Workload) {
+	svc := obj.GetLabels()[engine.LabelService]
+	if c.oneOff(obj, svc) {
 		return
 	}
-	c.Objects = append(c.Objects, Object{Kind: kind, Name: meta.Name, Service: svc})
+	if c.raw != nil {
+		c.raw[kind+"/"+obj.GetName()] = obj
+	}
+	c.Objects = append(c.Objects, Object{Kind: kind, Name: obj.GetName(), Service: svc})
 	if w != nil && svc != "" {
-		w.Kind, w.Name = Kind(kind), meta.Name
+		w.Kind, w.Name = Kind(kind), obj.GetName()
 		c.Workloads[svc] = *w
 	}
 }
