@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/manifest"
@@ -43,8 +45,9 @@ type Workload struct {
 	// Succeeded how many ran to completion (a Job).
 	Replicas, Ready, Succeeded int
 	// Failed says why a Job failed; Broken why pods of its current
-	// template cannot run (ImagePullBackOff, CrashLoopBackOff, ...).
-	Failed, Broken string
+	// template cannot run (ImagePullBackOff, CrashLoopBackOff, ...); Drift
+	// which fields of its service's objects were edited outside stack.
+	Failed, Broken, Drift string
 }
 
 // Object names one object of the project.
@@ -67,7 +70,33 @@ func (d *Driver) Observe(ctx context.Context, p *manifest.Project) (*engine.Obse
 	if err != nil {
 		return nil, err
 	}
+	c.drift(func() map[string]*fieldpath.Set { return d.desiredFields(p) })
 	return observed(p, c), nil
+}
+
+// drift records on each workload the fields of its service's objects
+// that another manager took from stack (drift.go). desired, the field sets
+// of the objects as mapped, is only computed when an object has fields of
+// another manager at all: a project nobody edited costs nothing more.
+func (c *Cluster) drift(desired func() map[string]*fieldpath.Set) {
+	var want map[string]*fieldpath.Set
+	for _, key := range sortedKeys(c.raw) {
+		obj, ok := c.raw[key].(metav1.Object)
+		if !ok || !edited(obj.GetManagedFields()) {
+			continue
+		}
+		if want == nil {
+			if want = desired(); want == nil {
+				return
+			}
+		}
+		w, ok := c.Workloads[obj.GetLabels()[engine.LabelService]]
+		if why := drift(obj.GetManagedFields(), want[key]); ok && why != "" {
+			kind, _, _ := strings.Cut(key, "/")
+			w.Drift = strings.TrimPrefix(w.Drift+"; ", "; ") + strings.ToLower(kind) + " " + obj.GetName() + ": " + why
+			c.Workloads[obj.GetLabels()[engine.LabelService]] = w
+		}
+	}
 }
 
 // read lists the project's objects in ns.
@@ -252,7 +281,7 @@ func observed(p *manifest.Project, c *Cluster) *engine.Observed {
 
 // serviceState is one workload in the terms every orchestrator has.
 func serviceState(svc string, w Workload) engine.ServiceState {
-	s := engine.ServiceState{Name: svc, Replicas: w.Replicas, Running: w.Ready, Completed: w.Succeeded, Broken: w.Broken}
+	s := engine.ServiceState{Name: svc, Replicas: w.Replicas, Running: w.Ready, Completed: w.Succeeded, Broken: w.Broken, Drift: w.Drift}
 	if w.Hash != "" {
 		s.Versions = []engine.Version{{Hash: w.Hash, Parts: w.Parts, Count: w.Replicas}}
 	}

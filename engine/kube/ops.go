@@ -239,7 +239,6 @@ func (b *opBuilder) txnOf(a *engine.Action, exists bool) string {
 	return ""
 }
 
-
 // observedService is the observed Service named like service.
 func (b *opBuilder) observedService(service string) (Object, bool) {
 	for _, o := range b.cluster.Objects {
