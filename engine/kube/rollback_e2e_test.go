@@ -7,7 +7,7 @@ import (
 	"github.com/stack-deploy/stack/internal/e2e"
 )
 
-// rollbackCompose is web, ready once its command has made /tmp/ready, and
+// rollbackCompose is web, ready once its command has made /ready, and
 // db, which web depends on; VERSION and READY are the variables each step
 // changes, UPDATE the deploy.update_config it runs under.
 const rollbackCompose = `name: NAME
@@ -21,7 +21,7 @@ services:
     image: IMAGE
     command: [sh, -c, "READY sleep 3600"]
     environment: {VERSION: "V_N"}
-    healthcheck: {test: [CMD, test, -f, /tmp/ready], interval: 1s}
+    healthcheck: {test: [CMD, test, -f, /ready], interval: 1s}
     stop_grace_period: 1s
     depends_on: [db]
 UPDATE
@@ -34,11 +34,11 @@ x-stack:
 // undone, under --atomic and under update_config.failure_action: rollback,
 // and the old version serves again.
 //
-// Model: rollbackCompose, v1 ready (its command makes /tmp/ready).
+// Model: rollbackCompose, v1 ready (its command makes /ready).
 //
 // Steps, once with `up --atomic` (db and web both change) and once with
 // failure_action: rollback on web alone (only web changes):
-// up v1 -> ready; up v2, whose web never makes /tmp/ready, --timeout 25s
+// up v1 -> ready; up v2, whose web never makes /ready, --timeout 25s
 // -> exit 1 naming web's pod, its readiness probe failing and what was
 // rolled back -> the Deployments' templates carry v1 again, their pods are
 // ready, no pod of v2 is left, and plan shows the v2 change still to make.
@@ -57,7 +57,7 @@ func TestNeverReadyRolledBack(t *testing.T) {
 			ns := lab.KubeProject(t)
 			dir := t.TempDir()
 			write := func(version string, ready bool) {
-				r := strings.NewReplacer("NAME", ns, "IMAGE", image, "UPDATE", tc.update, "READY", map[bool]string{true: "touch /tmp/ready;", false: ""}[ready])
+				r := strings.NewReplacer("NAME", ns, "IMAGE", image, "UPDATE", tc.update, "READY", map[bool]string{true: "touch /ready;", false: ""}[ready])
 				compose := r.Replace(rollbackCompose)
 				// db changes only under --atomic: the other case shows a
 				// failure undoing web alone.
