@@ -1,7 +1,6 @@
 package kube
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -135,5 +134,5 @@ func fields(m metav1.ManagedFieldsEntry) (*fieldpath.Set, error) {
 	if m.FieldsV1 == nil {
 		return s, nil
 	}
-	return s, s.FromJSON(bytes.NewReader(m.FieldsV1.Raw))
+	return s, s.FromJSON(m.FieldsV1.GetRawReader())
 }
