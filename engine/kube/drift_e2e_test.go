@@ -35,7 +35,7 @@ x-stack:
 	stack := e2e.Cmd{Dir: dir, Env: lab.Env()}
 	stack.MustRun(t, "up", "--env", "lab", "--timeout", "3m")
 	lab.Kubectl(t, "-n", ns, "rollout", "restart", "deploy/web")
-	if r := stack.Run(t, "plan", "--env", "lab"); r.Code != 0 {
+	if r := stack.Run(t, "plan", "--env", "lab", "--detailed-exitcode"); r.Code != 0 {
 		t.Errorf("plan after kubectl rollout restart: exit %d, want 0\n%s", r.Code, r.Stdout)
 	}
 
@@ -48,7 +48,7 @@ x-stack:
 	if got := env(); got != "two-2 2" {
 		t.Fatalf("after kubectl edit and scale web has GREETING and replicas %q, want two-2 2", got)
 	}
-	r := stack.Run(t, "plan", "--env", "lab")
+	r := stack.Run(t, "plan", "--env", "lab", "--detailed-exitcode")
 	if r.Code != 2 {
 		t.Errorf("plan after kubectl edit and scale: exit %d, want 2\n%s", r.Code, r.Stdout)
 	}
@@ -61,7 +61,7 @@ x-stack:
 	if got := env(); got != "one-1 1" {
 		t.Errorf("after up web has GREETING and replicas %q, want one-1 1", got)
 	}
-	if r := stack.Run(t, "plan", "--env", "lab"); r.Code != 0 {
+	if r := stack.Run(t, "plan", "--env", "lab", "--detailed-exitcode"); r.Code != 0 {
 		t.Errorf("plan after up: exit %d, want 0\n%s", r.Code, r.Stdout)
 	}
 }

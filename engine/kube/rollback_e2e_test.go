@@ -98,7 +98,7 @@ func TestNeverReadyRolledBack(t *testing.T) {
 					t.Errorf("a pod of v2 is left after the rollback: %s\n%s", f[0], pods)
 				}
 			}
-			plan := stack.Run(t, "plan", "--env", "lab")
+			plan := stack.Run(t, "plan", "--env", "lab", "--detailed-exitcode")
 			if plan.Code != 2 || !strings.Contains(plan.Stdout, "service:web") {
 				t.Errorf("plan after the rollback: exit %d, want 2 with web to update\n%s", plan.Code, plan.Stdout)
 			}
