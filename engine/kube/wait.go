@@ -18,19 +18,24 @@ import (
 
 // poll calls check every pollEvery until it is done or fails, for at most
 // x.wait (and ctx).
-func (x *executor) poll(ctx context.Context, what string, check func(ctx context.Context) (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, x.wait)
+func (x *executor) poll(parent context.Context, what string, check func(ctx context.Context) (bool, error)) error {
+	ctx, cancel := context.WithTimeout(parent, x.wait)
 	defer cancel()
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
+	timedOut := func() bool { return ctx.Err() == context.DeadlineExceeded && parent.Err() == nil }
 	for {
 		done, err := check(ctx)
-		if err != nil || done {
+		switch {
+		case err != nil && timedOut():
+			// the time ran out during a call (the client's rate
+			// limiter, a slow answer): a timeout, not the call's failure
+		case err != nil || done:
 			return err
 		}
 		select {
 		case <-ctx.Done():
-			if ctx.Err() == context.DeadlineExceeded {
+			if timedOut() {
 				return fmt.Errorf("waiting for %s: %w after %s", what, errTimeout, x.wait)
 			}
 			return ctx.Err()
