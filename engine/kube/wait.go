@@ -24,12 +24,15 @@ func (x *executor) poll(parent context.Context, what string, check func(ctx cont
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	timedOut := func() bool { return ctx.Err() == context.DeadlineExceeded && parent.Err() == nil }
+	deadline, _ := ctx.Deadline()
 	for {
 		done, err := check(ctx)
 		switch {
-		case err != nil && timedOut():
-			// the time ran out during a call (the client's rate
-			// limiter, a slow answer): a timeout, not the call's failure
+		case err != nil && parent.Err() == nil && time.Until(deadline) < 2*pollEvery:
+			// the time ran out during a call, or the client's rate
+			// limiter saw it would ("would exceed context deadline"):
+			// a timeout, not the call's failure
+			<-ctx.Done()
 		case err != nil || done:
 			return err
 		}
