@@ -129,7 +129,7 @@ func (x *executor) lastUnhealthy(ctx context.Context, p corev1.Pod) string {
 			last = e
 		}
 	}
-	return strings.TrimSpace(last.Message)
+	return strings.TrimSuffix(strings.TrimSpace(last.Message), ":") // "Readiness probe failed:" when the probe printed nothing
 }
 
 // rolloutStatus dispatches on the workload's kind.
