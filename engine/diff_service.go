@@ -126,7 +126,7 @@ func decide(a *Action, st *ServiceState, h Hash, want int) (Kind, string) {
 	}
 	switch {
 	case scale != "":
-		return Scale, scale
+		return Scale, joinReasons(scale, st.Drift)
 	case stopped > 0:
 		return Start, cmp.Or(st.Stopped, "not running")
 	case st.Drift != "":

@@ -1,6 +1,8 @@
 // Package kube is the Kubernetes driver (Driver: observe.go, ops.go,
 // execute.go, wait.go, applyset.go, lease.go, ps.go, run.go: one-offs as
-// Jobs; the verbs logs.go, exec.go, events.go, stats.go and metrics.go)
+// Jobs; restore.go: undoing a failed rollout; drift.go: edits made outside
+// stack; the verbs logs.go, exec.go, events.go, stats.go, metrics.go and
+// images.go)
 // and, in the files named below, the mapping of a compose project to the
 // Kubernetes objects that run it: the driver's pure half. Map takes the loaded project (after
 // address injection, with images as pinned) and returns client-go's typed
@@ -155,4 +157,22 @@
 // compose key. The pod template carries engine.ConfigHash of the service,
 // which covers the secrets' and configs' contents, so a changed file rolls
 // the pods that mount it (a subPath mount is never updated in place).
+//
+// # Failed rollouts and drift
+//
+// Under --atomic, and for an update of a workload whose
+// update_config.failure_action is rollback (the default, as on Docker and
+// Swarm), a rollout that fails (a pod that cannot run, or one never ready
+// by --timeout, named with its probe's failure) is undone: every object
+// the run changed is server-side applied again as Observe found it (the
+// fields stack had applied, and the pod template whole: kubectl rollout
+// undo's previous revision), each it created is deleted, and the previous
+// revision is waited ready; the error names the cause and what was rolled
+// back. failure_action pause leaves the failed rollout as Kubernetes holds
+// it; so does a first deploy without --atomic.
+//
+// A field stack applies that another field manager has since changed
+// (kubectl edit, scale, set image) is drift: plan shows the service to
+// repair, naming the field and the manager, and up takes it back. It is
+// read from the objects' managedFields, which Observe lists anyway.
 package kube

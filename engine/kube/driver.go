@@ -32,6 +32,8 @@ type Driver struct {
 	config    *rest.Config
 	images    Images
 	namespace string
+	// listed are the pods Ps listed last (images.go).
+	listed listed
 }
 
 var (

@@ -60,6 +60,8 @@ func (x *executor) Execute(ctx context.Context, op *engine.Op, notes engine.Note
 			}
 		}
 		return nil
+	case Restore:
+		return x.restore(ctx, p, notes)
 	case Rollout:
 		switch op.Kind {
 		case engine.OpWait:

@@ -46,7 +46,7 @@ func (b *opBuilder) gateway(a *engine.Action) error {
 				objs = append(objs, o)
 			}
 		}
-		b.deleteAndWait(a, Delete{Namespace: ns, Objects: objs}, "", "gateway")
+		b.deleteAndWait(a, Delete{Namespace: ns, Objects: objs}, "", "gateway", "", nil)
 		return nil
 	}
 	objs, err := b.desired()

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/stack-deploy/stack/engine"
 	"github.com/stack-deploy/stack/manifest"
@@ -31,6 +33,8 @@ type Cluster struct {
 	OneOffs map[string]bool
 	// Gateway is the project's gateway Deployment; nil when it has none.
 	Gateway *Workload
+	// raw are the objects as read, by kind/name: what an undo restores.
+	raw map[string]any
 }
 
 // Workload is one service's workload as the cluster holds it.
@@ -44,8 +48,9 @@ type Workload struct {
 	// Succeeded how many ran to completion (a Job).
 	Replicas, Ready, Succeeded int
 	// Failed says why a Job failed; Broken why pods of its current
-	// template cannot run (ImagePullBackOff, CrashLoopBackOff, ...).
-	Failed, Broken string
+	// template cannot run (ImagePullBackOff, CrashLoopBackOff, ...); Drift
+	// which fields of its service's objects were edited outside stack.
+	Failed, Broken, Drift string
 }
 
 // Object names one object of the project.
@@ -71,22 +76,49 @@ func (d *Driver) Observe(ctx context.Context, p *manifest.Project) (*engine.Obse
 	if err != nil {
 		return nil, err
 	}
+	c.drift(func() map[string]*fieldpath.Set { return d.desiredFields(p) })
 	return observed(p, c), nil
+}
+
+// drift records on each workload the fields of its service's objects
+// that another manager took from stack (drift.go). desired, the field sets
+// of the objects as mapped, is only computed when an object has fields of
+// another manager at all: a project nobody edited costs nothing more.
+func (c *Cluster) drift(desired func() map[string]*fieldpath.Set) {
+	var want map[string]*fieldpath.Set
+	for _, key := range sortedKeys(c.raw) {
+		obj, ok := c.raw[key].(metav1.Object)
+		if !ok || !edited(obj.GetManagedFields()) {
+			continue
+		}
+		if want == nil {
+			if want = desired(); want == nil {
+				return
+			}
+		}
+		w, ok := c.Workloads[obj.GetLabels()[engine.LabelService]]
+		if why := drift(obj.GetManagedFields(), want[key]); ok && why != "" {
+			kind, _, _ := strings.Cut(key, "/")
+			w.Drift = strings.TrimPrefix(w.Drift+"; ", "; ") + strings.ToLower(kind) + " " + obj.GetName() + ": " + why
+			c.Workloads[obj.GetLabels()[engine.LabelService]] = w
+		}
+	}
 }
 
 // read lists the project's objects in ns.
 func (d *Driver) read(ctx context.Context, ns, project string) (*Cluster, []corev1.Pod, error) {
-	c := &Cluster{Namespace: ns, Workloads: map[string]Workload{}, Claims: map[string][]string{}}
+	c := &Cluster{Namespace: ns, Workloads: map[string]Workload{}, Claims: map[string][]string{}, raw: map[string]any{}}
 	opts := metav1.ListOptions{LabelSelector: engine.LabelProject + "=" + project}
 	apps, batch, core := d.client.AppsV1(), d.client.BatchV1(), d.client.CoreV1()
 	deps, err := apps.Deployments(ns).List(ctx, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing the deployments of %s: %w", project, err)
 	}
-	for _, w := range deps.Items {
-		c.add("Deployment", w.ObjectMeta, deploymentWorkload(&w))
+	for i := range deps.Items {
+		w := &deps.Items[i]
+		c.add("Deployment", w, deploymentWorkload(w))
 		if w.Labels[LabelGateway] == "true" {
-			c.Gateway = deploymentWorkload(&w)
+			c.Gateway = deploymentWorkload(w)
 			c.Gateway.Kind, c.Gateway.Name = Deployment, w.Name
 		}
 	}
@@ -94,22 +126,25 @@ func (d *Driver) read(ctx context.Context, ns, project string) (*Cluster, []core
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing the statefulsets of %s: %w", project, err)
 	}
-	for _, w := range sets.Items {
-		c.add("StatefulSet", w.ObjectMeta, statefulSetWorkload(&w))
+	for i := range sets.Items {
+		w := &sets.Items[i]
+		c.add("StatefulSet", w, statefulSetWorkload(w))
 	}
 	daemons, err := apps.DaemonSets(ns).List(ctx, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing the daemonsets of %s: %w", project, err)
 	}
-	for _, w := range daemons.Items {
-		c.add("DaemonSet", w.ObjectMeta, daemonSetWorkload(&w))
+	for i := range daemons.Items {
+		w := &daemons.Items[i]
+		c.add("DaemonSet", w, daemonSetWorkload(w))
 	}
 	jobs, err := batch.Jobs(ns).List(ctx, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing the jobs of %s: %w", project, err)
 	}
-	for _, w := range jobs.Items {
-		c.add("Job", w.ObjectMeta, jobWorkload(&w))
+	for i := range jobs.Items {
+		w := &jobs.Items[i]
+		c.add("Job", w, jobWorkload(w))
 	}
 	if err := d.readCore(ctx, c, opts); err != nil {
 		return nil, nil, err
@@ -141,16 +176,18 @@ func (d *Driver) readCore(ctx context.Context, c *Cluster, opts metav1.ListOptio
 	if err != nil {
 		return fmt.Errorf("listing the services: %w", err)
 	}
-	for _, s := range svcs.Items {
-		c.add("Service", s.ObjectMeta, nil)
+	for i := range svcs.Items {
+		s := &svcs.Items[i]
+		c.add("Service", s, nil)
 		c.Objects[len(c.Objects)-1].Headless = s.Spec.ClusterIP == corev1.ClusterIPNone
 	}
 	claims, err := core.PersistentVolumeClaims(c.Namespace).List(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("listing the persistent volume claims: %w", err)
 	}
-	for _, pvc := range claims.Items {
-		c.add("PersistentVolumeClaim", pvc.ObjectMeta, nil)
+	for i := range claims.Items {
+		pvc := &claims.Items[i]
+		c.add("PersistentVolumeClaim", pvc, nil)
 		if key := pvc.Labels[engine.LabelVolume]; key != "" {
 			c.Claims[key] = append(c.Claims[key], pvc.Name)
 		}
@@ -159,28 +196,31 @@ func (d *Driver) readCore(ctx context.Context, c *Cluster, opts metav1.ListOptio
 	if err != nil {
 		return fmt.Errorf("listing the secrets: %w", err)
 	}
-	for _, s := range secrets.Items {
-		c.add("Secret", s.ObjectMeta, nil)
+	for i := range secrets.Items {
+		c.add("Secret", &secrets.Items[i], nil)
 	}
 	maps, err := core.ConfigMaps(c.Namespace).List(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("listing the config maps: %w", err)
 	}
-	for _, m := range maps.Items {
-		c.add("ConfigMap", m.ObjectMeta, nil)
+	for i := range maps.Items {
+		c.add("ConfigMap", &maps.Items[i], nil)
 	}
 	return nil
 }
 
 // add records an object, and a workload under its service.
-func (c *Cluster) add(kind string, meta metav1.ObjectMeta, w *Workload) {
-	svc := meta.Labels[engine.LabelService]
-	if c.oneOff(meta, svc) {
+func (c *Cluster) add(kind string, obj metav1.Object, w *Workload) {
+	svc := obj.GetLabels()[engine.LabelService]
+	if c.oneOff(obj, svc) {
 		return
 	}
-	c.Objects = append(c.Objects, Object{Kind: kind, Name: meta.Name, Service: svc, Gateway: meta.Labels[LabelGateway] == "true"})
+	if c.raw != nil {
+		c.raw[kind+"/"+obj.GetName()] = obj
+	}
+	c.Objects = append(c.Objects, Object{Kind: kind, Name: obj.GetName(), Service: svc, Gateway: obj.GetLabels()[LabelGateway] == "true"})
 	if w != nil && svc != "" {
-		w.Kind, w.Name = Kind(kind), meta.Name
+		w.Kind, w.Name = Kind(kind), obj.GetName()
 		c.Workloads[svc] = *w
 	}
 }
@@ -252,7 +292,7 @@ func observed(p *manifest.Project, c *Cluster) *engine.Observed {
 
 // serviceState is one workload in the terms every orchestrator has.
 func serviceState(svc string, w Workload) engine.ServiceState {
-	s := engine.ServiceState{Name: svc, Replicas: w.Replicas, Running: w.Ready, Completed: w.Succeeded, Broken: w.Broken}
+	s := engine.ServiceState{Name: svc, Replicas: w.Replicas, Running: w.Ready, Completed: w.Succeeded, Broken: w.Broken, Drift: w.Drift}
 	if w.Hash != "" {
 		s.Versions = []engine.Version{{Hash: w.Hash, Parts: w.Parts, Count: w.Replicas}}
 	}

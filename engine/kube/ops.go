@@ -158,7 +158,7 @@ func (b *opBuilder) service(a *engine.Action) error {
 				objs = append(objs, o)
 			}
 		}
-		b.deleteAndWait(a, Delete{Namespace: ns, Objects: objs}, "", "service:"+name)
+		b.deleteAndWait(a, Delete{Namespace: ns, Objects: objs}, "", "service:"+name, "", nil)
 		return nil
 	case engine.Recreate:
 		if exists && a.Recreate == engine.RecreateForce && have.Hash == a.ConfigHash {
@@ -213,18 +213,47 @@ func (b *opBuilder) service(a *engine.Action) error {
 		gone = append(gone, o)
 		why = append(why, "its Service's cluster IP cannot change in place")
 	}
+	txn := b.txnOf(a, exists)
 	if len(gone) > 0 {
-		prev = b.deleteAndWait(a, Delete{Namespace: ns, Objects: gone}, strings.Join(why, "; "), "service:"+name)
+		var undo *engine.Op
+		if txn != "" {
+			undo = b.undoDelete(gone, name)
+		}
+		prev = b.deleteAndWait(a, Delete{Namespace: ns, Objects: gone}, strings.Join(why, "; "), "service:"+name, txn, undo)
 	}
-	id := b.add(a, &engine.Op{Kind: OpApply, Target: target(s.Kind, name), Detail: "server-side, field manager " + FieldManager,
-		Payload: Apply{Objects: objs.forService(s, b.plan.Desired, applySetParent(b.plan.Project, ns))}}, prev)
+	objects := objs.forService(s, b.plan.Desired, applySetParent(b.plan.Project, ns))
+	apply := &engine.Op{Kind: OpApply, Target: target(s.Kind, name), Detail: "server-side, field manager " + FieldManager, Payload: Apply{Objects: objects}}
+	if txn != "" {
+		apply.Txn, apply.Undo = txn, b.undoApply(objects, name, have, exists && have.Kind == s.Kind)
+	}
+	id := b.add(a, apply, prev)
 	cond, detail := a.Ready, "until rolled out"
 	if s.Kind == Job {
 		cond, detail = engine.Completed, "until complete"
 	}
-	b.add(a, &engine.Op{Kind: engine.OpWait, Target: target(s.Kind, name), Condition: cond, Detail: detail,
+	b.add(a, &engine.Op{Kind: engine.OpWait, Target: target(s.Kind, name), Condition: cond, Detail: detail, Txn: txn,
 		Payload: Rollout{Project: b.plan.Project, Namespace: ns, Service: name, Kind: s.Kind, Name: name, Hash: s.Hash.Sum}}, id)
 	return nil
+}
+
+// deployTxn is the one transaction of an atomic deploy.
+const deployTxn = "deploy"
+
+// txnOf is the transaction a's apply and rollout wait belong to, whose
+// failure returns what the apply changed to its previous revision (restore.go):
+// the deploy's, every service's at once, when the plan is atomic; a's own
+// when a updates a workload that exists and its update rolls back on
+// failure (deploy.update_config.failure_action rollback, stack's default
+// as on Docker and Swarm); none otherwise (pause and continue leave a
+// failed rollout as Kubernetes holds it, as does a first deploy).
+func (b *opBuilder) txnOf(a *engine.Action, exists bool) string {
+	switch {
+	case b.plan.Atomic:
+		return deployTxn
+	case exists && (a.Update == nil || a.Update.FailureAction == engine.FailRollback):
+		return "rollout " + a.Resource
+	}
+	return ""
 }
 
 // observedService is the observed Service named like service.
@@ -247,14 +276,15 @@ func (b *opBuilder) volume(a *engine.Action) {
 	for _, n := range b.cluster.Claims[a.Name()] {
 		objs = append(objs, Object{Kind: "PersistentVolumeClaim", Name: n})
 	}
-	b.deleteAndWait(a, Delete{Namespace: b.cluster.Namespace, Objects: objs}, "with its data", "volume:"+a.Name())
+	b.deleteAndWait(a, Delete{Namespace: b.cluster.Namespace, Objects: objs}, "with its data", "volume:"+a.Name(), "", nil)
 }
 
 // deleteAndWait adds a deletion of del and a wait until its objects are
-// gone, and returns the wait's ID.
-func (b *opBuilder) deleteAndWait(a *engine.Action, del Delete, detail, tgt string) string {
-	id := b.add(a, &engine.Op{Kind: OpDelete, ID: "delete " + tgt + " of " + a.Resource, Target: tgt, Detail: detail, Payload: del}, "")
-	return b.add(a, &engine.Op{Kind: engine.OpWait, ID: "wait " + tgt + " gone of " + a.Resource, Target: tgt, Detail: "until gone", Payload: del}, id)
+// gone, both in txn ("" for none), the deletion undone by undo; it returns
+// the wait's ID.
+func (b *opBuilder) deleteAndWait(a *engine.Action, del Delete, detail, tgt, txn string, undo *engine.Op) string {
+	id := b.add(a, &engine.Op{Kind: OpDelete, ID: "delete " + tgt + " of " + a.Resource, Target: tgt, Detail: detail, Txn: txn, Undo: undo, Payload: del}, "")
+	return b.add(a, &engine.Op{Kind: engine.OpWait, ID: "wait " + tgt + " gone of " + a.Resource, Target: tgt, Detail: "until gone", Txn: txn, Payload: del}, id)
 }
 
 func target(k Kind, name string) string { return strings.ToLower(string(k)) + ":" + name }

@@ -28,6 +28,7 @@ func (d *Driver) Ps(ctx context.Context, project string, all bool) ([]engine.Sta
 	if err != nil {
 		return nil, fmt.Errorf("listing the pods of %s: %w", project, err)
 	}
+	d.listed.keep(pods.Items)
 	routes := d.servedRoutes(ctx, project, pods.Items)
 	var out []engine.Status
 	for _, p := range pods.Items {

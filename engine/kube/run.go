@@ -218,15 +218,15 @@ func (d *Driver) exitCode(ctx context.Context, x *executor, ns, pod string) (int
 
 // oneOff records an object of a one-off run under <service>-run, apart
 // from the service's own workload, and reports whether meta is one.
-func (c *Cluster) oneOff(meta metav1.ObjectMeta, svc string) bool {
-	if meta.Labels[engine.LabelOneoff] != "true" || svc == "" {
+func (c *Cluster) oneOff(meta metav1.Object, svc string) bool {
+	if meta.GetLabels()[engine.LabelOneoff] != "true" || svc == "" {
 		return false
 	}
 	if c.OneOffs == nil {
 		c.OneOffs = map[string]bool{}
 	}
 	c.OneOffs[svc] = true
-	c.Objects = append(c.Objects, Object{Kind: "Job", Name: meta.Name, Service: svc + engine.OneOffSuffix})
+	c.Objects = append(c.Objects, Object{Kind: "Job", Name: meta.GetName(), Service: svc + engine.OneOffSuffix})
 	return true
 }
 

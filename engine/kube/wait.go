@@ -2,11 +2,14 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -15,19 +18,27 @@ import (
 
 // poll calls check every pollEvery until it is done or fails, for at most
 // x.wait (and ctx).
-func (x *executor) poll(ctx context.Context, what string, check func(ctx context.Context) (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, x.wait)
+func (x *executor) poll(parent context.Context, what string, check func(ctx context.Context) (bool, error)) error {
+	ctx, cancel := context.WithTimeout(parent, x.wait)
 	defer cancel()
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
+	timedOut := func() bool { return ctx.Err() == context.DeadlineExceeded && parent.Err() == nil }
+	deadline, _ := ctx.Deadline()
 	for {
 		done, err := check(ctx)
-		if err != nil || done {
+		switch {
+		case err != nil && parent.Err() == nil && time.Until(deadline) < 2*pollEvery:
+			// the time ran out during a call, or the client's rate
+			// limiter saw it would ("would exceed context deadline"):
+			// a timeout, not the call's failure
+			<-ctx.Done()
+		case err != nil || done:
 			return err
 		}
 		select {
 		case <-ctx.Done():
-			if ctx.Err() == context.DeadlineExceeded {
+			if timedOut() {
 				return fmt.Errorf("waiting for %s: %w after %s", what, errTimeout, x.wait)
 			}
 			return ctx.Err()
@@ -44,7 +55,7 @@ func (x *executor) poll(ctx context.Context, what string, check func(ctx context
 func (x *executor) waitRollout(ctx context.Context, r Rollout, notes engine.Notes) error {
 	what := fmt.Sprintf("%s %s", r.Kind, r.Name)
 	last := ""
-	return x.poll(ctx, what+" to roll out", func(ctx context.Context) (bool, error) {
+	err := x.poll(ctx, what+" to roll out", func(ctx context.Context) (bool, error) {
 		obj, err := x.get(ctx, r.Namespace, Object{Kind: string(r.Kind), Name: r.Name})
 		if err != nil {
 			return false, fmt.Errorf("reading %s: %w", what, err)
@@ -72,6 +83,56 @@ func (x *executor) waitRollout(ctx context.Context, r Rollout, notes engine.Note
 		}
 		return done, nil
 	})
+	if errors.Is(err, errTimeout) {
+		if why := x.notReady(ctx, r); why != "" {
+			err = fmt.Errorf("%w: %s", err, why)
+		}
+	}
+	return err
+}
+
+// notReady says why a pod of r's template is not ready when a wait ran
+// out of time: the kubelet's last Unhealthy event of it ("Readiness probe
+// failed: ..."), else its Ready condition's reason; empty when it cannot
+// tell.
+func (x *executor) notReady(ctx context.Context, r Rollout) string {
+	pods, err := x.client.CoreV1().Pods(r.Namespace).List(ctx, metav1.ListOptions{
+		LabelSelector: engine.LabelProject + "=" + r.Project + "," + engine.LabelService + "=" + r.Service})
+	if err != nil {
+		return ""
+	}
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil || r.Hash != "" && p.Annotations[engine.LabelConfigHash] != r.Hash {
+			continue
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type != corev1.PodReady || c.Status == corev1.ConditionTrue {
+				continue
+			}
+			why := strings.TrimSpace(c.Reason + ": " + c.Message)
+			if ev := x.lastUnhealthy(ctx, p); ev != "" {
+				why = ev
+			}
+			return fmt.Sprintf("pod %s: not ready: %s", p.Name, why)
+		}
+	}
+	return ""
+}
+
+// lastUnhealthy is the message of the latest Unhealthy event of pod p.
+func (x *executor) lastUnhealthy(ctx context.Context, p corev1.Pod) string {
+	evs, err := x.client.CoreV1().Events(p.Namespace).List(ctx, metav1.ListOptions{
+		FieldSelector: "involvedObject.name=" + p.Name + ",reason=Unhealthy"})
+	if err != nil || len(evs.Items) == 0 {
+		return ""
+	}
+	last := evs.Items[0]
+	for _, e := range evs.Items[1:] {
+		if e.LastTimestamp.After(last.LastTimestamp.Time) {
+			last = e
+		}
+	}
+	return strings.TrimSuffix(strings.TrimSpace(last.Message), ":") // "Readiness probe failed:" when the probe printed nothing
 }
 
 // rolloutStatus dispatches on the workload's kind.

@@ -182,8 +182,13 @@ func (m *mapper) warnUpdate(service string, u *types.UpdateConfig) {
 	if u.Delay != 0 || u.Monitor != 0 {
 		m.warn(service, "deploy.update_config.delay/monitor", "a rollout moves on as soon as the new pods are ready")
 	}
-	if u.FailureAction != "" || u.MaxFailureRatio != 0 {
-		m.warn(service, "deploy.update_config.failure_action/max_failure_ratio", "a rollout that fails stops; stack's wait reports it")
+	// rollback (the default) is the driver's undo, pause leaves a failed
+	// rollout as Kubernetes holds it (restore.go).
+	if u.FailureAction == "continue" {
+		m.warn(service, "deploy.update_config.failure_action", "a rollout does not go on past pods that fail: continue is as pause, the failed rollout stays as it is")
+	}
+	if u.MaxFailureRatio != 0 {
+		m.warn(service, "deploy.update_config.max_failure_ratio", "any pod that cannot become ready fails the rollout")
 	}
 }
 

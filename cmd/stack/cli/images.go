@@ -81,7 +81,11 @@ func imagesTable(g *Globals, images []engine.ContainerImage, now time.Time) erro
 		if len(id) > 12 {
 			id = id[:12]
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", img.Container.Name, repo, tag, img.Platform, id, units.HumanSizeWithPrecision(float64(img.Size), 3), created)
+		size := "N/A" // the engine does not say (a cluster's node has the image)
+		if img.Size > 0 {
+			size = units.HumanSizeWithPrecision(float64(img.Size), 3)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", img.Container.Name, repo, tag, img.Platform, id, size, created)
 	}
 	return tw.Flush()
 }
