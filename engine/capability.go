@@ -141,7 +141,10 @@ type ExecOptions struct {
 type LogsOptions struct {
 	Services []string // empty: every service
 	// Index is the replica number to read; 0: every replica.
-	Index  int
+	Index int
+	// OneOffs name one-off containers to read as well (the names `stack
+	// run -d` prints); with OneOffs and no Services, only they are read.
+	OneOffs []string
 	Follow bool
 	Tail   string // "all" or a number of lines
 	// Since and Until bound the lines by the time the engine received them:
