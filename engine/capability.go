@@ -145,8 +145,8 @@ type LogsOptions struct {
 	// OneOffs name one-off containers to read as well (the names `stack
 	// run -d` prints); with OneOffs and no Services, only they are read.
 	OneOffs []string
-	Follow bool
-	Tail   string // "all" or a number of lines
+	Follow  bool
+	Tail    string // "all" or a number of lines
 	// Since and Until bound the lines by the time the engine received them:
 	// an RFC 3339 time, a Unix time, or a duration ago ("42m"), as
 	// `docker logs` takes them; empty: unbounded.
