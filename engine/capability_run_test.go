@@ -21,3 +21,16 @@ func TestRefuseRun(t *testing.T) {
 		t.Error("named a flag not set")
 	}
 }
+
+// TestRunCapabilities: the command line wins over the manifest, which is
+// not changed.
+func TestRunCapabilities(t *testing.T) {
+	add, drop := []string{"CHOWN"}, []string{"NET_ADMIN"}
+	a, d := RunOptions{CapAdd: []string{"NET_ADMIN"}, CapDrop: []string{"CHOWN", "MKNOD"}}.Capabilities(add, drop)
+	if strings.Join(a, ",") != "NET_ADMIN" || strings.Join(d, ",") != "CHOWN,MKNOD" {
+		t.Errorf("add %v drop %v", a, d)
+	}
+	if add[0] != "CHOWN" || drop[0] != "NET_ADMIN" {
+		t.Errorf("the manifest's lists changed: %v %v", add, drop)
+	}
+}
