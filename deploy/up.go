@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/progress"
 	"github.com/stack-deploy/stack/registry"
@@ -156,6 +157,12 @@ type RunOptions struct {
 	// NoDeps leaves the service's dependencies as they are.
 	NoDeps bool
 	Lock   LockOptions
+	// Images says how the service's and its dependencies' images are
+	// built and pulled (`run --build`, `run --pull`).
+	Images image.EnsureOptions
+	// RemoveOrphans removes the containers of services no longer in the
+	// manifest, as up --remove-orphans.
+	RemoveOrphans bool
 }
 
 // Run runs a one-off container of a service: its dependencies, and the
@@ -169,8 +176,13 @@ func (t *Target) Run(ctx context.Context, base *manifest.Project, o RunOptions) 
 	if err != nil {
 		return 0, err
 	}
-	diff := engine.DiffOptions{Services: []string{o.Service}, NoDeps: o.NoDeps, Leave: []string{o.Service}}
-	l, err := t.PlanLocked(ctx, base, Options{Diff: diff}, o.Lock)
+	if c, ok := runner.(engine.RunChecker); ok {
+		if err := c.CheckRun(o.RunOptions); err != nil {
+			return 0, err
+		}
+	}
+	diff := engine.DiffOptions{Services: []string{o.Service}, NoDeps: o.NoDeps, Leave: []string{o.Service}, RemoveOrphans: o.RemoveOrphans}
+	l, err := t.PlanLocked(ctx, base, Options{Diff: diff, Images: o.Images}, o.Lock)
 	if err != nil {
 		return 0, err
 	}

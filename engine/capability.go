@@ -6,6 +6,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/compose-spec/compose-go/v2/types"
+
 	"github.com/stack-deploy/stack/lock"
 	"github.com/stack-deploy/stack/manifest"
 )
@@ -83,9 +85,40 @@ type RunOptions struct {
 	// ServicePorts publishes the service's ports; by default a one-off
 	// container publishes none, so it cannot clash with the service.
 	ServicePorts bool
+	// Publish are the ports to publish instead (`-p`, as docker run takes
+	// them); never with ServicePorts.
+	Publish []types.ServicePortConfig
+	// Volumes are mounted besides the service's (`-v`: a bind or a named
+	// volume, as compose run parses them; a bind's source is absolute).
+	Volumes []types.ServiceVolumeConfig
+	// Detach starts the one-off and returns without attaching: Run returns
+	// 0 once it started, and calls Detached with its name.
+	Detach   bool
+	Detached func(name string)
+	// Name replaces the generated name of the one-off (its container, or
+	// its Job).
+	Name string
+	// User and WorkingDir replace the service's.
+	User, WorkingDir string
+	// Labels are added to the one-off's (stack's own labels win).
+	Labels map[string]string
+	// UseAliases gives the one-off the service's network aliases; without
+	// it a one-off gets none, so it receives no request meant for the
+	// service.
+	UseAliases bool
+	// CapAdd and CapDrop add and drop Linux capabilities, as compose run's
+	// --cap-add and --cap-drop.
+	CapAdd, CapDrop []string
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+}
+
+// RunChecker is a Runner that cannot honour every RunOptions: CheckRun
+// names the first flag it refuses, before anything changes (deploy.Run asks
+// it before converging the dependencies).
+type RunChecker interface {
+	CheckRun(o RunOptions) error
 }
 
 // ExecOptions describe a command run in a service's running container, with
@@ -108,9 +141,12 @@ type ExecOptions struct {
 type LogsOptions struct {
 	Services []string // empty: every service
 	// Index is the replica number to read; 0: every replica.
-	Index  int
-	Follow bool
-	Tail   string // "all" or a number of lines
+	Index int
+	// OneOffs name one-off containers to read as well (the names `stack
+	// run -d` prints); with OneOffs and no Services, only they are read.
+	OneOffs []string
+	Follow  bool
+	Tail    string // "all" or a number of lines
 	// Since and Until bound the lines by the time the engine received them:
 	// an RFC 3339 time, a Unix time, or a duration ago ("42m"), as
 	// `docker logs` takes them; empty: unbounded.

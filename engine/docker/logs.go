@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,7 +18,7 @@ import (
 )
 
 // Logs calls line for each line of output of the project's service
-// containers (not one-offs) that o selects, reading all containers at once;
+// containers (and of the one-offs o names) that o selects, reading all containers at once;
 // with Follow it returns when every stream ends or ctx is cancelled. With
 // Previous it reads the lines kept from the containers replaced or removed
 // last instead (previous.go).
@@ -35,17 +36,37 @@ func (d *Driver) Logs(ctx context.Context, project string, o engine.LogsOptions,
 	if err != nil {
 		return err
 	}
-	var read []engine.Container
-	for _, c := range cs {
-		if !c.OneOff && selected(c, o.Services, o.Index) {
-			read = append(read, c)
-		}
+	read, err := logsRead(cs, o)
+	if err != nil {
+		return err
 	}
 	err = dag.Each(ctx, len(read), 0, func(ctx context.Context, i int) error { return d.containerLogs(ctx, read[i], o, serial) })
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	return err
+}
+
+// logsRead are the containers of cs o asks for: the service containers it
+// selects, and the one-offs it names, every one of which must be there.
+func logsRead(cs []engine.Container, o engine.LogsOptions) ([]engine.Container, error) {
+	var read []engine.Container
+	found := map[string]bool{}
+	for _, c := range cs {
+		switch {
+		case c.OneOff && slices.Contains(o.OneOffs, c.Name):
+			found[c.Name] = true
+			read = append(read, c)
+		case !c.OneOff && (len(o.OneOffs) == 0 || len(o.Services) > 0) && selected(c, o.Services, o.Index):
+			read = append(read, c)
+		}
+	}
+	for _, name := range o.OneOffs {
+		if !found[name] {
+			return nil, fmt.Errorf("no such service or one-off container: %q", name)
+		}
+	}
+	return read, nil
 }
 
 // selected reports whether c is of one of services (any when none) and,

@@ -22,7 +22,10 @@ import (
 // Run creates and starts a one-off container of a service of p (whose
 // addresses are already injected), streams its output, and returns its exit
 // code once it exits. The container carries the project's labels with
-// io.stack.oneoff=true, so `down --remove-orphans` and `ps -a` see it.
+// io.stack.oneoff=true, so `down` and `ps -a` see it. o's user, working
+// directory, labels, capabilities, volumes and ports apply to it as compose
+// run applies them; it gets the service's network aliases only with
+// o.UseAliases. Detached, it is started and left running: Run returns 0.
 // Cancelling ctx stops the container.
 func (d *Driver) Run(ctx context.Context, p *manifest.Project, o engine.RunOptions) (int, error) {
 	svc, ok := p.Project.Services[o.Service]
@@ -36,9 +39,13 @@ func (d *Driver) Run(ctx context.Context, p *manifest.Project, o engine.RunOptio
 		engine.LabelOneoff:      "true",
 		engine.LabelConfigFiles: strings.Join(p.ComposeFiles, ","),
 	}
+	svc = runService(svc, o)
 	sp, _, err := containerSpec(p.Project, svc, labels, d.client.ClientVersion())
 	if err != nil {
 		return 0, err
+	}
+	if !o.UseAliases {
+		dropAliases(sp)
 	}
 	cfg := sp.config
 	cfg.Image = p.ImageName(svc.Name)
@@ -51,21 +58,26 @@ func (d *Driver) Run(ctx context.Context, p *manifest.Project, o engine.RunOptio
 	cfg.Env = append(cfg.Env, o.Env...)
 	cfg.AttachStdout, cfg.AttachStderr = true, true
 	cfg.Tty = false
-	if o.Interactive {
+	if o.Interactive && !o.Detach {
 		cfg.AttachStdin, cfg.OpenStdin, cfg.StdinOnce = true, true, true
 	}
 	sp.host.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyDisabled}
-	if !o.ServicePorts {
+	if !o.ServicePorts && len(o.Publish) == 0 {
 		sp.host.PortBindings = nil
 	}
-	name := oneOffName(p.Name, svc.Name)
+	// Detached, nothing is left to remove it when it exits: the engine does.
+	sp.host.AutoRemove = o.Remove && o.Detach
+	name := o.Name
+	if name == "" {
+		name = oneOffName(p.Name, svc.Name)
+	}
 	created, err := d.client.ContainerCreate(ctx, cfg, sp.host, sp.network, nil, name)
 	if err != nil {
 		return 0, fmt.Errorf("creating container %q: %w", name, err)
 	}
 	// Waiting and cleaning up must go on when ctx is cancelled.
 	cleanup := context.WithoutCancel(ctx)
-	if o.Remove {
+	if o.Remove && !o.Detach {
 		// As docker run --rm: the anonymous volumes go with the container.
 		defer func() {
 			rctx, cancel := context.WithTimeout(cleanup, cleanupTimeout)
@@ -85,7 +97,22 @@ func (d *Driver) Run(ctx context.Context, p *manifest.Project, o engine.RunOptio
 			return 0, fmt.Errorf("connecting container %q to network %q: %w", name, net, err)
 		}
 	}
+	if o.Detach {
+		return 0, d.startDetached(ctx, name, created.ID, o)
+	}
 	return d.attachStartWait(ctx, cleanup, name, created.ID, o)
+}
+
+// startDetached starts the one-off and says its name, as `docker compose
+// run -d` does, without attaching to it.
+func (d *Driver) startDetached(ctx context.Context, name, id string, o engine.RunOptions) error {
+	if err := d.client.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return fmt.Errorf("starting container %q: %w", name, err)
+	}
+	if o.Detached != nil {
+		o.Detached(name)
+	}
+	return nil
 }
 
 // attachStartWait attaches to the container before starting it, so no

@@ -34,12 +34,14 @@ const cleanupTimeout = 30 * time.Second
 // no probes, labelled io.stack.oneoff=true. Its output (one stream: a
 // pod's log does not keep stdout and stderr apart) goes to o.Stdout, and
 // the exit code of its container is returned. With o.Remove, or when ctx
-// is cancelled, the Job and its pod are deleted afterwards. A pod's
-// standard input cannot be attached through the API the driver uses: -i is
-// refused.
+// is cancelled, the Job and its pod are deleted afterwards. Detached, the
+// Job is created and Run returns 0 (with o.Remove the cluster deletes it
+// once it finished). A pod's standard input cannot be attached through the
+// API the driver uses: -i is refused, as CheckRun says with the other flags
+// a Job cannot honour.
 func (d *Driver) Run(ctx context.Context, p *manifest.Project, o engine.RunOptions) (int, error) {
-	if o.Interactive {
-		return 0, fmt.Errorf("stack run -i: %w by the kubernetes orchestrator: attach to a pod with kubectl run -i; run without -i", engine.ErrUnsupported)
+	if err := d.CheckRun(o); err != nil {
+		return 0, err
 	}
 	objs, _, err := d.mapProject(p)
 	if err != nil {
@@ -62,6 +64,12 @@ func (d *Driver) Run(ctx context.Context, p *manifest.Project, o engine.RunOptio
 		return 0, err
 	}
 	name := *job.Name
+	if o.Detach {
+		if o.Detached != nil {
+			o.Detached(name)
+		}
+		return 0, nil
+	}
 	defer func() {
 		if o.Remove || ctx.Err() != nil {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
@@ -113,11 +121,14 @@ func (s Service) template() *corev1ac.PodTemplateSpecApplyConfiguration {
 
 // oneOffJob makes the one-off's Job of the service's pod template.
 func oneOffJob(s Service, ns string, o engine.RunOptions) *batchv1ac.JobApplyConfiguration {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	name := s.Name + engine.OneOffSuffix + "-" + hex.EncodeToString(b)
-	labels := map[string]string{}
+	name := o.Name
+	if name == "" {
+		b := make([]byte, 4)
+		_, _ = rand.Read(b)
+		name = s.Name + engine.OneOffSuffix + "-" + hex.EncodeToString(b)
+	}
 	t := s.template()
+	labels := o.WithLabels(nil) // stack's own win
 	for k, v := range t.Labels {
 		labels[k] = v
 	}
@@ -143,6 +154,7 @@ func oneOffJob(s Service, ns string, o engine.RunOptions) *batchv1ac.JobApplyCon
 		k, v, _ := strings.Cut(kv, "=")
 		c.WithEnv(corev1ac.EnvVar().WithName(k).WithValue(escape(v)))
 	}
+	runFlags(&c, o)
 	c.ReadinessProbe, c.LivenessProbe, c.StartupProbe = nil, nil, nil
 	if !o.ServicePorts {
 		c.Ports = nil
@@ -150,6 +162,9 @@ func oneOffJob(s Service, ns string, o engine.RunOptions) *batchv1ac.JobApplyCon
 	pod.Containers = []corev1ac.ContainerApplyConfiguration{c}
 	tmpl := corev1ac.PodTemplateSpec().WithLabels(labels).WithSpec(&pod)
 	spec := batchv1ac.JobSpec().WithTemplate(tmpl).WithBackoffLimit(0).WithCompletions(1).WithParallelism(1)
+	if o.Detach && o.Remove {
+		spec.WithTTLSecondsAfterFinished(0) // nothing waits to remove it: the cluster does
+	}
 	return batchv1ac.Job(name, ns).WithLabels(labels).WithSpec(spec)
 }
 

@@ -35,10 +35,11 @@ const logsQuiet = 500 * time.Millisecond
 // returned. The job is removed once its task ends, as with --rm whether or
 // not o.Remove says so: a finished job would go on holding the service's
 // networks, and `stack down` could not remove them. Standard input cannot
-// be attached to a task: -i is refused.
+// be attached to a task: -i is refused, as CheckRun says with the other
+// flags a job cannot honour.
 func (d *Driver) Run(ctx context.Context, p *manifest.Project, o engine.RunOptions) (int, error) {
-	if o.Interactive {
-		return 0, fmt.Errorf("stack run -i: %w by the swarm orchestrator: a Swarm task's standard input cannot be attached; run without -i", engine.ErrUnsupported)
+	if err := d.CheckRun(o); err != nil {
+		return 0, err
 	}
 	desired, err := Map(p.Project, Options{Images: placeholders(p, nil), APIVersion: d.version(ctx)})
 	if err != nil {
@@ -114,6 +115,7 @@ func oneOff(spec *swarm.ServiceSpec, o engine.RunOptions) {
 		cs.Command = o.Entrypoint
 	}
 	cs.Env = append(append([]string{}, cs.Env...), o.Env...)
+	runFlags(&cs, o)
 	cs.Healthcheck = nil // a command, not the service: nothing waits for it to be healthy
 	tt.ContainerSpec = &cs
 	if !o.ServicePorts && spec.EndpointSpec != nil {

@@ -6,8 +6,8 @@ import (
 )
 
 // RefusesOneEngineVerbs runs, with stack, the verbs that act on one
-// engine's container (attach, export, commit), watch's sync and a
-// foreground up, and checks that each exits 1 saying the orchestrator
+// engine's container (attach, export, commit), watch's sync, a foreground
+// up and run's --use-aliases, and checks that each exits 1 saying the orchestrator
 // cannot, without converging first: web was scaled to 2 beyond its
 // manifest's 1, and no "scale 2 -> 1" may show.
 func RefusesOneEngineVerbs(t testing.TB, stack Cmd, orchestrator string) {
@@ -19,6 +19,7 @@ func RefusesOneEngineVerbs(t testing.TB, stack Cmd, orchestrator string) {
 		{"watch"},
 		{"up", "--abort-on-container-exit"},
 		{"up", "--watch"},
+		{"run", "--use-aliases", "web", "true"},
 	} {
 		r := stack.Run(t, args...)
 		if r.Code != 1 || !strings.Contains(r.Stderr, "not supported by the "+orchestrator+" orchestrator") {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/manifest"
 )
 
 type logsOptions struct {
@@ -28,11 +29,12 @@ func init() { register(newLogsCommand) }
 func newLogsCommand(g *Globals) *cobra.Command {
 	var o logsOptions
 	cmd := &cobra.Command{
-		Use:   "logs [SERVICE...]",
+		Use:   "logs [SERVICE|ONE-OFF...]",
 		Short: "Show the output of the project's containers, each line prefixed by its container",
 		Long: "Show the output of the project's service containers, each line prefixed by its container\n" +
 			"(service-number), stderr lines on stderr. --previous shows instead the last lines of the\n" +
-			"container each replica had before its current one (replaced by up, or removed by rm).",
+			"container each replica had before its current one (replaced by up, or removed by rm).\n" +
+			"A one-off's container is shown by its name, as stack run -d printed it (Docker engine).",
 		ValidArgsFunction: completeServices(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Format != "text" && o.Format != "json" {
@@ -42,12 +44,14 @@ func newLogsCommand(g *Globals) *cobra.Command {
 				return errors.New("--index needs exactly one service")
 			}
 			ctx := cmd.Context()
-			p, t, l, err := openFor[engine.Logger](ctx, g, "logs", args)
+			p, t, l, err := openFor[engine.Logger](ctx, g, "logs", nil)
 			if err != nil {
 				return err
 			}
 			defer t.Close()
-			o.Services = args
+			if o.Services, o.OneOffs, err = logsTargets(p, t.Driver.Name(), args); err != nil {
+				return err
+			}
 			var line func(engine.LogLine)
 			if o.Format == "json" {
 				line = jsonLogLine(g.Stdout)
@@ -81,6 +85,23 @@ func newLogsCommand(g *Globals) *cobra.Command {
 	return cmd
 }
 
+// logsTargets splits logs' arguments into services and the names of
+// one-off containers (`stack run -d` prints them), which only the Docker
+// engine's driver reads; an argument that is neither is an error there.
+func logsTargets(p *manifest.Project, orchestrator string, args []string) (services, oneOffs []string, err error) {
+	for _, a := range args {
+		if _, ok := p.Project.Services[a]; ok {
+			services = append(services, a)
+			continue
+		}
+		if orchestrator != manifest.OrchestratorDocker {
+			return nil, nil, knownService(p, a)
+		}
+		oneOffs = append(oneOffs, a)
+	}
+	return services, oneOffs, nil
+}
+
 // rfc3339NanoFixed is the engine's time format for log lines: always nine
 // digits of fraction, so that columns line up.
 const rfc3339NanoFixed = "2006-01-02T15:04:05.000000000Z07:00"
@@ -103,6 +124,9 @@ func (p *logPrinter) line(l engine.LogLine) {
 	var b strings.Builder
 	if p.prefix {
 		name := fmt.Sprintf("%s-%d", l.Container.Service, l.Container.Number)
+		if l.Container.OneOff {
+			name = l.Container.Name
+		}
 		if l.Node != "" {
 			name += "@" + l.Node // a Swarm's task, as docker service logs names it
 		}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -9,14 +10,19 @@ import (
 
 	"github.com/stack-deploy/stack/deploy"
 	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/manifest"
 	"github.com/stack-deploy/stack/progress"
 )
 
 type runOptions struct {
 	engine.RunOptions
-	NoDeps bool
-	Env    []string
+	NoDeps        bool
+	Env           []string
+	Build         bool
+	Pull          string
+	Quiet         bool
+	RemoveOrphans bool
 }
 
 func init() { register(newRunCommand) }
@@ -24,6 +30,7 @@ func init() { register(newRunCommand) }
 func newRunCommand(g *Globals) *cobra.Command {
 	var (
 		o          runOptions
+		r          runFlags
 		entrypoint string
 	)
 	cmd := &cobra.Command{
@@ -31,10 +38,21 @@ func newRunCommand(g *Globals) *cobra.Command {
 		Short: "Run a one-off command in a new container of a service",
 		Long: "Start the service's dependencies (unless --no-deps), then run a new container of the\n" +
 			"service with the injected addresses, COMMAND replacing its command. Its output is\n" +
-			"streamed, its standard input attached with -i, and its exit code becomes stack's.",
+			"streamed, its standard input attached with -i, and its exit code becomes stack's.\n" +
+			"With -d it is started in the background and its name printed: stack logs NAME follows\n" +
+			"it, stack ps -a lists it, stack down removes it. stack never allocates a terminal for\n" +
+			"a one-off (-T is accepted and is what it always does). On Swarm and Kubernetes the\n" +
+			"flags that do not map to a task or a Job are refused by name before anything changes.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
-			ctx := progress.WithSink(cmd.Context(), g.newRenderer())
+			if err := r.parse(&o); err != nil {
+				return err
+			}
+			sink := g.newRenderer()
+			if o.Quiet {
+				sink = &plainRenderer{w: io.Discard}
+			}
+			ctx := progress.WithSink(cmd.Context(), sink)
 			p, t, err := g.open(ctx)
 			if err != nil {
 				return err
@@ -49,7 +67,12 @@ func newRunCommand(g *Globals) *cobra.Command {
 			}
 			o.RunOptions.Env = envVars(o.Env)
 			o.Stdin, o.Stdout, o.Stderr = g.Stdin, g.Stdout, g.Stderr
-			ro := deploy.RunOptions{RunOptions: o.RunOptions, NoDeps: o.NoDeps}
+			o.Detached = func(name string) { fmt.Fprintln(g.Stdout, name) }
+			ro := deploy.RunOptions{RunOptions: o.RunOptions, NoDeps: o.NoDeps, RemoveOrphans: o.RemoveOrphans}
+			ro.Images.Pull = o.Pull
+			if o.Build {
+				ro.Images.Build = image.BuildAlways
+			}
 			if ro.Lock, err = g.lockOptions(cmd, o.Service); err != nil {
 				return err
 			}
@@ -67,14 +90,14 @@ func newRunCommand(g *Globals) *cobra.Command {
 	f := cmd.Flags()
 	// Everything after SERVICE belongs to the command, flags included.
 	f.SetInterspersed(false)
-	f.BoolVar(&o.Remove, "rm", false, "remove the container when it exits")
+	f.BoolVar(&o.Remove, "rm", false, "remove the container when it exits (with -d, the engine removes it)")
 	f.BoolVarP(&o.Interactive, "interactive", "i", false, "attach standard input")
 	// -e as docker run has it; the long --env selects the stack environment,
 	// as for every verb.
 	f.StringArrayVarP(&o.Env, "env-var", "e", nil, "set an environment variable (KEY=VALUE, or KEY to take it from here)")
 	f.BoolVar(&o.NoDeps, "no-deps", false, "do not start the service's dependencies")
-	f.BoolVar(&o.ServicePorts, "service-ports", false, "publish the service's ports")
 	f.StringVar(&entrypoint, "entrypoint", "", "replace the image's entrypoint")
+	r.add(cmd, &o)
 	return cmd
 }
 
