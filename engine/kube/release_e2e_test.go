@@ -42,7 +42,7 @@ x-stack:
 // its injected addresses): before once before the new version rolls out,
 // after once it is ready; a failing before step exits 1 naming it and its
 // code, and the old version goes on running; stack run reads the claim;
-// down --remove-orphans removes the one-offs, as on the other drivers.
+// down removes the one-offs, as on the other drivers and as Compose's down.
 //
 // Steps:
 //
@@ -51,8 +51,7 @@ x-stack:
 //	up again                     -> no step runs
 //	v3: up with STEP="exit 3"    -> exit 1 naming the step and code 3; no started 3;
 //	                                api still runs v2's digest
-//	run api true (kept), down    -> the one-off is an orphan, kept
-//	down --remove-orphans        -> no Job or pod left
+//	run api true (kept), down    -> the one-off removed with the rest: no Job or pod left
 func TestReleasePhaseOnKubernetes(t *testing.T) {
 	lab := e2e.Kube(t)
 	ns := lab.KubeProject(t)
@@ -123,13 +122,9 @@ func TestReleasePhaseOnKubernetes(t *testing.T) {
 		t.Errorf("the one-off jobs after runs with --rm and one without: %q, want that one", jobs)
 	}
 	if down := stack().MustRun(t, "down"); !strings.Contains(down.Stdout+down.Stderr, "service:api-run") {
-		t.Errorf("down does not name the one-off as an orphan:\n%s%s", down.Stdout, down.Stderr)
+		t.Errorf("down does not name the one-off it removes:\n%s%s", down.Stdout, down.Stderr)
 	}
-	if left := lab.Kubectl(t, "-n", ns, "get", "jobs", "-o", "name"); !strings.Contains(left, "api-run-") {
-		t.Errorf("down without --remove-orphans removed the one-off, as no other driver does: %q", left)
-	}
-	stack().MustRun(t, "down", "--remove-orphans")
 	if left := lab.Kubectl(t, "-n", ns, "get", "jobs,pods", "-o", "name"); left != "" {
-		t.Errorf("after down --remove-orphans: %s", left)
+		t.Errorf("after down: %s", left)
 	}
 }
