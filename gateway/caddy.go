@@ -17,8 +17,12 @@ import (
 // the gateway's container.
 const AdminAddress = "localhost:2019"
 
-// routeBase is the first loopback port of the route servers.
-const routeBase = 20000
+// routeSocket is where route server i listens in the gateway's container:
+// a unix socket, which Caddy hands over from one config to the next as one
+// socket. Loopback TCP ports were reopened at each reload (SO_REUSEPORT),
+// and a connection queued on the closing socket was reset: a 502, seen once
+// in ~80 reloads under load (a hop that cannot retry: its config is going).
+func routeSocket(i int) string { return "unix//tmp/stack-route-" + strconv.Itoa(i) + ".sock" }
 
 // serverPrefix starts the name of each route's server, the label its
 // metrics carry: "route:<service>:<host><path>".
@@ -54,21 +58,9 @@ func ConfigWith(g *manifest.Gateway, routes []manifest.ServiceRoute, upstreams m
 	}
 	servers := object{}
 	var public []any
-	taken := map[int]bool{2019: true}
-	for _, p := range ports {
-		taken[p.target] = true
-	}
-	if g.Metrics != nil {
-		taken[g.Metrics.Port] = true
-	}
-	next := routeBase
 	names := map[string]int{}
-	for _, r := range routes {
-		for taken[next] {
-			next++
-		}
-		addr := "127.0.0.1:" + strconv.Itoa(next)
-		next++
+	for i, r := range routes {
+		addr := routeSocket(i)
 		name := ServerName(r)
 		if names[name]++; names[name] > 1 {
 			name += "#" + strconv.Itoa(names[name])
@@ -102,7 +94,7 @@ func ServerName(r manifest.ServiceRoute) string {
 func RouteName(r manifest.ServiceRoute) string { return r.Host + cmp.Or(r.Path, "/") }
 
 // hop is the public server's route for r: its matchers, and a proxy to
-// r's own server on the loopback. No flush_interval -1: Caddy 2.6 then
+// r's own server on its socket. No flush_interval -1: Caddy 2.6 then
 // ties each request to the config's life, and a reload cancels those under
 // way. A connection each request: a
 // kept-alive one may be to the route server of the config a reload just
