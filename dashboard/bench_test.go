@@ -55,7 +55,7 @@ func BenchmarkDashboardAndStatsCPU(b *testing.B) {
 	engine := enginePIDs(b, ids)
 	machine := float64(runtime.NumCPU()) * cpuWindow.Seconds() / 100 // CPU seconds in 1% of the machine
 
-	var added, procs, engineAdded, anchor, idles []float64
+	var added, procs, engineAdded, anchor, idles, loads []float64
 	b.ResetTimer()
 	for range b.N {
 		idle := cpuOver(b, engine, cpuWindow)
@@ -70,6 +70,7 @@ func BenchmarkDashboardAndStatsCPU(b *testing.B) {
 			engineAdded = append(engineAdded, (stackEngine-mean)/machine)
 			anchor = append(anchor, (docker+dockerEngine-mean)/machine)
 			idles = append(idles, mean/machine)
+			loads = append(loads, loadAverage(b))
 		}
 	}
 	b.StopTimer()
@@ -78,6 +79,22 @@ func BenchmarkDashboardAndStatsCPU(b *testing.B) {
 	b.ReportMetric(median(engineAdded), "stack-engine-%")
 	b.ReportMetric(median(anchor), "docker-stats-added-%")
 	b.ReportMetric(median(idles), "engine-idle-%")
+	b.ReportMetric(median(loads), "load1")
+}
+
+// loadAverage is the machine's one-minute load average: others use it
+// too, and their load makes the figures noisy.
+func loadAverage(b *testing.B) float64 {
+	b.Helper()
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := strconv.ParseFloat(strings.Fields(string(data))[0], 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return l
 }
 
 // rounds is how many times the benchmark reads each figure (windows with
