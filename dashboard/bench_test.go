@@ -38,21 +38,7 @@ const (
 // the engine's share is the difference with the mean of the windows with
 // nothing watching before and after, on a machine others use too: noisy.
 func BenchmarkDashboardAndStatsCPU(b *testing.B) {
-	e2e.Engine(b)
-	dir := b.TempDir()
-	project := e2e.ProjectName(b)
-	var compose strings.Builder
-	compose.WriteString("name: " + project + "\nservices:\n")
-	for i := range 30 {
-		fmt.Fprintf(&compose, "  svc%02d:\n    image: busybox:stable\n    init: true\n    command: [\"sleep\", \"3600\"]\n", i)
-	}
-	e2e.WriteFiles(b, dir, map[string]string{"compose.yaml": compose.String()})
-	e2e.Cmd{Dir: dir}.MustRun(b, "up")
-	ids := strings.Fields(e2e.Docker(b, "ps", "-q", "--filter", "label="+e2e.Label+"="+project))
-	if len(ids) != 30 {
-		b.Fatalf("%d containers run, want 30", len(ids))
-	}
-	engine := enginePIDs(b, ids)
+	dir, _, ids, engine := thirtyServices(b)
 	machine := float64(runtime.NumCPU()) * cpuWindow.Seconds() / 100 // CPU seconds in 1% of the machine
 
 	var added, procs, engineAdded, anchor, idles, loads []float64
@@ -95,6 +81,28 @@ func loadAverage(b *testing.B) float64 {
 		b.Fatal(err)
 	}
 	return l
+}
+
+// thirtyServices runs a project of 30 services (busybox sleeping) and
+// returns its directory, name, containers' IDs and the engine's processes
+// that serve their figures.
+func thirtyServices(b *testing.B) (dir, project string, ids []string, engine []int) {
+	b.Helper()
+	e2e.Engine(b)
+	dir = b.TempDir()
+	project = e2e.ProjectName(b)
+	var compose strings.Builder
+	compose.WriteString("name: " + project + "\nservices:\n")
+	for i := range 30 {
+		fmt.Fprintf(&compose, "  svc%02d:\n    image: busybox:stable\n    init: true\n    command: [\"sleep\", \"3600\"]\n", i)
+	}
+	e2e.WriteFiles(b, dir, map[string]string{"compose.yaml": compose.String()})
+	e2e.Cmd{Dir: dir}.MustRun(b, "up")
+	ids = strings.Fields(e2e.Docker(b, "ps", "-q", "--filter", "label="+e2e.Label+"="+project))
+	if len(ids) != 30 {
+		b.Fatalf("%d containers run, want 30", len(ids))
+	}
+	return dir, project, ids, enginePIDs(b, ids)
 }
 
 // rounds is how many times the benchmark reads each figure (windows with
