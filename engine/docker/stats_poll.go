@@ -59,8 +59,11 @@ func (d *Driver) statsPoll(ctx context.Context, project string, o engine.StatsOp
 			emit(engine.Sample{Container: c, Time: time.Now()})
 		}
 	}
+	// The first round gives no CPU figures (nothing to compare with): the
+	// second comes within a second, so that they show soon, then every
+	// interval.
 	p.round(ctx)
-	t := time.NewTicker(every)
+	t := time.NewTimer(min(every, time.Second))
 	defer t.Stop()
 	for {
 		select {
@@ -76,7 +79,9 @@ func (d *Driver) statsPoll(ctx context.Context, project string, o engine.StatsOp
 				p.event(m.Action, c)
 			}
 		case <-t.C:
+			begun := time.Now()
 			p.round(ctx)
+			t.Reset(max(every-time.Since(begun), every/10))
 		}
 	}
 }
