@@ -238,6 +238,18 @@ func TestSampleOfComputesAsDockerStats(t *testing.T) {
 	}
 }
 
+// nextOf is what the next sample was (got), within 10s.
+func nextOf(t *testing.T, got <-chan string) string {
+	t.Helper()
+	select {
+	case g := <-got:
+		return g
+	case <-time.After(10 * time.Second):
+		t.Fatal("no sample in 10s")
+		return ""
+	}
+}
+
 // readingOf is the engine's response v as stack decodes it: through JSON,
 // which checks that reading's fields are named as the engine's.
 func readingOf(t *testing.T, v container.StatsResponse) reading {
@@ -329,16 +341,7 @@ func TestStatsStreamEndsAContainersSamplesAtItsDeath(t *testing.T) {
 			}
 		})
 	}()
-	next := func() string {
-		t.Helper()
-		select {
-		case g := <-got:
-			return g
-		case <-time.After(10 * time.Second):
-			t.Fatal("no sample in 10s")
-			return ""
-		}
-	}
+	next := func() string { t.Helper(); return nextOf(t, got) }
 	actor := events.Actor{ID: "web1", Attributes: map[string]string{"name": "shop-web-1", engine.LabelService: "web"}}
 	// A restart: the stream open while it ran ends with its death, a new
 	// one follows it when it starts again.

@@ -116,35 +116,19 @@ func (d *Driver) statsStream(ctx context.Context, project string, o engine.Stats
 		cancel() // every stream ends with ctx
 		f.wg.Wait()
 	}()
-	// Subscribed before listing, so that a container starting in between is
-	// not missed (one listed and started again is followed once).
-	args := filters.NewArgs(
-		filters.Arg("type", string(events.ContainerEventType)),
-		filters.Arg("label", engine.LabelProject+"="+project),
-		filters.Arg("event", string(events.ActionStart)),
-		filters.Arg("event", string(events.ActionDie)),
-	)
-	msgs, errs := d.client.Events(ctx, events.ListOptions{Filters: args})
-	cs, err := d.statsContainers(ctx, project, o)
+	msgs, errs, running, err := d.statsFollow(ctx, project, o, emit)
 	if err != nil {
 		return err
 	}
-	for _, c := range cs {
-		if c.Running() {
-			f.follow(ctx, c)
-		} else {
-			emit(engine.Sample{Container: c, Time: time.Now()})
-		}
+	for _, c := range running {
+		f.follow(ctx, c)
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case err := <-errs:
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("following the containers of project %q: %w", project, err)
+			return eventsEnded(ctx, project, err)
 		case e := <-f.ended:
 			if f.streams[e.id] == e.s {
 				delete(f.streams, e.id)
@@ -155,6 +139,46 @@ func (d *Driver) statsStream(ctx context.Context, project string, o engine.Stats
 			}
 		}
 	}
+}
+
+// statsFollow subscribes to the start and die events (and those of more)
+// of project's containers, then lists them, so that one starting in
+// between is not missed (one listed and started again is followed once).
+// It gives a sample of nothing used for each stopped one o selects, and
+// returns those running.
+func (d *Driver) statsFollow(ctx context.Context, project string, o engine.StatsOptions, emit func(engine.Sample), more ...events.Action) (<-chan events.Message, <-chan error, []engine.Container, error) {
+	args := filters.NewArgs(
+		filters.Arg("type", string(events.ContainerEventType)),
+		filters.Arg("label", engine.LabelProject+"="+project),
+		filters.Arg("event", string(events.ActionStart)),
+		filters.Arg("event", string(events.ActionDie)),
+	)
+	for _, a := range more {
+		args.Add("event", string(a))
+	}
+	msgs, errs := d.client.Events(ctx, events.ListOptions{Filters: args})
+	cs, err := d.statsContainers(ctx, project, o)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var running []engine.Container
+	for _, c := range cs {
+		if c.Running() {
+			running = append(running, c)
+		} else {
+			emit(engine.Sample{Container: c, Time: time.Now()})
+		}
+	}
+	return msgs, errs, running, nil
+}
+
+// eventsEnded is what following a project's stats returns when its event
+// stream ends with err: nothing when ctx was cancelled.
+func eventsEnded(ctx context.Context, project string, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("following the containers of project %q: %w", project, err)
 }
 
 // statsFollower keeps one stats stream per running container of a

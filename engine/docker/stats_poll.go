@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/events"
-	"github.com/docker/docker/api/types/filters"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/stack-deploy/stack/engine"
@@ -37,27 +36,13 @@ func (d *Driver) statsPoll(ctx context.Context, project string, o engine.StatsOp
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Subscribed before listing, so that a container starting in between is
-	// not missed (one listed and started again is read once a round).
-	args := filters.NewArgs(
-		filters.Arg("type", string(events.ContainerEventType)),
-		filters.Arg("label", engine.LabelProject+"="+project),
-		filters.Arg("event", string(events.ActionStart)),
-		filters.Arg("event", string(events.ActionDie)),
-		filters.Arg("event", string(events.ActionUpdate)),
-	)
-	msgs, errs := d.client.Events(ctx, events.ListOptions{Filters: args})
-	cs, err := d.statsContainers(ctx, project, o)
+	msgs, errs, running, err := d.statsFollow(ctx, project, o, emit, events.ActionUpdate)
 	if err != nil {
 		return err
 	}
 	p := statsPoller{d: d, emit: emit, followed: map[string]*polled{}}
-	for _, c := range cs {
-		if c.Running() {
-			p.followed[c.ID] = &polled{c: c}
-		} else {
-			emit(engine.Sample{Container: c, Time: time.Now()})
-		}
+	for _, c := range running {
+		p.followed[c.ID] = &polled{c: c}
 	}
 	// The first round gives no CPU figures (nothing to compare with): the
 	// second comes within a second, so that they show soon, then every
@@ -70,10 +55,7 @@ func (d *Driver) statsPoll(ctx context.Context, project string, o engine.StatsOp
 		case <-ctx.Done():
 			return nil
 		case err := <-errs:
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("following the containers of project %q: %w", project, err)
+			return eventsEnded(ctx, project, err)
 		case m := <-msgs:
 			if c := eventContainer(m); !c.OneOff && selected(c, o.Services, 0) {
 				p.event(m.Action, c)

@@ -48,16 +48,7 @@ func TestStatsPollComputesCPUAcrossItsOwnReadings(t *testing.T) {
 			got <- fmt.Sprintf("%.0f%%", s.CPUPercent)
 		})
 	}()
-	next := func() string {
-		t.Helper()
-		select {
-		case g := <-got:
-			return g
-		case <-time.After(10 * time.Second):
-			t.Fatal("no sample in 10s")
-			return ""
-		}
-	}
+	next := func() string { t.Helper(); return nextOf(t, got) }
 	var seq []string
 	for range 3 {
 		seq = append(seq, next())
