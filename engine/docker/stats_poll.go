@@ -47,7 +47,7 @@ func (d *Driver) statsPoll(ctx context.Context, project string, o engine.StatsOp
 	// The first round gives no CPU figures (nothing to compare with): the
 	// second comes within a second, so that they show soon, then every
 	// interval.
-	p.round(ctx)
+	_ = p.round(ctx)
 	t := time.NewTimer(min(every, time.Second))
 	defer t.Stop()
 	for {
@@ -62,7 +62,7 @@ func (d *Driver) statsPoll(ctx context.Context, project string, o engine.StatsOp
 			}
 		case <-t.C:
 			begun := time.Now()
-			p.round(ctx)
+			_ = p.round(ctx) // a container that cannot be read is stopping: its die event follows
 			t.Reset(max(every-time.Since(begun), every/10))
 		}
 	}
@@ -102,9 +102,9 @@ func (p *statsPoller) event(action events.Action, c engine.Container) {
 	}
 }
 
-// round reads every followed container once. A container that cannot be
-// read (it is stopping: its die event follows) is left out of the round.
-func (p *statsPoller) round(ctx context.Context) {
+// round reads every followed container once, and returns the first error
+// of a container that could not be read (it is left out of the round).
+func (p *statsPoller) round(ctx context.Context) error {
 	var g errgroup.Group
 	g.SetLimit(pollConcurrency)
 	for _, f := range p.followed {
@@ -112,20 +112,52 @@ func (p *statsPoller) round(ctx context.Context) {
 			if f.lim == nil {
 				lim, err := p.d.limits(ctx, f.c)
 				if err != nil {
-					return nil
+					return err
 				}
 				f.lim = &lim
 			}
 			v, err := p.d.readOnce(ctx, f.c)
-			if err != nil || ctx.Err() != nil {
-				return nil
+			if err != nil {
+				return err
 			}
 			v.PreCPUStats, f.prev = f.prev, v.CPUStats
-			p.emit(sampleOf(f.c, *f.lim, v))
+			if ctx.Err() == nil {
+				p.emit(sampleOf(f.c, *f.lim, v))
+			}
 			return nil
 		})
 	}
-	_ = g.Wait()
+	return g.Wait()
+}
+
+// statsTwice reads each container twice, a second apart, and gives the
+// second reading, whose CPU figure is over that second, as `docker stats
+// --no-stream`'s is over the engine's collections a second apart: a
+// second and the time of the reads, where asking the engine for a reading
+// waits for its second collection after the request.
+func (d *Driver) statsTwice(ctx context.Context, project string, o engine.StatsOptions, emit func(engine.Sample)) error {
+	cs, err := d.statsContainers(ctx, project, o)
+	if err != nil {
+		return err
+	}
+	p := statsPoller{d: d, emit: func(engine.Sample) {}, followed: map[string]*polled{}}
+	for _, c := range cs {
+		if c.Running() {
+			p.followed[c.ID] = &polled{c: c}
+		} else {
+			emit(engine.Sample{Container: c, Time: time.Now()})
+		}
+	}
+	if err := p.round(ctx); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Second):
+	}
+	p.emit = emit
+	return p.round(ctx)
 }
 
 // readOnce is c's usage now: the engine reads it when asked, without the
