@@ -20,13 +20,13 @@ import (
 var _ engine.StatsReader = (*Driver)(nil)
 
 // Stats gives the resource usage of the project's running service
-// containers. Without o.Stream, one sample each, with a CPU figure over
-// the last second (statsTwice). With it, each running container is read
-// every o.Interval (statsPoll), those that start later too (the project's
-// start events), until it dies. An engine older than API 1.41, which
-// cannot read a container at once, is asked for a reading (it answers at
-// its second collection after the request, a second or two later) or
-// streams every container's readings each second (statsOnce, statsStream).
+// containers. Without o.Stream, one sample each, read at once (the engine
+// takes about a second to give a sample its CPU figure, whatever the
+// number of containers). With it, each running container is read every
+// o.Interval (statsPoll), those that start later too (the project's start
+// events), until it dies; an engine older than API 1.41, which has no
+// one-shot reads, streams every container's readings each second instead
+// (statsStream).
 func (d *Driver) Stats(ctx context.Context, project string, o engine.StatsOptions, sample func(engine.Sample)) error {
 	var mu sync.Mutex
 	emit := func(s engine.Sample) {
@@ -34,17 +34,14 @@ func (d *Driver) Stats(ctx context.Context, project string, o engine.StatsOption
 		defer mu.Unlock()
 		sample(s)
 	}
-	d.client.NegotiateAPIVersion(ctx)
-	oneShot := !versions.LessThan(d.client.ClientVersion(), "1.41")
-	switch {
-	case !o.Stream && oneShot:
-		return d.statsTwice(ctx, project, o, emit)
-	case !o.Stream:
+	if !o.Stream {
 		return d.statsOnce(ctx, project, o, emit)
-	case oneShot:
-		return d.statsPoll(ctx, project, o, emit)
 	}
-	return d.statsStream(ctx, project, o, emit)
+	d.client.NegotiateAPIVersion(ctx)
+	if versions.LessThan(d.client.ClientVersion(), "1.41") {
+		return d.statsStream(ctx, project, o, emit)
+	}
+	return d.statsPoll(ctx, project, o, emit)
 }
 
 // statsContainers lists the service containers of project o selects: those

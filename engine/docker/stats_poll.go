@@ -12,20 +12,22 @@ import (
 	"github.com/stack-deploy/stack/engine"
 )
 
-// Polling is what keeps following a project cheap for the engine. A
-// stats stream has the engine read the container's cgroups, its network
-// counters (inside its namespace) and encode the result every second,
-// for as long as the stream is open, whoever reads it; a one-shot read
-// (API 1.41) does the same work once, at once, with no wait for a second
-// reading. So the engine's work is per reading, and reading every
+// Polling is what keeps following a project cheap for the engine. Docker
+// 20.10 has one collector: every second it reads the cgroups (through
+// containerd and the container's shim) and the network counters (inside
+// the container's namespace) of every container that someone follows, and
+// hands each reading to its followers. A stream follows its container for
+// as long as it is open; a one-shot read (API 1.41) follows it until the
+// next collection (at once when the collector is idle) and takes that one
+// reading, without waiting for a second to compute a CPU figure. So the
+// engine's work is per collection of a container, and reading every
 // o.Interval costs it what a stream costs divided by the interval in
-// seconds. The CPU figure is computed against stack's previous reading
-// of the container, as the engine computes a stream's against its own.
-
-// pollConcurrency is how many one-shot reads are in flight at once: enough
-// that 30 containers are read in a few tens of milliseconds, few enough
-// not to queue up on the engine's API.
-const pollConcurrency = 4
+// seconds. The CPU figure is computed against stack's previous reading of
+// the container, from the engine's figures of both (its CPU time and the
+// machine's), as the engine computes a stream's.
+//
+// A round reads every container at once: the reads wait for the same
+// collection, where reads a few at a time would wait for one each.
 
 // statsPoll follows project's containers with one-shot reads, every
 // o.Interval (default: every second, as `docker stats` shows them).
@@ -106,7 +108,6 @@ func (p *statsPoller) event(action events.Action, c engine.Container) {
 // of a container that could not be read (it is left out of the round).
 func (p *statsPoller) round(ctx context.Context) error {
 	var g errgroup.Group
-	g.SetLimit(pollConcurrency)
 	for _, f := range p.followed {
 		g.Go(func() error {
 			if f.lim == nil {
@@ -130,38 +131,8 @@ func (p *statsPoller) round(ctx context.Context) error {
 	return g.Wait()
 }
 
-// statsTwice reads each container twice, a second apart, and gives the
-// second reading, whose CPU figure is over that second, as `docker stats
-// --no-stream`'s is over the engine's collections a second apart: a
-// second and the time of the reads, where asking the engine for a reading
-// waits for its second collection after the request.
-func (d *Driver) statsTwice(ctx context.Context, project string, o engine.StatsOptions, emit func(engine.Sample)) error {
-	cs, err := d.statsContainers(ctx, project, o)
-	if err != nil {
-		return err
-	}
-	p := statsPoller{d: d, emit: func(engine.Sample) {}, followed: map[string]*polled{}}
-	for _, c := range cs {
-		if c.Running() {
-			p.followed[c.ID] = &polled{c: c}
-		} else {
-			emit(engine.Sample{Container: c, Time: time.Now()})
-		}
-	}
-	if err := p.round(ctx); err != nil {
-		return err
-	}
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(time.Second):
-	}
-	p.emit = emit
-	return p.round(ctx)
-}
-
-// readOnce is c's usage now: the engine reads it when asked, without the
-// second reading a CPU figure needs (API 1.41's one-shot stats).
+// readOnce is c's usage at the engine's next collection, without the
+// second one a CPU figure needs (API 1.41's one-shot stats).
 func (d *Driver) readOnce(ctx context.Context, c engine.Container) (reading, error) {
 	r, err := d.client.ContainerStatsOneShot(ctx, c.ID)
 	if err != nil {

@@ -130,32 +130,3 @@ func TestStatsPollReadsOnlyTheSelectedServices(t *testing.T) {
 		t.Errorf("samples %v, reads %v: want web's only", seen, f.oneShots)
 	}
 }
-
-// Without streaming, each running container is read twice and only the
-// second reading is given, its CPU figure over the time between them; a
-// stopped one (with All) gets a sample of nothing used.
-func TestStatsOnceGivesTheSecondOfTwoReadings(t *testing.T) {
-	labels := map[string]string{engine.LabelService: "web", engine.LabelContainerNumber: "1"}
-	f := &dayTwoClient{
-		containers: []container.Summary{
-			{ID: "web1", Names: []string{"/shop-web-1"}, State: "running", Labels: labels},
-			{ID: "web2", Names: []string{"/shop-web-2"}, State: "exited", Labels: labels},
-		},
-		stats: map[string][]container.StatsResponse{"web1": {cpuAt(1e8, 1e9), cpuAt(3e8, 2e9)}},
-	}
-	d, _ := New(WithClient(f))
-	var got []string
-	err := d.Stats(t.Context(), "shop", engine.StatsOptions{All: true}, func(s engine.Sample) {
-		got = append(got, fmt.Sprintf("%s %.0f%%", s.Container.Name, s.CPUPercent))
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// 2e8 of 1e9 system ns on 2 CPUs: 40% of one CPU.
-	if want := "shop-web-2 0% shop-web-1 40%"; strings.Join(got, " ") != want {
-		t.Errorf("samples %q, want %s", got, want)
-	}
-	if f.oneShots["web1"] != 2 || f.oneShots["web2"] != 0 {
-		t.Errorf("reads %v, want two of the running container, none of the stopped one", f.oneShots)
-	}
-}

@@ -20,10 +20,9 @@ import (
 // label too, so Compose finds stack's containers as its own project's), and
 // the engine's floor: one plain stats request per container, all at once,
 // straight through the API. It reports the seconds of each (goal for stack:
-// under 2 s). The floor is that of a plain request: the engine answers it
-// once it has collected its containers twice since, a second apart plus
-// the time a collection takes. On API 1.41 stack does not ask so: it reads
-// each container with two one-shot reads a second apart.
+// under 2 s). The floor is the engine's: it answers a request once it has
+// collected its containers twice since, a second apart plus the time a
+// collection takes.
 func BenchmarkStats30Services(b *testing.B) {
 	e2e.Engine(b)
 	dcCmd := e2e.Compose(b)
