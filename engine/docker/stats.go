@@ -22,11 +22,13 @@ var _ engine.StatsReader = (*Driver)(nil)
 // Stats gives the resource usage of the project's running service
 // containers. Without o.Stream, one sample each, read at once (the engine
 // takes about a second to give a sample its CPU figure, whatever the
-// number of containers). With it, each running container is read every
-// o.Interval (statsPoll), those that start later too (the project's start
-// events), until it dies; an engine older than API 1.41, which has no
-// one-shot reads, streams every container's readings each second instead
-// (statsStream).
+// number of containers). With it, one engine stream per container (a
+// reading a second, as docker stats), opened for those running and for
+// each that starts later (the project's start events), closed when it
+// dies; with an o.Interval longer than a second, each container is read
+// once every o.Interval instead (statsPoll; API 1.41's one-shot reads).
+// Polling every second cost the engine more than the streams did (each
+// read is a request the engine answers, then forgets its follower).
 func (d *Driver) Stats(ctx context.Context, project string, o engine.StatsOptions, sample func(engine.Sample)) error {
 	var mu sync.Mutex
 	emit := func(s engine.Sample) {
@@ -38,7 +40,7 @@ func (d *Driver) Stats(ctx context.Context, project string, o engine.StatsOption
 		return d.statsOnce(ctx, project, o, emit)
 	}
 	d.client.NegotiateAPIVersion(ctx)
-	if versions.LessThan(d.client.ClientVersion(), "1.41") {
+	if o.Interval <= time.Second || versions.LessThan(d.client.ClientVersion(), "1.41") {
 		return d.statsStream(ctx, project, o, emit)
 	}
 	return d.statsPoll(ctx, project, o, emit)

@@ -30,7 +30,7 @@ import (
 // collection, where reads a few at a time would wait for one each.
 
 // statsPoll follows project's containers with one-shot reads, every
-// o.Interval (default: every second, as `docker stats` shows them).
+// o.Interval (default: every second, though Stats streams at that rate).
 func (d *Driver) statsPoll(ctx context.Context, project string, o engine.StatsOptions, emit func(engine.Sample)) error {
 	every := o.Interval
 	if every <= 0 {

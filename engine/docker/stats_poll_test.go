@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -40,7 +41,7 @@ func TestStatsPollComputesCPUAcrossItsOwnReadings(t *testing.T) {
 	got := make(chan string, 64)
 	done := make(chan error, 1)
 	go func() {
-		done <- d.Stats(ctx, "shop", engine.StatsOptions{Stream: true, Interval: 10 * time.Millisecond}, func(s engine.Sample) {
+		done <- d.statsPoll(ctx, "shop", engine.StatsOptions{Stream: true, Interval: 10 * time.Millisecond}, func(s engine.Sample) {
 			if s.Gone {
 				got <- "gone"
 				return
@@ -115,7 +116,7 @@ func TestStatsPollReadsOnlyTheSelectedServices(t *testing.T) {
 	defer cancel()
 	var mu sync.Mutex
 	seen := map[string]int{}
-	err := d.Stats(ctx, "shop", engine.StatsOptions{Stream: true, Services: []string{"web"}, Interval: 5 * time.Millisecond}, func(s engine.Sample) {
+	err := d.statsPoll(ctx, "shop", engine.StatsOptions{Stream: true, Services: []string{"web"}, Interval: 5 * time.Millisecond}, func(s engine.Sample) {
 		mu.Lock()
 		defer mu.Unlock()
 		seen[s.Container.Name]++
@@ -128,5 +129,34 @@ func TestStatsPollReadsOnlyTheSelectedServices(t *testing.T) {
 	}
 	if len(seen) != 1 || f.oneShots["db1"]+f.oneShots["run1"] != 0 {
 		t.Errorf("samples %v, reads %v: want web's only", seen, f.oneShots)
+	}
+}
+
+// Every second, or more often, Stats streams, as docker stats; past a
+// second it polls.
+func TestStatsStreamsEverySecondAndPollsPastIt(t *testing.T) {
+	for _, tc := range []struct {
+		interval time.Duration
+		want     string
+	}{{0, "ContainerStats"}, {time.Second, "ContainerStats"}, {2 * time.Second, "one-shot"}} {
+		f := &dayTwoClient{
+			containers: []container.Summary{{ID: "web1", Names: []string{"/shop-web-1"}, State: "running", Labels: map[string]string{engine.LabelService: "web"}}},
+			stats:      map[string][]container.StatsResponse{"web1": {cpuAt(1, 1)}},
+			events:     make(chan events.Message),
+		}
+		d, _ := New(WithClient(f))
+		ctx, cancel := context.WithCancel(t.Context())
+		err := d.Stats(ctx, "shop", engine.StatsOptions{Stream: true, Interval: tc.interval}, func(engine.Sample) { cancel() })
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := "one-shot"
+		if slices.Contains(f.calls, "ContainerStats web1") {
+			got = "ContainerStats"
+		}
+		if got != tc.want || (got == "one-shot" && f.oneShots["web1"] == 0) {
+			t.Errorf("interval %v: read by %s (one-shots %v), want %s", tc.interval, got, f.oneShots, tc.want)
+		}
 	}
 }
