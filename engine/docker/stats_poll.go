@@ -63,9 +63,8 @@ func (d *Driver) statsPoll(ctx context.Context, project string, o engine.StatsOp
 				p.event(m.Action, c)
 			}
 		case <-t.C:
-			begun := time.Now()
 			_ = p.round(ctx) // a container that cannot be read is stopping: its die event follows
-			t.Reset(max(every-time.Since(begun), every/10))
+			t.Reset(untilNext(time.Now(), every))
 		}
 	}
 }
@@ -129,6 +128,19 @@ func (p *statsPoller) round(ctx context.Context) error {
 		})
 	}
 	return g.Wait()
+}
+
+// untilNext is the time from now to the next multiple of every on the
+// clock. Rounds on the clock's multiples make the rounds of two readers of
+// a project at the same interval (stack dashboard and stack stats) ask at
+// the same moments, so that the engine collects each container once for
+// both: its collector reads a container once for all who follow it.
+func untilNext(now time.Time, every time.Duration) time.Duration {
+	d := now.Truncate(every).Add(every).Sub(now)
+	if d < every/10 { // a round that ended just before a multiple skips it
+		d += every
+	}
+	return d
 }
 
 // readOnce is c's usage at the engine's next collection, without the
