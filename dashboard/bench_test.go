@@ -30,7 +30,9 @@ const (
 // costs the engine host while 30 services run (goal: at most 2% of the
 // machine): `stack dashboard` with a page following it (its event stream,
 // read by a plain HTTP client: what a browser costs is the viewer's) and
-// `stack stats` streaming, together, for cpuWindow. Counted: the two stack
+// `stack stats` streaming, together, for cpuWindow: stats reading every
+// second as docker stats (stack-added-%), then every 5s
+// (stack-stats5s-added-%). Counted: the two stack
 // processes, and what the engine (dockerd, containerd, the 30 containers'
 // shims) spends beyond the same window with nothing watching. Beside it,
 // the anchor: `docker stats` streaming the same 30 containers. Figures in
@@ -38,29 +40,16 @@ const (
 // the engine's share is the difference with the mean of the windows with
 // nothing watching before and after, on a machine others use too: noisy.
 func BenchmarkDashboardAndStatsCPU(b *testing.B) {
-	e2e.Engine(b)
-	dir := b.TempDir()
-	project := e2e.ProjectName(b)
-	var compose strings.Builder
-	compose.WriteString("name: " + project + "\nservices:\n")
-	for i := range 30 {
-		fmt.Fprintf(&compose, "  svc%02d:\n    image: busybox:stable\n    init: true\n    command: [\"sleep\", \"3600\"]\n", i)
-	}
-	e2e.WriteFiles(b, dir, map[string]string{"compose.yaml": compose.String()})
-	e2e.Cmd{Dir: dir}.MustRun(b, "up")
-	ids := strings.Fields(e2e.Docker(b, "ps", "-q", "--filter", "label="+e2e.Label+"="+project))
-	if len(ids) != 30 {
-		b.Fatalf("%d containers run, want 30", len(ids))
-	}
-	engine := enginePIDs(b, ids)
+	dir, _, ids, engine := thirtyServices(b)
 	machine := float64(runtime.NumCPU()) * cpuWindow.Seconds() / 100 // CPU seconds in 1% of the machine
 
-	var added, procs, engineAdded, anchor, idles []float64
+	var added, procs, engineAdded, slow, anchor, idles, loads []float64
 	b.ResetTimer()
 	for range b.N {
 		idle := cpuOver(b, engine, cpuWindow)
 		for range rounds {
 			stackProcs, stackEngine := watch(b, engine, dir)
+			slowProcs, slowEngine := watch(b, engine, dir, "--interval", "5s")
 			docker, dockerEngine := anchorRound(b, engine, ids)
 			next := cpuOver(b, engine, cpuWindow)
 			mean := (idle + next) / 2 // nothing watching, before and after
@@ -68,16 +57,57 @@ func BenchmarkDashboardAndStatsCPU(b *testing.B) {
 			added = append(added, (stackProcs+stackEngine-mean)/machine)
 			procs = append(procs, stackProcs/machine)
 			engineAdded = append(engineAdded, (stackEngine-mean)/machine)
+			slow = append(slow, (slowProcs+slowEngine-mean)/machine)
 			anchor = append(anchor, (docker+dockerEngine-mean)/machine)
 			idles = append(idles, mean/machine)
+			loads = append(loads, loadAverage(b))
 		}
 	}
 	b.StopTimer()
 	b.ReportMetric(median(added), "stack-added-%")
 	b.ReportMetric(median(procs), "stack-procs-%")
 	b.ReportMetric(median(engineAdded), "stack-engine-%")
+	b.ReportMetric(median(slow), "stack-stats5s-added-%")
 	b.ReportMetric(median(anchor), "docker-stats-added-%")
 	b.ReportMetric(median(idles), "engine-idle-%")
+	b.ReportMetric(median(loads), "load1")
+}
+
+// loadAverage is the machine's one-minute load average: others use it
+// too, and their load makes the figures noisy.
+func loadAverage(b *testing.B) float64 {
+	b.Helper()
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := strconv.ParseFloat(strings.Fields(string(data))[0], 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return l
+}
+
+// thirtyServices runs a project of 30 services (busybox sleeping) and
+// returns its directory, name, containers' IDs and the engine's processes
+// that serve their figures.
+func thirtyServices(b *testing.B) (dir, project string, ids []string, engine []int) {
+	b.Helper()
+	e2e.Engine(b)
+	dir = b.TempDir()
+	project = e2e.ProjectName(b)
+	var compose strings.Builder
+	compose.WriteString("name: " + project + "\nservices:\n")
+	for i := range 30 {
+		fmt.Fprintf(&compose, "  svc%02d:\n    image: busybox:stable\n    init: true\n    command: [\"sleep\", \"3600\"]\n", i)
+	}
+	e2e.WriteFiles(b, dir, map[string]string{"compose.yaml": compose.String()})
+	e2e.Cmd{Dir: dir}.MustRun(b, "up")
+	ids = strings.Fields(e2e.Docker(b, "ps", "-q", "--filter", "label="+e2e.Label+"="+project))
+	if len(ids) != 30 {
+		b.Fatalf("%d containers run, want 30", len(ids))
+	}
+	return dir, project, ids, enginePIDs(b, ids)
 }
 
 // rounds is how many times the benchmark reads each figure (windows with
@@ -85,14 +115,14 @@ func BenchmarkDashboardAndStatsCPU(b *testing.B) {
 const rounds = 3
 
 // watch runs stack dashboard, followed by a page's event stream, and
-// stack stats; after warmUp, it returns the CPU seconds the two used over
-// cpuWindow, and those the engine did.
-func watch(b *testing.B, engine []int, dir string) (procs, eng float64) {
+// stack stats with statsArgs; after warmUp, it returns the CPU seconds the
+// two used over cpuWindow, and those the engine did.
+func watch(b *testing.B, engine []int, dir string, statsArgs ...string) (procs, eng float64) {
 	b.Helper()
 	dash := start(b, dir, "dashboard", "--no-open")
 	defer stop(b, dash.Cmd)
 	follow(b, dash)
-	stats := start(b, dir, "stats")
+	stats := start(b, dir, append([]string{"stats"}, statsArgs...)...)
 	defer stop(b, stats.Cmd)
 	time.Sleep(warmUp)
 	before := cpuSeconds(b, dash.Process.Pid) + cpuSeconds(b, stats.Process.Pid)

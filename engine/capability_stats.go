@@ -22,6 +22,9 @@ type StatsReader interface {
 type StatsOptions struct {
 	Services []string
 	Stream   bool
+	// Interval is how often a stream reads each container, where the
+	// engine lets the reader choose (0: every second, as docker stats).
+	Interval time.Duration
 	// All includes the stopped containers, each with one sample of
 	// nothing used.
 	All bool

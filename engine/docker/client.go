@@ -46,6 +46,7 @@ type Client interface {
 	ContainerExecAttach(ctx context.Context, execID string, config container.ExecAttachOptions) (types.HijackedResponse, error)
 	ContainerExecInspect(ctx context.Context, execID string) (container.ExecInspect, error)
 	ContainerStats(ctx context.Context, containerID string, stream bool) (container.StatsResponseReader, error)
+	ContainerStatsOneShot(ctx context.Context, containerID string) (container.StatsResponseReader, error)
 	ContainerKill(ctx context.Context, containerID, signal string) error
 	ContainerPause(ctx context.Context, containerID string) error
 	ContainerTop(ctx context.Context, containerID string, arguments []string) (container.TopResponse, error)

@@ -37,7 +37,12 @@ type dayTwoClient struct {
 	hold      map[string]bool
 	events    chan events.Message
 	eventErrs chan error // nil: the stream ends only with its context
-	volumes   []*volume.Volume
+	// version is the API version negotiated ("": 1.41, which reads stats
+	// once on demand); oneShots how many one-shot reads each container had.
+	version  string
+	oneShots map[string]int
+	inspects map[string]int
+	volumes  []*volume.Volume
 }
 
 func (f *dayTwoClient) record(call string) {
@@ -50,7 +55,40 @@ func (f *dayTwoClient) ContainerList(context.Context, container.ListOptions) ([]
 	return f.containers, nil
 }
 
+func (f *dayTwoClient) ClientVersion() string {
+	if f.version == "" {
+		return "1.41"
+	}
+	return f.version
+}
+
+func (f *dayTwoClient) NegotiateAPIVersion(context.Context) {}
+
+// ContainerStatsOneShot gives a container's readings in turn, the last
+// one again once they are used up.
+func (f *dayTwoClient) ContainerStatsOneShot(_ context.Context, id string) (container.StatsResponseReader, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.oneShots == nil {
+		f.oneShots = map[string]int{}
+	}
+	rs := f.stats[id]
+	if len(rs) == 0 {
+		return container.StatsResponseReader{}, errors.New("no such container: " + id)
+	}
+	v := rs[min(f.oneShots[id], len(rs)-1)]
+	f.oneShots[id]++
+	data, _ := json.Marshal(v)
+	return container.StatsResponseReader{Body: io.NopCloser(bytes.NewReader(data))}, nil
+}
+
 func (f *dayTwoClient) ContainerInspect(_ context.Context, id string) (container.InspectResponse, error) {
+	f.mu.Lock()
+	if f.inspects == nil {
+		f.inspects = map[string]int{}
+	}
+	f.inspects[id]++
+	f.mu.Unlock()
 	if ins, ok := f.inspect[id]; ok {
 		return ins, nil
 	}
@@ -177,7 +215,7 @@ func TestSampleOfComputesAsDockerStats(t *testing.T) {
 		BlkioStats:  container.BlkioStats{IoServiceBytesRecursive: []container.BlkioStatEntry{{Op: "Read", Value: 5}, {Op: "Write", Value: 7}, {Op: "Total", Value: 12}, {Op: "read", Value: 1}}},
 		PidsStats:   container.PidsStats{Current: 9},
 	}
-	s := sampleOf(c, limits{cpus: 0.5, memory: true}, v)
+	s := sampleOf(c, limits{cpus: 0.5, memory: true}, readingOf(t, v))
 	// 2e6 of 10e6 system nanoseconds on 4 CPUs: 80% of one CPU, 20% of the
 	// machine, 160% of half a CPU.
 	if s.CPUPercent != 80 || s.CPUOfMachine() != 20 || s.CPUOfLimit() != 160 {
@@ -194,10 +232,37 @@ func TestSampleOfComputesAsDockerStats(t *testing.T) {
 	// names the cache inactive_file.
 	v.PreCPUStats = container.CPUStats{}
 	v.MemoryStats.Stats = map[string]uint64{"inactive_file": 50 << 20}
-	s = sampleOf(c, limits{}, v)
+	s = sampleOf(c, limits{}, readingOf(t, v))
 	if s.CPUPercent != 0 || s.CPUOfLimit() != 0 || s.MemoryUsage != 50<<20 || s.MemoryLimited {
 		t.Errorf("first reading %+v: want no CPU figure and 50 MiB, unlimited", s)
 	}
+}
+
+// nextOf is what the next sample was (got), within 10s.
+func nextOf(t *testing.T, got <-chan string) string {
+	t.Helper()
+	select {
+	case g := <-got:
+		return g
+	case <-time.After(10 * time.Second):
+		t.Fatal("no sample in 10s")
+		return ""
+	}
+}
+
+// readingOf is the engine's response v as stack decodes it: through JSON,
+// which checks that reading's fields are named as the engine's.
+func readingOf(t *testing.T, v container.StatsResponse) reading {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r reading
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func TestStatsStreamFollowsContainersThatStartAndStop(t *testing.T) {
@@ -209,6 +274,7 @@ func TestStatsStreamFollowsContainersThatStartAndStop(t *testing.T) {
 		containers: []container.Summary{{ID: "web1", Names: []string{"/shop-web-1"}, State: "running", Labels: labels("web")}},
 		stats:      map[string][]container.StatsResponse{"web1": {reading, reading}, "db1": {reading}},
 		events:     make(chan events.Message, 2),
+		version:    "1.40", // streams: no one-shot reads before API 1.41
 	}
 	// db starts while web is followed; one-offs are left out.
 	f.events <- events.Message{Action: events.ActionStart, Actor: events.Actor{ID: "run1", Attributes: map[string]string{engine.LabelService: "db", engine.LabelOneoff: "true"}}}
@@ -260,6 +326,7 @@ func TestStatsStreamEndsAContainersSamplesAtItsDeath(t *testing.T) {
 		stats:      map[string][]container.StatsResponse{"web1": {{}}},
 		hold:       map[string]bool{"web1": true},
 		events:     make(chan events.Message),
+		version:    "1.40",
 		eventErrs:  make(chan error, 1),
 	}
 	d, _ := New(WithClient(f))
@@ -274,16 +341,7 @@ func TestStatsStreamEndsAContainersSamplesAtItsDeath(t *testing.T) {
 			}
 		})
 	}()
-	next := func() string {
-		t.Helper()
-		select {
-		case g := <-got:
-			return g
-		case <-time.After(10 * time.Second):
-			t.Fatal("no sample in 10s")
-			return ""
-		}
-	}
+	next := func() string { t.Helper(); return nextOf(t, got) }
 	actor := events.Actor{ID: "web1", Attributes: map[string]string{"name": "shop-web-1", engine.LabelService: "web"}}
 	// A restart: the stream open while it ran ends with its death, a new
 	// one follows it when it starts again.

@@ -11,6 +11,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/versions"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/stack-deploy/stack/engine"
@@ -21,9 +22,13 @@ var _ engine.StatsReader = (*Driver)(nil)
 // Stats gives the resource usage of the project's running service
 // containers. Without o.Stream, one sample each, read at once (the engine
 // takes about a second to give a sample its CPU figure, whatever the
-// number of containers). With it, one engine stream per container, opened
-// for those running and for each that starts later (the project's start
-// events), closed when it dies.
+// number of containers). With it, one engine stream per container (a
+// reading a second, as docker stats), opened for those running and for
+// each that starts later (the project's start events), closed when it
+// dies; with an o.Interval longer than a second, each container is read
+// once every o.Interval instead (statsPoll; API 1.41's one-shot reads).
+// Polling every second cost the engine more than the streams did (each
+// read is a request the engine answers, then forgets its follower).
 func (d *Driver) Stats(ctx context.Context, project string, o engine.StatsOptions, sample func(engine.Sample)) error {
 	var mu sync.Mutex
 	emit := func(s engine.Sample) {
@@ -34,7 +39,11 @@ func (d *Driver) Stats(ctx context.Context, project string, o engine.StatsOption
 	if !o.Stream {
 		return d.statsOnce(ctx, project, o, emit)
 	}
-	return d.statsStream(ctx, project, o, emit)
+	d.client.NegotiateAPIVersion(ctx)
+	if o.Interval <= time.Second || versions.LessThan(d.client.ClientVersion(), "1.41") {
+		return d.statsStream(ctx, project, o, emit)
+	}
+	return d.statsPoll(ctx, project, o, emit)
 }
 
 // statsContainers lists the service containers of project o selects: those
@@ -92,19 +101,14 @@ func (d *Driver) statsOnce(ctx context.Context, project string, o engine.StatsOp
 
 // readStats reads c's usage once. The engine gives it when it has made two
 // of its readings, a second apart (all containers' at once), so that the
-// sample has a CPU figure: one-shot reads make it no sooner, as the engine
-// still waits for its next reading.
-func (d *Driver) readStats(ctx context.Context, c engine.Container) (container.StatsResponse, error) {
-	var v container.StatsResponse
+// sample has a CPU figure.
+func (d *Driver) readStats(ctx context.Context, c engine.Container) (reading, error) {
 	r, err := d.client.ContainerStats(ctx, c.ID, false)
 	if err != nil {
-		return v, fmt.Errorf("reading the resource usage of container %q: %w", c.Name, err)
+		return reading{}, fmt.Errorf("reading the resource usage of container %q: %w", c.Name, err)
 	}
 	defer r.Body.Close()
-	if err := json.NewDecoder(r.Body).Decode(&v); err != nil {
-		return v, fmt.Errorf("reading the resource usage of container %q: %w", c.Name, err)
-	}
-	return v, nil
+	return decodeReading(json.NewDecoder(r.Body), c)
 }
 
 func (d *Driver) statsStream(ctx context.Context, project string, o engine.StatsOptions, emit func(engine.Sample)) error {
@@ -114,35 +118,19 @@ func (d *Driver) statsStream(ctx context.Context, project string, o engine.Stats
 		cancel() // every stream ends with ctx
 		f.wg.Wait()
 	}()
-	// Subscribed before listing, so that a container starting in between is
-	// not missed (one listed and started again is followed once).
-	args := filters.NewArgs(
-		filters.Arg("type", string(events.ContainerEventType)),
-		filters.Arg("label", engine.LabelProject+"="+project),
-		filters.Arg("event", string(events.ActionStart)),
-		filters.Arg("event", string(events.ActionDie)),
-	)
-	msgs, errs := d.client.Events(ctx, events.ListOptions{Filters: args})
-	cs, err := d.statsContainers(ctx, project, o)
+	msgs, errs, running, err := d.statsFollow(ctx, project, o, emit)
 	if err != nil {
 		return err
 	}
-	for _, c := range cs {
-		if c.Running() {
-			f.follow(ctx, c)
-		} else {
-			emit(engine.Sample{Container: c, Time: time.Now()})
-		}
+	for _, c := range running {
+		f.follow(ctx, c)
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case err := <-errs:
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("following the containers of project %q: %w", project, err)
+			return eventsEnded(ctx, project, err)
 		case e := <-f.ended:
 			if f.streams[e.id] == e.s {
 				delete(f.streams, e.id)
@@ -153,6 +141,46 @@ func (d *Driver) statsStream(ctx context.Context, project string, o engine.Stats
 			}
 		}
 	}
+}
+
+// statsFollow subscribes to the start and die events (and those of more)
+// of project's containers, then lists them, so that one starting in
+// between is not missed (one listed and started again is followed once).
+// It gives a sample of nothing used for each stopped one o selects, and
+// returns those running.
+func (d *Driver) statsFollow(ctx context.Context, project string, o engine.StatsOptions, emit func(engine.Sample), more ...events.Action) (<-chan events.Message, <-chan error, []engine.Container, error) {
+	args := filters.NewArgs(
+		filters.Arg("type", string(events.ContainerEventType)),
+		filters.Arg("label", engine.LabelProject+"="+project),
+		filters.Arg("event", string(events.ActionStart)),
+		filters.Arg("event", string(events.ActionDie)),
+	)
+	for _, a := range more {
+		args.Add("event", string(a))
+	}
+	msgs, errs := d.client.Events(ctx, events.ListOptions{Filters: args})
+	cs, err := d.statsContainers(ctx, project, o)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var running []engine.Container
+	for _, c := range cs {
+		if c.Running() {
+			running = append(running, c)
+		} else {
+			emit(engine.Sample{Container: c, Time: time.Now()})
+		}
+	}
+	return msgs, errs, running, nil
+}
+
+// eventsEnded is what following a project's stats returns when its event
+// stream ends with err: nothing when ctx was cancelled.
+func eventsEnded(ctx context.Context, project string, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("following the containers of project %q: %w", project, err)
 }
 
 // statsFollower keeps one stats stream per running container of a
@@ -233,8 +261,8 @@ func (d *Driver) followStats(ctx context.Context, c engine.Container, emit func(
 	defer r.Body.Close()
 	dec := json.NewDecoder(r.Body)
 	for {
-		var v container.StatsResponse
-		if err := dec.Decode(&v); err != nil {
+		v, err := decodeReading(dec, c)
+		if err != nil {
 			return
 		}
 		if ctx.Err() != nil {
@@ -271,53 +299,6 @@ func (d *Driver) limits(ctx context.Context, c engine.Container) (limits, error)
 		l.memory = h.Memory > 0
 	}
 	return l, nil
-}
-
-// sampleOf computes a Sample from the engine's reading v, as `docker stats`
-// does: CPU from the change since the previous reading, memory without the
-// inactive page cache.
-func sampleOf(c engine.Container, lim limits, v container.StatsResponse) engine.Sample {
-	s := engine.Sample{
-		Container:     c,
-		Time:          v.Read,
-		CPUs:          int(v.CPUStats.OnlineCPUs),
-		CPULimit:      lim.cpus,
-		MemoryLimit:   v.MemoryStats.Limit,
-		MemoryLimited: lim.memory,
-		PIDs:          v.PidsStats.Current,
-	}
-	if s.CPUs == 0 {
-		s.CPUs = len(v.CPUStats.CPUUsage.PercpuUsage)
-	}
-	// The first reading of a stream has no previous one to compare with.
-	if v.PreCPUStats.SystemUsage > 0 {
-		cpu := float64(v.CPUStats.CPUUsage.TotalUsage) - float64(v.PreCPUStats.CPUUsage.TotalUsage)
-		system := float64(v.CPUStats.SystemUsage) - float64(v.PreCPUStats.SystemUsage)
-		if cpu > 0 && system > 0 {
-			s.CPUPercent = cpu / system * float64(s.CPUs) * 100
-		}
-	}
-	s.MemoryUsage = v.MemoryStats.Usage
-	inactive, ok := v.MemoryStats.Stats["total_inactive_file"] // cgroup v1
-	if !ok {
-		inactive = v.MemoryStats.Stats["inactive_file"] // cgroup v2
-	}
-	if inactive < s.MemoryUsage {
-		s.MemoryUsage -= inactive
-	}
-	for _, n := range v.Networks {
-		s.NetRx += n.RxBytes
-		s.NetTx += n.TxBytes
-	}
-	for _, b := range v.BlkioStats.IoServiceBytesRecursive {
-		switch b.Op {
-		case "read", "Read":
-			s.BlockRead += b.Value
-		case "write", "Write":
-			s.BlockWrite += b.Value
-		}
-	}
-	return s
 }
 
 // eventContainer reads the container an event is about from its
