@@ -2,7 +2,12 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"slices"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/stack-deploy/stack/manifest"
 )
 
 // RunRefusal is a flag of `stack run` an orchestrator cannot honour: its
@@ -53,4 +58,44 @@ func (o RunOptions) WithLabels(labels map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// OneOffService is svc as its one-off runs it: o's user, working directory,
+// labels, capabilities, volumes and ports applied, as compose run applies
+// them, on a copy (svc is left as it was). A driver maps it as it maps any
+// service, so the flags mean on every orchestrator what the manifest's
+// fields of the same name mean there.
+func (o RunOptions) OneOffService(svc types.ServiceConfig) types.ServiceConfig {
+	if o.User != "" {
+		svc.User = o.User
+	}
+	if o.WorkingDir != "" {
+		svc.WorkingDir = o.WorkingDir
+	}
+	if len(o.Labels) > 0 {
+		svc.Labels = o.WithLabels(svc.Labels)
+	}
+	svc.CapAdd, svc.CapDrop = o.Capabilities(svc.CapAdd, svc.CapDrop)
+	if len(o.Volumes) > 0 {
+		svc.Volumes = append(slices.Clone(svc.Volumes), o.Volumes...)
+	}
+	if len(o.Publish) > 0 {
+		svc.Ports = o.Publish
+	}
+	return svc
+}
+
+// OneOffProject is p with o.Service as its one-off runs it (OneOffService),
+// for a driver that maps the whole project; p is left as it was.
+func (o RunOptions) OneOffProject(p *manifest.Project) *manifest.Project {
+	svc, ok := p.Project.Services[o.Service]
+	if !ok {
+		return p
+	}
+	proj := *p.Project
+	proj.Services = maps.Clone(p.Project.Services)
+	proj.Services[o.Service] = o.OneOffService(svc)
+	cp := *p
+	cp.Project = &proj
+	return &cp
 }

@@ -2,8 +2,11 @@ package engine
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/compose-spec/compose-go/v2/types"
 )
 
 // TestRefuseRun: the first refused flag set is named, with the
@@ -32,5 +35,25 @@ func TestRunCapabilities(t *testing.T) {
 	}
 	if add[0] != "CHOWN" || drop[0] != "NET_ADMIN" {
 		t.Errorf("the manifest's lists changed: %v %v", add, drop)
+	}
+}
+
+// TestOneOffServiceAppliesTheFlagsToACopy: -u, -w, -l, -v, -p and the
+// capabilities change the one-off's service only.
+func TestOneOffServiceAppliesTheFlagsToACopy(t *testing.T) {
+	svc := types.ServiceConfig{Name: "web"}
+	svc.User, svc.Labels = "1", types.Labels{"k": "v"}
+	svc.Volumes = []types.ServiceVolumeConfig{{Type: "volume", Source: "data", Target: "/data"}}
+	svc.Ports = []types.ServicePortConfig{{Target: 80, Published: "8080"}}
+	o := RunOptions{User: "2", WorkingDir: "/w", Labels: map[string]string{"team": "qa"},
+		Volumes: []types.ServiceVolumeConfig{{Type: "bind", Source: "/src", Target: "/src"}},
+		Publish: []types.ServicePortConfig{{Target: 8080, Published: "9090"}}, CapDrop: []string{"ALL"}}
+	got := o.OneOffService(svc)
+	if got.User != "2" || got.WorkingDir != "/w" || got.Labels["team"] != "qa" || got.Labels["k"] != "v" ||
+		len(got.Volumes) != 2 || got.Ports[0].Published != "9090" || !slices.Equal(got.CapDrop, []string{"ALL"}) {
+		t.Errorf("one-off's service %+v", got)
+	}
+	if svc.User != "1" || len(svc.Labels) != 1 || len(svc.Volumes) != 1 || svc.Ports[0].Published != "8080" {
+		t.Errorf("the service changed: %+v", svc)
 	}
 }

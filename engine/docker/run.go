@@ -39,7 +39,7 @@ func (d *Driver) Run(ctx context.Context, p *manifest.Project, o engine.RunOptio
 		engine.LabelOneoff:      "true",
 		engine.LabelConfigFiles: strings.Join(p.ComposeFiles, ","),
 	}
-	svc = runService(svc, o)
+	svc = o.OneOffService(svc)
 	sp, _, err := containerSpec(p.Project, svc, labels, d.client.ClientVersion())
 	if err != nil {
 		return 0, err

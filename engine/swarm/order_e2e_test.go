@@ -106,6 +106,12 @@ func TestDependsOnOrderOnSwarm(t *testing.T) {
 	if run.Code != 3 || !strings.Contains(run.Stdout, "one-off at db") {
 		t.Errorf("stack run: exit %d, output %q; want 3 and the injected DB_HOST", run.Code, run.Stdout)
 	}
+	// -u, -w and --cap-drop are the one-off's service fields, mapped as up
+	// maps them: the job's container runs as that user, there, without it.
+	flags := stack.Run(t, "run", "-u", "1234", "-w", "/tmp", "--cap-drop", "ALL", "app", "sh", "-c", "id -u; pwd")
+	if flags.Code != 0 || flags.Stdout != "1234\n/tmp\n" {
+		t.Errorf("stack run -u 1234 -w /tmp: exit %d, output %q; want 1234 and /tmp", flags.Code, flags.Stdout)
+	}
 	if exec := stack.Run(t, "exec", "app", "true"); exec.Code != 1 || !strings.Contains(exec.Stderr, "not supported by the swarm orchestrator") || !strings.Contains(exec.Stderr, "runs on node stklab-node") {
 		t.Errorf("stack exec: exit %d, %q", exec.Code, exec.Stderr)
 	}

@@ -41,7 +41,7 @@ func (d *Driver) Run(ctx context.Context, p *manifest.Project, o engine.RunOptio
 	if err := d.CheckRun(o); err != nil {
 		return 0, err
 	}
-	desired, err := Map(p.Project, Options{Images: placeholders(p, nil), APIVersion: d.version(ctx)})
+	desired, err := Map(o.OneOffProject(p).Project, Options{Images: placeholders(p, nil), APIVersion: d.version(ctx)})
 	if err != nil {
 		return 0, err
 	}
@@ -115,7 +115,6 @@ func oneOff(spec *swarm.ServiceSpec, o engine.RunOptions) {
 		cs.Command = o.Entrypoint
 	}
 	cs.Env = append(append([]string{}, cs.Env...), o.Env...)
-	runFlags(&cs, o)
 	cs.Healthcheck = nil // a command, not the service: nothing waits for it to be healthy
 	tt.ContainerSpec = &cs
 	if !o.ServicePorts && spec.EndpointSpec != nil {

@@ -1,8 +1,6 @@
 package swarm
 
 import (
-	"github.com/docker/docker/api/types/swarm"
-
 	"github.com/stack-deploy/stack/engine"
 )
 
@@ -10,7 +8,8 @@ var _ engine.RunChecker = (*Driver)(nil)
 
 // CheckRun refuses the flags of `stack run` a one-off job cannot honour,
 // before anything changes: its user, working directory, labels and
-// capabilities are the job's container spec's; the rest is a container's.
+// capabilities are the service's own fields (engine.RunOptions.OneOffProject,
+// mapped as up maps them); the rest is a container's.
 func (d *Driver) CheckRun(o engine.RunOptions) error {
 	return engine.RefuseRun("swarm", []engine.RunRefusal{
 		{Flag: "-i", Set: o.Interactive, Why: "a Swarm task's standard input cannot be attached; run without -i"},
@@ -20,19 +19,4 @@ func (d *Driver) CheckRun(o engine.RunOptions) error {
 		{Flag: "-v", Set: len(o.Volumes) > 0, Why: "a task mounts what its service declares; add the volume to the service in the manifest"},
 		{Flag: "--use-aliases", Set: o.UseAliases, Why: "a one-off job has its own name on the service's networks; run without --use-aliases"},
 	})
-}
-
-// runFlags sets the user, working directory, labels and capabilities o
-// gives on the job's container spec (a copy: the service's is left alone).
-func runFlags(cs *swarm.ContainerSpec, o engine.RunOptions) {
-	if o.User != "" {
-		cs.User = o.User
-	}
-	if o.WorkingDir != "" {
-		cs.Dir = o.WorkingDir
-	}
-	if len(o.Labels) > 0 {
-		cs.Labels = o.WithLabels(cs.Labels)
-	}
-	cs.CapabilityAdd, cs.CapabilityDrop = o.Capabilities(cs.CapabilityAdd, cs.CapabilityDrop)
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/compose-spec/compose-go/v2/types"
-	"github.com/docker/docker/api/types/swarm"
 
 	"github.com/stack-deploy/stack/engine"
 )
@@ -36,18 +35,30 @@ func TestCheckRunRefusesWhatAJobCannotDo(t *testing.T) {
 }
 
 // TestRunFlagsOnTheJobsContainer: -u, -w, -l and the capabilities land on
-// the job's container spec, a copy of the service's.
+// the job's container spec, mapped from the one-off's copy of the service.
 func TestRunFlagsOnTheJobsContainer(t *testing.T) {
-	svc := &swarm.ContainerSpec{User: "1", Dir: "/", Labels: map[string]string{"k": "v"}, CapabilityDrop: []string{"NET_ADMIN"}}
-	cs := *svc
-	runFlags(&cs, engine.RunOptions{User: "app", WorkingDir: "/src", Labels: map[string]string{"team": "qa"}, CapAdd: []string{"NET_ADMIN"}, CapDrop: []string{"CHOWN"}})
+	p := loadManifest(t, `
+services:
+  web:
+    image: busybox
+    user: "1"
+    working_dir: /
+    labels: {k: v}
+    cap_drop: [NET_ADMIN]
+`)
+	o := engine.RunOptions{Service: "web", User: "app", WorkingDir: "/src", Labels: map[string]string{"team": "qa"}, CapAdd: []string{"NET_ADMIN"}, CapDrop: []string{"CHOWN"}}
+	desired, err := Map(o.OneOffProject(p).Project, Options{Images: placeholders(p, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := desired.service("web").Spec.TaskTemplate.ContainerSpec
 	if cs.User != "app" || cs.Dir != "/src" || cs.Labels["team"] != "qa" || cs.Labels["k"] != "v" {
 		t.Errorf("container %+v", cs)
 	}
 	if !slices.Equal(cs.CapabilityAdd, []string{"NET_ADMIN"}) || !slices.Equal(cs.CapabilityDrop, []string{"CHOWN"}) {
 		t.Errorf("capabilities add %v drop %v", cs.CapabilityAdd, cs.CapabilityDrop)
 	}
-	if len(svc.Labels) != 1 || !slices.Equal(svc.CapabilityDrop, []string{"NET_ADMIN"}) {
-		t.Errorf("the service's spec changed: %+v", svc)
+	if svc := p.Project.Services["web"]; len(svc.Labels) != 1 || !slices.Equal(svc.CapDrop, []string{"NET_ADMIN"}) {
+		t.Errorf("the service changed: %+v", svc)
 	}
 }
