@@ -43,7 +43,9 @@ func (d *Driver) Run(ctx context.Context, p *manifest.Project, o engine.RunOptio
 	if err := d.CheckRun(o); err != nil {
 		return 0, err
 	}
-	objs, _, err := d.mapProject(p)
+	// -u, -w and the capabilities are the one-off's service's fields,
+	// mapped as up maps them.
+	objs, _, err := d.mapProject(o.OneOffProject(p))
 	if err != nil {
 		return 0, err
 	}
@@ -154,7 +156,6 @@ func oneOffJob(s Service, ns string, o engine.RunOptions) *batchv1ac.JobApplyCon
 		k, v, _ := strings.Cut(kv, "=")
 		c.WithEnv(corev1ac.EnvVar().WithName(k).WithValue(escape(v)))
 	}
-	runFlags(&c, o)
 	c.ReadinessProbe, c.LivenessProbe, c.StartupProbe = nil, nil, nil
 	if !o.ServicePorts {
 		c.Ports = nil

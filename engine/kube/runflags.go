@@ -4,9 +4,6 @@ import (
 	"strconv"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-
 	"github.com/stack-deploy/stack/engine"
 )
 
@@ -46,46 +43,4 @@ func runAs(user string) (uid, gid *int64, err error) {
 		gid = &gr
 	}
 	return uid, gid, nil
-}
-
-// runFlags sets the working directory, user and capabilities o gives on
-// the Job's container, c, a copy of the service's: what it points to is
-// copied before it changes.
-func runFlags(c *corev1ac.ContainerApplyConfiguration, o engine.RunOptions) {
-	if o.WorkingDir != "" {
-		c.WithWorkingDir(o.WorkingDir)
-	}
-	uid, gid, _ := runAs(o.User) // CheckRun refused the others
-	if uid == nil && len(o.CapAdd) == 0 && len(o.CapDrop) == 0 {
-		return
-	}
-	sc := corev1ac.SecurityContext()
-	if c.SecurityContext != nil {
-		cp := *c.SecurityContext
-		sc = &cp
-	}
-	if uid != nil {
-		sc.RunAsUser, sc.RunAsGroup = uid, gid
-	}
-	if len(o.CapAdd) > 0 || len(o.CapDrop) > 0 {
-		var add, drop []string
-		if caps := sc.Capabilities; caps != nil {
-			for _, c := range caps.Add {
-				add = append(add, string(c))
-			}
-			for _, c := range caps.Drop {
-				drop = append(drop, string(c))
-			}
-		}
-		add, drop = o.Capabilities(add, drop)
-		caps := corev1ac.Capabilities()
-		for _, c := range add {
-			caps.WithAdd(corev1.Capability(strings.TrimPrefix(c, "CAP_")))
-		}
-		for _, c := range drop {
-			caps.WithDrop(corev1.Capability(strings.TrimPrefix(c, "CAP_")))
-		}
-		sc.Capabilities = caps
-	}
-	c.SecurityContext = sc
 }

@@ -36,20 +36,27 @@ func TestCheckRunRefusesWhatAJobCannotDo(t *testing.T) {
 
 // TestOneOffJobTakesRunFlags: --name names the Job, -u and the
 // capabilities are the container's securityContext (the service's own is
-// left as it was), -w its working directory, -l labels of the Job and its
+// left as it was: they apply to the one-off's copy of the service), -w its working directory, -l labels of the Job and its
 // pod (stack's own win), and -d --rm lets the cluster delete the Job once
 // finished.
 func TestOneOffJobTakesRunFlags(t *testing.T) {
-	s := mapOne(t, `
+	const compose = `
 name: p
 services:
   s:
     image: busybox
     user: "5:5"
     cap_drop: [NET_RAW]
-`, Options{})
-	o := engine.RunOptions{Name: "migrate", User: "1000", WorkingDir: "/src", CapAdd: []string{"NET_RAW"}, Detach: true, Remove: true,
+`
+	o := engine.RunOptions{Service: "s", Name: "migrate", User: "1000", WorkingDir: "/src", CapAdd: []string{"NET_RAW"}, Detach: true, Remove: true,
 		Labels: map[string]string{"team": "qa", engine.LabelOneoff: "no"}}
+	// As Run maps it: the one-off's copy of the service.
+	objs, _, err := Map(o.OneOffProject(load(t, compose)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := objs.service("s")
+	own := mapOne(t, compose, Options{}).template().Spec.Containers[0].SecurityContext
 	job := oneOffJob(s, "p", o)
 	c := job.Spec.Template.Spec.Containers[0]
 	sc := c.SecurityContext
@@ -65,7 +72,6 @@ services:
 	case job.Spec.TTLSecondsAfterFinished == nil || *job.Spec.TTLSecondsAfterFinished != 0:
 		t.Errorf("-d --rm: ttlSecondsAfterFinished %v", job.Spec.TTLSecondsAfterFinished)
 	}
-	own := s.template().Spec.Containers[0].SecurityContext
 	if *own.RunAsUser != 5 || len(own.Capabilities.Drop) != 1 || len(own.Capabilities.Add) != 0 {
 		t.Errorf("the service's securityContext changed: %+v", own)
 	}
