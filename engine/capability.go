@@ -92,9 +92,11 @@ type RunOptions struct {
 	// volume, as compose run parses them; a bind's source is absolute).
 	Volumes []types.ServiceVolumeConfig
 	// Detach starts the one-off and returns without attaching: Run returns
-	// 0 once it started, and calls Detached with its name.
+	// 0 once it started, and calls Detached with what names it: the
+	// container's ID on an engine (as `docker compose run -d` prints it),
+	// the Job's name on Kubernetes.
 	Detach   bool
-	Detached func(name string)
+	Detached func(ref string)
 	// Name replaces the generated name of the one-off (its container, or
 	// its Job).
 	Name string

@@ -54,8 +54,12 @@ func logsRead(cs []engine.Container, o engine.LogsOptions) ([]engine.Container, 
 	found := map[string]bool{}
 	for _, c := range cs {
 		switch {
-		case c.OneOff && slices.Contains(o.OneOffs, c.Name):
-			found[c.Name] = true
+		case c.OneOff && slices.ContainsFunc(o.OneOffs, names(c)):
+			for _, ref := range o.OneOffs {
+				if names(c)(ref) {
+					found[ref] = true
+				}
+			}
 			read = append(read, c)
 		case !c.OneOff && (len(o.OneOffs) == 0 || len(o.Services) > 0) && selected(c, o.Services, o.Index):
 			read = append(read, c)
@@ -67,6 +71,15 @@ func logsRead(cs []engine.Container, o engine.LogsOptions) ([]engine.Container, 
 		}
 	}
 	return read, nil
+}
+
+// names reports, for a container, whether a reference names it: its name,
+// or its ID or an ID prefix of 12 characters or more (a short ID, as
+// `run -d` prints it in full).
+func names(c engine.Container) func(ref string) bool {
+	return func(ref string) bool {
+		return ref == c.Name || (len(ref) >= 12 && strings.HasPrefix(c.ID, ref))
+	}
 }
 
 // selected reports whether c is of one of services (any when none) and,

@@ -103,14 +103,14 @@ func (d *Driver) Run(ctx context.Context, p *manifest.Project, o engine.RunOptio
 	return d.attachStartWait(ctx, cleanup, name, created.ID, o)
 }
 
-// startDetached starts the one-off and says its name, as `docker compose
+// startDetached starts the one-off and says its ID, as `docker compose
 // run -d` does, without attaching to it.
 func (d *Driver) startDetached(ctx context.Context, name, id string, o engine.RunOptions) error {
 	if err := d.client.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		return fmt.Errorf("starting container %q: %w", name, err)
 	}
 	if o.Detached != nil {
-		o.Detached(name)
+		o.Detached(id)
 	}
 	return nil
 }

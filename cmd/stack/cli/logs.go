@@ -34,7 +34,7 @@ func newLogsCommand(g *Globals) *cobra.Command {
 		Long: "Show the output of the project's service containers, each line prefixed by its container\n" +
 			"(service-number), stderr lines on stderr. --previous shows instead the last lines of the\n" +
 			"container each replica had before its current one (replaced by up, or removed by rm).\n" +
-			"A one-off's container is shown by its name, as stack run -d printed it (Docker engine).",
+			"A one-off's container is shown by its ID, as stack run -d printed it, or its name (Docker engine).",
 		ValidArgsFunction: completeServices(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Format != "text" && o.Format != "json" {
@@ -86,7 +86,7 @@ func newLogsCommand(g *Globals) *cobra.Command {
 }
 
 // logsTargets splits logs' arguments into services and the names of
-// one-off containers (`stack run -d` prints them), which only the Docker
+// one-off containers (their IDs, as `stack run -d` prints them, or names), which only the Docker
 // engine's driver reads; an argument that is neither is an error there.
 func logsTargets(p *manifest.Project, orchestrator string, args []string) (services, oneOffs []string, err error) {
 	for _, a := range args {

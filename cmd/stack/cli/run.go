@@ -39,7 +39,8 @@ func newRunCommand(g *Globals) *cobra.Command {
 		Long: "Start the service's dependencies (unless --no-deps), then run a new container of the\n" +
 			"service with the injected addresses, COMMAND replacing its command. Its output is\n" +
 			"streamed, its standard input attached with -i, and its exit code becomes stack's.\n" +
-			"With -d it is started in the background and its name printed: stack logs NAME follows\n" +
+			"With -d it is started in the background and its container ID printed, as Compose prints\n" +
+			"it (a Job's name on Kubernetes): stack logs ID (or the container's name) follows\n" +
 			"it, stack ps -a lists it, stack down removes it. stack never allocates a terminal for\n" +
 			"a one-off (-T is accepted and is what it always does). On Swarm and Kubernetes the\n" +
 			"flags that do not map to a task or a Job are refused by name before anything changes.",
@@ -67,7 +68,7 @@ func newRunCommand(g *Globals) *cobra.Command {
 			}
 			o.RunOptions.Env = envVars(o.Env)
 			o.Stdin, o.Stdout, o.Stderr = g.Stdin, g.Stdout, g.Stderr
-			o.Detached = func(name string) { fmt.Fprintln(g.Stdout, name) }
+			o.Detached = func(ref string) { fmt.Fprintln(g.Stdout, ref) }
 			ro := deploy.RunOptions{RunOptions: o.RunOptions, NoDeps: o.NoDeps, RemoveOrphans: o.RemoveOrphans}
 			ro.Images.Pull = o.Pull
 			if o.Build {

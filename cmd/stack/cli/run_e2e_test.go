@@ -55,8 +55,9 @@ volumes:
 	serve := `mkdir -p /dev/shm/w && echo "$(id -u) $(pwd)" > /dev/shm/w/index.html && echo serving && exec httpd -f -p 8080 -h /dev/shm/w`
 	out := stack.MustRun(t, "run", "-d", "--name", name, "-u", "1234:1234", "-w", "/dev/shm", "-l", "team=qa",
 		"-p", "127.0.0.1:"+port+":8080", "--use-aliases", "web", "sh", "-c", serve).Stdout
-	if out != name+"\n" {
-		t.Fatalf("run -d: stdout %q, want the one-off's name alone", out)
+	id := strings.TrimSpace(out)
+	if full := e2e.Docker(t, "inspect", "-f", "{{.Id}}", name); out != full+"\n" || len(id) != 64 {
+		t.Fatalf("run -d: stdout %q, want the one-off's container ID alone (%s), as docker compose run -d prints it", out, full)
 	}
 	if body := getBounded(t, "http://127.0.0.1:"+port+"/"); body != "1234 /dev/shm\n" {
 		t.Errorf("GET the published port: %q, want the one-off's uid and working directory", body)
@@ -67,8 +68,10 @@ volumes:
 	if all := stack.MustRun(t, "ps", "-a").Stdout; !strings.Contains(all, name) {
 		t.Errorf("ps -a: want the detached one-off %s:\n%s", name, all)
 	}
-	if logs := stack.MustRun(t, "logs", name).Stdout; !strings.Contains(logs, name) || !strings.Contains(logs, "| serving") {
-		t.Errorf("logs %s: want its line:\n%s", name, logs)
+	for _, ref := range []string{id, id[:12], name} {
+		if logs := stack.MustRun(t, "logs", ref).Stdout; !strings.Contains(logs, name) || !strings.Contains(logs, "| serving") {
+			t.Errorf("logs %s: want its line:\n%s", ref, logs)
+		}
 	}
 	// The stand-in busybox's wget crashes resolving a name or with -T:
 	// nslookup resolves the alias, wget asks its address under timeout.

@@ -25,7 +25,7 @@ type runFlags struct {
 
 func (r *runFlags) add(cmd *cobra.Command, o *runOptions) {
 	f := cmd.Flags()
-	f.BoolVarP(&o.Detach, "detach", "d", false, "start the one-off in the background and print its container's name (stack logs NAME, stack ps -a show it; down removes it)")
+	f.BoolVarP(&o.Detach, "detach", "d", false, "start the one-off in the background and print its container's ID, as Compose does (stack logs ID or NAME, stack ps -a show it; down removes it)")
 	f.StringVar(&o.Name, "name", "", "name the one-off's container (default: <project>-<service>-run-<id>)")
 	f.StringVarP(&o.User, "user", "u", "", "run as this user name or uid[:gid]")
 	f.StringVarP(&o.WorkingDir, "workdir", "w", "", "working directory inside the container")
