@@ -13,7 +13,9 @@ type DownOptions struct {
 	Volumes bool
 	// RemoveOrphans removes the containers (one-off runs included) of
 	// services gone from the manifest; a one-off run of a service of the
-	// manifest goes with it, as with Docker Compose's down.
+	// manifest goes with it. Docker Compose (v5.6) leaves those running,
+	// and then cannot remove the network they hold ("Resource is still in
+	// use"): down takes the whole project away.
 	RemoveOrphans bool
 	// Images are the image references to remove after the containers.
 	Images []string

@@ -42,7 +42,7 @@ x-stack:
 // its injected addresses): before once before the new version rolls out,
 // after once it is ready; a failing before step exits 1 naming it and its
 // code, and the old version goes on running; stack run reads the claim;
-// down removes the one-offs, as on the other drivers and as Compose's down.
+// down removes the one-offs, as on the other drivers.
 //
 // Steps:
 //

@@ -28,7 +28,7 @@ import (
 //	start                      -> both running again, the same containers
 //	restart api                -> api's container restarted (new start time), cache untouched
 //	run api true; down         -> the run's container stays, exited (no --rm); down removes it
-//	                              with the others, as Compose's down does
+//	                              with the others (Compose's leaves it, and the network)
 func TestDayTwoVerbsE2E(t *testing.T) {
 	stack := project(t, `
 services:
