@@ -37,6 +37,11 @@ func TestPizzaOnKubernetes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		if t.Failed() { // what the gateway and the services said
+			for _, d := range []string{"deploy/stack-gateway", "deploy/messages", "deploy/web", "statefulset/orders"} {
+				t.Logf("kubectl logs %s:\n%s", d, lab.Kubectl(t, "-n", ns, "logs", d, "--all-containers", "--tail", "40", "--timestamps"))
+			}
+		}
 		if ids := e2e.Docker(t, "images", "-q", "--filter", "reference="+lab.Registry+"/"+ns+"/*"); ids != "" {
 			e2e.Docker(t, append([]string{"rmi", "-f"}, strings.Fields(ids)...)...)
 		}

@@ -142,6 +142,21 @@ setup_network() {
     ip route add "$CONTAINERS" via "$NET.1" dev "$HOSTLINK" ||
     die "linking the namespace $NS to this one failed"
   in_ns sysctl -qw net.ipv4.ip_forward=1 || die "enabling forwarding in $NS failed"
+  # The engine picks the host ports it publishes from its namespace's
+  # ephemeral range, but its docker-proxy listens here, where every outgoing
+  # connection takes a port of this machine's range: a port the engine chose
+  # could be held here already ("bind: address already in use" on a restart,
+  # seen in CI), and the engine's retry only sees its own namespace. Its range
+  # is the one above this machine's, so the two never meet (the main engine
+  # and every client here keep theirs).
+  local lo hi
+  read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+  if [ "$hi" -lt 64000 ]; then
+    in_ns sysctl -qw net.ipv4.ip_local_port_range="$((hi + 1)) 65000" ||
+      die "setting the published ports' range in $NS failed"
+  else
+    say "this machine's ephemeral ports end at $hi: the engine's published ports share them"
+  fi
   # Every TCP connection to loopback inside the namespace goes to the
   # forwarder, which makes it here.
   in_ns iptables -t nat -A OUTPUT -d 127.0.0.0/8 -p tcp ! --dport "$FWD_PORT" -j REDIRECT --to-ports "$FWD_PORT" ||
