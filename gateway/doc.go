@@ -11,7 +11,7 @@
 // its container port 443 when x-stack.gateway.tls asks for it, the other
 // ports redirecting there) sends each route's requests to a server of the
 // route's own on the loopback, which applies the route's policy (CORS,
-// auth, limits, headers) and proxies to the service. Caddy 2.6 labels its
-// request metrics by server only, so a server per route is what gives
-// stack per-route figures.
+// auth, limits, headers) and proxies to the service. Caddy labels its
+// request metrics by server (and host), never by route, so a server per
+// route is what gives stack per-route figures.
 package gateway

@@ -34,7 +34,7 @@ func routeServer(addr string, r manifest.ServiceRoute, addrs []string, o Options
 	var handle []any
 	if n := r.MaxBodyBytes(); n > 0 {
 		// A body whose length is said is refused at once; one sent in
-		// chunks is cut at the limit (Caddy 2.6's proxy then answers 502).
+		// chunks is cut at the limit (413; Caddy 2.6's proxy answered 502).
 		cl := "{http.request.header.Content-Length}"
 		routes = append(routes, object{
 			"match":    []any{object{"expression": fmt.Sprintf(`%s != "" && int(%s) > %d`, cl, cl, n)}},

@@ -268,12 +268,14 @@ $(tail -n 15 "$DATA/logs/dockerd.log")"
 }
 
 # copy_images loads the stand-in images the main engine has and this one
-# lacks, by name.
+# lacks or has in another build (their creation times differ: the image
+# IDs do not compare, the containerd store's are manifest digests).
 copy_images() {
-  local img missing=()
+  local img created missing=()
   for img in $IMAGES; do
-    main image inspect "$img" >/dev/null 2>&1 || { say "image $img is not on the main engine: not copied"; continue; }
-    dk image inspect "$img" >/dev/null 2>&1 || missing+=("$img")
+    created=$(main image inspect -f '{{.Created}}' "$img" 2>/dev/null) ||
+      { say "image $img is not on the main engine: not copied"; continue; }
+    [ "$(dk image inspect -f '{{.Created}}' "$img" 2>/dev/null)" = "$created" ] || missing+=("$img")
   done
   [ ${#missing[@]} = 0 ] && return 0
   main save "${missing[@]}" | dk load -q >/dev/null || die "copying ${missing[*]} from the main engine failed"

@@ -20,17 +20,23 @@
 #                    packages the examples use.
 #   registry:2       go-containerregistry's registry (scripts/standin/registry)
 #                    on :5000, blobs in /var/lib/registry, plus busybox.
-#   caddy:2          Debian's caddy with the libraries it links, plus busybox
-#                    (its wget reaches the admin API), with the official
-#                    image's paths: /etc/caddy/Caddyfile, XDG_DATA_HOME=/data
-#                    and XDG_CONFIG_HOME=/config as volumes, ports 80, 443
-#                    and 2019. stack's gateway runs it.
+#   caddy:2          Caddy v2.11.9 (what caddy:2 is today; Debian's is 2.6.2,
+#                    four years older, and its proxy cannot retry a request
+#                    with a body after a failed dial) built from the Go
+#                    module proxy with scripts/gomodbuild.sh, static, cached
+#                    by version in $STACK_LAB_CACHE/caddy-VERSION (about 3.5
+#                    minutes with cold Go caches, once a machine), plus
+#                    busybox (its wget reaches the admin API), with the
+#                    official image's paths: /etc/caddy/Caddyfile,
+#                    XDG_DATA_HOME=/data and XDG_CONFIG_HOME=/config as
+#                    volumes, ports 80, 443 and 2019, and its version label.
+#                    A caddy:2 stand-in of another version (or Debian's, with
+#                    no version label) is built again. stack's gateway runs it.
 set -euo pipefail
 
 need_pkgs=()
 [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need_pkgs+=(busybox-static)
 command -v redis-server >/dev/null || need_pkgs+=(redis-server)
-command -v caddy >/dev/null || need_pkgs+=(caddy)
 command -v file >/dev/null || need_pkgs+=(file)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
@@ -39,10 +45,9 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
-  # the redis-server and caddy packages start system services we do not want.
-  command -v systemctl >/dev/null && systemctl disable --now redis-server caddy >/dev/null 2>&1 || true
+  # the redis-server package starts a system service we do not want.
+  command -v systemctl >/dev/null && systemctl disable --now redis-server >/dev/null 2>&1 || true
   pkill -x redis-server >/dev/null 2>&1 || true
-  pkill -x caddy >/dev/null 2>&1 || true
 fi
 
 have() { docker image inspect "$1" >/dev/null 2>&1; }
@@ -163,24 +168,44 @@ DOCKERFILE
   build registry:2 "$d"
 fi
 
+# caddy:2 is built again when it is a stand-in of another version: the
+# official image and this one carry org.opencontainers.image.version,
+# Debian's stand-in of before did not.
+CADDY_VERSION=v2.11.9
+label() { docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1"; }
+if have caddy:2; then
+  v=$(label caddy:2 org.opencontainers.image.version)
+  if [ -z "$v" ] || { [ "$(label caddy:2 stack.standin)" = true ] && [ "$v" != "$CADDY_VERSION" ]; }; then
+    echo "standin-images: caddy:2 is a stand-in of Caddy ${v:-from Debian}: building $CADDY_VERSION"
+    docker rmi caddy:2 >/dev/null
+  fi
+fi
 if missing caddy:2; then
+  cache=${STACK_LAB_CACHE:-/var/cache/stack-labs}/caddy-$CADDY_VERSION
+  if [ ! -x "$cache/caddy" ]; then
+    mkdir -p "$cache"
+    echo "standin-images: building Caddy $CADDY_VERSION from the Go module proxy into $cache (about 3.5 minutes with cold Go caches)"
+    (
+      exec 9>/tmp/stack-caddy-build.lock
+      flock -w 900 9
+      [ -x "$cache/caddy" ] ||
+        { "$(dirname "${BASH_SOURCE[0]}")/gomodbuild.sh" "github.com/caddyserver/caddy/v2@$CADDY_VERSION" ./cmd/caddy "$cache/caddy.new" \
+          "-X github.com/caddyserver/caddy/v2.CustomVersion=$CADDY_VERSION" && mv "$cache/caddy.new" "$cache/caddy"; }
+    ) || { echo "standin-images: building Caddy $CADDY_VERSION failed" >&2; exit 1; }
+  fi
   d="$work/caddy"
   mkdir -p "$d/root/bin" "$d/root/etc/caddy" "$d/root/usr/share/caddy" "$d/root/data" "$d/root/config" "$d/root/tmp"
   chmod 1777 "$d/root/tmp"
   cp /bin/busybox "$d/root/bin/busybox"
-  real=$(readlink -f "$(command -v caddy)")
-  cp "$real" "$d/root/bin/caddy"
-  for lib in $(ldd "$real" | awk '/=> \//{print $3} /^\t\/lib64/{print $1}' | sort -u); do
-    mkdir -p "$d/root$(dirname "$lib")"
-    cp -L "$lib" "$d/root$lib"
-  done
+  cp "$cache/caddy" "$d/root/bin/caddy"
   printf ':80 {\n\troot * /usr/share/caddy\n\tfile_server\n}\n' >"$d/root/etc/caddy/Caddyfile"
   echo 'Caddy works (stand-in)' >"$d/root/usr/share/caddy/index.html"
-  cat >"$d/Dockerfile" <<'DOCKERFILE'
+  cat >"$d/Dockerfile" <<DOCKERFILE
 FROM scratch
 COPY root/ /
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
 ENV PATH=/bin XDG_CONFIG_HOME=/config XDG_DATA_HOME=/data
+LABEL org.opencontainers.image.version=$CADDY_VERSION stack.standin=true
 VOLUME /config /data
 EXPOSE 80 443 2019
 WORKDIR /srv

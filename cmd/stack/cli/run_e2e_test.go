@@ -139,6 +139,12 @@ services:
     build: .
 `)
 	e2e.WriteFiles(t, stack.Dir, map[string]string{"Dockerfile": "FROM busybox:stable\nRUN echo v1 > /v\n"})
+	t.Cleanup(func() { // the image run built, <project>-app
+		name := strings.TrimPrefix(stack.Env[0], "COMPOSE_PROJECT_NAME=")
+		if ids := e2e.Docker(t, "images", "-q", "--filter", "reference="+name+"-app"); ids != "" {
+			e2e.Docker(t, append([]string{"rmi", "-f"}, strings.Fields(ids)...)...)
+		}
+	})
 	stack.MustRun(t, "run", "--rm", "app", "cat", "/v")
 	r := stack.MustRun(t, "run", "--rm", "--build", "app", "cat", "/v")
 	if r.Stdout != "v1\n" || !strings.Contains(r.Stderr, "built ") {
