@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/stack-deploy/stack/engine/kube"
-	"github.com/stack-deploy/stack/engine/swarm"
 	"github.com/stack-deploy/stack/image"
 	"github.com/stack-deploy/stack/internal/dockerclient"
 	"github.com/stack-deploy/stack/manifest"
@@ -14,8 +14,8 @@ import (
 // openKube deploys to the cluster of the environment's kubeconfig context
 // (KUBECONFIG as kubectl reads it; the current context when it names
 // none), into its namespace:. Images are built on the local engine and
-// pushed by digest to the registry the nodes pull from, as for a Swarm: the
-// Swarm driver's image resolution over the local engine does it.
+// pushed by digest to the registry the nodes pull from, as for a Swarm
+// (image.NodeImages).
 func openKube(env manifest.Environment) (*Target, error) {
 	local, err := dockerclient.New()
 	if err != nil {
@@ -26,11 +26,7 @@ func openKube(env manifest.Environment) (*Target, error) {
 		t.Close()
 		return nil, err
 	}
-	images, err := swarm.New(swarm.WithClient(local), swarm.WithImages(t.Builder, local))
-	if err != nil {
-		t.Close()
-		return nil, err
-	}
+	images := image.NewNodeImages(t.Builder, local, authn.DefaultKeychain, "the cluster's nodes")
 	opts := []kube.Option{kube.WithContext(env.Context), kube.WithImages(images)}
 	if env.Namespace != "" {
 		opts = append(opts, kube.WithNamespace(env.Namespace))

@@ -43,11 +43,11 @@ var (
 )
 
 // Images makes the images of a project ready for the nodes (built, pushed,
-// pinned by digest) and says what they declare: the Swarm driver's
-// Resolve and Facts do both, over the local engine and the registry.
+// pinned by digest) and says what they declare: *image.NodeImages does
+// both, over the local engine and the registry.
 type Images interface {
 	Resolve(ctx context.Context, p *manifest.Project, services []string, o image.EnsureOptions) (map[string]string, error)
-	Facts(ctx context.Context, p *manifest.Project) (engine.Facts, error)
+	Facts(ctx context.Context, p *manifest.Project) (image.Facts, error)
 }
 
 // Option configures New.

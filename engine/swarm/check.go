@@ -81,7 +81,7 @@ func placeholders(p *manifest.Project, known map[string]string) map[string]strin
 		switch ref := p.ImageName(name); {
 		case known[name] != "":
 			out[name] = known[name]
-		case isDigest(ref):
+		case image.IsDigest(ref):
 			out[name] = ref
 		default:
 			out[name] = unresolved

@@ -31,6 +31,9 @@ type Driver struct {
 	images   Images
 	local    image.Inspector
 	keychain authn.Keychain
+	// nodeImages resolves and reads the images the nodes pull (with
+	// images, local and keychain), caching what it read by digest.
+	nodeImages *image.NodeImages
 
 	// nodeHosts say where nodes' own engines answer (nodes.go).
 	nodeHosts    map[string]string
@@ -39,7 +42,6 @@ type Driver struct {
 
 	mu         sync.Mutex
 	apiVersion string
-	facts      map[string]imageFacts // by digest reference: it never changes
 }
 
 var (
@@ -101,13 +103,14 @@ func WithKeychain(k authn.Keychain) Option { return func(d *Driver) { d.keychain
 // New returns a driver, connecting to its manager unless WithClient is
 // given.
 func New(opts ...Option) (*Driver, error) {
-	d := &Driver{keychain: authn.DefaultKeychain, facts: map[string]imageFacts{}}
+	d := &Driver{keychain: authn.DefaultKeychain}
 	for _, o := range opts {
 		o(d)
 	}
 	if d.keychain == nil {
 		return nil, errors.New("swarm driver: nil keychain")
 	}
+	d.nodeImages = image.NewNodeImages(d.images, d.local, d.keychain, "the Swarm nodes")
 	d.nodeHostsFromEnv()
 	if d.client == nil {
 		c, err := dockerclient.NewForHost(d.host)
