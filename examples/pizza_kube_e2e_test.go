@@ -67,6 +67,7 @@ func TestPizzaOnKubernetes(t *testing.T) {
 		t.Errorf("the gateway runs %q, not the lab registry's copy by digest", img)
 	}
 
+	nodePortAnswers(t, url("/"))
 	status, page := call(t, "GET", url("/"), "")
 	if status != http.StatusOK {
 		t.Fatalf("GET / through the gateway = %d", status)
@@ -176,6 +177,7 @@ func TestPizzaOnKubernetes(t *testing.T) {
 		t.Errorf("after down: %s", left)
 	}
 	changed.MustRun(t, "up", "--env", "lab", "--timeout", "300s")
+	nodePortAnswers(t, url("/"))
 	var one order
 	callJSON(t, "GET", url("/api/orders/1"), "", http.StatusOK, &one)
 	if one != want {
@@ -184,3 +186,25 @@ func TestPizzaOnKubernetes(t *testing.T) {
 }
 
 func pair(a, b string) []string { return []string{a, b} }
+
+// nodePortAnswers waits until url's NodePort takes connections, at most 40
+// tries in 15 s, and logs how long that took: kube-proxy writes a new
+// Service's rules on the node a second or two after its pod is ready (it
+// syncs at most once a second), so a NodePort refuses connections for a
+// while after `up` has seen the gateway ready, as it does after `kubectl
+// rollout status`.
+func nodePortAnswers(t *testing.T, url string) {
+	t.Helper()
+	c := &http.Client{Timeout: time.Second}
+	start := time.Now()
+	for i := 0; i < 40 && time.Since(start) < 15*time.Second; i++ {
+		resp, err := c.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			t.Logf("the gateway's NodePort answered %s after up", time.Since(start).Round(10*time.Millisecond))
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("the gateway's NodePort (%s) took no connection in %s after up", url, time.Since(start).Round(time.Second))
+}
