@@ -255,9 +255,15 @@ func (d *NodeImages) head(ctx context.Context, ref string) (string, error) {
 // RemoteOptions are go-containerregistry's options for a registry call:
 // ctx, credentials from keychain, answer headers within 30 s.
 func RemoteOptions(ctx context.Context, keychain authn.Keychain) []remote.Option {
+	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(keychain), remote.WithTransport(registryTransport()), remote.WithUserAgent("stack")}
+}
+
+// registryTransport is HTTP's default transport with registryTimeout for
+// a registry's answer headers.
+func registryTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.ResponseHeaderTimeout = registryTimeout
-	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(keychain), remote.WithTransport(t), remote.WithUserAgent("stack")}
+	return t
 }
 
 // IsDigest reports whether ref names an image by digest.

@@ -162,9 +162,7 @@ func (b *Builder) checkPushPermission(ref string) error {
 	if err != nil {
 		return fmt.Errorf("parsing image reference %q: %w", ref, err)
 	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.ResponseHeaderTimeout = 30 * time.Second
-	err = remote.CheckPushPermission(r, b.keychain, t)
+	err = remote.CheckPushPermission(r, b.keychain, registryTransport())
 	var terr *transport.Error
 	if errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden) {
 		host := r.Context().RegistryStr()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/docker/docker/api/types/image"
@@ -142,9 +141,7 @@ func (b *Builder) pushedConfig(ctx context.Context, ref, digest string) (string,
 	if err != nil {
 		return "", err
 	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.ResponseHeaderTimeout = 30 * time.Second
-	desc, err := remote.Get(r.Context().Digest(digest), remote.WithContext(ctx), remote.WithAuthFromKeychain(b.keychain), remote.WithTransport(t), remote.WithUserAgent("stack"))
+	desc, err := remote.Get(r.Context().Digest(digest), RemoteOptions(ctx, b.keychain)...)
 	if err != nil {
 		return "", err
 	}
