@@ -125,7 +125,12 @@ func podTrouble(pods []corev1.Pod, service, hash string) string {
 			}
 		}
 		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable && !strings.Contains(c.Message, "PersistentVolumeClaim") {
+			// A claim not bound yet ("unbound immediate
+			// PersistentVolumeClaims"), or not in the scheduler's cache yet
+			// (`persistentvolumeclaim "data-redis-0" not found`, seen when
+			// a StatefulSet creates the claim and the pod together): the
+			// binder and the scheduler's next try put it right.
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable && !strings.Contains(strings.ToLower(c.Message), "persistentvolumeclaim") {
 				return fmt.Sprintf("pod %s: %s: %s", p.Name, c.Reason, c.Message)
 			}
 		}

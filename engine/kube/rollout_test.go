@@ -85,4 +85,20 @@ func TestPodTrouble(t *testing.T) {
 	if got := podTrouble([]corev1.Pod{pod("new", "ContainerCreating"), pod("new", "ErrImagePull")}, "web", "new"); got != "" {
 		t.Errorf("a pod on its way: %q", got)
 	}
+	unschedulable := func(msg string) corev1.Pod {
+		p := pod("new", "ContainerCreating")
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: msg}}
+		return p
+	}
+	for _, msg := range []string{
+		`0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes are available`,
+		`0/1 nodes are available: persistentvolumeclaim "data-redis-0" not found. not found`, // CI, 2026-12-07
+	} {
+		if got := podTrouble([]corev1.Pod{unschedulable(msg)}, "web", "new"); got != "" {
+			t.Errorf("a pod waiting for its claim (%s): %q", msg, got)
+		}
+	}
+	if got := podTrouble([]corev1.Pod{unschedulable("0/1 nodes are available: 1 Insufficient memory.")}, "web", "new"); !strings.Contains(got, "Insufficient memory") {
+		t.Errorf("a pod no node can take: %q", got)
+	}
 }
