@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -54,12 +53,7 @@ func logsRead(cs []engine.Container, o engine.LogsOptions) ([]engine.Container, 
 	found := map[string]bool{}
 	for _, c := range cs {
 		switch {
-		case c.OneOff && slices.ContainsFunc(o.OneOffs, names(c)):
-			for _, ref := range o.OneOffs {
-				if names(c)(ref) {
-					found[ref] = true
-				}
-			}
+		case c.OneOff && markNamed(c, o.OneOffs, found):
 			read = append(read, c)
 		case !c.OneOff && (len(o.OneOffs) == 0 || len(o.Services) > 0) && selected(c, o.Services, o.Index):
 			read = append(read, c)
@@ -73,13 +67,17 @@ func logsRead(cs []engine.Container, o engine.LogsOptions) ([]engine.Container, 
 	return read, nil
 }
 
-// names reports, for a container, whether a reference names it: its name,
-// or its ID or an ID prefix of 12 characters or more (a short ID, as
-// `run -d` prints it in full).
-func names(c engine.Container) func(ref string) bool {
-	return func(ref string) bool {
-		return ref == c.Name || (len(ref) >= 12 && strings.HasPrefix(c.ID, ref))
+// markNamed marks in found each of refs that names c (its name, or its ID
+// or an ID prefix of 12 characters or more: a short ID, as `run -d` prints
+// it in full) and reports whether any did.
+func markNamed(c engine.Container, refs []string, found map[string]bool) bool {
+	named := false
+	for _, ref := range refs {
+		if ref == c.Name || (len(ref) >= 12 && strings.HasPrefix(c.ID, ref)) {
+			found[ref], named = true, true
+		}
 	}
+	return named
 }
 
 // selected reports whether c is of one of services (any when none) and,
