@@ -26,6 +26,7 @@ type Client interface {
 	lock.Client
 
 	ClientVersion() string
+	DaemonHost() string
 	NegotiateAPIVersion(ctx context.Context)
 
 	ContainerList(ctx context.Context, options container.ListOptions) ([]container.Summary, error)

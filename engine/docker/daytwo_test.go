@@ -26,6 +26,7 @@ import (
 // so a call it does not implement panics.
 type dayTwoClient struct {
 	Client
+	host       string
 	mu         sync.Mutex
 	calls      []string
 	containers []container.Summary
@@ -63,6 +64,15 @@ func (f *dayTwoClient) ClientVersion() string {
 }
 
 func (f *dayTwoClient) NegotiateAPIVersion(context.Context) {}
+
+// DaemonHost is f.host, by default an engine elsewhere: the driver reads
+// its containers' usage through it, not from this machine's cgroups.
+func (f *dayTwoClient) DaemonHost() string {
+	if f.host == "" {
+		return "tcp://engine.test:2376"
+	}
+	return f.host
+}
 
 // ContainerStatsOneShot gives a container's readings in turn, the last
 // one again once they are used up.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,15 +21,20 @@ import (
 var _ engine.StatsReader = (*Driver)(nil)
 
 // Stats gives the resource usage of the project's running service
-// containers. Without o.Stream, one sample each, read at once (the engine
-// takes about a second to give a sample its CPU figure, whatever the
-// number of containers). With it, one engine stream per container (a
-// reading a second, as docker stats), opened for those running and for
-// each that starts later (the project's start events), closed when it
-// dies; with an o.Interval longer than a second, each container is read
-// once every o.Interval instead (statsPoll; API 1.41's one-shot reads).
-// Polling every second cost the engine more than the streams did (each
-// read is a request the engine answers, then forgets its follower).
+// containers. An engine on this machine (a unix socket, on Linux) is not
+// asked: each container is read from its cgroup and network namespace,
+// where the engine itself reads it (cgroupReader), every o.Interval
+// (statsPoll), or twice a second apart without o.Stream. Otherwise, and
+// for a container whose cgroup cannot be read, the engine is. Without
+// o.Stream, one sample each, read at once (the engine takes about a second
+// to give a sample its CPU figure, whatever the number of containers).
+// With it, one engine stream per container (a reading a second, as docker
+// stats), opened for those running and for each that starts later (the
+// project's start events), closed when it dies; with an o.Interval longer
+// than a second, each container is read once every o.Interval instead
+// (statsPoll; API 1.41's one-shot reads). Polling the engine every second
+// cost it more than the streams did (each read is a request the engine
+// answers, then forgets its follower).
 func (d *Driver) Stats(ctx context.Context, project string, o engine.StatsOptions, sample func(engine.Sample)) error {
 	var mu sync.Mutex
 	emit := func(s engine.Sample) {
@@ -40,7 +46,7 @@ func (d *Driver) Stats(ctx context.Context, project string, o engine.StatsOption
 		return d.statsOnce(ctx, project, o, emit)
 	}
 	d.client.NegotiateAPIVersion(ctx)
-	if o.Interval <= time.Second || versions.LessThan(d.client.ClientVersion(), "1.41") {
+	if (o.Interval <= time.Second && !d.local()) || versions.LessThan(d.client.ClientVersion(), "1.41") {
 		return d.statsStream(ctx, project, o, emit)
 	}
 	return d.statsPoll(ctx, project, o, emit)
@@ -74,29 +80,70 @@ func (d *Driver) statsOnce(ctx context.Context, project string, o engine.StatsOp
 			emit(engine.Sample{Container: c, Time: time.Now()})
 			continue
 		}
-		// The limits are read while the engine prepares the reading, so
-		// that the request for it goes out at once: the engine answers
-		// at its second collection after the request.
-		var lim limits
-		limErr := make(chan error, 1)
-		go func() {
-			var err error
-			lim, err = d.limits(gctx, c)
-			limErr <- err
-		}()
 		g.Go(func() error {
-			v, err := d.readStats(gctx, c)
-			if lerr := <-limErr; lerr != nil {
-				return lerr
+			s, err := d.sampleOnce(gctx, c)
+			if err == nil {
+				emit(s)
 			}
-			if err != nil {
-				return err
-			}
-			emit(sampleOf(c, lim, v))
-			return nil
+			return err
 		})
 	}
 	return g.Wait()
+}
+
+// cpuWindow is the time over which a single sample's CPU figure is
+// computed from two readings of a container's cgroup: the engine's
+// collection interval, so that figures compare with docker stats'.
+const cpuWindow = time.Second
+
+// sampleOnce reads running container c once.
+func (d *Driver) sampleOnce(ctx context.Context, c engine.Container) (engine.Sample, error) {
+	if d.local() {
+		t, err := d.target(ctx, c)
+		if err != nil {
+			return engine.Sample{}, err
+		}
+		if t.local != nil {
+			first, err := t.local.read()
+			if err != nil {
+				return engine.Sample{}, fmt.Errorf("reading the resource usage of container %q: %w", c.Name, err)
+			}
+			select {
+			case <-time.After(cpuWindow):
+			case <-ctx.Done():
+				return engine.Sample{}, ctx.Err()
+			}
+			v, err := t.local.read()
+			if err != nil {
+				return engine.Sample{}, fmt.Errorf("reading the resource usage of container %q: %w", c.Name, err)
+			}
+			v.PreCPUStats = first.CPUStats
+			return sampleOf(c, t.lim, v), nil
+		}
+		v, err := d.readStats(ctx, c)
+		if err != nil {
+			return engine.Sample{}, err
+		}
+		return sampleOf(c, t.lim, v), nil
+	}
+	// The limits are read while the engine prepares the reading, so that
+	// the request for it goes out at once: the engine answers at its
+	// second collection after the request.
+	var t target
+	inspected := make(chan error, 1)
+	go func() {
+		var err error
+		t, err = d.target(ctx, c)
+		inspected <- err
+	}()
+	v, err := d.readStats(ctx, c)
+	if ierr := <-inspected; ierr != nil {
+		return engine.Sample{}, ierr
+	}
+	if err != nil {
+		return engine.Sample{}, err
+	}
+	return sampleOf(c, t.lim, v), nil
 }
 
 // readStats reads c's usage once. The engine gives it when it has made two
@@ -250,7 +297,7 @@ func (f *statsFollower) event(ctx context.Context, action events.Action, c engin
 // or ctx is cancelled. A stream that cannot be opened or read ends the
 // container's samples, not the others'.
 func (d *Driver) followStats(ctx context.Context, c engine.Container, emit func(engine.Sample)) {
-	lim, err := d.limits(ctx, c)
+	t, err := d.target(ctx, c)
 	if err != nil {
 		return
 	}
@@ -268,7 +315,7 @@ func (d *Driver) followStats(ctx context.Context, c engine.Container, emit func(
 		if ctx.Err() != nil {
 			return
 		}
-		emit(sampleOf(c, lim, v))
+		emit(sampleOf(c, t.lim, v))
 	}
 }
 
@@ -279,26 +326,46 @@ type limits struct {
 	memory bool
 }
 
-func (d *Driver) limits(ctx context.Context, c engine.Container) (limits, error) {
+// target is what reading a container's usage needs: its limits, and its
+// cgroup when its engine runs on this machine (nil: read through the
+// engine).
+type target struct {
+	lim   limits
+	local *cgroupReader
+}
+
+// local is whether the engine may run on this machine, where its
+// containers' cgroups can be read.
+func (d *Driver) local() bool {
+	return cgroupsHere && strings.HasPrefix(d.client.DaemonHost(), "unix://")
+}
+
+func (d *Driver) target(ctx context.Context, c engine.Container) (target, error) {
 	ins, err := d.client.ContainerInspect(ctx, c.ID)
 	if err != nil {
-		return limits{}, fmt.Errorf("inspecting container %q: %w", c.Name, err)
+		return target{}, fmt.Errorf("inspecting container %q: %w", c.Name, err)
 	}
-	var l limits
+	var t target
 	if h := ins.HostConfig; h != nil {
 		switch {
 		case h.NanoCPUs > 0:
-			l.cpus = float64(h.NanoCPUs) / 1e9
+			t.lim.cpus = float64(h.NanoCPUs) / 1e9
 		case h.CPUQuota > 0:
 			period := h.CPUPeriod
 			if period <= 0 {
 				period = 100000 // the kernel's default CFS period, in µs
 			}
-			l.cpus = float64(h.CPUQuota) / float64(period)
+			t.lim.cpus = float64(h.CPUQuota) / float64(period)
 		}
-		l.memory = h.Memory > 0
+		t.lim.memory = h.Memory > 0
+		if d.local() && ins.State != nil {
+			// A cgroup that cannot be read (an engine in a virtual
+			// machine or a PID namespace of its own, no permission) is
+			// read through the engine.
+			t.local, _ = openCgroup(ins.ID, ins.State.Pid, h.NetworkMode.IsHost())
+		}
 	}
-	return l, nil
+	return t, nil
 }
 
 // eventContainer reads the container an event is about from its

@@ -28,9 +28,14 @@ import (
 //
 // A round reads every container at once: the reads wait for the same
 // collection, where reads a few at a time would wait for one each.
+//
+// An engine on this machine is not asked at all: a container whose cgroup
+// stack can read (cgroupReader) is read there, which costs the engine
+// nothing, at any interval.
 
-// statsPoll follows project's containers with one-shot reads, every
-// o.Interval (default: every second, though Stats streams at that rate).
+// statsPoll follows project's containers every o.Interval (default: every
+// second): from their cgroups where it can, else with the engine's
+// one-shot reads (though Stats streams from a remote engine at a second).
 func (d *Driver) statsPoll(ctx context.Context, project string, o engine.StatsOptions, emit func(engine.Sample)) error {
 	every := o.Interval
 	if every <= 0 {
@@ -77,11 +82,11 @@ type statsPoller struct {
 	followed map[string]*polled // by container ID
 }
 
-// polled is a followed container: its limits, read once (again after an
-// update event), and its previous CPU reading.
+// polled is a followed container: its limits and cgroup, found once
+// (again after an update event), and its previous CPU reading.
 type polled struct {
 	c    engine.Container
-	lim  *limits
+	t    *target
 	prev cpuReading
 }
 
@@ -98,7 +103,7 @@ func (p *statsPoller) event(action events.Action, c engine.Container) {
 		}
 	case events.ActionUpdate: // `docker update` may have changed its limits
 		if f, ok := p.followed[c.ID]; ok {
-			f.lim = nil
+			f.t = nil
 		}
 	}
 }
@@ -109,20 +114,20 @@ func (p *statsPoller) round(ctx context.Context) error {
 	var g errgroup.Group
 	for _, f := range p.followed {
 		g.Go(func() error {
-			if f.lim == nil {
-				lim, err := p.d.limits(ctx, f.c)
+			if f.t == nil {
+				t, err := p.d.target(ctx, f.c)
 				if err != nil {
 					return err
 				}
-				f.lim = &lim
+				f.t = &t
 			}
-			v, err := p.d.readOnce(ctx, f.c)
+			v, err := p.d.readOnce(ctx, f.c, f.t.local)
 			if err != nil {
 				return err
 			}
 			v.PreCPUStats, f.prev = f.prev, v.CPUStats
 			if ctx.Err() == nil {
-				p.emit(sampleOf(f.c, *f.lim, v))
+				p.emit(sampleOf(f.c, f.t.lim, v))
 			}
 			return nil
 		})
@@ -143,9 +148,17 @@ func untilNext(now time.Time, every time.Duration) time.Duration {
 	return d
 }
 
-// readOnce is c's usage at the engine's next collection, without the
-// second one a CPU figure needs (API 1.41's one-shot stats).
-func (d *Driver) readOnce(ctx context.Context, c engine.Container) (reading, error) {
+// readOnce is c's usage now from its cgroup local, or without one at the
+// engine's next collection, without the second one a CPU figure needs
+// (API 1.41's one-shot stats).
+func (d *Driver) readOnce(ctx context.Context, c engine.Container, local *cgroupReader) (reading, error) {
+	if local != nil {
+		v, err := local.read()
+		if err != nil {
+			return v, fmt.Errorf("reading the resource usage of container %q: %w", c.Name, err)
+		}
+		return v, nil
+	}
 	r, err := d.client.ContainerStatsOneShot(ctx, c.ID)
 	if err != nil {
 		return reading{}, fmt.Errorf("reading the resource usage of container %q: %w", c.Name, err)

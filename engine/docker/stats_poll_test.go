@@ -132,14 +132,22 @@ func TestStatsPollReadsOnlyTheSelectedServices(t *testing.T) {
 	}
 }
 
-// Every second, or more often, Stats streams, as docker stats; past a
-// second it polls.
+// From an engine elsewhere, every second or more often, Stats streams, as
+// docker stats; past a second it polls. An engine on this machine is
+// polled at every interval (its containers' cgroups are read): one whose
+// container's cgroup cannot be read (here: the fake's has no process)
+// is asked for one-shot readings instead.
 func TestStatsStreamsEverySecondAndPollsPastIt(t *testing.T) {
 	for _, tc := range []struct {
+		host     string
 		interval time.Duration
 		want     string
-	}{{0, "ContainerStats"}, {time.Second, "ContainerStats"}, {2 * time.Second, "one-shot"}} {
+	}{
+		{"", 0, "ContainerStats"}, {"", time.Second, "ContainerStats"}, {"", 2 * time.Second, "one-shot"},
+		{"unix:///var/run/docker.sock", time.Second, "one-shot"},
+	} {
 		f := &dayTwoClient{
+			host:       tc.host,
 			containers: []container.Summary{{ID: "web1", Names: []string{"/shop-web-1"}, State: "running", Labels: map[string]string{engine.LabelService: "web"}}},
 			stats:      map[string][]container.StatsResponse{"web1": {cpuAt(1, 1)}},
 			events:     make(chan events.Message),
@@ -156,7 +164,7 @@ func TestStatsStreamsEverySecondAndPollsPastIt(t *testing.T) {
 			got = "ContainerStats"
 		}
 		if got != tc.want || (got == "one-shot" && f.oneShots["web1"] == 0) {
-			t.Errorf("interval %v: read by %s (one-shots %v), want %s", tc.interval, got, f.oneShots, tc.want)
+			t.Errorf("%s, interval %v: read by %s (one-shots %v), want %s", f.DaemonHost(), tc.interval, got, f.oneShots, tc.want)
 		}
 	}
 }

@@ -28,16 +28,22 @@ type reading struct {
 	PidsStats struct {
 		Current uint64 `json:"current"`
 	} `json:"pids_stats"`
-	Networks map[string]struct {
-		RxBytes uint64 `json:"rx_bytes"`
-		TxBytes uint64 `json:"tx_bytes"`
-	} `json:"networks"`
+	Networks   map[string]netReading `json:"networks"`
 	BlkioStats struct {
-		IoServiceBytesRecursive []struct {
-			Op    string `json:"op"`
-			Value uint64 `json:"value"`
-		} `json:"io_service_bytes_recursive"`
+		IoServiceBytesRecursive []blockReading `json:"io_service_bytes_recursive"`
 	} `json:"blkio_stats"`
+}
+
+// netReading is one network interface's bytes received and sent.
+type netReading struct {
+	RxBytes uint64 `json:"rx_bytes"`
+	TxBytes uint64 `json:"tx_bytes"`
+}
+
+// blockReading is the bytes one block device read or wrote (Op).
+type blockReading struct {
+	Op    string `json:"op"`
+	Value uint64 `json:"value"`
 }
 
 // cpuReading is a container's CPU time and the machine's, in nanoseconds.
