@@ -78,6 +78,11 @@ func openCgroup(id string, pid int, hostNetwork bool) (*cgroupReader, error) {
 		}
 		r.net = &p
 	}
+	// What this user may not read (a container's network counters, to
+	// one who is not root on some kernels) is read through the engine.
+	if _, err := r.read(); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
