@@ -73,7 +73,7 @@ func TestCgroupReadingsAgreeWithTheEngine(t *testing.T) {
 	if mine.PIDs != engines.PIDs || mine.PIDs == 0 {
 		t.Errorf("%d processes, the engine's %d", mine.PIDs, engines.PIDs)
 	}
-	if mine.NetRx < 10*1000 || mine.NetRx != engines.NetRx || mine.NetTx != engines.NetTx {
+	if mine.NetRx < 10*1000 || !near(mine.NetRx, engines.NetRx) || !near(mine.NetTx, engines.NetTx) {
 		t.Errorf("network %d bytes in and %d out, the engine's %d and %d, want 10 pings' worth in", mine.NetRx, mine.NetTx, engines.NetRx, engines.NetTx)
 	}
 	if mine.CPUs != engines.CPUs {
@@ -95,7 +95,7 @@ func TestCgroupReadingsAgreeWithTheEngine(t *testing.T) {
 	for i := range 2 {
 		select {
 		case s := <-streamed:
-			if i == 1 && (math.Abs(float64(s.MemoryUsage)-float64(mine.MemoryUsage)) > 2<<20 || s.NetRx != mine.NetRx || s.PIDs != mine.PIDs) {
+			if i == 1 && (math.Abs(float64(s.MemoryUsage)-float64(mine.MemoryUsage)) > 2<<20 || !near(s.NetRx, mine.NetRx) || s.PIDs != mine.PIDs) {
 				t.Errorf("the engine's stream: %+v, want the figures read from the cgroup: %+v", s, mine)
 			}
 		case <-time.After(10 * time.Second):
@@ -132,3 +132,8 @@ func TestCgroupReadingsAgreeWithTheEngine(t *testing.T) {
 		t.Error("the test's own process was taken for a container's")
 	}
 }
+
+// near is whether two counts of a container's network bytes, read at
+// moments apart, agree: a stray packet (a neighbour's ARP) may come in
+// between.
+func near(a, b uint64) bool { return max(a, b)-min(a, b) <= 1024 }
