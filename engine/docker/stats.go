@@ -22,19 +22,18 @@ var _ engine.StatsReader = (*Driver)(nil)
 
 // Stats gives the resource usage of the project's running service
 // containers. An engine on this machine (a unix socket, on Linux) is not
-// asked: each container is read from its cgroup and network namespace,
-// where the engine itself reads it (cgroupReader), every o.Interval
-// (statsPoll), or twice a second apart without o.Stream. Otherwise, and
-// for a container whose cgroup cannot be read, the engine is. Without
-// o.Stream, one sample each, read at once (the engine takes about a second
-// to give a sample its CPU figure, whatever the number of containers).
-// With it, one engine stream per container (a reading a second, as docker
-// stats), opened for those running and for each that starts later (the
-// project's start events), closed when it dies; with an o.Interval longer
-// than a second, each container is read once every o.Interval instead
-// (statsPoll; API 1.41's one-shot reads). Polling the engine every second
-// cost it more than the streams did (each read is a request the engine
-// answers, then forgets its follower).
+// asked: each container is read where the engine itself reads it, its
+// cgroup and network namespace (cgroupReader), every o.Interval
+// (statsPoll), or without o.Stream twice, a second apart. An engine
+// elsewhere, or a container whose cgroup cannot be read, is asked: without
+// o.Stream, one sample each (the engine takes about a second to give one
+// its CPU figure, whatever the number of containers); with it, one engine
+// stream per container (a reading a second, as docker stats), opened for
+// those running and for each that starts later (the project's start
+// events), closed when it dies; with an o.Interval longer than a second,
+// API 1.41's one-shot reads every o.Interval instead (statsPoll): polling
+// the engine every second cost it more than the streams did (each read is
+// a request the engine answers, then forgets its follower).
 func (d *Driver) Stats(ctx context.Context, project string, o engine.StatsOptions, sample func(engine.Sample)) error {
 	var mu sync.Mutex
 	emit := func(s engine.Sample) {
@@ -96,39 +95,32 @@ func (d *Driver) statsOnce(ctx context.Context, project string, o engine.StatsOp
 // collection interval, so that figures compare with docker stats'.
 const cpuWindow = time.Second
 
-// sampleOnce reads running container c once.
+// sampleOnce reads running container c once: from its cgroup when it can
+// (two readings cpuWindow apart), else from the engine.
 func (d *Driver) sampleOnce(ctx context.Context, c engine.Container) (engine.Sample, error) {
-	if d.local() {
-		t, err := d.target(ctx, c)
-		if err != nil {
-			return engine.Sample{}, err
-		}
-		if t.local != nil {
-			first, err := t.local.read()
-			if err != nil {
-				return engine.Sample{}, fmt.Errorf("reading the resource usage of container %q: %w", c.Name, err)
-			}
-			select {
-			case <-time.After(cpuWindow):
-			case <-ctx.Done():
-				return engine.Sample{}, ctx.Err()
-			}
-			v, err := t.local.read()
-			if err != nil {
-				return engine.Sample{}, fmt.Errorf("reading the resource usage of container %q: %w", c.Name, err)
-			}
-			v.PreCPUStats = first.CPUStats
-			return sampleOf(c, t.lim, v), nil
-		}
-		v, err := d.readStats(ctx, c)
-		if err != nil {
-			return engine.Sample{}, err
-		}
-		return sampleOf(c, t.lim, v), nil
+	if !d.local() {
+		return d.engineSample(ctx, c)
 	}
-	// The limits are read while the engine prepares the reading, so that
-	// the request for it goes out at once: the engine answers at its
-	// second collection after the request.
+	t, err := d.target(ctx, c)
+	if err != nil {
+		return engine.Sample{}, err
+	}
+	var v reading
+	if t.local == nil {
+		v, err = d.readStats(ctx, c)
+	} else if v, err = t.local.readOver(ctx, cpuWindow); err != nil {
+		err = fmt.Errorf("reading the resource usage of container %q: %w", c.Name, err)
+	}
+	if err != nil {
+		return engine.Sample{}, err
+	}
+	return sampleOf(c, t.lim, v), nil
+}
+
+// engineSample reads c once from the engine. Its limits are read while
+// the engine prepares the reading, so that the request for it goes out at
+// once: the engine answers at its second collection after the request.
+func (d *Driver) engineSample(ctx context.Context, c engine.Container) (engine.Sample, error) {
 	var t target
 	inspected := make(chan error, 1)
 	go func() {

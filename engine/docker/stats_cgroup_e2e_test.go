@@ -18,12 +18,14 @@ import (
 // engine's own figures there.
 //
 // Model: held (64 MiB limit, holds 16 MB, pinged its gateway 10 times
-// with 1000-byte packets, then sleeps); host (host network, sleeps).
+// with 1000-byte packets, then sleeps); host (host network, sleeps); busy
+// (spins, cpus: 0.2).
 //
 //	target(held)                 -> its cgroup (the engine is local)
 //	its reading, the engine's    -> the same CPU time, memory, limit, processes, bytes received
 //	the engine's stream of it    -> the same figures (how an engine elsewhere is read)
 //	target(host)                 -> a cgroup, no network figures (docker stats has none)
+//	busy (cpus: 0.2), read once  -> some CPU, 20% of one at most
 //	a process not the container's -> no cgroup
 func TestCgroupReadingsAgreeWithTheEngine(t *testing.T) {
 	e2e.Engine(t)
@@ -39,6 +41,7 @@ func TestCgroupReadingsAgreeWithTheEngine(t *testing.T) {
 	held := e2e.Docker(t, "run", "-d", label, "--memory", "64m", "busybox:stable", "sh", "-c",
 		`x=$(head -c 16000000 /dev/zero | tr '\0' a); ping -q -c 10 -i 0.2 -s 1000 $(ip route | awk '/default/ {print $3}'); touch /pinged; sleep 3600; echo ${#x}`)
 	host := e2e.Docker(t, "run", "-d", label, "--network", "host", "busybox:stable", "sleep", "3600")
+	busy := e2e.Docker(t, "run", "-d", label, "--cpus", "0.2", "busybox:stable", "sh", "-c", "while :; do :; done")
 	e2e.Docker(t, "exec", held, "sh", "-c", "for i in $(seq 100); do [ -e /pinged ] && exit 0; sleep 0.1; done; exit 1")
 
 	ctx := t.Context()
@@ -126,6 +129,15 @@ func TestCgroupReadingsAgreeWithTheEngine(t *testing.T) {
 	hs, hes := sampleOf(hc, ht.lim, hv), sampleOf(hc, ht.lim, hev)
 	if hs.NetRx != 0 || hes.NetRx != 0 || hs.MemoryLimit != hes.MemoryLimit || hs.MemoryLimited {
 		t.Errorf("host-network container: %+v, the engine's %+v: want no network figures, the machine's memory as limit", hs, hes)
+	}
+
+	// stack stats --no-stream: two readings a second apart.
+	bs, err := d.sampleOnce(ctx, engine.Container{ID: busy, Name: "busy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bs.CPUPercent < 1 || bs.CPUPercent > 30 || bs.CPULimit != 0.2 {
+		t.Errorf("busy (cpus: 0.2) at %.1f%% of a CPU (limit %v), want some and at most about 20", bs.CPUPercent, bs.CPULimit)
 	}
 
 	if _, err := openCgroup(strings.Repeat("a", 64), os.Getpid(), false); err == nil {

@@ -3,6 +3,7 @@
 package docker
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -170,6 +171,23 @@ func (r *cgroupReader) read() (reading, error) {
 		}
 	}
 	return v, nil
+}
+
+// readOver reads the container twice, window apart, so that the second
+// reading's CPU figure is its use over the window.
+func (r *cgroupReader) readOver(ctx context.Context, window time.Duration) (reading, error) {
+	first, err := r.read()
+	if err != nil {
+		return first, err
+	}
+	select {
+	case <-time.After(window):
+	case <-ctx.Done():
+		return first, ctx.Err()
+	}
+	v, err := r.read()
+	v.PreCPUStats = first.CPUStats
+	return v, err
 }
 
 // readV1 reads the figures of a cgroup v1 hierarchy: those of blkio or

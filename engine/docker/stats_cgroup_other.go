@@ -2,7 +2,11 @@
 
 package docker
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"time"
+)
 
 // cgroupsHere is whether this machine has cgroups (Linux) in which a
 // local engine's containers can be read.
@@ -16,3 +20,7 @@ func openCgroup(string, int, bool) (*cgroupReader, error) {
 }
 
 func (*cgroupReader) read() (reading, error) { return reading{}, errors.New("no cgroups off Linux") }
+
+func (*cgroupReader) readOver(context.Context, time.Duration) (reading, error) {
+	return reading{}, errors.New("no cgroups off Linux")
+}
