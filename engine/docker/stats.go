@@ -45,7 +45,7 @@ func (d *Driver) Stats(ctx context.Context, project string, o engine.StatsOption
 		return d.statsOnce(ctx, project, o, emit)
 	}
 	d.client.NegotiateAPIVersion(ctx)
-	if (o.Interval <= time.Second && !d.local()) || versions.LessThan(d.client.ClientVersion(), "1.41") {
+	if (o.Interval <= time.Second && !d.readsCgroups(ctx, project, o)) || versions.LessThan(d.client.ClientVersion(), "1.41") {
 		return d.statsStream(ctx, project, o, emit)
 	}
 	return d.statsPoll(ctx, project, o, emit)
@@ -330,6 +330,29 @@ type target struct {
 // containers' cgroups can be read.
 func (d *Driver) local() bool {
 	return cgroupsHere && strings.HasPrefix(d.client.DaemonHost(), "unix://")
+}
+
+// readsCgroups is whether project's containers can be read from their
+// cgroups, as far as its first running one says (when none runs, whether
+// the engine may be on this machine): an engine behind a unix socket but
+// in a virtual machine (Docker Desktop) or a PID namespace of its own (stack
+// in a container, the socket mounted) is read through its streams, which
+// cost it less than one-shot reads every second.
+func (d *Driver) readsCgroups(ctx context.Context, project string, o engine.StatsOptions) bool {
+	if !d.local() {
+		return false
+	}
+	cs, err := d.statsContainers(ctx, project, o)
+	if err != nil {
+		return true // the stats' own listing says why
+	}
+	for _, c := range cs {
+		if c.Running() {
+			t, err := d.target(ctx, c)
+			return err != nil || t.local != nil
+		}
+	}
+	return true
 }
 
 func (d *Driver) target(ctx context.Context, c engine.Container) (target, error) {

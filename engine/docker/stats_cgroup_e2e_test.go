@@ -21,7 +21,7 @@ import (
 // with 1000-byte packets, then sleeps); host (host network, sleeps); busy
 // (spins, cpus: 0.2).
 //
-//	target(held)                 -> its cgroup (the engine is local)
+//	readsCgroups, target(held)   -> its cgroup (the engine is local)
 //	its reading, the engine's    -> the same CPU time, memory, limit, processes, bytes received
 //	the engine's stream of it    -> the same figures (how an engine elsewhere is read)
 //	target(host)                 -> a cgroup, no network figures (docker stats has none)
@@ -45,6 +45,9 @@ func TestCgroupReadingsAgreeWithTheEngine(t *testing.T) {
 	e2e.Docker(t, "exec", held, "sh", "-c", "for i in $(seq 100); do [ -e /pinged ] && exit 0; sleep 0.1; done; exit 1")
 
 	ctx := t.Context()
+	if !d.readsCgroups(ctx, project, engine.StatsOptions{}) {
+		t.Error("the project's containers are not read from their cgroups")
+	}
 	c := engine.Container{ID: held, Name: "held"}
 	tg, err := d.target(ctx, c)
 	if err != nil {

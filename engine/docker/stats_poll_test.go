@@ -134,9 +134,10 @@ func TestStatsPollReadsOnlyTheSelectedServices(t *testing.T) {
 
 // From an engine elsewhere, every second or more often, Stats streams, as
 // docker stats; past a second it polls. An engine on this machine is
-// polled at every interval (its containers' cgroups are read): one whose
-// container's cgroup cannot be read (here: the fake's has no process)
-// is asked for one-shot readings instead.
+// polled at every interval (its containers' cgroups are read); one behind
+// a unix socket whose container's cgroup cannot be read (here: the fake's
+// has no process; Docker Desktop's are in its virtual machine) is
+// streamed from at a second, as one elsewhere.
 func TestStatsStreamsEverySecondAndPollsPastIt(t *testing.T) {
 	for _, tc := range []struct {
 		host     string
@@ -144,7 +145,8 @@ func TestStatsStreamsEverySecondAndPollsPastIt(t *testing.T) {
 		want     string
 	}{
 		{"", 0, "ContainerStats"}, {"", time.Second, "ContainerStats"}, {"", 2 * time.Second, "one-shot"},
-		{"unix:///var/run/docker.sock", time.Second, "one-shot"},
+		{"unix:///var/run/docker.sock", time.Second, "ContainerStats"},
+		{"unix:///var/run/docker.sock", 2 * time.Second, "one-shot"},
 	} {
 		f := &dayTwoClient{
 			host:       tc.host,
