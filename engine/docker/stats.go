@@ -98,23 +98,20 @@ const cpuWindow = time.Second
 // sampleOnce reads running container c once: from its cgroup when it can
 // (two readings cpuWindow apart), else from the engine.
 func (d *Driver) sampleOnce(ctx context.Context, c engine.Container) (engine.Sample, error) {
-	if !d.local() {
-		return d.engineSample(ctx, c)
+	if d.local() {
+		t, err := d.target(ctx, c)
+		if err != nil {
+			return engine.Sample{}, err
+		}
+		if t.local != nil {
+			v, err := t.local.readOver(ctx, cpuWindow)
+			if err != nil {
+				return engine.Sample{}, fmt.Errorf("reading the resource usage of container %q: %w", c.Name, err)
+			}
+			return sampleOf(c, t.lim, v), nil
+		}
 	}
-	t, err := d.target(ctx, c)
-	if err != nil {
-		return engine.Sample{}, err
-	}
-	var v reading
-	if t.local == nil {
-		v, err = d.readStats(ctx, c)
-	} else if v, err = t.local.readOver(ctx, cpuWindow); err != nil {
-		err = fmt.Errorf("reading the resource usage of container %q: %w", c.Name, err)
-	}
-	if err != nil {
-		return engine.Sample{}, err
-	}
-	return sampleOf(c, t.lim, v), nil
+	return d.engineSample(ctx, c)
 }
 
 // engineSample reads c once from the engine. Its limits are read while

@@ -262,8 +262,13 @@ func (r *cgroupReader) readV2(v *reading, inactive *uint64) error {
 		}
 		for _, kv := range f[1:] {
 			k, val, _ := strings.Cut(kv, "=")
-			op, ok := map[string]string{"rbytes": "read", "wbytes": "write"}[k]
-			if !ok {
+			var op string
+			switch k {
+			case "rbytes":
+				op = "read"
+			case "wbytes":
+				op = "write"
+			default:
 				continue
 			}
 			n, err := fscommon.ParseUint(val, 10, 64)

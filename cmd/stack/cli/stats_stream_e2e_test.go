@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"math"
+	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +24,9 @@ import (
 //	                                          some, 20% of one CPU at most; idle's near 0
 //	stack stats --format json --interval 3s -> readings of a container 3s apart
 //	stack scale idle=2 meanwhile           -> the new container is read too
+//	stack stats --no-stream in a PID namespace of its own (as in a container with the socket
+//	                                          mounted: the containers' cgroups out of sight)
+//	                                       -> read through the engine: busy's CPU, memory, processes
 func TestStatsStreamE2E(t *testing.T) {
 	e2e.Engine(t)
 	dir := t.TempDir()
@@ -63,6 +68,31 @@ services:
 		}
 		stack.MustRun(t, "scale", "idle=2")
 		waitReadings(t, lines, project+"-idle-2", 2)
+	})
+
+	// stack in a PID namespace of its own (as in a container with the
+	// engine's socket mounted) cannot see the containers' processes: it
+	// asks the engine, and the figures are the same.
+	t.Run("in a PID namespace of its own", func(t *testing.T) {
+		cmd := exec.Command("unshare", "--pid", "--fork", "--mount-proc", e2e.Binary(t), "stats", "--no-stream", "--format", "json")
+		cmd.Dir = dir
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("stack stats --no-stream in a PID namespace: %v\n%s", err, out)
+		}
+		var busy []statReading
+		for line := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
+			var r statReading
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("not JSON: %q", line)
+			}
+			if r.Container == project+"-busy-1" {
+				busy = append(busy, r)
+			}
+		}
+		if len(busy) != 1 || busy[0].CPUPercent < 1 || busy[0].CPUPercent > 30 || busy[0].Memory == 0 || busy[0].PIDs == 0 {
+			t.Errorf("busy read through the engine: %+v, want one reading with some CPU (20%% at most), memory and processes\n%s", busy, out)
+		}
 	})
 
 	t.Run("interval", func(t *testing.T) {
