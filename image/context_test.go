@@ -15,13 +15,6 @@ import (
 	"github.com/stack-deploy/stack/internal/e2e"
 )
 
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	e2e.WriteFiles(t, dir, files)
-	return dir
-}
-
 // The expectations are what `docker build` (classic builder) sends for the
 // same tree and .dockerignore.
 func TestContextHonoursDockerignore(t *testing.T) {
@@ -57,7 +50,7 @@ func TestContextHonoursDockerignore(t *testing.T) {
 			if tt.ignore != "" {
 				files[".dockerignore"] = tt.ignore
 			}
-			c, err := newContextSpec(writeTree(t, files), "", "")
+			c, err := newContextSpec(e2e.Tree(t, files), "", "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -95,7 +88,7 @@ func tarEntries(t *testing.T, c *contextSpec) map[string]*tar.Header {
 }
 
 func TestContextTarIsOwnedByRoot(t *testing.T) {
-	dir := writeTree(t, map[string]string{"Dockerfile": "FROM scratch\n", "bin/run": "#!/bin/sh\n"})
+	dir := e2e.Tree(t, map[string]string{"Dockerfile": "FROM scratch\n", "bin/run": "#!/bin/sh\n"})
 	if err := os.Chmod(filepath.Join(dir, "bin/run"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +124,7 @@ func TestContextInlineDockerfileIsAddedAndIgnored(t *testing.T) {
 		{"dockerfile outside the context", "../Dockerfile.outside", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			root := writeTree(t, map[string]string{"ctx/a": "a", "ctx/.dockerignore": "secret\n", "Dockerfile.outside": "FROM scratch\nCOPY a /a\n"})
+			root := e2e.Tree(t, map[string]string{"ctx/a": "a", "ctx/.dockerignore": "secret\n", "Dockerfile.outside": "FROM scratch\nCOPY a /a\n"})
 			c, err := newContextSpec(filepath.Join(root, "ctx"), tt.dockerfile, tt.inline)
 			if err != nil {
 				t.Fatal(err)
@@ -207,7 +200,7 @@ func TestDigestCoversInputsNotTimes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := writeTree(t, files)
+			dir := e2e.Tree(t, files)
 			before := digest(t, dir, nil)
 			if tt.change != nil {
 				tt.change(t, dir)

@@ -3,27 +3,13 @@
 package docker
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/opencontainers/cgroups"
 
 	"github.com/stack-deploy/stack/engine"
+	"github.com/stack-deploy/stack/internal/e2e"
 )
-
-// cgroupFiles writes files (name -> content, as the kernel formats them)
-// into a directory of their own and returns it.
-func cgroupFiles(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 // A container's figures from the kernel's files, cgroup v1 (this
 // machine's, which the e2e test also reads) and v2 (which the e2e test
@@ -37,19 +23,19 @@ func TestCgroupReaderReadsTheKernelsFiles(t *testing.T) {
 	machineMemory := machine().memory
 
 	v1 := &cgroupReader{dirs: map[string]string{
-		"cpuacct": cgroupFiles(t, map[string]string{"cpuacct.usage": "2500000000\n"}),
-		"memory": cgroupFiles(t, map[string]string{
+		"cpuacct": e2e.Tree(t, map[string]string{"cpuacct.usage": "2500000000\n"}),
+		"memory": e2e.Tree(t, map[string]string{
 			"memory.usage_in_bytes": "10485760\n",
 			"memory.limit_in_bytes": "67108864\n",
 			"memory.stat":           "cache 2097152\nrss 8388608\ninactive_file 4096\ntotal_cache 2097152\ntotal_inactive_file 1048576\n",
 		}),
 		// A kernel without CFQ (5.0 and later) has only the throttling
 		// layer's figures.
-		"blkio": cgroupFiles(t, map[string]string{
+		"blkio": e2e.Tree(t, map[string]string{
 			"blkio.throttle.io_service_bytes_recursive": "8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 12288\n8:0 Async 0\n8:0 Discard 0\n8:0 Total 12288\nTotal 12288\n",
 		}),
 	}}
-	v2 := &cgroupReader{v2: true, dirs: map[string]string{"": cgroupFiles(t, map[string]string{
+	v2 := &cgroupReader{v2: true, dirs: map[string]string{"": e2e.Tree(t, map[string]string{
 		"cpu.stat":       "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\nnr_periods 0\n",
 		"memory.current": "10485760\n",
 		"memory.max":     "max\n",
@@ -81,7 +67,7 @@ func TestCgroupReaderReadsTheKernelsFiles(t *testing.T) {
 
 	// A missing file of a controller that must be there is an error, not
 	// a reading of nothing.
-	v2.dirs[""] = cgroupFiles(t, map[string]string{"cpu.stat": "usage_usec 1\n"})
+	v2.dirs[""] = e2e.Tree(t, map[string]string{"cpu.stat": "usage_usec 1\n"})
 	if _, err := v2.read(); err == nil {
 		t.Error("a v2 group without memory files read without error")
 	}

@@ -208,6 +208,15 @@ func (c Cmd) MustRun(t testing.TB, args ...string) Result {
 	return r
 }
 
+// Tree writes files (relative path -> content) into a temporary directory
+// of t's and returns it.
+func Tree(t testing.TB, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	WriteFiles(t, dir, files)
+	return dir
+}
+
 // WriteFiles writes name -> content under dir, creating directories.
 func WriteFiles(t testing.TB, dir string, files map[string]string) {
 	t.Helper()

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stack-deploy/stack/internal/e2e"
 )
 
 // TestConfigKubernetes: `stack config --format kubernetes` prints the
@@ -76,7 +78,7 @@ func TestConfigKubernetes(t *testing.T) {
 // the model and the objects print with the addresses injected, in the
 // environment's namespace, with published ports behind a load balancer.
 func TestConfigKubernetesEnvironment(t *testing.T) {
-	dir := writeFiles(t, map[string]string{"compose.yaml": `
+	dir := e2e.Tree(t, map[string]string{"compose.yaml": `
 name: shop
 services:
   web: {image: nginx:1.27, ports: ["80:8080"], depends_on: [api]}

@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/stack-deploy/stack/internal/e2e"
 )
 
 const envCompose = `
@@ -92,7 +94,7 @@ func TestEnvironmentSelection(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := writeFiles(t, files)
+			dir := e2e.Tree(t, files)
 			stdout, stderr, code := run(t, dir, append([]string{"STACK_ENV="}, tt.env...), tt.args...)
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout, stderr)

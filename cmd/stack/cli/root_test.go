@@ -23,13 +23,6 @@ func run(t *testing.T, dir string, env []string, args ...string) (string, string
 	return stdout.String(), stderr.String(), code
 }
 
-func writeFiles(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	e2e.WriteFiles(t, dir, files)
-	return dir
-}
-
 // TestComposeConventions: the global flags and variables select files,
 // name, directory, env files and profiles as Docker Compose does.
 func TestComposeConventions(t *testing.T) {
@@ -82,7 +75,7 @@ services:
 		{"COMPOSE_PROFILES", "app", []string{"COMPOSE_PROFILES=debug"}, []string{"config", "--services"}, "api\ndebug\nweb\n"},
 		{"no profile: profiled services left out", "app", nil, []string{"config", "--services"}, "api\nweb\n"},
 	}
-	root := writeFiles(t, files)
+	root := e2e.Tree(t, files)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			stdout, stderr, code := run(t, filepath.Join(root, tt.dir), tt.env, tt.args...)
@@ -100,7 +93,7 @@ services:
 // compose.yaml wins and a warning says so, as in Compose; compose.yml and the
 // docker-compose names are found when alone.
 func TestDiscoveryPrecedence(t *testing.T) {
-	root := writeFiles(t, map[string]string{
+	root := e2e.Tree(t, map[string]string{
 		"both/compose.yaml":           "services:\n  a:\n    image: from-compose-yaml\n",
 		"both/docker-compose.yml":     "services:\n  a:\n    image: from-docker-compose-yml\n",
 		"yml/compose.yml":             "services:\n  a:\n    image: from-compose-yml\n",
@@ -142,7 +135,7 @@ func TestVersionAndCompletion(t *testing.T) {
 // TestErrorsExit: a broken manifest and a bad flag end with status 1 and
 // one message on stderr, nothing on stdout.
 func TestErrorsExit(t *testing.T) {
-	dir := writeFiles(t, map[string]string{"compose.yaml": "services:\n  web:\n    depends_on: [api]\n"})
+	dir := e2e.Tree(t, map[string]string{"compose.yaml": "services:\n  web:\n    depends_on: [api]\n"})
 	for _, args := range [][]string{{"config"}, {"config", "--format", "toml"}, {"--progress", "loud", "config"}, {"--orchestrator", "nomad", "config"}, {"nosuchverb"}} {
 		stdout, stderr, code := run(t, dir, nil, args...)
 		if code != 1 || stdout != "" || !strings.HasPrefix(stderr, "stack: ") {
